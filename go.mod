@@ -1,0 +1,3 @@
+module thunderline
+
+go 1.26
