@@ -1,52 +1,68 @@
 package record
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // MaxSymbols bounds the symbol table so that per-symbol state on the hot path
 // can live in flat slices indexed by symbol id.
 const MaxSymbols = 1 << 16
 
 // Symbols interns symbol names to dense ids, starting at 1 (0 means unknown).
-// Interning happens off the hot path, when an adapter learns a symbol; ticks
-// carry the id only. Not safe for concurrent writers; readers may call Name
-// and Len concurrently once interning is done.
+//
+// One goroutine interns (the reader that decodes the input, off the hot path:
+// once per new symbol); any number of goroutines may call Name, Len and
+// Known concurrently. The name slab is allocated once and never moves; the
+// count is published with an atomic store after the name is written, so a
+// reader that learned an id through a ring (which is itself an atomic
+// hand-off) always sees its name.
 type Symbols struct {
-	names []string
-	ids   map[string]uint32
+	names []string // len MaxSymbols, fixed
+	n     atomic.Uint32
+	ids   map[string]uint32 // interning goroutine only
 }
 
 // NewSymbols returns an empty table.
 func NewSymbols() *Symbols {
-	return &Symbols{names: []string{""}, ids: make(map[string]uint32)}
+	s := &Symbols{names: make([]string, MaxSymbols), ids: make(map[string]uint32)}
+	s.n.Store(1)
+	return s
 }
 
-// Intern returns the id of name, adding it if new.
+// Intern returns the id of name, adding it if new. Only one goroutine may
+// intern.
 func (s *Symbols) Intern(name string) (uint32, error) {
 	if id, ok := s.ids[name]; ok {
 		return id, nil
 	}
-	if len(s.names) >= MaxSymbols {
+	if name == "" {
+		return 0, fmt.Errorf("intern symbol: empty name")
+	}
+	n := s.n.Load()
+	if n >= MaxSymbols {
 		return 0, fmt.Errorf("intern symbol %q: table full (%d symbols)", name, MaxSymbols-1)
 	}
-	id := uint32(len(s.names))
-	s.names = append(s.names, name)
-	s.ids[name] = id
-	return id, nil
+	s.names[n] = name
+	s.ids[name] = n
+	s.n.Store(n + 1)
+	return n, nil
 }
 
-// Lookup returns the id of name, or 0 if it is not interned.
+// Lookup returns the id of name, or 0 if it is not interned. Interning
+// goroutine only.
 func (s *Symbols) Lookup(name string) uint32 { return s.ids[name] }
 
 // Name returns the name of id, or "" if id is unknown.
 func (s *Symbols) Name(id uint32) string {
-	if int(id) < len(s.names) {
+	if id < s.n.Load() {
 		return s.names[id]
 	}
 	return ""
 }
 
 // Len returns the number of ids in use, including the reserved id 0.
-func (s *Symbols) Len() int { return len(s.names) }
+func (s *Symbols) Len() int { return int(s.n.Load()) }
 
 // Known reports whether id names an interned symbol.
-func (s *Symbols) Known(id uint32) bool { return id != 0 && int(id) < len(s.names) }
+func (s *Symbols) Known(id uint32) bool { return id != 0 && id < s.n.Load() }

@@ -1,0 +1,51 @@
+package ring
+
+import (
+	"runtime"
+	"time"
+)
+
+// Backoff paces a loop that waits on a ring which is empty (consumer) or full
+// (producer). Rings never block; a caller that decides to wait calls Wait after
+// each failed Push or Pop and Reset after each success. The ladder is:
+//
+//   - the first BackoffSpins calls return at once, so the caller's own retry
+//     is a busy spin (lowest latency while the other side is running);
+//   - the next BackoffYields calls run runtime.Gosched, letting other
+//     goroutines on this P run (the other side may be waiting for it);
+//   - after that each call sleeps, starting at BackoffMinSleep and doubling up
+//     to BackoffMaxSleep, so an idle loop costs almost no CPU.
+//
+// The zero value is ready to use. A Backoff belongs to one goroutine.
+type Backoff struct {
+	n uint32
+}
+
+// Ladder of Backoff (see Backoff).
+const (
+	BackoffSpins    = 64
+	BackoffYields   = 64
+	BackoffMinSleep = 10 * time.Microsecond
+	BackoffMaxSleep = time.Millisecond
+)
+
+// maxShift is the doubling step at which the sleep reaches BackoffMaxSleep.
+const maxShift = 7 // 10µs << 7 = 1.28ms, clamped to 1ms
+
+// Wait spends the next step of the ladder.
+func (b *Backoff) Wait() {
+	switch {
+	case b.n < BackoffSpins:
+	case b.n < BackoffSpins+BackoffYields:
+		runtime.Gosched()
+	default:
+		shift := min(b.n-(BackoffSpins+BackoffYields), maxShift)
+		time.Sleep(min(BackoffMinSleep<<shift, BackoffMaxSleep))
+	}
+	if b.n < BackoffSpins+BackoffYields+maxShift {
+		b.n++
+	}
+}
+
+// Reset starts the ladder again; call it after the ring operation succeeds.
+func (b *Backoff) Reset() { b.n = 0 }

@@ -1,0 +1,162 @@
+package ring
+
+import "sync/atomic"
+
+// MPSC is a bounded ring for any number of producer goroutines and exactly one
+// consumer goroutine (fan-in). Push and PushBatch may be called by any
+// goroutine, Pop and PopBatch only by the consumer; Len and Cap by anyone.
+//
+// Producers claim positions with a compare-and-swap on tail (lock-free: a
+// failed CAS means another producer progressed), write their slot, then
+// publish it by storing the slot's sequence number, position+1. The consumer
+// takes slots strictly in claim order and only once published, so a producer
+// that is descheduled between its claim and its publish holds up the consumer
+// (Pop reports empty) until it resumes; it never corrupts or reorders anything.
+// The consumer hands slots back by storing head once per Pop or PopBatch;
+// producers check fullness against head. This is Vyukov's bounded queue with
+// the per-slot "free" sequence replaced by the shared head, which saves the
+// consumer one atomic store per slot.
+type MPSC[T any] struct {
+	_ [cacheLine]byte
+
+	// Consumer line.
+	head atomic.Uint64 // next position to read; stored by the consumer only
+	_    [cacheLine - 8]byte
+
+	// Producer line (contended by producers' CAS).
+	tail atomic.Uint64 // next position to claim
+	_    [cacheLine - 8]byte
+
+	// Read-only after construction.
+	mask  uint64
+	size  uint64
+	slots []mpscSlot[T]
+	clear bool
+	_     [cacheLine - 48]byte
+}
+
+type mpscSlot[T any] struct {
+	seq atomic.Uint64 // position+1 once the value for position is written
+	val T
+}
+
+// NewMPSC returns an empty ring of capacity slots, allocated once. capacity
+// must be a power of two of at least 2; otherwise the error wraps ErrCapacity
+// and names the value.
+func NewMPSC[T any](capacity int) (*MPSC[T], error) {
+	if err := checkCapacity(capacity); err != nil {
+		return nil, err
+	}
+	// Sequences start at zero; the first position of slot i is i, published
+	// as i+1, so a fresh slot never reads as published.
+	return &MPSC[T]{
+		mask:  uint64(capacity - 1),
+		size:  uint64(capacity),
+		slots: make([]mpscSlot[T], capacity),
+		clear: needsClear[T](),
+	}, nil
+}
+
+// Push copies *v into the ring and reports true, or reports false without
+// copying when the ring is full (claimed but not yet published slots count as
+// full). It never blocks. Any goroutine.
+func (r *MPSC[T]) Push(v *T) bool {
+	var pos uint64
+	for {
+		pos = r.tail.Load()
+		if pos-r.head.Load() >= r.size {
+			return false
+		}
+		if r.tail.CompareAndSwap(pos, pos+1) {
+			break
+		}
+	}
+	s := &r.slots[pos&r.mask]
+	s.val = *v
+	s.seq.Store(pos + 1) // publishes the slot
+	return true
+}
+
+// PushBatch copies as many leading elements of vs as fit, claiming their
+// positions with one compare-and-swap so they stay contiguous and in order,
+// and returns how many it copied (0 when the ring is full or vs is empty).
+// Any goroutine.
+func (r *MPSC[T]) PushBatch(vs []T) int {
+	if len(vs) == 0 {
+		return 0
+	}
+	var pos, n uint64
+	for {
+		pos = r.tail.Load()
+		used := pos - r.head.Load()
+		if used >= r.size {
+			return 0
+		}
+		n = min(uint64(len(vs)), r.size-used)
+		if r.tail.CompareAndSwap(pos, pos+n) {
+			break
+		}
+	}
+	for k := range n {
+		s := &r.slots[(pos+k)&r.mask]
+		s.val = vs[k]
+		s.seq.Store(pos + k + 1)
+	}
+	return int(n)
+}
+
+// Pop moves the oldest value into *dst and reports true, or reports false
+// without touching *dst when the oldest position is not yet published (the
+// ring is empty or its oldest producer has not finished writing). It never
+// blocks. Consumer only.
+func (r *MPSC[T]) Pop(dst *T) bool {
+	h := r.head.Load()
+	s := &r.slots[h&r.mask]
+	if s.seq.Load() != h+1 {
+		return false
+	}
+	*dst = s.val
+	if r.clear {
+		var zero T
+		s.val = zero
+	}
+	r.head.Store(h + 1) // hands the slot back to the producers
+	return true
+}
+
+// PopBatch moves up to len(dst) of the oldest published values into dst, in
+// order, stopping at the first unpublished position, and returns how many it
+// moved. The batch is handed back with one atomic store. Consumer only.
+func (r *MPSC[T]) PopBatch(dst []T) int {
+	h := r.head.Load()
+	n := 0
+	for n < len(dst) {
+		p := h + uint64(n)
+		s := &r.slots[p&r.mask]
+		if s.seq.Load() != p+1 {
+			break
+		}
+		dst[n] = s.val
+		if r.clear {
+			var zero T
+			s.val = zero
+		}
+		n++
+	}
+	if n > 0 {
+		r.head.Store(h + uint64(n))
+	}
+	return n
+}
+
+// Len returns the number of claimed positions not yet consumed, including
+// positions whose producer is still writing. It is a snapshot within
+// [0, Cap()].
+func (r *MPSC[T]) Len() int {
+	h := r.head.Load()
+	t := r.tail.Load()
+	return int(min(t-h, r.size))
+}
+
+// Cap returns the number of slots.
+func (r *MPSC[T]) Cap() int { return int(r.size) }

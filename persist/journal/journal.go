@@ -1,0 +1,390 @@
+package journal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+var (
+	// ErrClosed is returned by calls on a closed Journal.
+	ErrClosed = errors.New("journal: closed")
+	// ErrPayloadTooLarge is returned (wrapped) by Append for a payload over
+	// MaxPayload bytes.
+	ErrPayloadTooLarge = errors.New("journal: payload too large")
+	// ErrInvalidKind is returned by Append for kind 0, which is reserved.
+	ErrInvalidKind = errors.New("journal: record kind 0 is reserved")
+	// ErrLocked is returned (wrapped) by Open when another Journal holds the
+	// directory.
+	ErrLocked = errors.New("journal: directory is locked by another writer")
+)
+
+// minCompressBytes: blocks smaller than this are stored raw without trying
+// zstd, whose frame overhead eats what it could save.
+const minCompressBytes = 128
+
+// Journal is the writer of an append-only journal directory.
+//
+// One goroutine owns a Journal: Append, Flush, Sync and Close must not be
+// called concurrently (the engine feeds its one journal goroutine from a
+// ring). Acked, Next, Stats and Recovery may be called from any goroutine.
+type Journal struct {
+	opts Options
+	log  *slog.Logger
+	lock *os.File
+
+	// Open segment.
+	f       *os.File
+	segName string
+	segBase Offset
+	segSize int64
+
+	// Open block: blk holds blockHeaderSize bytes of room for the header,
+	// then the length-prefixed records, so a raw block is written from blk
+	// without a copy. out receives the header and the compressed body.
+	blk      []byte
+	out      []byte
+	blkFirst Offset
+	blkCount uint32
+	enc      *zstd.Encoder
+
+	nextOff  Offset // writer's copy of next
+	dirty    bool   // bytes written since the last fsync
+	lastSync time.Time
+	err      error // sticky: set by the first write or fsync failure, or Close
+
+	next  atomic.Uint64
+	acked atomic.Uint64
+	stats struct {
+		records, blocks, compressed, raw, stored, fsyncs, segments atomic.Uint64
+	}
+	rec Recovery
+}
+
+// Stats are counters since Open.
+type Stats struct {
+	Records          uint64 // records written in blocks
+	Blocks           uint64 // blocks written
+	CompressedBlocks uint64 // blocks stored zstd-compressed
+	RawBytes         uint64 // record bytes (with their 5-byte prefixes) in written blocks
+	StoredBytes      uint64 // bytes written: block headers and bodies, and segment file headers
+	Fsyncs           uint64 // fsyncs of segment files
+	SegmentsCreated  uint64 // segment files created
+}
+
+// Recovery is what Open found in the directory.
+type Recovery struct {
+	Segments int    // segment files found (after a first one was created, if Created)
+	Created  bool   // the directory held no segment: a first one was created
+	First    Offset // first offset still in the journal (base of the first segment)
+	Next     Offset // offset the next Append gets
+
+	// Torn is true when the last segment ended in a partial or damaged
+	// block (or file header), which Open cut off.
+	Torn           bool
+	TornSegment    string // segment file name
+	TornAt         int64  // byte offset the segment was cut at
+	TruncatedBytes int64  // bytes cut off
+	TornReason     string // what was wrong with the first cut-off bytes
+}
+
+// Append copies a record into the open block and returns its offset. When
+// the record does not fit, the open block is sealed and written first; a
+// record larger than BlockBytes goes in a block of its own. Append does not
+// allocate in steady state (only a record larger than BlockBytes grows the
+// block buffer, for that block).
+//
+// The record is acknowledged (see Acked) once its block is written: when
+// the block fills up, or at the next Flush. After an error the Journal is
+// failed: every later call returns the same error and records appended but
+// not acknowledged are not on disk.
+func (j *Journal) Append(kind uint8, payload []byte) (Offset, error) {
+	if j.err != nil {
+		return 0, j.err
+	}
+	if kind == 0 {
+		return 0, ErrInvalidKind
+	}
+	if len(payload) > MaxPayload {
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), MaxPayload)
+	}
+	n := recordHeaderSize + len(payload)
+	if j.blkCount > 0 && len(j.blk)-blockHeaderSize+n > j.opts.BlockBytes {
+		if err := j.seal(); err != nil {
+			return 0, err
+		}
+	}
+	off := j.nextOff
+	if j.blkCount == 0 {
+		j.blkFirst = off
+	}
+	j.blk = binary.LittleEndian.AppendUint32(j.blk, uint32(len(payload)))
+	j.blk = append(j.blk, kind)
+	j.blk = append(j.blk, payload...)
+	j.blkCount++
+	j.nextOff++
+	j.next.Store(uint64(j.nextOff))
+	if len(j.blk)-blockHeaderSize >= j.opts.BlockBytes {
+		if err := j.seal(); err != nil {
+			return off, err
+		}
+	}
+	return off, nil
+}
+
+// Flush seals and writes the open block and fsyncs as the policy says
+// ("always": now; "interval": if FsyncInterval has passed since the last
+// fsync). When Flush returns nil every record appended so far is
+// acknowledged: Acked() == Next().
+func (j *Journal) Flush() error {
+	if j.err != nil {
+		return j.err
+	}
+	if err := j.seal(); err != nil {
+		return err
+	}
+	if j.opts.Fsync == FsyncInterval && j.dirty && time.Since(j.lastSync) >= j.opts.FsyncInterval {
+		return j.sync()
+	}
+	return nil
+}
+
+// Sync flushes and fsyncs now, whatever the policy: an owner under the
+// "interval" policy calls it (or Flush) when it goes idle, since the
+// journal has no goroutine of its own to fsync later.
+func (j *Journal) Sync() error {
+	if err := j.Flush(); err != nil {
+		return err
+	}
+	if j.dirty {
+		return j.sync()
+	}
+	return nil
+}
+
+// Acked returns the offset one past the last acknowledged record: every
+// record below it is written (and fsynced under the "always" policy).
+func (j *Journal) Acked() Offset { return Offset(j.acked.Load()) }
+
+// Next returns the offset the next Append gets.
+func (j *Journal) Next() Offset { return Offset(j.next.Load()) }
+
+// Recovery returns what Open found.
+func (j *Journal) Recovery() Recovery { return j.rec }
+
+// Stats returns counters since Open.
+func (j *Journal) Stats() Stats {
+	return Stats{
+		Records:          j.stats.records.Load(),
+		Blocks:           j.stats.blocks.Load(),
+		CompressedBlocks: j.stats.compressed.Load(),
+		RawBytes:         j.stats.raw.Load(),
+		StoredBytes:      j.stats.stored.Load(),
+		Fsyncs:           j.stats.fsyncs.Load(),
+		SegmentsCreated:  j.stats.segments.Load(),
+	}
+}
+
+// Dir returns the journal directory.
+func (j *Journal) Dir() string { return j.opts.Dir }
+
+// Close flushes, fsyncs (under every policy) and closes the segment. Calls
+// after the first return ErrClosed.
+func (j *Journal) Close() error {
+	if j.err == ErrClosed {
+		return ErrClosed
+	}
+	err := j.err
+	if err == nil {
+		err = j.Flush()
+	}
+	if err == nil && j.dirty {
+		err = j.sync()
+	}
+	if j.f != nil {
+		if cerr := j.f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("journal: close segment %s: %w", j.segName, cerr)
+		}
+		j.f = nil
+	}
+	if j.enc != nil {
+		_ = j.enc.Close()
+	}
+	unlockDir(j.lock)
+	j.err = ErrClosed
+	return err
+}
+
+// fail makes err sticky and returns it.
+func (j *Journal) fail(err error) error {
+	if j.err == nil {
+		j.err = err
+		j.log.Error("journal failed", "segment", j.segName, "err", err)
+	}
+	return j.err
+}
+
+// seal compresses (or not) and writes the open block, then resets it.
+func (j *Journal) seal() error {
+	if j.blkCount == 0 {
+		return nil
+	}
+	raw := j.blk[blockHeaderSize:]
+	h := blockHeader{first: j.blkFirst, count: j.blkCount, rawLen: uint32(len(raw))}
+	buf := j.blk
+	if j.enc != nil && len(raw) >= minCompressBytes {
+		out := j.enc.EncodeAll(raw, j.out[:blockHeaderSize])
+		if len(out)-blockHeaderSize < len(raw)-len(raw)/32 {
+			buf = out
+			h.flags = blockFlagZstd
+		}
+		j.out = out[:0]
+	}
+	body := buf[blockHeaderSize:]
+	h.storedLen = uint32(len(body))
+	h.bodyCRC = crc(body)
+	h.put(buf[:blockHeaderSize])
+	if err := j.writeBlock(buf, &h); err != nil {
+		return err
+	}
+	j.blkCount = 0
+	j.blk = j.blk[:blockHeaderSize]
+	// A record larger than BlockBytes grew the buffers: give that memory
+	// back rather than holding up to 16 MiB for the rest of the run.
+	if limit := 2 * (blockHeaderSize + j.opts.BlockBytes); cap(j.blk) > limit {
+		j.blk = make([]byte, blockHeaderSize, blockHeaderSize+j.opts.BlockBytes)
+	}
+	if limit := 2 * outCap(j.opts.BlockBytes); cap(j.out) > limit {
+		j.out = make([]byte, 0, outCap(j.opts.BlockBytes))
+	}
+	return nil
+}
+
+// outCap is the room for a block header and zstd's worst case on a full
+// block, so EncodeAll never has to grow the buffer.
+func outCap(blockBytes int) int {
+	return blockHeaderSize + blockBytes + blockBytes/128 + 1024
+}
+
+func (j *Journal) writeBlock(buf []byte, h *blockHeader) error {
+	if j.segSize >= j.opts.SegmentBytes && j.segSize > fileHeaderSize {
+		if err := j.rotate(h.first); err != nil {
+			return err
+		}
+	}
+	n, err := j.f.Write(buf)
+	j.segSize += int64(n)
+	if n > 0 {
+		j.dirty = true
+	}
+	if err != nil {
+		// The segment may end in part of this block; the next Open cuts it.
+		return j.fail(fmt.Errorf("journal: write segment %s: %w", j.segName, err))
+	}
+	j.stats.blocks.Add(1)
+	j.stats.records.Add(uint64(h.count))
+	j.stats.raw.Add(uint64(h.rawLen))
+	j.stats.stored.Add(uint64(len(buf)))
+	if h.flags&blockFlagZstd != 0 {
+		j.stats.compressed.Add(1)
+	}
+	switch j.opts.Fsync {
+	case FsyncAlways:
+		if err := j.sync(); err != nil {
+			return err
+		}
+	case FsyncInterval:
+		if time.Since(j.lastSync) >= j.opts.FsyncInterval {
+			if err := j.sync(); err != nil {
+				return err
+			}
+		}
+	}
+	j.acked.Store(uint64(h.end()))
+	return nil
+}
+
+func (j *Journal) sync() error {
+	if err := j.f.Sync(); err != nil {
+		// After a failed fsync the page cache state is unknown: never retry.
+		return j.fail(fmt.Errorf("journal: fsync segment %s: %w", j.segName, err))
+	}
+	j.dirty = false
+	j.lastSync = time.Now()
+	j.stats.fsyncs.Add(1)
+	return nil
+}
+
+// rotate closes the open segment and starts one whose first record is base.
+// The old segment is fsynced first (unless the policy is "never"), so a
+// segment that has a successor on disk is complete.
+func (j *Journal) rotate(base Offset) error {
+	if j.opts.Fsync != FsyncNever && j.dirty {
+		if err := j.sync(); err != nil {
+			return err
+		}
+	}
+	if err := j.f.Close(); err != nil {
+		return j.fail(fmt.Errorf("journal: close segment %s: %w", j.segName, err))
+	}
+	j.f = nil
+	f, err := j.createSegment(base)
+	if err != nil {
+		return j.fail(err)
+	}
+	j.log.Debug("journal segment rotated", "from", j.segName, "to", segmentName(base), "bytes", j.segSize)
+	j.f, j.segName, j.segBase, j.segSize = f, segmentName(base), base, fileHeaderSize
+	j.dirty = j.opts.Fsync == FsyncNever
+	return nil
+}
+
+// createSegment creates the segment file for base with its header and,
+// unless the policy is "never", fsyncs it and the directory.
+func (j *Journal) createSegment(base Offset) (*os.File, error) {
+	name := segmentName(base)
+	path := filepath.Join(j.opts.Dir, name)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: create segment %s: %w", name, err)
+	}
+	var hdr [fileHeaderSize]byte
+	putFileHeader(hdr[:], base)
+	if _, err := f.Write(hdr[:]); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal: write segment %s header: %w", name, err)
+	}
+	j.stats.stored.Add(fileHeaderSize)
+	j.stats.segments.Add(1)
+	if j.opts.Fsync != FsyncNever {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal: fsync segment %s: %w", name, err)
+		}
+		j.stats.fsyncs.Add(1)
+		j.lastSync = time.Now()
+		if err := syncDir(j.opts.Dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("journal: open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("journal: fsync dir %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package journal
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// FsyncPolicy says when the journal calls fsync on the open segment.
+type FsyncPolicy string
+
+const (
+	// FsyncAlways fsyncs every block before its records are acknowledged:
+	// an acknowledged record survives a power loss.
+	FsyncAlways FsyncPolicy = "always"
+	// FsyncInterval acknowledges a record once its block is written and
+	// fsyncs at most every FsyncInterval, when a block is written or Flush is
+	// called after the interval has passed. An acknowledged record survives
+	// a crash of the process; a power loss can lose up to one interval.
+	FsyncInterval FsyncPolicy = "interval"
+	// FsyncNever leaves write-back to the operating system (Close still
+	// fsyncs). An acknowledged record survives a crash of the process only.
+	FsyncNever FsyncPolicy = "never"
+)
+
+// Compression names accepted in Options.Compression.
+const (
+	CompressionZstd = "zstd"
+	CompressionNone = "none"
+)
+
+// Defaults used by WithDefaults.
+const (
+	DefaultSegmentBytes  = 64 << 20
+	DefaultBlockBytes    = 64 << 10
+	DefaultLevel         = 1
+	DefaultFsyncInterval = 50 * time.Millisecond
+
+	// MinSegmentBytes and MinBlockBytes are the smallest sizes Validate
+	// accepts; MaxBlockBytes the largest block.
+	MinSegmentBytes = 4 << 10
+	MinBlockBytes   = 64
+	MaxBlockBytes   = MaxPayload
+)
+
+// Options configure a Journal. The zero value of every field but Dir means
+// its default; call WithDefaults to see them filled in.
+type Options struct {
+	// Dir holds the segment files; Open creates it. Required.
+	Dir string
+	// SegmentBytes: a new segment is started before the next block once the
+	// open one holds at least this many bytes. Default 64 MiB, minimum 4 KiB.
+	SegmentBytes int64
+	// BlockBytes is the uncompressed size of records that fills a block.
+	// A record larger than this goes in a block of its own. Default 64 KiB,
+	// from 64 bytes to 16 MiB.
+	BlockBytes int
+	// Compression of block bodies: "zstd" (default) or "none". With zstd a
+	// block is still stored raw when compressing does not save at least
+	// 1/32 of it.
+	Compression string
+	// Level is the zstd encoder level of klauspost/compress: 1 fastest
+	// (about zstd -1, the default), 2 default (about -3), 3 better (about
+	// -7), 4 best (about -11). Ignored with compression "none".
+	Level int
+	// Fsync is the fsync policy: "always", "interval" (default) or "never".
+	Fsync FsyncPolicy
+	// FsyncInterval is the longest time written blocks wait for an fsync
+	// under the "interval" policy, counted from the last fsync and checked
+	// when a block is written or Flush is called. Default 50ms.
+	FsyncInterval time.Duration
+	// VerifyAll makes Open check every block of every segment (header and
+	// body CRC, offsets continuous across segments) instead of only the
+	// last segment. Earlier segments are otherwise checked by their file
+	// header only, and a Reader reports any damage in them as an error.
+	VerifyAll bool
+	// RepairTail makes Open cut the last segment at a bad block even when
+	// valid blocks follow it (what a power loss under "interval" or "never"
+	// can leave: pages written out of order). Recovery reports what was cut.
+	// Off by default: damage that is not at the tail is an error.
+	RepairTail bool
+	// Logger receives recovery and rotation events. Default: discard.
+	Logger *slog.Logger
+}
+
+// WithDefaults returns o with every zero field set to its default.
+func (o Options) WithDefaults() Options {
+	if o.SegmentBytes == 0 {
+		o.SegmentBytes = DefaultSegmentBytes
+	}
+	if o.BlockBytes == 0 {
+		o.BlockBytes = DefaultBlockBytes
+	}
+	if o.Compression == "" {
+		o.Compression = CompressionZstd
+	}
+	if o.Level == 0 {
+		o.Level = DefaultLevel
+	}
+	if o.Fsync == "" {
+		o.Fsync = FsyncInterval
+	}
+	if o.FsyncInterval == 0 {
+		o.FsyncInterval = DefaultFsyncInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Validate checks o as given (call WithDefaults first to accept zero
+// fields) and names the first bad field.
+func (o Options) Validate() error {
+	bad := func(field string, format string, args ...any) error {
+		return fmt.Errorf("journal: Options.%s: %s", field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case o.Dir == "":
+		return bad("Dir", "must be set")
+	case o.SegmentBytes < MinSegmentBytes:
+		return bad("SegmentBytes", "%d is below the minimum %d", o.SegmentBytes, MinSegmentBytes)
+	case o.BlockBytes < MinBlockBytes || o.BlockBytes > MaxBlockBytes:
+		return bad("BlockBytes", "%d is outside [%d, %d]", o.BlockBytes, MinBlockBytes, MaxBlockBytes)
+	case o.Compression != CompressionZstd && o.Compression != CompressionNone:
+		return bad("Compression", "%q is not %q or %q", o.Compression, CompressionZstd, CompressionNone)
+	case o.Level < 1 || o.Level > 4:
+		return bad("Level", "%d is outside [1, 4]", o.Level)
+	case o.Fsync != FsyncAlways && o.Fsync != FsyncInterval && o.Fsync != FsyncNever:
+		return bad("Fsync", "%q is not %q, %q or %q", o.Fsync, FsyncAlways, FsyncInterval, FsyncNever)
+	case o.Fsync == FsyncInterval && o.FsyncInterval <= 0:
+		return bad("FsyncInterval", "%v must be positive for the %q policy", o.FsyncInterval, FsyncInterval)
+	}
+	return nil
+}
