@@ -2,7 +2,7 @@ package record
 
 // PriceScale is the number of fixed-point price units in one currency unit:
 // prices are int64 in units of 1e-9, as in Databento's DBN.
-const PriceScale = 1_000_000_000
+const PriceScale int64 = 1_000_000_000
 
 // UndefPrice marks an absent price (DBN's UNDEF_PRICE, i64::MAX).
 const UndefPrice int64 = 1<<63 - 1

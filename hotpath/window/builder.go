@@ -1,0 +1,472 @@
+package window
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math"
+
+	"thunderline/hotpath/book"
+	"thunderline/hotpath/record"
+)
+
+// Emitter receives what the builder produces. Calls happen once per window
+// or label (not per tick), on the partition goroutine; the pointers are
+// valid only during the call.
+type Emitter interface {
+	Window(w *FeatureWindow)
+	Label(l *LabelFill)
+}
+
+// acc accumulates one window of one symbol.
+type acc struct {
+	k                 int64 // window index: start = k*step
+	used              bool
+	endTaken          bool
+	preMid, firstMid  float64 // mid before the first tick; first mid inside
+	endMid, endSpread float64
+	endTob, endDepth  float64
+	sumSq, ofi        float64
+	pxVol             float64
+	spreadBps         float64
+	spreadN           uint32
+	ticks, trades     uint32
+	volume            int64
+	firstIn, lastIn   uint64
+	buckets           [64]uint32
+}
+
+type pendingLabel struct {
+	id     [16]byte
+	end    int64
+	target int64
+	midEnd float64
+}
+
+type symState struct {
+	sym      uint32
+	maxTs    int64
+	seen     bool
+	closedK  int64 // every window k <= closedK is closed
+	lowK     int64 // lowest window that may be open
+	highK    int64 // highest window opened
+	accs     []acc
+	mid      float64 // mid after the last tick (0 when a side is empty)
+	bid, ask book.Level
+	labels   []pendingLabel // ring
+	lHead    int
+	lN       int
+	active   bool
+}
+
+// Stats counts what a builder did.
+type Stats struct {
+	Windows       uint64 // windows emitted
+	LabelsFilled  uint64 // label fills emitted
+	LabelsDropped uint64 // labels not tracked: the per-symbol pending ring was full
+	LateTicks     uint64 // ticks that missed at least one of their windows
+	LateMisses    uint64 // (tick, window) pairs missed because the window had closed
+}
+
+// Builder builds the sliding windows of the symbols of one partition: it
+// applies each tick to the partition's books and to the open windows it
+// belongs to, closes windows as event time passes them, and fills labels at
+// their horizon. Not safe for concurrent use.
+type Builder struct {
+	cfg     Config
+	step    int64
+	length  int64
+	late    int64
+	books   *book.Books
+	syms    *record.Symbols
+	tenant  string
+	out     Emitter
+	states  []*symState // by symbol id
+	active  []uint32    // symbols with open windows or pending labels
+	mark    int64       // last global watermark
+	scratch []byte
+	win     FeatureWindow
+	fill    LabelFill
+	snap    book.Snapshot
+	Stats   Stats
+}
+
+// NewBuilder returns a builder over books. syms names the symbols in the
+// canonical encoding; tenant is stamped on every window.
+func NewBuilder(cfg Config, books *book.Books, syms *record.Symbols, tenant string, out Emitter) (*Builder, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("window config: %w", err)
+	}
+	if cfg.Label.Horizon <= int64(cfg.Lateness) {
+		return nil, fmt.Errorf("window config: label.horizon %d must exceed allowed_lateness %d", cfg.Label.Horizon, int64(cfg.Lateness))
+	}
+	if len(tenant) > maxNameLen {
+		return nil, fmt.Errorf("tenant %q: longer than %d bytes", tenant, maxNameLen)
+	}
+	return &Builder{
+		cfg: cfg, step: cfg.Step(), length: int64(cfg.Length), late: int64(cfg.Lateness),
+		books: books, syms: syms, tenant: tenant, out: out,
+		states: make([]*symState, record.MaxSymbols), mark: math.MinInt64,
+		scratch: make([]byte, 0, MaxWindowSize),
+	}, nil
+}
+
+// Config returns the builder's configuration, with defaults.
+func (b *Builder) Config() Config { return b.cfg }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func (b *Builder) state(sym uint32) *symState {
+	st := b.states[sym]
+	if st == nil {
+		st = &symState{sym: sym, accs: make([]acc, b.cfg.slots()),
+			labels: make([]pendingLabel, b.cfg.MaxLabelsPending)}
+		b.states[sym] = st
+	}
+	return st
+}
+
+// OnTick applies a validated tick: it closes what the tick's event time
+// passes, applies it to the book, and adds it to its open windows. It
+// returns the book's verdict (a reject reason when the book refused it) and
+// how many of the tick's windows had already closed (late misses).
+func (b *Builder) OnTick(t *record.MarketTick) (reason record.Reason, missed int) {
+	st := b.state(t.Symbol)
+	if !st.seen {
+		st.seen = true
+		st.maxTs = t.TsEvent
+		st.closedK = floorDiv(max(b.mark, t.TsEvent-b.late)-b.length, b.step)
+		st.lowK = st.closedK + 1
+		st.highK = st.closedK
+	}
+	b.advance(st, t.TsEvent)
+	bk := b.books.Get(t.Symbol)
+	if r := b.books.Apply(t); r != record.ReasonNone {
+		return r, 0
+	}
+	prevMid, prevBid, prevAsk := st.mid, st.bid, st.ask
+	bid, ask, ok := bk.Best()
+	st.bid, st.ask = bid, ask
+	st.mid = 0
+	if ok {
+		st.mid = book.MidPrice(bid.Px, ask.Px)
+	}
+	// Per-tick quantities, computed once and added to every window.
+	var ret2, ofi, spreadBps float64
+	if prevMid > 0 && st.mid > 0 && st.mid != prevMid {
+		r := (st.mid - prevMid) / prevMid
+		ret2 = float64(r * r)
+	}
+	if ok && prevBid.Qty > 0 && prevAsk.Qty > 0 {
+		ofi = orderFlow(prevBid, prevAsk, bid, ask)
+	}
+	if ok {
+		spreadBps = float64(ask.Px-bid.Px) / 1e9 / st.mid * 1e4
+	}
+	var tradePx float64
+	var tradeQty uint32
+	switch {
+	case t.Kind == record.KindTrade:
+		tradePx, tradeQty = float64(t.TradePx)/1e9, t.TradeQty
+	case t.Kind == record.KindOrder && t.Action == record.ActionTrade:
+		// MBO: count the trade print, not the fills of the resting orders.
+		tradePx, tradeQty = float64(t.Price)/1e9, t.Size
+	}
+
+	kLo := floorDiv(t.TsEvent-b.length, b.step) + 1
+	kHi := floorDiv(t.TsEvent, b.step)
+	for k := kLo; k <= kHi; k++ {
+		if k <= st.closedK {
+			missed++
+			continue
+		}
+		a := b.open(st, k, prevMid)
+		a.ticks++
+		if a.ticks == 1 {
+			a.firstIn = t.InSeq
+		}
+		a.lastIn = t.InSeq
+		if a.firstMid == 0 && st.mid > 0 {
+			a.firstMid = st.mid
+		}
+		a.sumSq += ret2
+		a.ofi += ofi
+		if ok {
+			a.spreadBps += spreadBps
+			a.spreadN++
+		}
+		if tradeQty > 0 {
+			a.trades++
+			a.volume += int64(tradeQty)
+			a.pxVol += float64(tradePx * float64(tradeQty))
+		}
+		bucket := (t.TsEvent - k*b.step) * int64(b.cfg.BurstBuckets) / b.length
+		a.buckets[bucket]++
+	}
+	if missed > 0 {
+		b.Stats.LateTicks++
+		b.Stats.LateMisses += uint64(missed)
+	}
+	return record.ReasonNone, missed
+}
+
+// orderFlow is the order-flow imbalance contribution of one book change
+// (Cont, Kukanov & Stoikov 2014): bid size added at or above the old best
+// bid, minus ask size added at or below the old best ask.
+func orderFlow(pb, pa, b, a book.Level) float64 {
+	var e int64
+	if b.Px >= pb.Px {
+		e += b.Qty
+	}
+	if b.Px <= pb.Px {
+		e -= pb.Qty
+	}
+	if a.Px <= pa.Px {
+		e -= a.Qty
+	}
+	if a.Px >= pa.Px {
+		e += pa.Qty
+	}
+	return float64(e)
+}
+
+// open returns the accumulator of window k, starting it if new.
+func (b *Builder) open(st *symState, k int64, preMid float64) *acc {
+	slot := int(uint64(k) % uint64(len(st.accs)))
+	a := &st.accs[slot]
+	if a.used && a.k == k {
+		return a
+	}
+	if a.used {
+		// An older window still holds the slot: the slot count covers every
+		// window that can be open, so this does not happen; close it rather
+		// than lose it if it ever does.
+		b.emit(st, a)
+	}
+	*a = acc{k: k, used: true, preMid: preMid}
+	if k > st.highK {
+		st.highK = k
+	}
+	if k < st.lowK {
+		st.lowK = k
+	}
+	if !st.active {
+		st.active = true
+		b.active = append(b.active, st.sym)
+	}
+	return a
+}
+
+// advance moves the symbol's event time to ts (if later): windows whose end
+// it passes take their closing book snapshot (the book before this tick),
+// windows behind the watermark close, labels whose horizon it passes fill.
+func (b *Builder) advance(st *symState, ts int64) {
+	if ts > st.maxTs {
+		for k := st.lowK; k <= st.highK; k++ {
+			a := b.acc(st, k)
+			if a != nil && !a.endTaken && k*b.step+b.length <= ts {
+				b.takeEnd(st, a)
+			}
+		}
+		st.maxTs = ts
+	}
+	b.settle(st, max(b.mark, st.maxTs-b.late), st.maxTs)
+}
+
+// settle closes the windows of st that end at or before wm and fills the
+// labels whose target is at or before max(wm, now), with the current mid.
+func (b *Builder) settle(st *symState, wm, now int64) {
+	for k := st.lowK; k <= st.highK && k*b.step+b.length <= wm; k++ {
+		if a := b.acc(st, k); a != nil {
+			b.emit(st, a)
+		}
+		st.lowK = k + 1
+	}
+	if c := floorDiv(wm-b.length, b.step); c > st.closedK {
+		st.closedK = c
+		st.lowK = max(st.lowK, c+1)
+	}
+	target := max(wm, now)
+	for st.lN > 0 {
+		p := &st.labels[st.lHead]
+		if p.target > target {
+			break
+		}
+		b.fillLabel(st, p)
+		st.lHead = (st.lHead + 1) % len(st.labels)
+		st.lN--
+	}
+}
+
+func (b *Builder) acc(st *symState, k int64) *acc {
+	a := &st.accs[int(uint64(k)%uint64(len(st.accs)))]
+	if a.used && a.k == k {
+		return a
+	}
+	return nil
+}
+
+func (b *Builder) takeEnd(st *symState, a *acc) {
+	a.endTaken = true
+	bk := b.books.Get(st.sym)
+	bk.Snap(&b.snap, b.cfg.Depth)
+	a.endMid = b.snap.Mid
+	a.endSpread = b.snap.Spread
+	a.endTob = b.snap.Imbalance
+	a.endDepth = b.snap.DepthImbalance
+}
+
+// emit closes a: computes its features, hashes it, emits it and queues its
+// label.
+func (b *Builder) emit(st *symState, a *acc) {
+	if !a.endTaken {
+		b.takeEnd(st, a)
+	}
+	w := &b.win
+	*w = FeatureWindow{
+		Start: a.k * b.step, End: a.k*b.step + b.length, Label: b.cfg.Label,
+		FirstInSeq: a.firstIn, LastInSeq: a.lastIn, Ticks: a.ticks, Symbol: st.sym,
+		SchemaVersion: b.cfg.Recipe.SchemaVersion(), Kind: KindMarket, Recipe: b.cfg.Recipe,
+		Status: StatusOpen,
+	}
+	f := &w.Features
+	startMid := a.preMid
+	if startMid <= 0 {
+		startMid = a.firstMid
+	}
+	if startMid > 0 && a.endMid > 0 {
+		f[FMidReturn] = (a.endMid - startMid) / startMid
+	}
+	if a.endMid > 0 {
+		f[FSpreadBps] = a.endSpread / a.endMid * 1e4
+	}
+	f[FTobImbalance] = a.endTob
+	f[FDepthImbalance] = a.endDepth
+	f[FRealizedVol] = math.Sqrt(a.sumSq)
+	f[FTradeCount] = float64(a.trades)
+	f[FVolume] = float64(a.volume)
+	if a.volume > 0 {
+		f[FVWAP] = a.pxVol / float64(a.volume)
+	}
+	f[FOFI] = a.ofi
+	var maxB uint32
+	for _, n := range a.buckets[:b.cfg.BurstBuckets] {
+		maxB = max(maxB, n)
+	}
+	mean := float64(a.ticks) / float64(b.cfg.BurstBuckets)
+	if maxB >= uint32(b.cfg.BurstMinTicks) && float64(maxB) >= float64(b.cfg.BurstRatio*mean) {
+		f[FMicroburst] = 1
+	}
+	f[FTickCount] = float64(a.ticks)
+	f[FMid] = a.endMid
+	if a.spreadN > 0 {
+		f[FMeanSpreadBps] = a.spreadBps / float64(a.spreadN)
+	}
+	name := b.syms.Name(st.sym)
+	w.ID = WindowID(b.tenant, KindMarket, name, w.Start, w.End, w.Recipe)
+	b.scratch = AppendWindow(b.scratch[:0], w, b.tenant, name)
+	w.Hash = sha256.Sum256(b.scratch)
+	a.used = false
+	b.Stats.Windows++
+	b.out.Window(w)
+	if st.lN == len(st.labels) {
+		b.Stats.LabelsDropped++
+		return
+	}
+	i := (st.lHead + st.lN) % len(st.labels)
+	st.labels[i] = pendingLabel{id: w.ID, end: w.End, target: w.End + b.cfg.Label.Horizon, midEnd: a.endMid}
+	st.lN++
+}
+
+func (b *Builder) fillLabel(st *symState, p *pendingLabel) {
+	l := &b.fill
+	*l = LabelFill{WindowID: p.id, End: p.end, Label: b.cfg.Label, MidEnd: p.midEnd,
+		MidTarget: st.mid, Symbol: st.sym}
+	if p.midEnd > 0 && st.mid > 0 {
+		l.Valid = true
+		switch b.cfg.Label.Type {
+		case LabelDelta:
+			l.Value = st.mid - p.midEnd
+		case LabelClass:
+			bps := (st.mid - p.midEnd) / p.midEnd * 1e4
+			switch {
+			case bps > b.cfg.Label.ThresholdBps:
+				l.Value = 1
+			case bps < -b.cfg.Label.ThresholdBps:
+				l.Value = -1
+			}
+		}
+	}
+	b.scratch = AppendLabel(b.scratch[:0], l, b.syms.Name(st.sym))
+	l.Hash = sha256.Sum256(b.scratch)
+	b.Stats.LabelsFilled++
+	b.out.Label(l)
+}
+
+// OnWatermark moves the partition's watermark to wm (event time before which
+// no more ticks will be accepted): every symbol's windows ending at or
+// before it close and labels due by it fill.
+func (b *Builder) OnWatermark(wm int64) {
+	if wm <= b.mark {
+		return
+	}
+	b.mark = wm
+	b.sweep(func(st *symState) { b.settle(st, max(wm, st.maxTs-b.late), st.maxTs) })
+}
+
+// Flush closes every open window, at the end of the input. Labels whose
+// horizon the input never reached stay open; Pending reports them.
+func (b *Builder) Flush() {
+	b.sweep(func(st *symState) {
+		for k := st.lowK; k <= st.highK; k++ {
+			if a := b.acc(st, k); a != nil {
+				b.emit(st, a)
+			}
+		}
+		st.lowK = st.highK + 1
+		st.closedK = st.highK
+	})
+}
+
+// Pending returns the number of labels still waiting for their horizon.
+func (b *Builder) Pending() int {
+	n := 0
+	for _, sym := range b.active {
+		n += b.states[sym].lN
+	}
+	return n
+}
+
+// sweep calls f on every active symbol in ascending id order and drops
+// symbols left with nothing open or pending from the active list.
+func (b *Builder) sweep(f func(st *symState)) {
+	sortIDs(b.active)
+	kept := b.active[:0]
+	for _, sym := range b.active {
+		st := b.states[sym]
+		f(st)
+		if st.lowK > st.highK && st.lN == 0 {
+			st.active = false
+			continue
+		}
+		kept = append(kept, sym)
+	}
+	b.active = kept
+}
+
+// sortIDs is an insertion sort: the active list is nearly sorted (symbols
+// are appended as they become active), and sorting in place does not
+// allocate.
+func sortIDs(a []uint32) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
