@@ -58,6 +58,9 @@ const (
 	FlagHasTrade   uint16 = 1 << 8 // TradePx/TradeQty are set (TBBO, MBP-1 trade)
 	FlagBurst      uint16 = 1 << 9 // synthetic feed: emitted inside a burst
 	FlagSeqUnknown uint16 = 1 << 10
+	// FlagEnd on a KindWatermark tick marks the end of the input: the
+	// partition closes every open window and stops.
+	FlagEnd uint16 = 1 << 11
 )
 
 // MarketTick is the fixed-size record that moves on the hot path (seed 004

@@ -16,6 +16,12 @@ import (
 //   - after that each call sleeps, starting at BackoffMinSleep and doubling up
 //     to BackoffMaxSleep, so an idle loop costs almost no CPU.
 //
+// Sleeps often last longer than asked: the Go timer and the OS round short
+// sleeps up (0.4 ms or more for a 10 µs sleep on a loaded VM). A loop that
+// waits on a very small ring, where the other side frees a slot every few
+// items, should stay in the spin and yield steps (call Reset more often, or
+// use runtime.Gosched itself).
+//
 // The zero value is ready to use. A Backoff belongs to one goroutine.
 type Backoff struct {
 	n uint32
@@ -24,7 +30,7 @@ type Backoff struct {
 // Ladder of Backoff (see Backoff).
 const (
 	BackoffSpins    = 64
-	BackoffYields   = 64
+	BackoffYields   = 128
 	BackoffMinSleep = 10 * time.Microsecond
 	BackoffMaxSleep = time.Millisecond
 )

@@ -70,6 +70,7 @@ func startSPSCAt[T any](r *SPSC[T], base uint64) {
 func startMPSCAt[T any](r *MPSC[T], base uint64) {
 	r.head.Store(base)
 	r.tail.Store(base)
+	r.headCache.Store(base)
 	for k := range r.size {
 		r.slots[(base+k)&r.mask].seq.Store(base + k)
 	}

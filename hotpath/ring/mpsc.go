@@ -8,14 +8,17 @@ import "sync/atomic"
 //
 // Producers claim positions with a compare-and-swap on tail (lock-free: a
 // failed CAS means another producer progressed), write their slot, then
-// publish it by storing the slot's sequence number, position+1. The consumer
-// takes slots strictly in claim order and only once published, so a producer
-// that is descheduled between its claim and its publish holds up the consumer
-// (Pop reports empty) until it resumes; it never corrupts or reorders anything.
-// The consumer hands slots back by storing head once per Pop or PopBatch;
-// producers check fullness against head. This is Vyukov's bounded queue with
-// the per-slot "free" sequence replaced by the shared head, which saves the
-// consumer one atomic store per slot.
+// publish it with a release store of the slot's sequence number, position+1.
+// The consumer takes slots strictly in claim order and only once published, so
+// a producer that is descheduled between its claim and its publish holds up
+// the consumer (Pop reports empty) until it resumes; it never corrupts or
+// reorders anything. The consumer hands slots back with one release store of
+// head per Pop or PopBatch. Producers check fullness against headCache, a
+// lower bound of head kept on their own cache line and refreshed from head
+// only when the ring looks full, so in steady state they do not pull the
+// consumer's line on every Push. This is Vyukov's bounded queue with the
+// per-slot "free" sequence replaced by the (cached) head, which saves the
+// consumer one store per slot.
 type MPSC[T any] struct {
 	_ [cacheLine]byte
 
@@ -24,8 +27,9 @@ type MPSC[T any] struct {
 	_    [cacheLine - 8]byte
 
 	// Producer line (contended by producers' CAS).
-	tail atomic.Uint64 // next position to claim
-	_    [cacheLine - 8]byte
+	tail      atomic.Uint64 // next position to claim
+	headCache atomic.Uint64 // lower bound of head, refreshed by producers when full
+	_         [cacheLine - 16]byte
 
 	// Read-only after construction.
 	mask  uint64
@@ -64,7 +68,11 @@ func (r *MPSC[T]) Push(v *T) bool {
 	var pos uint64
 	for {
 		pos = r.tail.Load()
-		if pos-r.head.Load() >= r.size {
+		used, ok := r.used(pos, 1)
+		if !ok {
+			continue // pos went stale while we looked: tail has moved on
+		}
+		if used >= r.size {
 			return false
 		}
 		if r.tail.CompareAndSwap(pos, pos+1) {
@@ -73,7 +81,7 @@ func (r *MPSC[T]) Push(v *T) bool {
 	}
 	s := &r.slots[pos&r.mask]
 	s.val = *v
-	s.seq.Store(pos + 1) // publishes the slot
+	publish(&s.seq, pos+1) // publishes the slot
 	return true
 }
 
@@ -88,7 +96,10 @@ func (r *MPSC[T]) PushBatch(vs []T) int {
 	var pos, n uint64
 	for {
 		pos = r.tail.Load()
-		used := pos - r.head.Load()
+		used, ok := r.used(pos, uint64(len(vs)))
+		if !ok {
+			continue
+		}
 		if used >= r.size {
 			return 0
 		}
@@ -100,9 +111,29 @@ func (r *MPSC[T]) PushBatch(vs []T) int {
 	for k := range n {
 		s := &r.slots[(pos+k)&r.mask]
 		s.val = vs[k]
-		s.seq.Store(pos + k + 1)
+		publish(&s.seq, pos+k+1)
 	}
 	return int(n)
+}
+
+// used returns how many positions below pos the consumer has not handed back
+// yet, reading head through headCache and refreshing headCache from head only
+// when the cached value leaves less than need free slots. ok is false when
+// pos, a tail value loaded earlier, is already below head: tail has moved on
+// and the caller must reload it. After a refresh, used >= size means the ring
+// was full at the moment head was loaded.
+func (r *MPSC[T]) used(pos, need uint64) (used uint64, ok bool) {
+	used = pos - r.headCache.Load()
+	if int64(used) < 0 {
+		return 0, false
+	}
+	if used+need <= r.size {
+		return used, true
+	}
+	h := r.head.Load()
+	r.headCache.Store(h)
+	used = pos - h
+	return used, int64(used) >= 0
 }
 
 // Pop moves the oldest value into *dst and reports true, or reports false
@@ -120,7 +151,7 @@ func (r *MPSC[T]) Pop(dst *T) bool {
 		var zero T
 		s.val = zero
 	}
-	r.head.Store(h + 1) // hands the slot back to the producers
+	publish(&r.head, h+1) // hands the slot back to the producers
 	return true
 }
 
@@ -144,7 +175,7 @@ func (r *MPSC[T]) PopBatch(dst []T) int {
 		n++
 	}
 	if n > 0 {
-		r.head.Store(h + uint64(n))
+		publish(&r.head, h+uint64(n))
 	}
 	return n
 }

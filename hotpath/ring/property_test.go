@@ -97,8 +97,8 @@ func newModelRings(t testing.TB, capacity int, nearWrapStart bool) map[string]fi
 // reproducible seed) against the model queue.
 func TestModel(t *testing.T) {
 	seeds := 300
-	if testing.Short() {
-		seeds = 50
+	if raceEnabled || testing.Short() {
+		seeds = 60
 	}
 	prog := make([]byte, 2000)
 	for seed := range seeds {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -92,11 +93,32 @@ func TestLayout(t *testing.T) {
 	if d := unsafe.Offsetof(s.headCache) - unsafe.Offsetof(s.tail); d >= cacheLine {
 		t.Errorf("SPSC: headCache is not on the producer's line (distance %d)", d)
 	}
+	if d := unsafe.Offsetof(m.headCache) - unsafe.Offsetof(m.tail); d >= cacheLine {
+		t.Errorf("MPSC: headCache is not on the producers' line (distance %d)", d)
+	}
 	if sz := unsafe.Sizeof(s); sz%cacheLine != 0 {
 		t.Errorf("SPSC size %d is not a multiple of a cache line", sz)
 	}
 	if sz := unsafe.Sizeof(m); sz%cacheLine != 0 {
 		t.Errorf("MPSC size %d is not a multiple of a cache line", sz)
+	}
+}
+
+// TestPublish checks the assumption publish makes on amd64 (an atomic.Uint64
+// is one uint64 word) and that a published value is what Load returns.
+func TestPublish(t *testing.T) {
+	if sz := unsafe.Sizeof(atomic.Uint64{}); sz != 8 {
+		t.Fatalf("atomic.Uint64 is %d bytes, publish assumes 8", sz)
+	}
+	var a [3]atomic.Uint64
+	for _, v := range []uint64{1, 0, 1 << 63, ^uint64(0), 0x0123456789abcdef} {
+		publish(&a[1], v)
+		if got := a[1].Load(); got != v {
+			t.Fatalf("publish(%#x): Load = %#x", v, got)
+		}
+		if a[0].Load() != 0 || a[2].Load() != 0 {
+			t.Fatalf("publish(%#x) wrote outside its word", v)
+		}
 	}
 }
 

@@ -58,13 +58,13 @@ func (r *SPSC[T]) Push(v *T) bool {
 		}
 	}
 	r.slots[t&r.mask] = *v
-	r.tail.Store(t + 1) // publishes the slot
+	publish(&r.tail, t+1) // publishes the slot
 	return true
 }
 
 // PushBatch copies as many leading elements of vs as fit and returns how many
 // it copied (0 when the ring is full or vs is empty). The batch is published
-// with one atomic store. Producer only.
+// with one release store. Producer only.
 func (r *SPSC[T]) PushBatch(vs []T) int {
 	if len(vs) == 0 {
 		return 0
@@ -82,7 +82,7 @@ func (r *SPSC[T]) PushBatch(vs []T) int {
 	i := t & r.mask
 	c := copy(r.slots[i:], vs[:n]) // up to the end of the slab
 	copy(r.slots, vs[c:n])         // the rest wraps to the start
-	r.tail.Store(t + n)
+	publish(&r.tail, t+n)
 	return int(n)
 }
 
@@ -102,13 +102,13 @@ func (r *SPSC[T]) Pop(dst *T) bool {
 		var zero T
 		r.slots[i] = zero
 	}
-	r.head.Store(h + 1) // hands the slot back to the producer
+	publish(&r.head, h+1) // hands the slot back to the producer
 	return true
 }
 
 // PopBatch moves up to len(dst) of the oldest values into dst, oldest first,
 // and returns how many it moved (0 when the ring is empty). The whole batch is
-// taken and handed back with one atomic store, so a consumer that recycles dst
+// taken and handed back with one release store, so a consumer that recycles dst
 // pays one synchronisation per batch. Consumer only.
 func (r *SPSC[T]) PopBatch(dst []T) int {
 	if len(dst) == 0 {
@@ -131,7 +131,7 @@ func (r *SPSC[T]) PopBatch(dst []T) int {
 		clear(r.slots[i : i+uint64(c)])
 		clear(r.slots[:n-uint64(c)])
 	}
-	r.head.Store(h + n)
+	publish(&r.head, h+n)
 	return int(n)
 }
 

@@ -1,0 +1,238 @@
+// Command thunderline is the engine's one binary.
+//
+//	thunderline run [--profile FILE] [--for DURATION]
+//	thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
+//	thunderline version
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"thunderline/engine"
+	"thunderline/engine/config"
+)
+
+const usage = `thunderline — low-latency decision engine for market and filings data
+
+Usage:
+  thunderline run [--profile FILE] [--for DURATION]
+      Run the engine. With no profile: the embedded minimal profile (a seeded
+      synthetic feed, journal under ./var/journal). Ctrl-C stops it cleanly.
+  thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
+      Replay .dbn / .dbn.zst files, or a run's journal directory, and print
+      ticks, rejects, windows, per-symbol counts and digests.
+      --verify: re-derive a journal's windows and labels and check every hash
+      (market-data files are replayed twice and the digests compared).
+  thunderline version
+
+Run 'thunderline COMMAND --help' for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "replay":
+		err = cmdReplay(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "thunderline: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "thunderline %s: %v\n", args[0], err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func version() string {
+	v := "thunderline (devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = fmt.Sprintf("thunderline %s %s", bi.Main.Version, bi.GoVersion)
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return v
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (replay a.dbn --json).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func loadProfile(path string) (*config.Profile, error) {
+	if path == "" {
+		return engine.DefaultProfile()
+	}
+	return config.Load(path)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	profile := fs.String("profile", "", "profile YAML `file` (default: the embedded minimal profile)")
+	dur := fs.Duration("for", 0, "stop after this `duration` of wall-clock time (default: until Ctrl-C or the feed ends)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	prof, err := loadProfile(*profile)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tty := isTerminal(stderr)
+	src := prof.Source()
+	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
+	sum, err := engine.RunLive(ctx, engine.RunOptions{Profile: prof, For: *dur, Logger: log,
+		ProgressEvery: prof.ProgressInterval(), Progress: func(p engine.Progress) { printProgress(stderr, p, tty, true) }})
+	if tty {
+		fmt.Fprintln(stderr)
+	}
+	if sum != nil {
+		if *jsonOut {
+			writeJSON(stdout, sum)
+		} else {
+			sum.Text(stdout)
+		}
+	}
+	return err
+}
+
+func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	parts := fs.Int("partitions", 0, "partition loops (default: the profile's; the digests do not depend on it)")
+	jsonOut := fs.Bool("json", false, "print the summary as JSON")
+	verify := fs.Bool("verify", false, "check every re-derived hash against the journal (or replay files twice and compare)")
+	profile := fs.String("profile", "", "profile YAML `file` for market-data inputs (default: the embedded replay profile)")
+	journalDir := fs.String("journal", "", "journal the replay of market-data files into `dir`")
+	inputs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return usageError{errors.New("no input: give .dbn / .dbn.zst files or a journal directory")}
+	}
+	if *parts < 0 || *parts > 256 {
+		return usageError{fmt.Errorf("--partitions %d: want 1 to 256", *parts)}
+	}
+	ro := engine.ReplayOptions{Partitions: *parts, Verify: *verify, JournalDir: *journalDir}
+	if *profile != "" {
+		if ro.Profile, err = config.Load(*profile); err != nil {
+			return err
+		}
+	}
+	if tty := isTerminal(stderr); tty {
+		ro.ProgressEvery = 200 * time.Millisecond
+		ro.Progress = func(p engine.Progress) { printProgress(stderr, p, true, false) }
+		defer fmt.Fprint(stderr, "\r\033[K")
+	}
+	sum, err := engine.Replay(ctx, inputs, ro)
+	if sum != nil {
+		if *jsonOut {
+			writeJSON(stdout, sum)
+		} else {
+			sum.Text(stdout)
+		}
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// printProgress writes the live progress line: rewritten in place on a
+// terminal, one line per update otherwise.
+func printProgress(w io.Writer, p engine.Progress, tty, live bool) {
+	secs := p.Elapsed.Seconds()
+	if secs <= 0 {
+		return
+	}
+	var b strings.Builder
+	if p.InputTotal > 0 {
+		frac := float64(p.InputBytes) / float64(p.InputTotal)
+		const width = 24
+		done := int(frac * width)
+		fmt.Fprintf(&b, "[%s%s] %3.0f%% ", strings.Repeat("#", done), strings.Repeat(".", width-done), frac*100)
+	}
+	fmt.Fprintf(&b, "%6.1fs  ticks %d (%.0f/s)  windows %d (%.0f/s)  rejects %d  backlog %d",
+		secs, p.Ticks, float64(p.Ticks)/secs, p.Windows, float64(p.Windows)/secs, p.Rejects, p.Backlog)
+	if live {
+		fmt.Fprintf(&b, "  lag %v", p.Lag.Round(time.Microsecond))
+	}
+	if p.Acked > 0 {
+		fmt.Fprintf(&b, "  journaled %d", p.Acked)
+	}
+	if tty {
+		fmt.Fprintf(w, "\r\033[K%s", b.String())
+	} else {
+		fmt.Fprintln(w, b.String())
+	}
+}

@@ -1,0 +1,415 @@
+// Package config is the engine's profile: the YAML file that says what the
+// engine runs, decoded strictly (an unknown key or a bad value is an error
+// naming the key and the file, never a silent default) and turned into the
+// options of each component. It lives apart from engine so that actors and
+// engine can both import it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"thunderline/adapters/synthetic"
+	"thunderline/hotpath/book"
+	"thunderline/hotpath/normalize"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/window"
+	"thunderline/persist/journal"
+)
+
+// Duration is a time.Duration written as "250ms" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 250ms or 2s)", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Price is a decimal price in YAML ("4500.25"), held as 1e-9 fixed point.
+type Price int64
+
+// UnmarshalYAML parses a decimal with at most nine fractional digits.
+func (p *Price) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParsePrice(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*p = Price(v)
+	return nil
+}
+
+// MarshalYAML writes the price as a decimal string.
+func (p Price) MarshalYAML() (any, error) { return FormatPrice(int64(p)), nil }
+
+// ParsePrice parses a decimal string exactly into 1e-9 units.
+func ParsePrice(s string) (int64, error) {
+	bad := fmt.Errorf("price %q: want a decimal number with at most 9 fractional digits", s)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > 9 {
+		return 0, bad
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > math.MaxInt64/record.PriceScale-1 {
+		return 0, bad
+	}
+	var f int64
+	if frac != "" {
+		f, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		if err != nil || f < 0 {
+			return 0, bad
+		}
+	}
+	v := w*record.PriceScale + f
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+// FormatPrice renders 1e-9 units as a decimal string.
+func FormatPrice(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	s := fmt.Sprintf("%s%d.%09d", sign, v/record.PriceScale, v%record.PriceScale)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
+
+// Profile is the whole YAML profile.
+type Profile struct {
+	// Tenant stamps every window and trace. Default "default".
+	Tenant     string    `yaml:"tenant"`
+	Feed       Feed      `yaml:"feed"`
+	Partitions int       `yaml:"partitions"` // partition loops [2]
+	Rings      Rings     `yaml:"rings"`
+	Normalize  Normalize `yaml:"normalize"`
+	Book       Book      `yaml:"book"`
+	Window     Window    `yaml:"window"`
+	Journal    Journal   `yaml:"journal"`
+	Progress   Progress  `yaml:"progress"`
+	source     string    // file the profile came from, for error messages
+}
+
+// Feed says where ticks come from in `thunderline run`.
+type Feed struct {
+	Kind      string    `yaml:"kind"` // synthetic | dbn [synthetic]
+	Pace      string    `yaml:"pace"` // realtime | max [realtime]
+	Synthetic Synthetic `yaml:"synthetic"`
+	DBN       DBN       `yaml:"dbn"`
+}
+
+// Synthetic mirrors synthetic.Config.
+type Synthetic struct {
+	Seed            uint64   `yaml:"seed"`
+	Symbols         int      `yaml:"symbols"`
+	Depth           int      `yaml:"depth"`
+	Rate            float64  `yaml:"rate"`
+	TradeRatio      float64  `yaml:"trade_ratio"`
+	BurstEvery      Duration `yaml:"burst_every"`
+	BurstLength     Duration `yaml:"burst_length"`
+	BurstMultiplier float64  `yaml:"burst_multiplier"`
+	NoBursts        bool     `yaml:"no_bursts"`
+	BadRatio        float64  `yaml:"bad_ratio"`
+}
+
+// DBN lists Databento files to play as the feed.
+type DBN struct {
+	Files []string `yaml:"files"`
+	// StrictSymbols rejects ticks whose instrument id no mapping resolves.
+	StrictSymbols bool `yaml:"strict_symbols"`
+}
+
+// Rings sizes the rings (powers of two).
+type Rings struct {
+	Partition int `yaml:"partition"` // reader → each partition [65536]
+	Journal   int `yaml:"journal"`   // reader → journal writer [65536]
+	Output    int `yaml:"output"`    // partitions → journal writer [16384]
+}
+
+// Normalize mirrors normalize.Config.
+type Normalize struct {
+	MinPrice *Price `yaml:"min_price"`
+	MaxPrice *Price `yaml:"max_price"`
+	Seq      string `yaml:"seq"` // off | contiguous | monotonic [monotonic]
+}
+
+// Book mirrors book.Config.
+type Book struct {
+	Depth     int `yaml:"depth"`
+	MaxLevels int `yaml:"max_levels"`
+	MaxOrders int `yaml:"max_orders"`
+}
+
+// Window mirrors window.Config.
+type Window struct {
+	Length          Duration `yaml:"length"`
+	Overlap         *float64 `yaml:"overlap"`
+	AllowedLateness Duration `yaml:"allowed_lateness"`
+	Recipe          string   `yaml:"recipe"`
+	Label           Label    `yaml:"label"`
+	BurstBuckets    int      `yaml:"burst_buckets"`
+	BurstRatio      float64  `yaml:"burst_ratio"`
+	BurstMinTicks   int      `yaml:"burst_min_ticks"`
+}
+
+// Label is the label_spec.
+type Label struct {
+	Horizon      Duration `yaml:"horizon"`
+	Type         string   `yaml:"type"`
+	ThresholdBps float64  `yaml:"threshold_bps"`
+}
+
+// Journal mirrors journal.Options.
+type Journal struct {
+	Enabled       *bool    `yaml:"enabled"` // [true]
+	Dir           string   `yaml:"dir"`     // runs go in Dir/run-<time> [./var/journal]
+	Fsync         string   `yaml:"fsync"`
+	FsyncInterval Duration `yaml:"fsync_interval"`
+	Compression   string   `yaml:"compression"`
+	Level         int      `yaml:"level"`
+	SegmentBytes  int64    `yaml:"segment_bytes"`
+	BlockBytes    int      `yaml:"block_bytes"`
+}
+
+// Progress is the live progress line.
+type Progress struct {
+	Interval Duration `yaml:"interval"` // [1s]
+}
+
+// Load reads and validates a profile file.
+func Load(path string) (*Profile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	return Parse(b, path)
+}
+
+// Parse decodes a profile strictly and validates it. name is used in
+// errors.
+func Parse(b []byte, name string) (*Profile, error) {
+	p := &Profile{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(p); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("profile %s: %w", name, err)
+	}
+	p.source = name
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Source is the file the profile was read from.
+func (p *Profile) Source() string { return p.source }
+
+func pow2(v int) bool { return v >= 2 && v&(v-1) == 0 }
+
+// Validate checks the profile; errors name the key and the file.
+func (p *Profile) Validate() error {
+	fail := func(key string, format string, args ...any) error {
+		return fmt.Errorf("profile %s: %s: %s", p.source, key, fmt.Sprintf(format, args...))
+	}
+	if len(p.Tenant) > 255 {
+		return fail("tenant", "longer than 255 bytes")
+	}
+	switch p.Feed.Kind {
+	case "", "synthetic", "dbn":
+	default:
+		return fail("feed.kind", "%q: want synthetic or dbn", p.Feed.Kind)
+	}
+	if p.Feed.Kind == "dbn" && len(p.Feed.DBN.Files) == 0 {
+		return fail("feed.dbn.files", "feed.kind is dbn but no files are listed")
+	}
+	switch p.Feed.Pace {
+	case "", "realtime", "max":
+	default:
+		return fail("feed.pace", "%q: want realtime or max", p.Feed.Pace)
+	}
+	if err := p.SyntheticConfig().Validate(); err != nil {
+		return fail("feed.synthetic", "%v", err)
+	}
+	if p.Partitions < 0 || p.Partitions > 256 {
+		return fail("partitions", "%d: want 1 to 256", p.Partitions)
+	}
+	for _, r := range []struct {
+		key string
+		v   int
+	}{{"rings.partition", p.Rings.Partition}, {"rings.journal", p.Rings.Journal}, {"rings.output", p.Rings.Output}} {
+		if r.v != 0 && !pow2(r.v) {
+			return fail(r.key, "%d: must be a power of two", r.v)
+		}
+	}
+	if _, err := p.NormalizeConfig(); err != nil {
+		return fail("normalize", "%v", err)
+	}
+	if err := p.BookConfig().WithDefaults().Validate(); err != nil {
+		return fail("book", "%v", err)
+	}
+	wc, err := p.WindowConfig()
+	if err != nil {
+		return fail("window", "%v", err)
+	}
+	if err := wc.Validate(); err != nil {
+		return fail("window", "%v", err)
+	}
+	if wc.Label.Horizon <= int64(wc.Lateness) {
+		return fail("window.label.horizon", "%v must exceed window.allowed_lateness %v", time.Duration(wc.Label.Horizon), wc.Lateness)
+	}
+	jo := p.JournalOptions("x").WithDefaults()
+	if err := jo.Validate(); err != nil {
+		return fail("journal", "%v", err)
+	}
+	if p.Progress.Interval < 0 {
+		return fail("progress.interval", "must not be negative")
+	}
+	return nil
+}
+
+// TenantName returns the tenant, with its default.
+func (p *Profile) TenantName() string {
+	if p.Tenant == "" {
+		return "default"
+	}
+	return p.Tenant
+}
+
+// NumPartitions returns the partition count, with its default.
+func (p *Profile) NumPartitions() int {
+	if p.Partitions == 0 {
+		return 2
+	}
+	return p.Partitions
+}
+
+// RingSizes returns the ring capacities, with defaults.
+func (p *Profile) RingSizes() (partition, journal, output int) {
+	partition, journal, output = p.Rings.Partition, p.Rings.Journal, p.Rings.Output
+	if partition == 0 {
+		partition = 1 << 16
+	}
+	if journal == 0 {
+		journal = 1 << 16
+	}
+	if output == 0 {
+		output = 1 << 14
+	}
+	return
+}
+
+// SyntheticConfig returns the synthetic feed's config, with defaults.
+func (p *Profile) SyntheticConfig() synthetic.Config {
+	s := p.Feed.Synthetic
+	return synthetic.Config{Seed: s.Seed, Symbols: s.Symbols, Depth: s.Depth, Rate: s.Rate,
+		TradeRatio: s.TradeRatio, BurstEvery: time.Duration(s.BurstEvery), BurstLength: time.Duration(s.BurstLength),
+		BurstMultiplier: s.BurstMultiplier, NoBursts: s.NoBursts, BadRatio: s.BadRatio}.WithDefaults()
+}
+
+// NormalizeConfig returns the validator's config, with defaults.
+func (p *Profile) NormalizeConfig() (normalize.Config, error) {
+	c := normalize.Config{}.WithDefaults()
+	if p.Normalize.MinPrice != nil {
+		c.MinPrice = int64(*p.Normalize.MinPrice)
+	}
+	if p.Normalize.MaxPrice != nil {
+		c.MaxPrice = int64(*p.Normalize.MaxPrice)
+	}
+	mode := p.Normalize.Seq
+	if mode == "" {
+		mode = "monotonic"
+	}
+	m, err := normalize.ParseSeqMode(mode)
+	if err != nil {
+		return c, fmt.Errorf("seq: %w", err)
+	}
+	c.Seq = m
+	return c, c.Validate()
+}
+
+// BookConfig returns the book config (zero fields are defaults).
+func (p *Profile) BookConfig() book.Config {
+	return book.Config{Depth: p.Book.Depth, MaxLevels: p.Book.MaxLevels, MaxOrders: p.Book.MaxOrders}
+}
+
+// WindowConfig returns the window config, with defaults.
+func (p *Profile) WindowConfig() (window.Config, error) {
+	w := p.Window
+	c := window.Config{Length: time.Duration(w.Length), Lateness: time.Duration(w.AllowedLateness),
+		BurstBuckets: w.BurstBuckets, BurstRatio: w.BurstRatio, BurstMinTicks: w.BurstMinTicks,
+		Depth: p.Book.Depth}
+	if w.Overlap != nil {
+		c.Overlap = *w.Overlap
+		c.NoOverlap = *w.Overlap == 0
+	}
+	if w.Recipe != "" {
+		r, err := window.ParseRecipe(w.Recipe)
+		if err != nil {
+			return c, err
+		}
+		c.Recipe = r
+	}
+	if w.Label.Type != "" {
+		t, err := window.ParseLabelType(w.Label.Type)
+		if err != nil {
+			return c, fmt.Errorf("label: %w", err)
+		}
+		c.Label.Type = t
+	}
+	c.Label.Horizon = int64(w.Label.Horizon)
+	c.Label.ThresholdBps = w.Label.ThresholdBps
+	return c.WithDefaults(), nil
+}
+
+// JournalEnabled reports whether runs write a journal [true].
+func (p *Profile) JournalEnabled() bool { return p.Journal.Enabled == nil || *p.Journal.Enabled }
+
+// JournalRoot is the directory runs' journals go under.
+func (p *Profile) JournalRoot() string {
+	if p.Journal.Dir == "" {
+		return filepath.Join(".", "var", "journal")
+	}
+	return p.Journal.Dir
+}
+
+// JournalOptions returns the journal options for a run's directory.
+func (p *Profile) JournalOptions(dir string) journal.Options {
+	j := p.Journal
+	return journal.Options{Dir: dir, SegmentBytes: j.SegmentBytes, BlockBytes: j.BlockBytes,
+		Compression: j.Compression, Level: j.Level, Fsync: journal.FsyncPolicy(j.Fsync),
+		FsyncInterval: time.Duration(j.FsyncInterval)}
+}
+
+// ProgressInterval returns how often the progress line updates [1s].
+func (p *Profile) ProgressInterval() time.Duration {
+	if p.Progress.Interval == 0 {
+		return time.Second
+	}
+	return time.Duration(p.Progress.Interval)
+}

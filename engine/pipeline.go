@@ -1,0 +1,339 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"thunderline/engine/config"
+	"thunderline/hotpath/normalize"
+	"thunderline/hotpath/partition"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/ring"
+	"thunderline/hotpath/window"
+	"thunderline/persist/journal"
+)
+
+// Source is where ticks come from: a feed, a file, a journal. Next fills
+// dst and returns how many ticks it wrote, io.EOF at the end. It is called
+// from one goroutine, per batch (not per tick).
+type Source interface {
+	Next(dst []record.MarketTick) (int, error)
+}
+
+// Pacing says how the reader paces the source.
+type Pacing int
+
+const (
+	// PaceMax reads as fast as the pipeline takes ticks.
+	PaceMax Pacing = iota
+	// PaceRealtime holds each tick back until the wall clock has advanced
+	// as far from the start as its event time has from the first tick's.
+	PaceRealtime
+)
+
+// Options assemble a pipeline.
+type Options struct {
+	Profile *config.Profile
+	Symbols *record.Symbols
+	// Partitions overrides the profile's partition count when > 0.
+	Partitions int
+	// JournalDir, when set, journals the run there (the write-ahead log).
+	JournalDir string
+	Pacing     Pacing
+	// For stops reading after this long of wall-clock time (0: until the
+	// source ends or the context is cancelled).
+	For time.Duration
+	// Progress, when set, is called every ProgressEvery from a monitor
+	// goroutine.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
+	// Verify, when set, checks derived windows and labels against recorded
+	// hashes instead of journaling (replay --verify).
+	Verify *Recorded
+	// Inputs names the inputs, for the summary.
+	Inputs []string
+}
+
+// Progress is a snapshot of a running pipeline.
+type Progress struct {
+	Elapsed    time.Duration
+	Ticks      uint64 // dispatched
+	Applied    uint64
+	Windows    uint64
+	Rejects    uint64
+	Backlog    uint64        // dispatched but not yet processed by partitions
+	Lag        time.Duration // realtime pacing: how far event time trails the wall clock
+	Acked      uint64        // journal records acknowledged
+	InputBytes int64         // for file inputs: bytes consumed, when known
+	InputTotal int64         // for file inputs: total bytes, when known
+}
+
+// Pipeline is the data plane of one run.
+type Pipeline struct {
+	opts    Options
+	prof    *config.Profile
+	syms    *record.Symbols
+	uni     *normalize.Universe
+	parts   []*partition.Partition
+	inRings []*ring.SPSC[record.MarketTick]
+	tRing   *ring.SPSC[record.MarketTick]
+	outRing *ring.MPSC[partition.Output]
+	disp    *partition.Dispatcher
+	jour    *journal.Journal
+	jsink   *journalSink
+	vsink   *verifySink
+	log     *slog.Logger
+	symTick []uint64 // ticks per symbol id, counted by the reader
+	wcfg    window.Config
+	firstTs atomic.Int64 // event time of the first tick (realtime pacing)
+	src     Source
+}
+
+// New assembles a pipeline from a profile.
+func New(opts Options) (*Pipeline, error) {
+	if opts.Profile == nil {
+		return nil, errors.New("engine: no profile")
+	}
+	if opts.Symbols == nil {
+		opts.Symbols = record.NewSymbols()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	prof := opts.Profile
+	n := prof.NumPartitions()
+	if opts.Partitions > 0 {
+		n = opts.Partitions
+	}
+	ncfg, err := prof.NormalizeConfig()
+	if err != nil {
+		return nil, err
+	}
+	wcfg, err := prof.WindowConfig()
+	if err != nil {
+		return nil, err
+	}
+	pcap, jcap, ocap := prof.RingSizes()
+	p := &Pipeline{opts: opts, prof: prof, syms: opts.Symbols, uni: normalize.NewUniverse(true),
+		log: opts.Logger, symTick: make([]uint64, record.MaxSymbols), wcfg: wcfg}
+	if p.outRing, err = ring.NewMPSC[partition.Output](ocap); err != nil {
+		return nil, fmt.Errorf("rings.output: %w", err)
+	}
+	pcfg := partition.Config{Normalize: ncfg, Book: prof.BookConfig(), Window: wcfg, Tenant: prof.TenantName()}
+	for i := 0; i < n; i++ {
+		in, err := ring.NewSPSC[record.MarketTick](pcap)
+		if err != nil {
+			return nil, fmt.Errorf("rings.partition: %w", err)
+		}
+		part, err := partition.New(uint16(i), pcfg, p.syms, p.uni, in, p.outRing)
+		if err != nil {
+			return nil, err
+		}
+		p.inRings = append(p.inRings, in)
+		p.parts = append(p.parts, part)
+	}
+	if opts.JournalDir != "" && opts.Verify == nil {
+		if p.tRing, err = ring.NewSPSC[record.MarketTick](jcap); err != nil {
+			return nil, fmt.Errorf("rings.journal: %w", err)
+		}
+		jo := prof.JournalOptions(opts.JournalDir)
+		jo.Logger = opts.Logger
+		if p.jour, err = journal.Open(jo); err != nil {
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+		p.jsink = newJournalSink(p.jour, p.syms, prof.TenantName())
+		meta, err := encodeMeta(prof)
+		if err != nil {
+			p.jour.Close()
+			return nil, err
+		}
+		if err := p.jsink.append(RecMeta, meta); err != nil {
+			p.jour.Close()
+			return nil, err
+		}
+	}
+	if opts.Verify != nil {
+		p.vsink = newVerifySink(opts.Verify, p.syms)
+	}
+	p.disp, err = partition.NewDispatcher(p.inRings, p.tRing, wcfg.Step(), int64(wcfg.Lateness))
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Partitions returns the partition count.
+func (p *Pipeline) Partitions() int { return len(p.parts) }
+
+// Run reads src to its end (or until ctx is cancelled or opts.For passes),
+// drains every ring, flushes the journal and returns the summary. An error
+// of the source stops reading; what was read before it is still processed,
+// journaled and summarized, and the error is returned with the summary.
+func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
+	start := time.Now()
+	p.src = src
+	var wg sync.WaitGroup
+	for _, part := range p.parts {
+		wg.Add(1)
+		go func() { defer wg.Done(); part.Run(nil) }()
+	}
+	var stopSink atomic.Bool
+	sinkErr := make(chan error, 1)
+	var s sink = discardSink{}
+	if p.jsink != nil {
+		s = p.jsink
+	} else if p.vsink != nil {
+		s = p.vsink
+	}
+	go func() { sinkErr <- drain(s, p.tRing, p.outRing, &stopSink) }()
+	monDone := make(chan struct{})
+	var monWG sync.WaitGroup
+	if p.opts.Progress != nil {
+		monWG.Add(1)
+		go func() { defer monWG.Done(); p.monitor(start, monDone) }()
+	}
+
+	readErr := p.read(ctx, src, start)
+	p.disp.End()
+	wg.Wait()
+	stopSink.Store(true)
+	werr := <-sinkErr
+	close(monDone)
+	monWG.Wait()
+
+	sum := p.summary(time.Since(start))
+	if p.jour != nil {
+		end, err := encodeEnd(sum)
+		if err == nil {
+			_, err = p.jour.Append(RecEnd, end)
+		}
+		if err == nil {
+			err = p.jour.Close()
+		} else {
+			p.jour.Close()
+		}
+		werr = errors.Join(werr, err)
+		st := p.jour.Stats()
+		sum.Journal = &JournalSummary{Dir: p.opts.JournalDir, Records: uint64(p.jour.Next()),
+			Acked: uint64(p.jour.Acked()), BytesRaw: st.RawBytes, BytesStored: st.StoredBytes}
+	}
+	if p.vsink != nil {
+		sum.Verify = p.vsink.result(sum)
+	}
+	return sum, errors.Join(readErr, werr)
+}
+
+// read is the reader loop: source → dispatcher, on the calling goroutine.
+func (p *Pipeline) read(ctx context.Context, src Source, start time.Time) error {
+	buf := make([]record.MarketTick, 256)
+	if p.opts.Pacing == PaceRealtime {
+		buf = buf[:64] // smaller batches pace more smoothly
+	}
+	var deadline time.Time
+	if p.opts.For > 0 {
+		deadline = start.Add(p.opts.For)
+	}
+	var firstTs int64
+	haveFirst := false
+	for batch := 0; ; batch++ {
+		if batch&63 == 0 {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				return nil
+			}
+		}
+		n, err := src.Next(buf)
+		if n > 0 {
+			for i := range buf[:n] {
+				p.symTick[buf[i].Symbol%record.MaxSymbols]++
+			}
+			p.disp.Dispatch(buf[:n])
+			if p.opts.Pacing == PaceRealtime {
+				last := buf[n-1].TsEvent
+				if !haveFirst {
+					firstTs, haveFirst = buf[0].TsEvent, true
+					p.firstTs.Store(firstTs)
+				}
+				if wait := time.Duration(last-firstTs) - time.Since(start); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-time.After(wait):
+					}
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read input: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+func (p *Pipeline) monitor(start time.Time, done <-chan struct{}) {
+	every := p.opts.ProgressEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			p.opts.Progress(p.Snapshot(start))
+		}
+	}
+}
+
+// Snapshot reads the pipeline's counters (safe while it runs).
+func (p *Pipeline) Snapshot(start time.Time) Progress {
+	pr := Progress{Elapsed: time.Since(start), Ticks: p.disp.Dispatched.Load()}
+	var lastEvent int64
+	for _, part := range p.parts {
+		pr.Applied += part.C.Applied.Load()
+		pr.Windows += part.C.Windows.Load()
+		for i := range part.C.Rejects {
+			if !record.Reason(i).IsAnomaly() && record.Reason(i) != record.ReasonLate {
+				pr.Rejects += part.C.Rejects[i].Load()
+			}
+		}
+		pr.Backlog += uint64(p.inRings[part.ID].Len())
+		lastEvent = max(lastEvent, part.C.LastEvent.Load())
+	}
+	if first := p.firstTs.Load(); p.opts.Pacing == PaceRealtime && first != 0 && lastEvent != 0 {
+		pr.Lag = max(0, time.Since(start)-time.Duration(lastEvent-first))
+	}
+	if p.jour != nil {
+		pr.Acked = uint64(p.jour.Acked())
+	}
+	if pf, ok := p.src.(interface{ Position() (int64, int64) }); ok {
+		pr.InputBytes, pr.InputTotal = pf.Position()
+	}
+	return pr
+}
+
+type discardSink struct{}
+
+func (discardSink) tick(*record.MarketTick) error  { return nil }
+func (discardSink) output(*partition.Output) error { return nil }
+func (discardSink) idle() error                    { return nil }
+func (discardSink) finish() error                  { return nil }
+
+func hexDigest(d [32]byte) string { return hex.EncodeToString(d[:]) }

@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"thunderline/adapters/dbn"
+	"thunderline/adapters/synthetic"
+	"thunderline/engine/config"
+	"thunderline/hotpath/record"
+	"thunderline/profiles"
+)
+
+// DefaultProfile returns the embedded minimal profile.
+func DefaultProfile() (*config.Profile, error) {
+	return config.Parse(profiles.Minimal(), "minimal.yaml (embedded)")
+}
+
+// ReplayProfile returns the embedded replay profile.
+func ReplayProfile() (*config.Profile, error) {
+	b, err := profiles.Get("replay.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return config.Parse(b, "replay.yaml (embedded)")
+}
+
+// RunOptions configure `thunderline run`.
+type RunOptions struct {
+	Profile       *config.Profile
+	For           time.Duration
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
+	// Now names the run's journal directory (run-<UTC time>); default time.Now.
+	Now func() time.Time
+}
+
+// RunLive runs the profile's feed until ctx is cancelled, For passes or the
+// feed ends, journaling under the profile's journal root.
+func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
+	prof := ro.Profile
+	syms := record.NewSymbols()
+	var src Source
+	var inputs []string
+	switch prof.Feed.Kind {
+	case "", "synthetic":
+		feed, err := synthetic.New(prof.SyntheticConfig(), syms)
+		if err != nil {
+			return nil, err
+		}
+		src = SyntheticSource{Feed: feed}
+		inputs = []string{fmt.Sprintf("synthetic(seed=%d, symbols=%d, rate=%g/s)", feed.Config().Seed, feed.Config().Symbols, feed.Config().Rate)}
+	case "dbn":
+		s, err := NewDBNSource(prof.Feed.DBN.Files, syms, dbn.SourceOptions{Strict: prof.Feed.DBN.StrictSymbols})
+		if err != nil {
+			return nil, err
+		}
+		src, inputs = s, prof.Feed.DBN.Files
+	}
+	opts := Options{Profile: prof, Symbols: syms, For: ro.For, Progress: ro.Progress,
+		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs}
+	if prof.Feed.Pace != "max" {
+		opts.Pacing = PaceRealtime
+	}
+	if prof.JournalEnabled() {
+		now := time.Now
+		if ro.Now != nil {
+			now = ro.Now
+		}
+		opts.JournalDir = filepath.Join(prof.JournalRoot(), "run-"+now().UTC().Format("20060102T150405.000Z"))
+	}
+	p, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := p.Run(ctx, src)
+	if s, ok := src.(*DBNSource); ok && sum != nil {
+		sum.Records = recordNames(s.Counts())
+	}
+	return sum, err
+}
+
+// ReplayOptions configure `thunderline replay`.
+type ReplayOptions struct {
+	// Profile for market-data inputs; a journal brings its own. Default: the
+	// embedded replay profile.
+	Profile       *config.Profile
+	Partitions    int
+	Verify        bool
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+	Logger        *slog.Logger
+	// JournalDir, when set, journals the replay of market-data inputs.
+	JournalDir string
+}
+
+// ErrVerify is returned when replay --verify finds a mismatch.
+var ErrVerify = errors.New("verification failed")
+
+// IsJournal reports whether path is a journal directory.
+func IsJournal(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// Replay replays inputs: one journal directory, or DBN files (.dbn,
+// .dbn.zst) played in the order given. With Verify, a journal's windows and
+// labels are re-derived and checked against their recorded hashes; market
+// data is replayed twice and the two runs' digests compared.
+func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, error) {
+	if len(inputs) == 0 {
+		return nil, errors.New("replay: no input (give a .dbn or .dbn.zst file, or a journal directory)")
+	}
+	var dirs, files []string
+	for _, in := range inputs {
+		if IsJournal(in) {
+			dirs = append(dirs, in)
+			continue
+		}
+		if !strings.HasSuffix(in, ".dbn") && !strings.HasSuffix(in, ".dbn.zst") {
+			return nil, fmt.Errorf("replay: input %s: want a .dbn or .dbn.zst file, or a journal directory", in)
+		}
+		files = append(files, in)
+	}
+	switch {
+	case len(dirs) > 1 || (len(dirs) == 1 && len(files) > 0):
+		return nil, errors.New("replay: give one journal directory, or market-data files, not both")
+	case len(dirs) == 1:
+		return replayJournal(ctx, dirs[0], ro)
+	}
+	prof := ro.Profile
+	if prof == nil {
+		var err error
+		if prof, err = ReplayProfile(); err != nil {
+			return nil, err
+		}
+	}
+	once := func(journalDir string) (*Summary, error) {
+		syms := record.NewSymbols()
+		src, err := NewDBNSource(files, syms, dbn.SourceOptions{})
+		if err != nil {
+			return nil, err
+		}
+		p, err := New(Options{Profile: prof, Symbols: syms, Partitions: ro.Partitions, Progress: ro.Progress,
+			ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: files, JournalDir: journalDir})
+		if err != nil {
+			return nil, err
+		}
+		sum, err := p.Run(ctx, src)
+		if sum != nil {
+			sum.Records = recordNames(src.Counts())
+		}
+		return sum, err
+	}
+	sum, err := once(ro.JournalDir)
+	if err != nil || !ro.Verify {
+		return sum, err
+	}
+	again, err := once("")
+	if err != nil {
+		return sum, err
+	}
+	v := &VerifyResult{WindowsChecked: again.Windows, LabelsChecked: again.LabelsFilled,
+		RecordedWindows: sum.Windows, RecordedDigest: sum.WindowDigest, RecordedLabels: sum.LabelDigest,
+		DigestMatches: sum.WindowDigest == again.WindowDigest, LabelsMatch: sum.LabelDigest == again.LabelDigest}
+	sum.Verify = v
+	if !v.OK() {
+		return sum, fmt.Errorf("%w: two replays of the same input gave window digests %s and %s", ErrVerify, sum.WindowDigest, again.WindowDigest)
+	}
+	return sum, nil
+}
+
+func replayJournal(ctx context.Context, dir string, ro ReplayOptions) (*Summary, error) {
+	syms := record.NewSymbols()
+	src, meta, err := OpenJournal(dir, syms)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	prof, err := decodeMeta(meta, dir)
+	if err != nil {
+		return nil, err
+	}
+	opts := Options{Profile: prof, Symbols: syms, Partitions: ro.Partitions, Progress: ro.Progress,
+		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: []string{dir}}
+	if ro.Verify {
+		rec, err := LoadRecorded(dir)
+		if err != nil {
+			return nil, err
+		}
+		opts.Verify = rec
+	}
+	p, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := p.Run(ctx, src)
+	if sum != nil {
+		sum.Records = src.Kinds
+	}
+	if err == nil && sum.Verify != nil && !sum.Verify.OK() {
+		err = fmt.Errorf("%w: %d mismatches between the journal and its replay", ErrVerify, sum.Verify.Mismatches)
+	}
+	return sum, err
+}
+
+func recordNames(c dbn.RecordCounts) map[string]uint64 {
+	m := map[string]uint64{}
+	for t, n := range c.ByRType {
+		if n > 0 {
+			m[dbn.RType(t).String()] += n
+		}
+	}
+	return m
+}

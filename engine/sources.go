@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"thunderline/adapters/dbn"
+	"thunderline/adapters/synthetic"
+	"thunderline/hotpath/record"
+	"thunderline/persist/journal"
+)
+
+// SyntheticSource adapts the synthetic feed: io.EOF once MaxTicks is reached.
+type SyntheticSource struct{ Feed *synthetic.Feed }
+
+// Next implements Source.
+func (s SyntheticSource) Next(dst []record.MarketTick) (int, error) {
+	n, err := s.Feed.Next(dst)
+	if n == 0 && err == nil {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// countingReader counts bytes read, for progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// DBNSource plays DBN files one after the other.
+type DBNSource struct {
+	paths  []string
+	syms   *record.Symbols
+	opts   dbn.SourceOptions
+	i      int
+	f      *os.File
+	cr     *countingReader
+	src    *dbn.Source
+	done   int64 // bytes of files finished
+	total  int64
+	counts dbn.RecordCounts
+}
+
+// NewDBNSource checks that every file exists and returns a source over them.
+func NewDBNSource(paths []string, syms *record.Symbols, opts dbn.SourceOptions) (*DBNSource, error) {
+	s := &DBNSource{paths: paths, syms: syms, opts: opts}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("dbn input: %w", err)
+		}
+		s.total += st.Size()
+	}
+	return s, nil
+}
+
+func (s *DBNSource) open() error {
+	f, err := os.Open(s.paths[s.i])
+	if err != nil {
+		return fmt.Errorf("dbn input: %w", err)
+	}
+	s.f = f
+	s.cr = &countingReader{r: f}
+	r, err := dbn.NewReader(bufio.NewReaderSize(s.cr, 1<<16))
+	if err != nil {
+		f.Close()
+		s.f = nil
+		return fmt.Errorf("dbn input %s: %w", s.paths[s.i], err)
+	}
+	s.src = dbn.NewSource(r, s.syms, s.opts)
+	return nil
+}
+
+func (s *DBNSource) closeFile() {
+	c := s.src.RecordCounts()
+	for i, n := range c.ByRType {
+		s.counts.ByRType[i] += n
+	}
+	s.counts.Total += c.Total
+	s.counts.Market += c.Market
+	s.counts.Skipped += c.Skipped
+	s.counts.Unknown += c.Unknown
+	s.counts.Ticks += c.Ticks
+	s.done += s.cr.n
+	s.f.Close()
+	s.f, s.src = nil, nil
+	s.i++
+}
+
+// Next implements Source.
+func (s *DBNSource) Next(dst []record.MarketTick) (int, error) {
+	for s.i < len(s.paths) {
+		if s.src == nil {
+			if err := s.open(); err != nil {
+				return 0, err
+			}
+		}
+		n, err := s.src.Next(dst)
+		if n > 0 {
+			return n, nil
+		}
+		if errors.Is(err, io.EOF) {
+			s.closeFile()
+			continue
+		}
+		if err != nil {
+			path := s.paths[s.i]
+			s.closeFile()
+			s.i = len(s.paths)
+			return 0, fmt.Errorf("dbn input %s: %w", path, err)
+		}
+	}
+	return 0, io.EOF
+}
+
+// Counts returns the records read from finished files, by rtype.
+func (s *DBNSource) Counts() dbn.RecordCounts { return s.counts }
+
+// Position reports compressed bytes consumed and the total, for progress.
+// Called from the monitor goroutine; the counters it reads are updated by
+// the reader, so the figure is approximate (it is a progress bar).
+func (s *DBNSource) Position() (int64, int64) { return s.done, s.total }
+
+// Recorded is what a journal says a run produced: the hashes that
+// replay --verify checks re-derived windows and labels against.
+type Recorded struct {
+	Windows map[[16]byte][32]byte // window id → hash
+	Labels  map[[16]byte][32]byte // window id → label hash
+	End     *endRecord
+	Rejects uint64
+	Kinds   map[string]uint64 // records by kind
+}
+
+// JournalSource plays the ticks of a run's journal, in the order they were
+// recorded, with their recorded ingest sequence numbers. Symbol ids are
+// re-interned in the order the journal names them; other records are only
+// counted (LoadRecorded reads them for verification).
+type JournalSource struct {
+	r     *journal.Reader
+	syms  *record.Symbols
+	remap map[uint32]uint32
+	Kinds map[string]uint64 // records read, by kind
+}
+
+// OpenJournal opens a run's journal and reads its meta record, returning the
+// source (positioned after the meta record) and the recorded profile text.
+func OpenJournal(dir string, syms *record.Symbols) (*JournalSource, []byte, error) {
+	r, err := journal.NewReader(dir, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open journal %s: %w", dir, err)
+	}
+	kind, _, payload, err := r.Next()
+	if err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("journal %s: first record: %w", dir, err)
+	}
+	if kind != RecMeta {
+		r.Close()
+		return nil, nil, fmt.Errorf("journal %s: first record is %s, want meta: not a thunderline run journal", dir, KindName(kind))
+	}
+	meta := append([]byte(nil), payload...)
+	js := &JournalSource{r: r, syms: syms, remap: map[uint32]uint32{}, Kinds: map[string]uint64{"meta": 1}}
+	return js, meta, nil
+}
+
+// Close releases the journal reader.
+func (s *JournalSource) Close() error { return s.r.Close() }
+
+// Next implements Source.
+func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
+	n := 0
+	for n < len(dst) {
+		kind, off, payload, err := s.r.Next()
+		if err != nil {
+			if n > 0 && errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
+		}
+		s.Kinds[KindName(kind)]++
+		switch kind {
+		case RecSymbol:
+			id, name, err := decodeSymbol(payload)
+			if err != nil {
+				return n, fmt.Errorf("journal record %d: %w", off, err)
+			}
+			nid, err := s.syms.Intern(name)
+			if err != nil {
+				return n, fmt.Errorf("journal record %d: %w", off, err)
+			}
+			s.remap[id] = nid
+		case RecTick:
+			t := &dst[n]
+			if err := record.DecodeTick(payload, t); err != nil {
+				return n, fmt.Errorf("journal record %d: %w", off, err)
+			}
+			if t.Symbol != 0 {
+				nid, ok := s.remap[t.Symbol]
+				if !ok {
+					return n, fmt.Errorf("journal record %d: tick names symbol %d before its symbol record", off, t.Symbol)
+				}
+				t.Symbol = nid
+			}
+			n++
+		case RecMeta:
+			return n, fmt.Errorf("journal record %d: a second meta record: two runs in one journal", off)
+		}
+	}
+	return n, nil
+}

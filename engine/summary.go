@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"thunderline/engine/config"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/window"
+)
+
+// Summary is what a run or replay reports at its end (also as JSON).
+type Summary struct {
+	Inputs       []string          `json:"inputs,omitempty"`
+	Partitions   int               `json:"partitions"`
+	Records      map[string]uint64 `json:"records,omitempty"` // input records by type (DBN inputs)
+	Ticks        uint64            `json:"ticks"`
+	Applied      uint64            `json:"applied"`
+	Rejects      map[string]uint64 `json:"rejects"`   // refused ticks, by reason
+	Anomalies    map[string]uint64 `json:"anomalies"` // ticks processed but reported: seq gaps, late
+	Windows      uint64            `json:"windows"`
+	LabelsFilled uint64            `json:"labels_filled"`
+	LabelsOpen   uint64            `json:"labels_open"`
+	Symbols      []SymbolSummary   `json:"symbols"`
+	WindowDigest string            `json:"window_digest"`
+	LabelDigest  string            `json:"label_digest"`
+	Elapsed      Seconds           `json:"elapsed_s"`
+	TicksPerSec  float64           `json:"ticks_per_s"`
+	Journal      *JournalSummary   `json:"journal,omitempty"`
+	Verify       *VerifyResult     `json:"verify,omitempty"`
+}
+
+// Seconds is a duration that encodes as seconds in JSON.
+type Seconds time.Duration
+
+// MarshalJSON writes seconds with millisecond precision.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", time.Duration(s).Seconds())), nil
+}
+
+// SymbolSummary counts one symbol.
+type SymbolSummary struct {
+	Symbol  string `json:"symbol"`
+	Ticks   uint64 `json:"ticks"`
+	Windows uint64 `json:"windows"`
+}
+
+// JournalSummary describes the journal a run wrote.
+type JournalSummary struct {
+	Dir         string `json:"dir"`
+	Records     uint64 `json:"records"`
+	Acked       uint64 `json:"acked"`
+	BytesRaw    uint64 `json:"bytes_raw"`
+	BytesStored uint64 `json:"bytes_stored"`
+}
+
+func (p *Pipeline) summary(elapsed time.Duration) *Summary {
+	s := &Summary{Inputs: p.opts.Inputs, Partitions: len(p.parts), Ticks: p.disp.Dispatched.Load(),
+		Rejects: map[string]uint64{}, Anomalies: map[string]uint64{}, Elapsed: Seconds(elapsed)}
+	var wd, ld []*window.Digest
+	for _, part := range p.parts {
+		s.Applied += part.C.Applied.Load()
+		s.Windows += part.C.Windows.Load()
+		s.LabelsFilled += part.C.Labels.Load()
+		s.LabelsOpen += uint64(part.Builder().Pending())
+		for i := range part.C.Rejects {
+			r := record.Reason(i)
+			n := part.C.Rejects[i].Load()
+			if n == 0 {
+				continue
+			}
+			if r.IsAnomaly() || r == record.ReasonLate {
+				s.Anomalies[r.String()] += n
+			} else {
+				s.Rejects[r.String()] += n
+			}
+		}
+		wd = append(wd, part.Windows)
+		ld = append(ld, part.Labels)
+	}
+	wsum, wcounts := window.Sum(p.syms, wd...)
+	lsum, _ := window.Sum(p.syms, ld...)
+	s.WindowDigest, s.LabelDigest = hexDigest(wsum), hexDigest(lsum)
+	perWin := map[string]uint64{}
+	for _, c := range wcounts {
+		perWin[c.Symbol] = c.Count
+	}
+	for id := 1; id < p.syms.Len(); id++ {
+		if n := p.symTick[id]; n > 0 {
+			name := p.syms.Name(uint32(id))
+			s.Symbols = append(s.Symbols, SymbolSummary{Symbol: name, Ticks: n, Windows: perWin[name]})
+		}
+	}
+	sort.Slice(s.Symbols, func(i, j int) bool { return s.Symbols[i].Symbol < s.Symbols[j].Symbol })
+	if unknown := p.symTick[0]; unknown > 0 {
+		s.Symbols = append(s.Symbols, SymbolSummary{Symbol: "(unknown)", Ticks: unknown})
+	}
+	if elapsed > 0 {
+		s.TicksPerSec = float64(s.Ticks) / elapsed.Seconds()
+	}
+	return s
+}
+
+// Text writes the summary for people.
+func (s *Summary) Text(w io.Writer) {
+	fmt.Fprintf(w, "inputs      %s\n", strings.Join(s.Inputs, ", "))
+	fmt.Fprintf(w, "partitions  %d\n", s.Partitions)
+	if len(s.Records) > 0 {
+		fmt.Fprintf(w, "records     %s\n", kv(s.Records))
+	}
+	fmt.Fprintf(w, "ticks       %d (%.0f/s), applied %d\n", s.Ticks, s.TicksPerSec, s.Applied)
+	fmt.Fprintf(w, "rejects     %s\n", kv(s.Rejects))
+	fmt.Fprintf(w, "anomalies   %s\n", kv(s.Anomalies))
+	fmt.Fprintf(w, "windows     %d, labels filled %d, open %d\n", s.Windows, s.LabelsFilled, s.LabelsOpen)
+	fmt.Fprintf(w, "symbols     %d\n", len(s.Symbols))
+	for i, sym := range s.Symbols {
+		if i == 10 {
+			fmt.Fprintf(w, "            ... %d more (--json lists all)\n", len(s.Symbols)-10)
+			break
+		}
+		fmt.Fprintf(w, "  %-12s ticks %-10d windows %d\n", sym.Symbol, sym.Ticks, sym.Windows)
+	}
+	fmt.Fprintf(w, "window_digest %s\n", s.WindowDigest)
+	fmt.Fprintf(w, "label_digest  %s\n", s.LabelDigest)
+	if j := s.Journal; j != nil {
+		ratio := 0.0
+		if j.BytesStored > 0 {
+			ratio = float64(j.BytesRaw) / float64(j.BytesStored)
+		}
+		fmt.Fprintf(w, "journal     %s: %d records, %d acked, %.1f MiB stored (%.1f× compressed)\n",
+			j.Dir, j.Records, j.Acked, float64(j.BytesStored)/(1<<20), ratio)
+	}
+	if v := s.Verify; v != nil {
+		v.Text(w)
+	}
+	fmt.Fprintf(w, "elapsed     %.3fs\n", time.Duration(s.Elapsed).Seconds())
+}
+
+func kv(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	return b.String()
+}
+
+// metaRecord is the first record of a run's journal.
+type metaRecord struct {
+	Format  int    `json:"format"`
+	Tenant  string `json:"tenant"`
+	Profile string `json:"profile"` // the profile as YAML, defaults included where set
+}
+
+func encodeMeta(p *config.Profile) ([]byte, error) {
+	y, err := yaml.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode profile for the journal: %w", err)
+	}
+	return json.Marshal(metaRecord{Format: 1, Tenant: p.TenantName(), Profile: string(y)})
+}
+
+func decodeMeta(b []byte, name string) (*config.Profile, error) {
+	var m metaRecord
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("journal meta record: %w", err)
+	}
+	if m.Format != 1 {
+		return nil, fmt.Errorf("journal meta record: format %d, want 1", m.Format)
+	}
+	return config.Parse([]byte(m.Profile), name+" (recorded profile)")
+}
+
+// endRecord is the last record of a run's journal.
+type endRecord struct {
+	Ticks        uint64 `json:"ticks"`
+	Windows      uint64 `json:"windows"`
+	LabelsFilled uint64 `json:"labels_filled"`
+	WindowDigest string `json:"window_digest"`
+	LabelDigest  string `json:"label_digest"`
+}
+
+func encodeEnd(s *Summary) ([]byte, error) {
+	return json.Marshal(endRecord{Ticks: s.Ticks, Windows: s.Windows, LabelsFilled: s.LabelsFilled,
+		WindowDigest: s.WindowDigest, LabelDigest: s.LabelDigest})
+}

@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"thunderline/hotpath/partition"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/ring"
+	"thunderline/hotpath/window"
+	"thunderline/persist/journal"
+)
+
+// sink consumes what the data plane produces: ticks in input order from the
+// reader, and windows, labels and rejects from the partitions. The journal
+// writer and the verifier are sinks.
+type sink interface {
+	tick(t *record.MarketTick) error
+	output(o *partition.Output) error
+	idle() error // both rings were empty
+	finish() error
+}
+
+// drain runs a sink on its own goroutine until stop is set and both rings
+// are empty. It returns the first error of the sink; after an error it keeps
+// draining (so the data plane never stalls on a broken sink) but stops
+// calling the sink.
+func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs *ring.MPSC[partition.Output], stop *atomic.Bool) error {
+	tbuf := make([]record.MarketTick, 512)
+	obuf := make([]partition.Output, 64)
+	var firstErr error
+	var bo ring.Backoff
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	for {
+		n := 0
+		if ticks != nil {
+			k := ticks.PopBatch(tbuf)
+			for i := range tbuf[:k] {
+				if firstErr == nil {
+					keep(s.tick(&tbuf[i]))
+				}
+			}
+			n += k
+		}
+		k := outs.PopBatch(obuf)
+		for i := range obuf[:k] {
+			if firstErr == nil {
+				keep(s.output(&obuf[i]))
+			}
+		}
+		n += k
+		if n > 0 {
+			bo.Reset()
+			continue
+		}
+		if firstErr == nil {
+			keep(s.idle())
+		}
+		if stop.Load() && (ticks == nil || ticks.Len() == 0) && outs.Len() == 0 {
+			if firstErr == nil {
+				keep(s.finish())
+			}
+			return firstErr
+		}
+		bo.Wait()
+	}
+}
+
+// journalSink writes everything to the journal: the write-ahead log of the
+// run. Records are acknowledged when the journal writes their block: when
+// a block fills, and whenever the rings run dry.
+type journalSink struct {
+	j        *journal.Journal
+	syms     *record.Symbols
+	tenant   string
+	symsDone int // symbols journaled so far (ids 1..symsDone-1)
+	buf      []byte
+	dirty    bool
+	counts   [16]atomic.Uint64 // records appended by kind
+}
+
+func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *journalSink {
+	return &journalSink{j: j, syms: syms, tenant: tenant, symsDone: 1,
+		buf: make([]byte, 0, window.MaxWindowSize)}
+}
+
+func (s *journalSink) append(kind uint8, b []byte) error {
+	if _, err := s.j.Append(kind, b); err != nil {
+		return fmt.Errorf("journal %s record: %w", KindName(kind), err)
+	}
+	s.counts[kind].Add(1)
+	s.dirty = true
+	return nil
+}
+
+// symbols journals every symbol interned since the last call, so a symbol's
+// name is in the journal before any tick that names it.
+func (s *journalSink) symbols() error {
+	for n := s.syms.Len(); s.symsDone < n; s.symsDone++ {
+		id := uint32(s.symsDone)
+		s.buf = appendSymbol(s.buf[:0], id, s.syms.Name(id))
+		if err := s.append(RecSymbol, s.buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *journalSink) tick(t *record.MarketTick) error {
+	if int(t.Symbol) >= s.symsDone {
+		if err := s.symbols(); err != nil {
+			return err
+		}
+	}
+	s.buf = record.AppendTick(s.buf[:0], t)
+	return s.append(RecTick, s.buf)
+}
+
+func (s *journalSink) output(o *partition.Output) error {
+	switch o.Kind {
+	case partition.OutWindow:
+		s.buf = window.AppendWindowRecord(s.buf[:0], &o.Window, s.tenant, s.syms.Name(o.Window.Symbol))
+		return s.append(RecWindow, s.buf)
+	case partition.OutLabel:
+		s.buf = window.AppendLabel(s.buf[:0], &o.Label, s.syms.Name(o.Label.Symbol))
+		return s.append(RecLabel, s.buf)
+	case partition.OutReject:
+		s.buf = record.AppendReject(s.buf[:0], &o.Reject)
+		return s.append(RecReject, s.buf)
+	}
+	return fmt.Errorf("journal: output of unknown kind %d", o.Kind)
+}
+
+// idle flushes: the rings are dry, so everything appended so far is
+// acknowledged now rather than when its block fills.
+func (s *journalSink) idle() error {
+	if !s.dirty {
+		return nil
+	}
+	s.dirty = false
+	if err := s.j.Flush(); err != nil {
+		return fmt.Errorf("journal flush: %w", err)
+	}
+	return nil
+}
+
+func (s *journalSink) finish() error {
+	if err := s.symbols(); err != nil {
+		return err
+	}
+	return s.j.Flush()
+}

@@ -1,0 +1,109 @@
+package partition
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/ring"
+)
+
+// Dispatcher routes ticks from the reader to partitions. It runs on the one
+// goroutine that reads the input, so everything it derives depends on the
+// input order alone:
+//   - the ingest sequence InSeq (1, 2, ... in input order) of ticks that have
+//     none (a journal replay keeps the recorded ones);
+//   - the in-band watermark: newest event time seen less the allowed
+//     lateness, rounded down to the window step; each time it moves, a
+//     KindWatermark tick goes to every partition, at the same point of each
+//     partition's stream whatever the number of partitions;
+//   - the partition of a symbol: id mod the number of partitions.
+type Dispatcher struct {
+	parts    []*ring.SPSC[record.MarketTick]
+	journal  *ring.SPSC[record.MarketTick]
+	inseq    uint64
+	maxTs    int64
+	lateness int64
+	step     int64
+	mark     int64
+	bo       ring.Backoff
+	// Dispatched counts ticks sent to partitions; Waits counts full-ring
+	// waits (backpressure seen by the reader).
+	Dispatched atomic.Uint64
+	Waits      atomic.Uint64
+	Marks      atomic.Uint64
+}
+
+// NewDispatcher routes to parts and, if journal is not nil, copies every tick
+// to it first (the write-ahead order is the input order). step and lateness
+// are the window step and allowed lateness in ns.
+func NewDispatcher(parts []*ring.SPSC[record.MarketTick], journal *ring.SPSC[record.MarketTick], step, lateness int64) (*Dispatcher, error) {
+	if len(parts) == 0 || len(parts) > math.MaxUint16 {
+		return nil, fmt.Errorf("dispatcher: %d partitions: must be between 1 and %d", len(parts), math.MaxUint16)
+	}
+	if step <= 0 || lateness < 0 {
+		return nil, fmt.Errorf("dispatcher: step %d and lateness %d: step must be positive, lateness not negative", step, lateness)
+	}
+	return &Dispatcher{parts: parts, journal: journal, step: step, lateness: lateness,
+		maxTs: math.MinInt64, mark: math.MinInt64}, nil
+}
+
+// PartitionOf returns the partition index of sym.
+func (d *Dispatcher) PartitionOf(sym uint32) int { return int(sym % uint32(len(d.parts))) }
+
+// InSeq returns the last ingest sequence assigned.
+func (d *Dispatcher) InSeq() uint64 { return d.inseq }
+
+func (d *Dispatcher) push(r *ring.SPSC[record.MarketTick], t *record.MarketTick) {
+	for !r.Push(t) {
+		d.Waits.Add(1)
+		d.bo.Wait()
+	}
+	d.bo.Reset()
+}
+
+// Dispatch sends ticks on, waiting (with backoff) while a ring is full.
+func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
+	for i := range ticks {
+		t := &ticks[i]
+		if t.InSeq == 0 {
+			d.inseq++
+			t.InSeq = d.inseq
+		} else {
+			d.inseq = t.InSeq
+		}
+		if d.journal != nil {
+			d.push(d.journal, t)
+		}
+		d.push(d.parts[d.PartitionOf(t.Symbol)], t)
+		d.Dispatched.Add(1)
+		if t.TsEvent > d.maxTs {
+			d.maxTs = t.TsEvent
+			if wm := floorDiv(d.maxTs-d.lateness, d.step) * d.step; wm > d.mark {
+				d.mark = wm
+				d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: wm})
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) broadcast(m record.MarketTick) {
+	d.Marks.Add(1)
+	for _, p := range d.parts {
+		d.push(p, &m)
+	}
+}
+
+// End tells every partition the input is over.
+func (d *Dispatcher) End() {
+	d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: math.MaxInt64, Flags: record.FlagEnd})
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}

@@ -1,0 +1,210 @@
+package partition
+
+import (
+	"sync/atomic"
+
+	"thunderline/hotpath/book"
+	"thunderline/hotpath/normalize"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/ring"
+	"thunderline/hotpath/window"
+)
+
+// OutKind says which field of an Output is set.
+type OutKind uint8
+
+const (
+	OutWindow OutKind = iota + 1
+	OutLabel
+	OutReject
+)
+
+// Output is what a partition hands to the journal writer, one fixed-size
+// value per window, label fill or reject.
+type Output struct {
+	Kind      OutKind
+	Partition uint16
+	Window    window.FeatureWindow
+	Label     window.LabelFill
+	Reject    record.Reject
+}
+
+// Config assembles a partition.
+type Config struct {
+	Normalize normalize.Config
+	Book      book.Config
+	Window    window.Config
+	Tenant    string
+	// Batch is how many ticks the loop pops at once. Default 256.
+	Batch int
+}
+
+// Counters are read by other goroutines (progress, metrics) while the
+// partition runs; each is written by the partition only.
+type Counters struct {
+	Ticks      atomic.Uint64 // ticks popped (market data, not watermarks)
+	Applied    atomic.Uint64 // ticks applied to book and windows
+	Rejects    [record.NumReasons]atomic.Uint64
+	Windows    atomic.Uint64
+	Labels     atomic.Uint64
+	OutWaits   atomic.Uint64 // times the output ring was full
+	LastEvent  atomic.Int64  // event time of the last tick applied
+	_          [64]byte
+}
+
+// Partition runs one shard. Fields are owned by its goroutine.
+type Partition struct {
+	ID      uint16
+	in      *ring.SPSC[record.MarketTick]
+	out     *ring.MPSC[Output]
+	val     *normalize.Validator
+	books   *book.Books
+	win     *window.Builder
+	Windows *window.Digest // chains of window hashes
+	Labels  *window.Digest // chains of label hashes
+	C       Counters
+	outBuf  Output
+	batch   []record.MarketTick
+	done    atomic.Bool
+	backoff ring.Backoff
+}
+
+// New builds a partition reading in and writing to out. out may be nil: the
+// partition then only folds digests (benchmarks, verification).
+func New(id uint16, cfg Config, syms *record.Symbols, uni *normalize.Universe,
+	in *ring.SPSC[record.MarketTick], out *ring.MPSC[Output]) (*Partition, error) {
+	val, err := normalize.NewValidator(cfg.Normalize, uni)
+	if err != nil {
+		return nil, err
+	}
+	books, err := book.New(cfg.Book)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	p := &Partition{ID: id, in: in, out: out, val: val, books: books,
+		Windows: window.NewDigest(), Labels: window.NewDigest(),
+		batch: make([]record.MarketTick, cfg.Batch)}
+	wcfg := cfg.Window
+	if wcfg.Depth == 0 {
+		wcfg.Depth = books.Depth()
+	}
+	p.win, err = window.NewBuilder(wcfg, books, syms, cfg.Tenant, (*emitter)(p))
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Builder exposes the window builder (its config and stats).
+func (p *Partition) Builder() *window.Builder { return p.win }
+
+// Books exposes the partition's books (crossed-book counts, order counts).
+func (p *Partition) Books() *book.Books { return p.books }
+
+// SeqFull returns how many ticks could not be sequence-tracked.
+func (p *Partition) SeqFull() uint64 { return p.val.SeqFull }
+
+// Process runs one tick through normalize → book → window → features. It
+// reports whether the tick was the end-of-input marker.
+func (p *Partition) Process(t *record.MarketTick) (end bool) {
+	if t.Kind == record.KindWatermark {
+		if t.Flags&record.FlagEnd != 0 {
+			p.win.Flush()
+			return true
+		}
+		p.win.OnWatermark(t.TsEvent)
+		return false
+	}
+	p.C.Ticks.Add(1)
+	reason, detail := p.val.Check(t)
+	if reason != record.ReasonNone {
+		p.reject(t, reason, detail)
+		if !reason.IsAnomaly() {
+			return false
+		}
+	}
+	r, missed := p.win.OnTick(t)
+	if r != record.ReasonNone {
+		p.reject(t, r, 0)
+		return false
+	}
+	if missed > 0 {
+		p.reject(t, record.ReasonLate, int64(missed))
+	}
+	p.C.Applied.Add(1)
+	p.C.LastEvent.Store(t.TsEvent)
+	return false
+}
+
+func (p *Partition) reject(t *record.MarketTick, reason record.Reason, detail int64) {
+	p.C.Rejects[reason].Add(1)
+	if p.out == nil {
+		return
+	}
+	p.outBuf.Kind = OutReject
+	p.outBuf.Reject = record.Reject{Tick: *t, Reason: reason, Detail: detail}
+	p.push()
+}
+
+func (p *Partition) push() {
+	p.outBuf.Partition = p.ID
+	for !p.out.Push(&p.outBuf) {
+		p.C.OutWaits.Add(1)
+		p.backoff.Wait()
+	}
+	p.backoff.Reset()
+}
+
+// emitter receives the builder's windows and labels.
+type emitter Partition
+
+func (e *emitter) Window(w *window.FeatureWindow) {
+	p := (*Partition)(e)
+	p.Windows.Add(w.Symbol, &w.Hash)
+	p.C.Windows.Add(1)
+	if p.out != nil {
+		p.outBuf.Kind = OutWindow
+		p.outBuf.Window = *w
+		p.push()
+	}
+}
+
+func (e *emitter) Label(l *window.LabelFill) {
+	p := (*Partition)(e)
+	p.Labels.Add(l.Symbol, &l.Hash)
+	p.C.Labels.Add(1)
+	if p.out != nil {
+		p.outBuf.Kind = OutLabel
+		p.outBuf.Label = *l
+		p.push()
+	}
+}
+
+// Run pops and processes ticks until the end-of-input marker, then returns.
+// stop, when set, makes it return at the next empty ring.
+func (p *Partition) Run(stop *atomic.Bool) {
+	var bo ring.Backoff
+	for {
+		n := p.in.PopBatch(p.batch)
+		if n == 0 {
+			if stop != nil && stop.Load() {
+				return
+			}
+			bo.Wait()
+			continue
+		}
+		bo.Reset()
+		for i := range p.batch[:n] {
+			if p.Process(&p.batch[i]) {
+				p.done.Store(true)
+				return
+			}
+		}
+	}
+}
+
+// Done reports whether the partition saw the end of its input.
+func (p *Partition) Done() bool { return p.done.Load() }

@@ -1,0 +1,589 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// splitmix64 step: deterministic record content from an offset.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// recordFor returns the kind and payload the tests write at offset off:
+// mostly 8..168 bytes of low-entropy text (so zstd has work), and every
+// 211th record 2500..3500 bytes, larger than the test block sizes.
+func recordFor(off Offset, buf []byte) (uint8, []byte) {
+	x := splitmix(uint64(off))
+	n := 8 + int(x%160)
+	if off%211 == 0 {
+		n = 2500 + int(x%1000)
+	}
+	buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(off))
+	for len(buf) < n {
+		x = splitmix(x)
+		buf = append(buf, 'a'+byte(x%16))
+	}
+	return uint8(1 + off%5), buf[:n]
+}
+
+func testOptions(dir, compression string) Options {
+	return Options{
+		Dir:          dir,
+		SegmentBytes: MinSegmentBytes * 2,
+		BlockBytes:   1024,
+		Compression:  compression,
+		Fsync:        FsyncNever,
+	}
+}
+
+func mustOpen(t testing.TB, opts Options) *Journal {
+	t.Helper()
+	j, err := Open(opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return j
+}
+
+// appendN appends the records for offsets [j.Next(), j.Next()+n), flushing
+// after every flushEvery records (0: never).
+func appendN(t testing.TB, j *Journal, n, flushEvery int) {
+	t.Helper()
+	var buf []byte
+	for i := 0; i < n; i++ {
+		want := j.Next()
+		kind, p := recordFor(want, buf)
+		buf = p
+		off, err := j.Append(kind, p)
+		if err != nil {
+			t.Fatalf("Append at %d: %v", want, err)
+		}
+		if off != want {
+			t.Fatalf("Append returned offset %d, want %d", off, want)
+		}
+		if flushEvery > 0 && (i+1)%flushEvery == 0 {
+			if err := j.Flush(); err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+			if j.Acked() != j.Next() {
+				t.Fatalf("after Flush Acked %d != Next %d", j.Acked(), j.Next())
+			}
+		}
+	}
+}
+
+// checkRead reads dir from offset from to io.EOF, checking every record
+// against recordFor, and returns one past the last offset read.
+func checkRead(t testing.TB, dir string, from Offset) Offset {
+	t.Helper()
+	r, err := NewReader(dir, from)
+	if err != nil {
+		t.Fatalf("NewReader(%d): %v", from, err)
+	}
+	defer r.Close()
+	next := from
+	var buf []byte
+	for {
+		kind, off, p, err := r.Next()
+		if err == io.EOF {
+			return next
+		}
+		if err != nil {
+			t.Fatalf("reader from %d: Next after %d: %v", from, next, err)
+		}
+		if off != next {
+			t.Fatalf("reader from %d: got offset %d, want %d", from, off, next)
+		}
+		wk, wp := recordFor(off, buf)
+		buf = wp
+		if kind != wk || !bytes.Equal(p, wp) {
+			t.Fatalf("record %d: got kind %d len %d, want kind %d len %d", off, kind, len(p), wk, len(wp))
+		}
+		next++
+	}
+}
+
+func segmentFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	bases, err := listSegments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(bases))
+	for i, b := range bases {
+		names[i] = segmentName(b)
+	}
+	return names
+}
+
+func TestOptions(t *testing.T) {
+	f := func(name string, mutate func(*Options), wantField string) {
+		t.Helper()
+		o := Options{Dir: t.TempDir()}
+		mutate(&o)
+		err := o.WithDefaults().Validate()
+		if wantField == "" {
+			if err != nil {
+				t.Errorf("%s: Validate: %v", name, err)
+			}
+			return
+		}
+		if err == nil || !strings.Contains(err.Error(), "Options."+wantField+":") {
+			t.Errorf("%s: Validate = %v, want an error naming %s", name, err, wantField)
+		}
+		if _, err := Open(o); err == nil {
+			t.Errorf("%s: Open accepted invalid options", name)
+		}
+	}
+	f("defaults", func(o *Options) {}, "")
+	f("no dir", func(o *Options) { o.Dir = "" }, "Dir")
+	f("small segment", func(o *Options) { o.SegmentBytes = 100 }, "SegmentBytes")
+	f("small block", func(o *Options) { o.BlockBytes = 10 }, "BlockBytes")
+	f("huge block", func(o *Options) { o.BlockBytes = MaxBlockBytes + 1 }, "BlockBytes")
+	f("compression", func(o *Options) { o.Compression = "lz4" }, "Compression")
+	f("level", func(o *Options) { o.Level = 5 }, "Level")
+	f("fsync", func(o *Options) { o.Fsync = "sometimes" }, "Fsync")
+	f("interval", func(o *Options) { o.FsyncInterval = -time.Second }, "FsyncInterval")
+	f("none, level 4", func(o *Options) { o.Compression = CompressionNone; o.Level = 4 }, "")
+
+	d := Options{}.WithDefaults()
+	if d.SegmentBytes != 64<<20 || d.BlockBytes != 64<<10 || d.Compression != "zstd" || d.Level != 1 ||
+		d.Fsync != FsyncInterval || d.FsyncInterval != 50*time.Millisecond || d.Logger == nil {
+		t.Errorf("WithDefaults = %+v", d)
+	}
+}
+
+func TestSegmentName(t *testing.T) {
+	for _, off := range []Offset{0, 1, 12345, 1<<64 - 1} {
+		name := segmentName(off)
+		if len(name) != segmentNameLen {
+			t.Errorf("segmentName(%d) = %q", off, name)
+		}
+		got, ok := parseSegmentName(name)
+		if !ok || got != off {
+			t.Errorf("parseSegmentName(%q) = %d, %v", name, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "LOCK", "0000000000000000000a.tlj", "00000000000000000000.tlx",
+		"0000000000000000000.tlj", "99999999999999999999.tlj"} {
+		if _, ok := parseSegmentName(bad); ok {
+			t.Errorf("parseSegmentName(%q) accepted", bad)
+		}
+	}
+}
+
+// TestRoundTrip writes across many blocks and several segments and reads
+// back from every kind of starting point.
+func TestRoundTrip(t *testing.T) {
+	for _, comp := range []string{CompressionZstd, CompressionNone} {
+		t.Run(comp, func(t *testing.T) {
+			dir := t.TempDir()
+			j := mustOpen(t, testOptions(dir, comp))
+			if rec := j.Recovery(); !rec.Created || rec.Next != 0 || rec.Torn {
+				t.Fatalf("Recovery of a new journal = %+v", rec)
+			}
+			// Flushes at odd moments make blocks of every size.
+			appendN(t, j, 1500, 37)
+			appendN(t, j, 1500, 0)
+			appendN(t, j, 17, 1)
+			const total = 3017
+			if err := j.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			st := j.Stats()
+			if st.Records != total || st.Blocks < 50 || st.Fsyncs != 0 {
+				t.Errorf("Stats = %+v", st)
+			}
+			if comp == CompressionZstd && (st.CompressedBlocks == 0 || st.StoredBytes >= st.RawBytes) {
+				t.Errorf("zstd: Stats = %+v, want compressed blocks and fewer stored bytes", st)
+			}
+			if comp == CompressionNone && st.CompressedBlocks != 0 {
+				t.Errorf("none: %d compressed blocks", st.CompressedBlocks)
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Close(); !errors.Is(err, ErrClosed) {
+				t.Errorf("second Close = %v, want ErrClosed", err)
+			}
+			if _, err := j.Append(1, []byte("x")); !errors.Is(err, ErrClosed) {
+				t.Errorf("Append after Close = %v, want ErrClosed", err)
+			}
+
+			segs := segmentFiles(t, dir)
+			if len(segs) < 4 {
+				t.Fatalf("%d segments, want several: %v", len(segs), segs)
+			}
+			third, _ := parseSegmentName(segs[2])
+			// Find an offset in the middle of a block.
+			mid := Offset(1500 + 37*3 + 5)
+			for _, from := range []Offset{0, 1, mid, third, third + 3, total - 1, total, total + 10} {
+				if got := checkRead(t, dir, from); got != max(from, total) {
+					t.Errorf("read from %d ended at %d, want %d", from, got, max(from, total))
+				}
+			}
+		})
+	}
+}
+
+// TestReaderFollowsWriter interleaves writes and reads in one goroutine:
+// the reader picks up new blocks and new segments after io.EOF, and
+// SetLimit stops it at the acknowledged offset.
+func TestReaderFollowsWriter(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, testOptions(dir, CompressionZstd))
+	defer j.Close()
+	r, err := NewReader(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var next Offset
+	var buf []byte
+	readToEOF := func() {
+		t.Helper()
+		for {
+			kind, off, p, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatalf("Next: %v", err)
+			}
+			wk, wp := recordFor(off, buf)
+			buf = wp
+			if off != next || kind != wk || !bytes.Equal(p, wp) {
+				t.Fatalf("got record %d kind %d, want %d kind %d", off, kind, next, wk)
+			}
+			next++
+		}
+	}
+	readToEOF()
+	if next != 0 {
+		t.Fatalf("read %d records from an empty journal", next)
+	}
+	for round := 0; round < 20; round++ {
+		appendN(t, j, 150, 0) // unflushed records in the open block are not visible
+		r.SetLimit(j.Acked())
+		readToEOF()
+		if next != j.Acked() {
+			t.Fatalf("round %d: reader at %d, acked %d", round, next, j.Acked())
+		}
+		if err := j.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		r.SetLimit(j.Acked())
+		readToEOF()
+		if next != j.Next() {
+			t.Fatalf("round %d: reader at %d after Flush, next %d", round, next, j.Next())
+		}
+	}
+	if n := len(segmentFiles(t, dir)); n < 3 {
+		t.Fatalf("only %d segments", n)
+	}
+}
+
+// TestConcurrentReader runs the writer and a tailing reader in two
+// goroutines (for the race detector): the reader gets every record.
+func TestConcurrentReader(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, testOptions(dir, CompressionZstd))
+	const total = 4000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var buf []byte
+		for i := 0; i < total; i++ {
+			kind, p := recordFor(j.Next(), buf)
+			buf = p
+			if _, err := j.Append(kind, p); err != nil {
+				t.Errorf("Append: %v", err)
+				return
+			}
+			if i%50 == 49 {
+				if err := j.Flush(); err != nil {
+					t.Errorf("Flush: %v", err)
+					return
+				}
+			}
+		}
+		if err := j.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	r, err := NewReader(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	deadline := time.Now().Add(time.Minute)
+	var next Offset
+	var buf []byte
+	for next < total {
+		_ = j.Stats() // safe from another goroutine
+		if a := j.Acked(); a < next {
+			t.Fatalf("read %d records, but only %d acked", next, a)
+		}
+		kind, off, p, err := r.Next()
+		if err == io.EOF {
+			if time.Now().After(deadline) {
+				t.Fatalf("reader stuck at %d", next)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		wk, wp := recordFor(off, buf)
+		buf = wp
+		if off != next || kind != wk || !bytes.Equal(p, wp) {
+			t.Fatalf("got record %d, want %d", off, next)
+		}
+		next++
+	}
+	wg.Wait()
+}
+
+func TestReopenContinues(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(dir, CompressionZstd)
+	var want Offset
+	for i := 0; i < 4; i++ {
+		j := mustOpen(t, opts)
+		rec := j.Recovery()
+		if rec.Next != want || rec.Torn || j.Next() != want || j.Acked() != want || rec.Created != (i == 0) {
+			t.Fatalf("reopen %d: Recovery %+v, Next %d, want next %d", i, rec, j.Next(), want)
+		}
+		appendN(t, j, 700, 0) // Close flushes the open block
+		want += 700
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		opts.Compression = map[string]string{CompressionZstd: CompressionNone, CompressionNone: CompressionZstd}[opts.Compression]
+	}
+	if got := checkRead(t, dir, 0); got != want {
+		t.Fatalf("read %d records, want %d", got, want)
+	}
+	// VerifyAll checks every segment.
+	opts.VerifyAll = true
+	j := mustOpen(t, opts)
+	if rec := j.Recovery(); rec.Next != want || rec.Segments < 3 {
+		t.Fatalf("VerifyAll Recovery = %+v", rec)
+	}
+	j.Close()
+}
+
+func TestAppendErrors(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, testOptions(dir, CompressionZstd))
+	defer j.Close()
+	if _, err := j.Append(0, []byte("x")); !errors.Is(err, ErrInvalidKind) {
+		t.Errorf("kind 0: %v", err)
+	}
+	if _, err := j.Append(1, make([]byte, MaxPayload+1)); !errors.Is(err, ErrPayloadTooLarge) {
+		t.Errorf("payload over limit: %v", err)
+	}
+	if j.Next() != 0 {
+		t.Errorf("refused records took offsets: Next = %d", j.Next())
+	}
+	if _, err := Open(testOptions(dir, CompressionZstd)); !errors.Is(err, ErrLocked) {
+		t.Errorf("second writer: %v, want ErrLocked", err)
+	}
+	// Refused records do not fail the journal.
+	appendN(t, j, 3, 1)
+}
+
+// TestLargeRecords: a record larger than the block goes in a block of its
+// own, up to MaxPayload, and an empty payload is fine.
+func TestLargeRecords(t *testing.T) {
+	for _, comp := range []string{CompressionZstd, CompressionNone} {
+		t.Run(comp, func(t *testing.T) {
+			dir := t.TempDir()
+			j := mustOpen(t, testOptions(dir, comp))
+			payloads := [][]byte{
+				[]byte("small"),
+				bytes.Repeat([]byte("0123456789"), 500),
+				{},
+				make([]byte, MaxPayload),
+				[]byte("after"),
+			}
+			for i := range payloads[3] {
+				payloads[3][i] = byte(splitmix(uint64(i)))
+			}
+			for i, p := range payloads {
+				if off, err := j.Append(uint8(i+1), p); err != nil || off != Offset(i) {
+					t.Fatalf("Append %d: %d, %v", i, off, err)
+				}
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if st := j.Stats(); st.Blocks != 5 {
+				t.Errorf("%d blocks, want 5 (small, 5000 B, empty, 16 MiB, after)", st.Blocks)
+			}
+			r, err := NewReader(dir, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			for i, want := range payloads {
+				kind, off, p, err := r.Next()
+				if err != nil || off != Offset(i) || kind != uint8(i+1) || !bytes.Equal(p, want) {
+					t.Fatalf("record %d: off %d kind %d len %d err %v", i, off, kind, len(p), err)
+				}
+			}
+			if _, _, _, err := r.Next(); err != io.EOF {
+				t.Fatalf("after last: %v", err)
+			}
+		})
+	}
+}
+
+func TestFsyncPolicies(t *testing.T) {
+	f := func(policy FsyncPolicy, interval time.Duration, check func(st Stats) bool) {
+		t.Helper()
+		opts := testOptions(t.TempDir(), CompressionZstd)
+		opts.Fsync, opts.FsyncInterval = policy, interval
+		j := mustOpen(t, opts)
+		appendN(t, j, 400, 20)
+		st := j.Stats()
+		if !check(st) {
+			t.Errorf("%s/%v: Stats = %+v", policy, interval, st)
+		}
+		before := st.Fsyncs
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if policy != FsyncAlways && j.Stats().Fsyncs != before+1 {
+			t.Errorf("%s: Close did not fsync: %d -> %d", policy, before, j.Stats().Fsyncs)
+		}
+	}
+	// always: one per block, plus one per created segment.
+	f(FsyncAlways, 0, func(st Stats) bool { return st.Fsyncs == st.Blocks+st.SegmentsCreated })
+	// interval (never due): the header of each new segment, and the old
+	// segment before each rotation.
+	f(FsyncInterval, time.Hour, func(st Stats) bool { return st.Fsyncs == 2*st.SegmentsCreated-1 })
+	f(FsyncNever, 0, func(st Stats) bool { return st.Fsyncs == 0 && st.SegmentsCreated > 1 })
+	// Sync fsyncs whatever the policy.
+	j := mustOpen(t, testOptions(t.TempDir(), CompressionNone))
+	appendN(t, j, 3, 0)
+	if err := j.Sync(); err != nil || j.Stats().Fsyncs != 1 || j.Acked() != 3 {
+		t.Errorf("Sync: %v, Stats %+v, Acked %d", err, j.Stats(), j.Acked())
+	}
+	j.Close()
+}
+
+// TestAppendZeroAlloc: Append, including the sealing, compression and
+// write of full blocks and Flush, does not allocate in steady state.
+func TestAppendZeroAlloc(t *testing.T) {
+	for _, comp := range []string{CompressionZstd, CompressionNone} {
+		t.Run(comp, func(t *testing.T) {
+			opts := testOptions(t.TempDir(), comp)
+			opts.BlockBytes = 4096
+			opts.SegmentBytes = 1 << 30 // rotation allocates a file name: not steady state
+			j := mustOpen(t, opts)
+			defer j.Close()
+			recs := make([][]byte, 64)
+			kinds := make([]uint8, 64)
+			for i := range recs {
+				kinds[i], recs[i] = recordFor(Offset(i+1), nil) // no oversized record
+			}
+			run := func() {
+				// About 1.5 blocks: one sealed when full, one by Flush.
+				for i := range 60 {
+					if _, err := j.Append(kinds[i], recs[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := j.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run()
+			if a := testing.AllocsPerRun(200, run); a != 0 {
+				t.Errorf("%v allocations per 60 Appends + Flush, want 0", a)
+			}
+			if j.Stats().Blocks < 400 {
+				t.Errorf("only %d blocks written: sealing not exercised", j.Stats().Blocks)
+			}
+		})
+	}
+}
+
+// TestReaderZeroAlloc: reading records of compressed blocks does not
+// allocate once the buffers have grown.
+func TestReaderZeroAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("zstd's decoder recycles through sync.Pool, which drops items under -race")
+	}
+	dir := t.TempDir()
+	opts := testOptions(dir, CompressionZstd)
+	opts.SegmentBytes = 1 << 30
+	j := mustOpen(t, opts)
+	appendN(t, j, 20000, 0)
+	j.Close()
+	r, err := NewReader(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for range 300 { // grow the buffers, past the oversized records
+		if _, _, _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := testing.AllocsPerRun(100, func() {
+		for range 100 {
+			if _, _, _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if a != 0 {
+		t.Errorf("%v allocations per 100 records read", a)
+	}
+}
+
+func TestNewReaderErrors(t *testing.T) {
+	if _, err := NewReader(t.TempDir(), 0); err == nil {
+		t.Error("NewReader on an empty dir: no error")
+	}
+	dir := t.TempDir()
+	j := mustOpen(t, testOptions(dir, CompressionNone))
+	appendN(t, j, 2000, 0)
+	j.Close()
+	segs := segmentFiles(t, dir)
+	if err := os.Remove(filepath.Join(dir, segs[0])); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := parseSegmentName(segs[1])
+	if _, err := NewReader(dir, second-1); !errors.Is(err, ErrOffsetRemoved) {
+		t.Errorf("NewReader before the first segment: %v", err)
+	}
+	if got := checkRead(t, dir, second); got != 2000 {
+		t.Errorf("read from the first remaining segment ended at %d", got)
+	}
+	// The writer starts from the remaining segments.
+	j = mustOpen(t, testOptions(dir, CompressionNone))
+	if rec := j.Recovery(); rec.First != second || rec.Next != 2000 {
+		t.Errorf("Recovery = %+v", rec)
+	}
+	j.Close()
+	if !slices.Equal(segmentFiles(t, dir), segs[1:]) {
+		t.Errorf("segments changed: %v", segmentFiles(t, dir))
+	}
+}

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package journal
+
+import "os"
+
+// lockDir is a no-op where flock is not available: the single-writer rule
+// is then the caller's alone.
+func lockDir(dir string) (*os.File, error) { return nil, nil }
+
+func unlockDir(f *os.File) {}

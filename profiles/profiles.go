@@ -1,0 +1,20 @@
+// Package profiles embeds the YAML profiles shipped with the engine, so that
+// `thunderline run` works from any directory with the minimal profile.
+package profiles
+
+import "embed"
+
+//go:embed *.yaml
+var files embed.FS
+
+// Minimal returns the embedded minimal profile, the engine's default.
+func Minimal() []byte {
+	b, err := files.ReadFile("minimal.yaml")
+	if err != nil {
+		panic("profiles: minimal.yaml is not embedded: " + err.Error()) // a build defect, not input
+	}
+	return b
+}
+
+// Get returns an embedded profile by file name (e.g. "replay.yaml").
+func Get(name string) ([]byte, error) { return files.ReadFile(name) }
