@@ -12,7 +12,7 @@ import (
 // Config shapes the feed. Zero fields take the defaults in brackets.
 type Config struct {
 	Seed    uint64  // [1]
-	Symbols int     // number of symbols [8]
+	Symbols int     // number of symbols [16]
 	Prefix  string  // symbol names are Prefix + index ["SYN"]
 	Venue   uint16  // [1]
 	Depth   int     // book levels quoted [10]
@@ -42,7 +42,7 @@ func (c Config) WithDefaults() Config {
 		c.Seed = 1
 	}
 	if c.Symbols == 0 {
-		c.Symbols = 8
+		c.Symbols = 16
 	}
 	if c.Prefix == "" {
 		c.Prefix = "SYN"

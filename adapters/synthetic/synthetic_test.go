@@ -46,7 +46,7 @@ func TestValidAndShaped(t *testing.T) {
 	trades := 0
 	var prev int64
 	for i := range ticks {
-		if r, _ := v.Check(&ticks[i]); r != record.ReasonNone {
+		if r, a, _ := v.Check(&ticks[i]); r != record.ReasonNone || a != record.ReasonNone {
 			t.Fatalf("tick %d rejected: %v %+v", i, r, ticks[i])
 		}
 		if ticks[i].TsEvent < prev {
@@ -92,7 +92,7 @@ func TestBadRatio(t *testing.T) {
 	v, _ := normalize.NewValidator(normalize.Config{}, normalize.NewUniverse(true))
 	bad := 0
 	for i := range ticks {
-		if r, _ := v.Check(&ticks[i]); r != record.ReasonNone {
+		if r, _, _ := v.Check(&ticks[i]); r != record.ReasonNone {
 			bad++
 		}
 	}

@@ -69,7 +69,7 @@ func ParsePrice(s string) (int64, error) {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 9 {
+	if whole == "" || len(frac) > 9 || !digits(whole) || !digits(frac) {
 		return 0, bad
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
@@ -88,6 +88,15 @@ func ParsePrice(s string) (int64, error) {
 		v = -v
 	}
 	return v, nil
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // FormatPrice renders 1e-9 units as a decimal string.

@@ -133,15 +133,14 @@ func (v *Validator) priceOK(px int64) bool {
 	return px != record.UndefPrice && px >= v.cfg.MinPrice && px <= v.cfg.MaxPrice
 }
 
-// Check returns ReasonNone if t may go on, a reject reason if it must not, or
-// an anomaly reason (see Reason.IsAnomaly) if it goes on but is reported.
-// detail is reason specific: for a gap, the sequence number expected.
-// Rejects win over anomalies; a rejected tick does not advance the sequence.
-func (v *Validator) Check(t *record.MarketTick) (reason record.Reason, detail int64) {
-	if r := v.checkFields(t); r != record.ReasonNone {
-		return r, 0
-	}
-	return v.checkSeq(t)
+// Check validates t. reject is ReasonNone if t may go on, or why it must
+// not. anomaly is a sequence gap or regression seen on t (reported, but no
+// reason to refuse it), with detail the sequence number expected. Both can
+// be set: a refused tick still carries a venue sequence number, so it
+// advances the (venue, symbol) sequence like any other message.
+func (v *Validator) Check(t *record.MarketTick) (reject, anomaly record.Reason, detail int64) {
+	anomaly, detail = v.checkSeq(t)
+	return v.checkFields(t), anomaly, detail
 }
 
 func (v *Validator) checkFields(t *record.MarketTick) record.Reason {

@@ -19,7 +19,7 @@ func TestCheckFields(t *testing.T) {
 	}
 	f := func(name string, tk record.MarketTick, want record.Reason) {
 		t.Helper()
-		if got, _ := v.Check(&tk); got != want {
+		if got, _, _ := v.Check(&tk); got != want {
 			t.Errorf("%s: got %v, want %v", name, got, want)
 		}
 	}
@@ -55,11 +55,11 @@ func TestUniverse(t *testing.T) {
 	u := NewUniverse(false)
 	v, _ := NewValidator(Config{}, u)
 	tk := quote(px, px+1, 1, 1)
-	if r, _ := v.Check(&tk); r != record.ReasonUnknownSymbol {
+	if r, _, _ := v.Check(&tk); r != record.ReasonUnknownSymbol {
 		t.Fatalf("not admitted: got %v", r)
 	}
 	u.Admit(1)
-	if r, _ := v.Check(&tk); r != record.ReasonNone {
+	if r, _, _ := v.Check(&tk); r != record.ReasonNone {
 		t.Fatalf("admitted: got %v", r)
 	}
 }
@@ -78,7 +78,7 @@ func TestSeq(t *testing.T) {
 		for i, s := range steps {
 			tk := quote(px, px+1, 1, 1)
 			tk.Venue, tk.Symbol, tk.Seq = s.venue, s.sym, s.seq
-			got, d := v.Check(&tk)
+			_, got, d := v.Check(&tk)
 			if got != s.want || d != s.detail {
 				t.Errorf("mode %d step %d: got %v/%d, want %v/%d", mode, i, got, d, s.want, s.detail)
 			}
@@ -102,19 +102,19 @@ func TestSeq(t *testing.T) {
 	run(SeqOff, []step{{1, 1, 10, record.ReasonNone, 0}, {1, 1, 2, record.ReasonNone, 0}})
 }
 
-func TestRejectDoesNotAdvanceSeq(t *testing.T) {
+func TestRejectAdvancesSeq(t *testing.T) {
 	v, _ := NewValidator(Config{Seq: SeqContiguous}, nil)
 	good := quote(px, px+1, 1, 1)
 	good.Seq = 1
 	v.Check(&good)
 	bad := quote(px+1, px, 1, 1)
-	bad.Seq = 5
-	if r, _ := v.Check(&bad); r != record.ReasonCrossed {
-		t.Fatalf("got %v", r)
+	bad.Seq = 3 // a crossed quote that also skipped a number: both reported
+	if r, a, d := v.Check(&bad); r != record.ReasonCrossed || a != record.ReasonSeqGap || d != 2 {
+		t.Fatalf("got %v %v %d", r, a, d)
 	}
-	good.Seq = 2
-	if r, _ := v.Check(&good); r != record.ReasonNone {
-		t.Fatalf("after reject: got %v", r)
+	good.Seq = 4 // follows the refused message: no gap
+	if r, a, _ := v.Check(&good); r != record.ReasonNone || a != record.ReasonNone {
+		t.Fatalf("after reject: got %v %v", r, a)
 	}
 }
 

@@ -42,14 +42,14 @@ type Config struct {
 // Counters are read by other goroutines (progress, metrics) while the
 // partition runs; each is written by the partition only.
 type Counters struct {
-	Ticks      atomic.Uint64 // ticks popped (market data, not watermarks)
-	Applied    atomic.Uint64 // ticks applied to book and windows
-	Rejects    [record.NumReasons]atomic.Uint64
-	Windows    atomic.Uint64
-	Labels     atomic.Uint64
-	OutWaits   atomic.Uint64 // times the output ring was full
-	LastEvent  atomic.Int64  // event time of the last tick applied
-	_          [64]byte
+	Ticks     atomic.Uint64 // ticks popped (market data, not watermarks)
+	Applied   atomic.Uint64 // ticks applied to book and windows
+	Rejects   [record.NumReasons]atomic.Uint64
+	Windows   atomic.Uint64
+	Labels    atomic.Uint64
+	OutWaits  atomic.Uint64 // times the output ring was full
+	LastEvent atomic.Int64  // event time of the last tick applied
+	_         [64]byte
 }
 
 // Partition runs one shard. Fields are owned by its goroutine.
@@ -119,12 +119,13 @@ func (p *Partition) Process(t *record.MarketTick) (end bool) {
 		return false
 	}
 	p.C.Ticks.Add(1)
-	reason, detail := p.val.Check(t)
-	if reason != record.ReasonNone {
-		p.reject(t, reason, detail)
-		if !reason.IsAnomaly() {
-			return false
-		}
+	reject, anomaly, detail := p.val.Check(t)
+	if anomaly != record.ReasonNone {
+		p.reject(t, anomaly, detail)
+	}
+	if reject != record.ReasonNone {
+		p.reject(t, reject, 0)
+		return false
 	}
 	r, missed := p.win.OnTick(t)
 	if r != record.ReasonNone {

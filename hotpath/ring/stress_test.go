@@ -16,9 +16,9 @@ import (
 // -race on two cores.
 func stressItems() uint64 {
 	switch {
-	case raceEnabled:
-		return 1 << 20
-	case testing.Short():
+	case raceEnabled && testing.Short():
+		return 1 << 18
+	case raceEnabled, testing.Short():
 		return 1 << 20
 	default:
 		return 4 << 20

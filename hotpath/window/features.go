@@ -20,7 +20,7 @@ const (
 	FTickCount                     // ticks applied to the window
 	FMid                           // mid at the window's end
 	FMeanSpreadBps                 // mean spread over the window's ticks, in bps
-	NumFeatures     int = iota
+	NumFeatures     int     = iota
 )
 
 var featureNames = [NumFeatures]string{

@@ -195,8 +195,8 @@ func (j *Journal) Stats() Stats {
 // Dir returns the journal directory.
 func (j *Journal) Dir() string { return j.opts.Dir }
 
-// Close flushes, fsyncs (under every policy) and closes the segment. Calls
-// after the first return ErrClosed.
+// Close flushes, fsyncs (unless the policy is "never") and closes the
+// segment. Calls after the first return ErrClosed.
 func (j *Journal) Close() error {
 	if j.err == ErrClosed {
 		return ErrClosed
@@ -205,7 +205,7 @@ func (j *Journal) Close() error {
 	if err == nil {
 		err = j.Flush()
 	}
-	if err == nil && j.dirty {
+	if err == nil && j.dirty && j.opts.Fsync != FsyncNever {
 		err = j.sync()
 	}
 	if j.f != nil {

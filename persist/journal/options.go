@@ -18,8 +18,9 @@ const (
 	// called after the interval has passed. An acknowledged record survives
 	// a crash of the process; a power loss can lose up to one interval.
 	FsyncInterval FsyncPolicy = "interval"
-	// FsyncNever leaves write-back to the operating system (Close still
-	// fsyncs). An acknowledged record survives a crash of the process only.
+	// FsyncNever leaves write-back to the operating system: the journal
+	// never fsyncs, not even at Close or recovery (Sync still does when
+	// called). An acknowledged record survives a crash of the process only.
 	FsyncNever FsyncPolicy = "never"
 )
 

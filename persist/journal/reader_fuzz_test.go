@@ -71,7 +71,6 @@ func FuzzReader(f *testing.F) {
 	f.Add(mutated, true)
 
 	f.Fuzz(func(t *testing.T, data []byte, fixCRC bool) {
-		os.WriteFile("/tmp/hang.bin", append(data, map[bool]byte{true: 1, false: 0}[fixCRC]), 0o644) // DEBUG
 		if fixCRC {
 			data = append([]byte(nil), data...)
 			fixCRCs(data)

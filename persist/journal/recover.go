@@ -142,7 +142,7 @@ func (j *Journal) open() error {
 		}
 		rec.Torn, rec.TornSegment, rec.TornAt = true, name, res.badPos
 		rec.TruncatedBytes, rec.TornReason = res.size-res.badPos, res.bad
-		if err := cutTail(f, last, res.badPos); err != nil {
+		if err := cutTail(f, last, res.badPos, j.opts.Fsync != FsyncNever); err != nil {
 			return fmt.Errorf("journal: cut torn tail of segment %s: %w", name, err)
 		}
 		if res.badPos == 0 {
@@ -162,8 +162,8 @@ func (j *Journal) open() error {
 }
 
 // cutTail truncates f at pos (a file header is rewritten when pos is 0) and
-// fsyncs it.
-func cutTail(f *os.File, base Offset, pos int64) error {
+// fsyncs it if asked.
+func cutTail(f *os.File, base Offset, pos int64, fsync bool) error {
 	if err := f.Truncate(pos); err != nil {
 		return err
 	}
@@ -173,6 +173,9 @@ func cutTail(f *os.File, base Offset, pos int64) error {
 		if _, err := f.WriteAt(hdr[:], 0); err != nil {
 			return err
 		}
+	}
+	if !fsync {
+		return nil
 	}
 	return f.Sync()
 }

@@ -1,0 +1,150 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"thunderline/hotpath/window"
+	"thunderline/profiles"
+)
+
+func TestEmbeddedProfilesParse(t *testing.T) {
+	for _, name := range []string{"minimal.yaml", "replay.yaml"} {
+		b, err := profiles.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Parse(b, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wc, _ := p.WindowConfig()
+		if wc.Length != 250*time.Millisecond || wc.Overlap != 0.5 || wc.Recipe != window.RecipeFull {
+			t.Fatalf("%s: window %+v", name, wc)
+		}
+	}
+}
+
+// TestMinimalIsDefaults: the minimal profile documents the defaults, so
+// parsing it must give what an empty profile gives (except where it says
+// otherwise: the sequence mode).
+func TestMinimalIsDefaults(t *testing.T) {
+	min, err := Parse(profiles.Minimal(), "minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two values minimal.yaml sets on purpose, away from the defaults.
+	empty, err := Parse([]byte("normalize: {seq: contiguous}\nfeed: {synthetic: {bad_ratio: 0.0001}}\n"), "empty.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := min.WindowConfig()
+	b, _ := empty.WindowConfig()
+	if a != b {
+		t.Errorf("window: minimal %+v, defaults %+v", a, b)
+	}
+	if min.SyntheticConfig() != empty.SyntheticConfig() {
+		t.Errorf("synthetic: minimal %+v, defaults %+v", min.SyntheticConfig(), empty.SyntheticConfig())
+	}
+	na, _ := min.NormalizeConfig()
+	nb, _ := empty.NormalizeConfig()
+	if na != nb || min.BookConfig().WithDefaults() != empty.BookConfig().WithDefaults() {
+		t.Errorf("normalize/book differ: %+v %+v", na, nb)
+	}
+	ja0, jb0 := min.JournalOptions("d").WithDefaults(), empty.JournalOptions("d").WithDefaults()
+	ja0.Logger, jb0.Logger = nil, nil
+	if ja0 != jb0 {
+		t.Errorf("journal: %+v vs %+v", ja0, jb0)
+	}
+	pa, ja, oa := min.RingSizes()
+	pb, jb, ob := empty.RingSizes()
+	if pa != pb || ja != jb || oa != ob || min.NumPartitions() != empty.NumPartitions() || min.ProgressInterval() != empty.ProgressInterval() {
+		t.Error("rings, partitions or progress differ from the defaults")
+	}
+}
+
+func TestStrictErrors(t *testing.T) {
+	f := func(yamlText, wantInErr string) {
+		t.Helper()
+		_, err := Parse([]byte(yamlText), "bad.yaml")
+		if err == nil {
+			t.Fatalf("%q: want an error", yamlText)
+		}
+		if !strings.Contains(err.Error(), "bad.yaml") || !strings.Contains(err.Error(), wantInErr) {
+			t.Fatalf("%q: error %q should name the file and %q", yamlText, err, wantInErr)
+		}
+	}
+	f("windw: {length: 1s}\n", "windw")
+	f("window: {lenght: 1s}\n", "lenght")
+	f("window: {length: soon}\n", "soon")
+	f("window: {overlap: 1.5}\n", "window")
+	f("window: {recipe: fancy}\n", "fancy")
+	f("window: {label: {type: maybe}}\n", "maybe")
+	f("window: {allowed_lateness: 1s}\n", "window.label.horizon")
+	f("feed: {kind: kafka}\n", "feed.kind")
+	f("feed: {kind: dbn}\n", "feed.dbn.files")
+	f("feed: {synthetic: {symbols: -2}}\n", "feed.synthetic")
+	f("partitions: 1000\n", "partitions")
+	f("rings: {partition: 1000}\n", "rings.partition")
+	f("normalize: {seq: sometimes}\n", "sometimes")
+	f("normalize: {min_price: \"abc\"}\n", "abc")
+	f("normalize: {min_price: \"5\", max_price: \"1\"}\n", "min_price")
+	f("book: {depth: 99}\n", "book")
+	f("journal: {fsync: sometimes}\n", "journal")
+	f("tenant: [1, 2]\n", "line 1")
+}
+
+func TestPrice(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{{"1", 1e9}, {"0.000000001", 1}, {"-2.5", -2_500_000_000}, {"4500.25", 4_500_250_000_000}} {
+		got, err := ParsePrice(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("ParsePrice(%q) = %d, %v; want %d", c.in, got, err, c.want)
+		}
+		if back, _ := ParsePrice(FormatPrice(got)); back != got {
+			t.Errorf("FormatPrice(%d) = %q does not parse back", got, FormatPrice(got))
+		}
+	}
+	for _, bad := range []string{"", "1.0000000001", "1e5", "x", "--1", "99999999999999"} {
+		if _, err := ParsePrice(bad); err == nil {
+			t.Errorf("ParsePrice(%q): want error", bad)
+		}
+	}
+}
+
+// TestMarshalRoundTrip: the journal stores a run's profile as YAML; parsing
+// it back must give the same configuration.
+func TestMarshalRoundTrip(t *testing.T) {
+	p, err := Parse([]byte(`
+tenant: acme
+window: {length: 100ms, overlap: 0, allowed_lateness: 5ms, recipe: coarse, label: {horizon: 1s, type: class, threshold_bps: 2}}
+normalize: {min_price: "-5", max_price: "100", seq: off}
+journal: {enabled: false}
+`), "a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Parse(y, "b.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	a, _ := p.WindowConfig()
+	b, _ := q.WindowConfig()
+	na, _ := p.NormalizeConfig()
+	nb, _ := q.NormalizeConfig()
+	if a != b || na != nb || q.TenantName() != "acme" || q.JournalEnabled() {
+		t.Fatalf("round trip changed the profile:\n%+v\n%+v\n%+v\n%+v", a, b, na, nb)
+	}
+	if a.Overlap != 0 || !a.NoOverlap {
+		t.Fatalf("overlap 0 lost: %+v", a)
+	}
+}
