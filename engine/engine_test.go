@@ -22,10 +22,10 @@ func TestReplayDBNSamples(t *testing.T) {
 		rtype   string
 		records uint64
 	}{
-		"esh4-glbx-mdp3-20231224.mbo.dbn.zst":                        {"mbo", 8725},
-		"futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst":    {"mbp-1", 2288},
-		"futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst":   {"mbp-0", 120},
-		"futures_definition.dbn.zst":                                 {"instrument-def", 2},
+		"esh4-glbx-mdp3-20231224.mbo.dbn.zst":                      {"mbo", 8725},
+		"futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst":  {"mbp-1", 2288},
+		"futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst": {"mbp-0", 120},
+		"futures_definition.dbn.zst":                               {"instrument-def", 2},
 	}
 	for _, schema := range []string{"mbo", "mbp-1", "mbp-10", "tbbo", "trades", "definition"} {
 		rt := map[string]string{"mbo": "mbo", "mbp-1": "mbp-1", "mbp-10": "mbp-10", "tbbo": "mbp-1", "trades": "mbp-0", "definition": "instrument-def"}[schema]

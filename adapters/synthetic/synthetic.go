@@ -104,13 +104,12 @@ type symbol struct {
 
 // Feed generates ticks. Not safe for concurrent use.
 type Feed struct {
-	cfg     Config
-	rng     *rand.Rand
-	syms    []symbol
-	cum     []float64 // cumulative activity weights
-	ts      int64
-	n       uint64
-	burstMu float64
+	cfg  Config
+	rng  *rand.Rand
+	syms []symbol
+	cum  []float64 // cumulative activity weights
+	ts   int64
+	n    uint64
 }
 
 // New returns a feed; it interns its symbols in syms.

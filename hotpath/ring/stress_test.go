@@ -35,7 +35,7 @@ const stressDeadline = 60 * time.Second
 // each mixing single and batch operations of random sizes, and checks that
 // every tick arrives once, in order, and intact.
 func TestSPSCStress(t *testing.T) {
-	r, err := NewSPSC[record.MarketTick](8)
+	r, err := NewSPSC[record.MarketTick](16)
 	if err != nil {
 		t.Fatal(err)
 	}

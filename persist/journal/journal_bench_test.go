@@ -41,23 +41,23 @@ func benchTicks(n int) [][]byte {
 		}
 		spread := int64(1+r>>41%3) * priceTick
 		b := buf[i*tickSize : i*tickSize : (i+1)*tickSize]
-		b = binary.LittleEndian.AppendUint64(b, ts)                             // ts_event
-		b = binary.LittleEndian.AppendUint64(b, ts+5000+r>>44%15000)            // ts_recv
-		b = binary.LittleEndian.AppendUint64(b, uint64(i))                      // sequence
-		b = binary.LittleEndian.AppendUint32(b, uint32(1000+inst))              // instrument id
-		b = binary.LittleEndian.AppendUint16(b, uint16(0x80|r>>50%2<<6))       // flags
-		b = append(b, side, "ACMT"[r>>52%4])                                    // side, action
-		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]))             // price
-		b = binary.LittleEndian.AppendUint64(b, 1+r>>20%500)                    // size
-		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]-spread/2))    // bid px
-		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]+spread/2))    // ask px
-		b = binary.LittleEndian.AppendUint32(b, uint32(1+next()%2000))          // bid size
-		b = binary.LittleEndian.AppendUint32(b, uint32(1+next()%2000))          // ask size
-		b = binary.LittleEndian.AppendUint32(b, uint32(1+r>>24%40))             // bid count
-		b = binary.LittleEndian.AppendUint32(b, uint32(1+r>>28%40))             // ask count
+		b = binary.LittleEndian.AppendUint64(b, ts)                                            // ts_event
+		b = binary.LittleEndian.AppendUint64(b, ts+5000+r>>44%15000)                           // ts_recv
+		b = binary.LittleEndian.AppendUint64(b, uint64(i))                                     // sequence
+		b = binary.LittleEndian.AppendUint32(b, uint32(1000+inst))                             // instrument id
+		b = binary.LittleEndian.AppendUint16(b, uint16(0x80|r>>50%2<<6))                       // flags
+		b = append(b, side, "ACMT"[r>>52%4])                                                   // side, action
+		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]))                            // price
+		b = binary.LittleEndian.AppendUint64(b, 1+r>>20%500)                                   // size
+		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]-spread/2))                   // bid px
+		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]+spread/2))                   // ask px
+		b = binary.LittleEndian.AppendUint32(b, uint32(1+next()%2000))                         // bid size
+		b = binary.LittleEndian.AppendUint32(b, uint32(1+next()%2000))                         // ask size
+		b = binary.LittleEndian.AppendUint32(b, uint32(1+r>>24%40))                            // bid count
+		b = binary.LittleEndian.AppendUint32(b, uint32(1+r>>28%40))                            // ask count
 		b = binary.LittleEndian.AppendUint64(b, uint64(mids[inst]+int64(r>>54%3-1)*priceTick)) // trade px
-		b = binary.LittleEndian.AppendUint64(b, 1+r>>56%100)                    // trade qty
-		b = binary.LittleEndian.AppendUint64(b, orderID)                        // order id
+		b = binary.LittleEndian.AppendUint64(b, 1+r>>56%100)                                   // trade qty
+		b = binary.LittleEndian.AppendUint64(b, orderID)                                       // order id
 		if len(b) != tickSize {
 			panic("tick layout")
 		}

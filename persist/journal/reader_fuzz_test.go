@@ -70,72 +70,86 @@ func FuzzReader(f *testing.F) {
 	mutated[fileHeaderSize+blockHeaderSize+10] ^= 0xff // inside a zstd frame
 	f.Add(mutated, true)
 
+	// One directory per fuzzing process, emptied before each input, rather
+	// than a directory made and removed per input.
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, fixCRC bool) {
-		if fixCRC {
-			data = append([]byte(nil), data...)
-			fixCRCs(data)
-		}
-		dir := t.TempDir()
-		path := filepath.Join(dir, segmentName(0))
-		writeFile(t, path, data)
+		fuzzReaderOnce(t, dir, data, fixCRC)
+	})
+}
 
-		var n int
-		r, err := NewReader(dir, 0)
-		if err != nil {
-			t.Fatalf("NewReader: %v", err)
+func fuzzReaderOnce(t *testing.T, dir string, data []byte, fixCRC bool) {
+	if fixCRC {
+		data = append([]byte(nil), data...)
+		fixCRCs(data)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
 		}
-		for {
-			_, off, p, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				if !errors.Is(err, ErrCorrupt) {
-					t.Fatalf("reader: error that is not ErrCorrupt: %v", err)
-				}
-				break
-			}
-			if off != Offset(n) || len(p) > len(data)*40000 {
-				t.Fatalf("record %d: offset %d, %d bytes", n, off, len(p))
-			}
-			n++
-		}
-		r.Close()
+	}
+	writeFile(t, filepath.Join(dir, segmentName(0)), data)
 
-		j, err := Open(Options{Dir: dir, Fsync: FsyncNever})
+	var n int
+	r, err := NewReader(dir, 0)
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
+	}
+	for {
+		_, off, p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Open: error that is not ErrCorrupt: %v", err)
+				t.Fatalf("reader: error that is not ErrCorrupt: %v", err)
 			}
-			return
+			break
 		}
-		next := j.Recovery().Next
-		if err := j.Close(); err != nil {
-			t.Fatal(err)
+		if off != Offset(n) || len(p) > len(data)*40000 {
+			t.Fatalf("record %d: offset %d, %d bytes", n, off, len(p))
 		}
-		if fixCRC {
-			return // a block whose CRCs were forged may still hold bad records
+		n++
+	}
+	r.Close()
+
+	j, err := Open(Options{Dir: dir, Fsync: FsyncNever})
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Open: error that is not ErrCorrupt: %v", err)
 		}
-		r, err = NewReader(dir, 0)
+		return
+	}
+	next := j.Recovery().Next
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fixCRC {
+		return // a block whose CRCs were forged may still hold bad records
+	}
+	r, err = NewReader(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var m Offset
+	for {
+		_, _, _, err := r.Next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("reading what Open recovered (%d records): %v", next, err)
 		}
-		defer r.Close()
-		var m Offset
-		for {
-			_, _, _, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("reading what Open recovered (%d records): %v", next, err)
-			}
-			m++
-		}
-		if m != next {
-			t.Fatalf("read %d records, Open recovered %d", m, next)
-		}
-	})
+		m++
+	}
+	if m != next {
+		t.Fatalf("read %d records, Open recovered %d", m, next)
+	}
 }
 
 // TestReaderDoesNotTrustLengths: headers with valid CRCs that claim huge

@@ -328,7 +328,7 @@ func headerIntact(b []byte) bool {
 // offset, or -1 when there is none: then the bad block is a torn tail.
 func (s *scanner) laterBlock(f io.ReaderAt, pos, size int64, next Offset) (int64, error) {
 	const chunk = 1 << 20
-	buf := make([]byte, chunk+blockHeaderSize)
+	buf := make([]byte, min(chunk+blockHeaderSize, max(size-pos, 0)))
 	for start := pos + 1; start+blockHeaderSize <= size; start += chunk {
 		n := min(int64(len(buf)), size-start)
 		b := buf[:n]

@@ -1,0 +1,56 @@
+# Thunderline — make run | test | bench | lint | fmt
+GO       ?= go
+BIN      := bin/thunderline
+ARGS     ?=
+FUZZTIME ?= 3s
+# Every fuzz target: package and function.
+FUZZ_TARGETS := \
+	./adapters/dbn:FuzzReader \
+	./adapters/dbn:FuzzSource \
+	./persist/journal:FuzzReader \
+	./hotpath/window:FuzzDecodeWindowRecord \
+	./hotpath/record:FuzzDecodeTick
+
+.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/thunderline
+
+## run: the engine on its embedded minimal profile (synthetic feed, journal under ./var). ARGS="--for 10s" to bound it.
+run: build
+	./$(BIN) run $(ARGS)
+
+## test: vet, every test under the race detector, and a short run of every fuzz target.
+test: unit fuzz-smoke
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+## fuzz: a longer fuzzing session (FUZZTIME=5m make fuzz).
+fuzz: FUZZTIME = 60s
+fuzz: fuzz-smoke
+
+## bench: micro-benchmarks and the whole-engine harness; results go to bench/out/ (see bench/RESULTS.md).
+bench: build
+	./bench/run.sh
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin var bench/out

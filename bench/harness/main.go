@@ -1,0 +1,279 @@
+// Command harness is the whole-engine benchmark: it measures the engine
+// against a baseline in the same run (these machines are noisy, so only
+// ratios are comparable across runs) and prints a Markdown table.
+//
+//	go run ./bench/harness [-records N] [-rounds R] [-out FILE]
+//
+// Measurements:
+//   - replay: a generated MBP-1 DBN file (zstd) through the whole pipeline
+//     (decode → dispatch → normalize → book → windows → features → digests),
+//     against decode-only throughput of the same file;
+//   - replay-real: the same on the real ESH4 MBO capture (small: repeated);
+//   - journal: the synthetic feed through the pipeline with the journal on,
+//     against the same pipeline with the journal off;
+//   - burst: the synthetic feed at 10× burst multiplier, journal on.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"thunderline/adapters/dbn"
+	"thunderline/adapters/synthetic"
+	"thunderline/engine"
+	"thunderline/engine/config"
+	"thunderline/hotpath/record"
+)
+
+func main() {
+	records := flag.Int("records", 2_000_000, "records in the generated DBN file")
+	rounds := flag.Int("rounds", 3, "rounds per measurement (the best is kept)")
+	out := flag.String("out", "", "also write the table to this file")
+	real := flag.String("real", "../shared/data/dbn/esh4-glbx-mdp3-20231224.mbo.dbn.zst", "real capture to replay")
+	flag.Parse()
+	if err := run(*records, *rounds, *real, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
+
+type row struct {
+	name, what      string
+	value, baseline float64
+	unit, baseName  string
+}
+
+func run(records, rounds int, realPath, out string) error {
+	tmp, err := os.MkdirTemp("", "thunderline-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	file := filepath.Join(tmp, "synthetic.mbp-1.dbn.zst")
+	fmt.Fprintf(os.Stderr, "generating %d MBP-1 records into %s\n", records, file)
+	if err := generateDBN(file, records); err != nil {
+		return err
+	}
+	var rows []row
+
+	// Replay vs decode-only, generated file.
+	dec, ticks := best(rounds, func() (float64, uint64) { return decodeOnly(file) })
+	for _, parts := range []int{1, 2} {
+		rp, _ := best(rounds, func() (float64, uint64) { return replay([]string{file}, parts) })
+		rows = append(rows, row{name: fmt.Sprintf("replay %d partition(s)", parts),
+			what: fmt.Sprintf("%d MBP-1 records, %d ticks, zstd", records, ticks), value: rp, baseline: dec,
+			unit: "ticks/s", baseName: "decode only"})
+	}
+
+	// The real capture, repeated so the timing means something.
+	if data, err := os.ReadFile(realPath); err == nil {
+		realFile := filepath.Join(tmp, "real.dbn.zst")
+		os.WriteFile(realFile, data, 0o644)
+		inputs := []string{}
+		for i := 0; i < 1; i++ {
+			inputs = append(inputs, realFile)
+		}
+		const reps = 40
+		d, n := best(rounds, func() (float64, uint64) {
+			var t time.Duration
+			var k uint64
+			for i := 0; i < reps; i++ {
+				rate, c := decodeOnly(realFile)
+				t += time.Duration(float64(c) / rate * 1e9)
+				k += c
+			}
+			return float64(k) / t.Seconds(), k
+		})
+		r, _ := best(rounds, func() (float64, uint64) {
+			var t time.Duration
+			var k uint64
+			for i := 0; i < reps; i++ {
+				rate, c := replay(inputs, 1)
+				t += time.Duration(float64(c) / rate * 1e9)
+				k += c
+			}
+			return float64(k) / t.Seconds(), k
+		})
+		rows = append(rows, row{name: "replay real capture", what: fmt.Sprintf("%s ×%d (%d ticks)", filepath.Base(realPath), reps, n/reps),
+			value: r, baseline: d, unit: "ticks/s", baseName: "decode only"})
+	}
+
+	// Journal on vs off, synthetic feed at full speed.
+	const synth = 2_000_000
+	off, _ := best(rounds, func() (float64, uint64) { return synthetic2(synth, "", 10) })
+	on, _ := best(rounds, func() (float64, uint64) { return synthetic2(synth, filepath.Join(tmp, "j"), 10) })
+	rows = append(rows, row{name: "pipeline + journal", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, zstd journal", synth),
+		value: on, baseline: off, unit: "ticks/s", baseName: "journal off"})
+
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "Date %s, host %s, %d CPUs (%s), %s, GOMAXPROCS %d\n\n", time.Now().UTC().Format(time.RFC3339), host,
+		runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(&b, "| measurement | input | result | baseline (same run) | ratio |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %.3g %s | %s %.3g %s | %.2f |\n", r.name, r.what, r.value, r.unit, r.baseName, r.baseline, r.unit, r.value/r.baseline)
+	}
+	fmt.Print(b.String())
+	if out != "" {
+		return os.WriteFile(out, []byte(b.String()), 0o644)
+	}
+	return nil
+}
+
+// best runs f rounds times and keeps the highest rate.
+func best(rounds int, f func() (float64, uint64)) (float64, uint64) {
+	var rates []float64
+	var n uint64
+	for i := 0; i < rounds; i++ {
+		runtime.GC()
+		r, k := f()
+		rates = append(rates, r)
+		n = k
+	}
+	sort.Float64s(rates)
+	return rates[len(rates)-1], n
+}
+
+func decodeOnly(path string) (float64, uint64) {
+	start := time.Now()
+	f, err := os.Open(path)
+	must(err)
+	defer f.Close()
+	r, err := dbn.NewReader(bufio.NewReaderSize(f, 1<<16))
+	must(err)
+	src := dbn.NewSource(r, record.NewSymbols(), dbn.SourceOptions{})
+	buf := make([]record.MarketTick, 256)
+	var n uint64
+	for {
+		k, err := src.Next(buf)
+		n += uint64(k)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		must(err)
+	}
+	return float64(n) / time.Since(start).Seconds(), n
+}
+
+func replay(files []string, parts int) (float64, uint64) {
+	sum, err := engine.Replay(context.Background(), files, engine.ReplayOptions{Partitions: parts})
+	must(err)
+	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
+}
+
+func synthetic2(ticks uint64, journalDir string, burst float64) (float64, uint64) {
+	prof, err := config.Parse([]byte(fmt.Sprintf("feed: {pace: max, synthetic: {burst_multiplier: %g}}\nnormalize: {seq: contiguous}\njournal: {fsync: interval}\n", burst)), "bench")
+	must(err)
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = ticks
+	feed, err := synthetic.New(sc, syms)
+	must(err)
+	if journalDir != "" {
+		os.RemoveAll(journalDir)
+	}
+	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, JournalDir: journalDir})
+	must(err)
+	sum, err := p.Run(context.Background(), engine.SyntheticSource{Feed: feed})
+	must(err)
+	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
+}
+
+// generateDBN writes a zstd-compressed DBN v2 MBP-1 file from the synthetic
+// feed: top-of-book quotes and trades of 16 instruments.
+func generateDBN(path string, records int) error {
+	syms := record.NewSymbols()
+	feed, err := synthetic.New(synthetic.Config{Symbols: 16, Seed: 3, Depth: 1}, syms)
+	if err != nil {
+		return err
+	}
+	md := dbn.Metadata{Version: 2, Dataset: "GLBX.MDP3", Schema: dbn.SchemaMBP1, StypeIn: dbn.STypeRawSymbol, StypeOut: dbn.STypeInstrumentID}
+	for i := 1; i < syms.Len(); i++ {
+		md.Symbols = append(md.Symbols, syms.Name(uint32(i)))
+		md.Mappings = append(md.Mappings, dbn.SymbolMapping{RawSymbol: syms.Name(uint32(i)),
+			Intervals: []dbn.MappingInterval{{StartDate: 20240101, EndDate: 20300101, Symbol: fmt.Sprint(1000 + i)}}})
+	}
+	var raw bytes.Buffer
+	w, err := dbn.NewWriter(&raw, md)
+	if err != nil {
+		return err
+	}
+	buf := make([]record.MarketTick, 1)
+	var bid, ask [1 << 16]record.MarketTick
+	for n := 0; n < records; {
+		feed.Next(buf)
+		t := &buf[0]
+		m := dbn.MBP1Msg{}
+		m.PublisherID, m.InstrumentID, m.TsEvent = 1, 1000+t.Symbol, uint64(t.TsEvent)
+		m.TsRecv, m.Sequence, m.Flags = uint64(t.TsRecv), uint32(t.Seq), uint8(record.FlagLast)
+		switch t.Kind {
+		case record.KindQuote:
+			bid[t.Symbol], ask[t.Symbol] = *t, *t
+			m.Action, m.Side, m.Price, m.Size = 'A', 'B', t.BidPx, t.BidQty
+		case record.KindTrade:
+			m.Action, m.Side, m.Price, m.Size = 'T', t.Side, t.TradePx, t.TradeQty
+		default:
+			continue
+		}
+		q := bid[t.Symbol]
+		if q.Kind == 0 {
+			continue
+		}
+		m.Level = dbn.BidAskPair{BidPx: q.BidPx, AskPx: ask[t.Symbol].AskPx, BidSz: q.BidQty, AskSz: ask[t.Symbol].AskQty, BidCt: 1, AskCt: 1}
+		if err := w.WriteMBP1(&m); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	enc, err := zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return err
+	}
+	if _, err := enc.Write(raw.Bytes()); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if _, v, ok := strings.Cut(line, ":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
