@@ -145,6 +145,7 @@ type Synthetic struct {
 	BurstMultiplier float64  `yaml:"burst_multiplier"`
 	NoBursts        bool     `yaml:"no_bursts"`
 	BadRatio        float64  `yaml:"bad_ratio"`
+	MaxTicks        uint64   `yaml:"max_ticks"` // end the feed after this many ticks [0: endless]
 }
 
 // DBN lists Databento files to play as the feed.
@@ -338,7 +339,7 @@ func (p *Profile) SyntheticConfig() synthetic.Config {
 	s := p.Feed.Synthetic
 	return synthetic.Config{Seed: s.Seed, Symbols: s.Symbols, Depth: s.Depth, Rate: s.Rate,
 		TradeRatio: s.TradeRatio, BurstEvery: time.Duration(s.BurstEvery), BurstLength: time.Duration(s.BurstLength),
-		BurstMultiplier: s.BurstMultiplier, NoBursts: s.NoBursts, BadRatio: s.BadRatio}.WithDefaults()
+		BurstMultiplier: s.BurstMultiplier, NoBursts: s.NoBursts, BadRatio: s.BadRatio, MaxTicks: s.MaxTicks}.WithDefaults()
 }
 
 // NormalizeConfig returns the validator's config, with defaults.
