@@ -1,9 +1,10 @@
 package book
 
 // Snapshot is the OrderBookSnapshot of seed 004 §3: the top N levels and the
-// figures derived from them. RealizedVol and Microburst are properties of a
-// window of ticks rather than of one book state; the window builder fills
-// them when it takes the snapshot at a window's close.
+// figures derived from them. The seed's realized_vol and microburst_flags
+// describe a stretch of ticks rather than one book state, so they are
+// features of the window (realized_vol, microburst), computed by the window
+// builder from every tick of the window.
 type Snapshot struct {
 	Symbol    uint32
 	Depth     int
@@ -14,8 +15,6 @@ type Snapshot struct {
 	Imbalance float64 // top of book: (bidQty - askQty) / (bidQty + askQty)
 	// DepthImbalance is the same ratio over the top Depth levels.
 	DepthImbalance float64
-	RealizedVol    float64
-	Microburst     bool
 }
 
 // Snap fills s with the top n levels of b (n is capped at MaxDepth).
