@@ -46,6 +46,7 @@ type DBNSource struct {
 	f      *os.File
 	cr     *countingReader
 	src    *dbn.Source
+	rd     *dbn.Reader
 	done   int64 // bytes of files finished
 	total  int64
 	counts dbn.RecordCounts
@@ -77,6 +78,7 @@ func (s *DBNSource) open() error {
 		s.f = nil
 		return fmt.Errorf("dbn input %s: %w", s.paths[s.i], err)
 	}
+	s.rd = r
 	s.src = dbn.NewSource(r, s.syms, s.opts)
 	return nil
 }
@@ -92,8 +94,9 @@ func (s *DBNSource) closeFile() {
 	s.counts.Unknown += c.Unknown
 	s.counts.Ticks += c.Ticks
 	s.done += s.cr.n
+	s.rd.Close()
 	s.f.Close()
-	s.f, s.src = nil, nil
+	s.f, s.src, s.rd = nil, nil, nil
 	s.i++
 }
 

@@ -45,6 +45,7 @@ func BenchmarkReaderMBO(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(in.data)))
 			var sum int64
+			var m MBOMsg
 			for b.Loop() {
 				r, err := NewReader(bytes.NewReader(in.data))
 				if err != nil {
@@ -59,7 +60,7 @@ func BenchmarkReaderMBO(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					m, _ := rec.MBO()
+					rec.MBO(&m)
 					sum += m.Price
 					n++
 				}

@@ -105,22 +105,26 @@ func decodeBoth(t *testing.T, sc *dbngo.DbnScanner, rec Record) (got, want any) 
 	}
 	switch rec.RType() {
 	case RTypeMBO:
-		m, ok := rec.MBO()
+		var m MBOMsg
+		ok := rec.MBO(&m)
 		g, err := dbngo.DbnScannerDecode[dbngo.MboMsg](sc)
 		must(ok, err)
 		return m, MBOMsg{rec.Header(), g.OrderID, g.Price, g.Size, g.Flags, g.ChannelID, g.Action, g.Side, g.TsRecv, g.TsInDelta, g.Sequence}
 	case RTypeMBP0:
-		m, ok := rec.Trade()
+		var m BookEvent
+		ok := rec.Trade(&m)
 		g, err := dbngo.DbnScannerDecode[dbngo.Mbp0Msg](sc)
 		must(ok, err)
 		return m, event(g.Price, g.Size, g.Action, g.Side, g.Flags, g.Depth, g.TsRecv, g.TsInDelta, g.Sequence)
 	case RTypeMBP1:
-		m, ok := rec.MBP1()
+		var m MBP1Msg
+		ok := rec.MBP1(&m)
 		g, err := dbngo.DbnScannerDecode[dbngo.Mbp1Msg](sc)
 		must(ok, err)
 		return m, MBP1Msg{event(g.Price, g.Size, g.Action, g.Side, g.Flags, g.Depth, g.TsRecv, g.TsInDelta, g.Sequence), level(g.Level)}
 	case RTypeMBP10:
-		m, ok := rec.MBP10()
+		var m MBP10Msg
+		ok := rec.MBP10(&m)
 		g, err := dbngo.DbnScannerDecode[dbngo.Mbp10Msg](sc)
 		must(ok, err)
 		w := MBP10Msg{BookEvent: event(g.Price, g.Size, g.Action, g.Side, g.Flags, g.Depth, g.TsRecv, g.TsInDelta, g.Sequence)}
@@ -129,7 +133,8 @@ func decodeBoth(t *testing.T, sc *dbngo.DbnScanner, rec Record) (got, want any) 
 		}
 		return m, w
 	case RTypeInstrumentDef:
-		m, ok := rec.InstrumentDef()
+		var m InstrumentDefMsg
+		ok := rec.InstrumentDef(&m)
 		// dbn-go decodes every definition with the v2 layout and reads past
 		// the end of a v1 record, so give it its whole scratch buffer and
 		// compare v1 only on the fields v1 and v2 share offsets for.
@@ -156,7 +161,8 @@ func decodeBoth(t *testing.T, sc *dbngo.DbnScanner, rec Record) (got, want any) 
 	if rec.RType() == RTypeSymbolMapping {
 		// dbn-go stores the stype_out byte in StypeIn and never sets
 		// StypeOut, so compare symbols and times only.
-		m, ok := rec.SymbolMapping()
+		var m SymbolMappingMsg
+		ok := rec.SymbolMapping(&m)
 		g, err := sc.DecodeSymbolMappingMsg()
 		must(ok, err)
 		return [4]any{string(m.StypeInSymbol), string(m.StypeOutSymbol), m.StartTs, m.EndTs},

@@ -9,10 +9,10 @@
 //
 // Reader parses the metadata header of every version (v1's record_count and
 // 22-byte symbols, v2/v3's symbol_cstr_len), then returns records as views
-// into its buffer. Typed decoders cover MBO (rtype 0xA0), MBP-0 (0x00), MBP-1
-// and TBBO (0x01), MBP-10 (0x0A), instrument definitions (0x13, whose layout
-// differs in each version), symbol mappings (0x16, v1 differs from v2/v3) and
-// error/system text (0x15, 0x17). Status, imbalance, statistics, OHLCV,
+// into its buffer. Typed decoders, which fill a caller-owned struct, cover MBO
+// (rtype 0xA0), MBP-0 (0x00), MBP-1 and TBBO (0x01), MBP-10 (0x0A),
+// instrument definitions (0x13, whose layout differs in each version), symbol
+// mappings (0x16, v1 differs from v2/v3) and error/system text (0x15, 0x17). Status, imbalance, statistics, OHLCV,
 // CBBO/BBO records are recognized and length-checked; unknown rtypes are
 // skipped by their length. All are counted. Records carrying ts_out are
 // handled.
@@ -21,6 +21,10 @@
 // Bad input is an *Error naming what was wrong and where (byte offset in the
 // decompressed stream, rtype, length) and wrapping a sentinel such as
 // ErrBadMagic, ErrUnsupportedVersion, ErrTruncated or ErrBadRecord.
+//
+// Limits: a metadata header may declare at most 1 GiB, and a zstd frame may
+// ask for a window of at most 64 MiB (so zstd --long=27 output is rejected
+// as ErrCorrupt); memory use is bounded by the input actually read.
 //
 // Neither Reader.Next nor Source.Next allocates per record in steady state;
 // Source allocates only when it interns a symbol it has not seen.

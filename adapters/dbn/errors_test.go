@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"thunderline/hotpath/record"
 )
 
 type failingReader struct {
@@ -57,8 +59,10 @@ func TestErrors(t *testing.T) {
 		{name: "version 4", in: edit(v2, func(b []byte) { b[3] = 4 }), sentinel: ErrUnsupportedVersion, offset: 3, rtype: -1, length: -1},
 		{name: "prefix only", in: v2[:6], sentinel: ErrTruncated, offset: 0, rtype: -1, length: -1, detail: "metadata prefix"},
 		{name: "metadata cut", in: v2[:200], sentinel: ErrTruncated, offset: 200, rtype: -1, length: -1, detail: "input ends after 192"},
-		{name: "metadata length huge", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 1<<31) }),
+		{name: "metadata length beyond input", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 1<<29) }),
 			sentinel: ErrTruncated, offset: int64(len(v2)), rtype: -1, length: -1},
+		{name: "metadata length beyond limit", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 1<<31) }),
+			sentinel: ErrBadMetadata, offset: 4, rtype: -1, length: -1, detail: "limit"},
 		{name: "metadata shorter than fixed part", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 50) }),
 			sentinel: ErrBadMetadata, offset: prefixLen, rtype: -1, length: -1, detail: "fixed part"},
 		{name: "symbol count beyond metadata", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[prefixLen+104:], 1<<30) }),
@@ -141,7 +145,7 @@ func TestShortTickBuffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSource(r, nil, SourceOptions{})
+	s := NewSource(r, record.NewSymbols(), SourceOptions{})
 	if _, err := s.Next(nil); !errors.Is(err, ErrShortBuffer) {
 		t.Fatalf("got %v", err)
 	}

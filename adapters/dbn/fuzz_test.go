@@ -93,13 +93,20 @@ func FuzzReader(f *testing.F) {
 			// Every decoder must be safe on every record.
 			_ = rec.Header()
 			_, _ = rec.TsOut()
-			_, _ = rec.MBO()
-			_, _ = rec.Trade()
-			_, _ = rec.MBP1()
-			_, _ = rec.MBP10()
-			_, _ = rec.Level(3)
-			_, _ = rec.InstrumentDef()
-			_, _ = rec.SymbolMapping()
+			var mbo MBOMsg
+			var ev BookEvent
+			var m1 MBP1Msg
+			var m10 MBP10Msg
+			var lvl BidAskPair
+			var def InstrumentDefMsg
+			var sm SymbolMappingMsg
+			_ = rec.MBO(&mbo)
+			_ = rec.Trade(&ev)
+			_ = rec.MBP1(&m1)
+			_ = rec.MBP10(&m10)
+			_ = rec.Level(3, &lvl)
+			_ = rec.InstrumentDef(&def)
+			_ = rec.SymbolMapping(&sm)
 			_, _ = rec.Message()
 		}
 	})

@@ -14,6 +14,9 @@ const (
 	// maxZstdWindow bounds the memory a zstd frame may ask for. Databento
 	// writes frames with small windows; a larger one is treated as corrupt.
 	maxZstdWindow = 64 << 20
+	// maxMetadataLen bounds the metadata header, whose length field comes
+	// from the input. Requests for a million symbols stay well below it.
+	maxMetadataLen = 1 << 30
 	// maxEmptyReads is how many (0, nil) reads in a row count as no progress.
 	maxEmptyReads = 100
 )
@@ -33,9 +36,8 @@ type Reader struct {
 	md     Metadata
 	minLen [256]uint16 // minimum record length per rtype, ts_out included
 	counts [256]uint64 // records read per rtype
-	total  uint64
-	err    error // sticky: io.EOF or the first error
-	empty  int   // consecutive empty reads
+	err    error       // sticky: io.EOF or the first error
+	empty  int         // consecutive empty reads
 }
 
 // NewReader reads the metadata header of a DBN stream from r, which may be
@@ -101,6 +103,9 @@ func (r *Reader) readMetadata() error {
 		return metaErr(ErrUnsupportedVersion, 3, "version %d, this reader supports 1 to 3", v)
 	}
 	length := int64(le32(p, 4))
+	if length > maxMetadataLen {
+		return metaErr(ErrBadMetadata, 4, "declared metadata length %d exceeds the %d-byte limit", length, maxMetadataLen)
+	}
 	r.pos += prefixLen
 
 	// Read the body without trusting length for the allocation: ReadAll
@@ -163,7 +168,6 @@ func (r *Reader) Next() (Record, error) {
 	}
 	r.pos += n
 	r.counts[t]++
-	r.total++
 	return Record{b: b[:n:n], ver: r.md.Version, tsOut: r.md.TsOut}, nil
 }
 
@@ -268,8 +272,9 @@ type RecordCounts struct {
 
 // Counts returns the records returned so far, by rtype.
 func (r *Reader) Counts() RecordCounts {
-	c := RecordCounts{ByRType: r.counts, Total: r.total}
+	c := RecordCounts{ByRType: r.counts}
 	for t, n := range r.counts {
+		c.Total += n
 		switch rt := RType(t); {
 		case rt.IsMarket():
 			c.Market += n

@@ -112,25 +112,36 @@ func TestV3MatchesV2(t *testing.T) {
 				var got, want any
 				switch s.rtype {
 				case RTypeMBO:
-					got, _ = a.MBO()
-					want, _ = b.MBO()
+					var x, y MBOMsg
+					a.MBO(&x)
+					b.MBO(&y)
+					got, want = x, y
 				case RTypeMBP0:
-					got, _ = a.Trade()
-					want, _ = b.Trade()
+					var x, y BookEvent
+					a.Trade(&x)
+					b.Trade(&y)
+					got, want = x, y
 				case RTypeMBP1:
-					got, _ = a.MBP1()
-					want, _ = b.MBP1()
+					var x, y MBP1Msg
+					a.MBP1(&x)
+					b.MBP1(&y)
+					got, want = x, y
 				case RTypeMBP10:
-					got, _ = a.MBP10()
-					want, _ = b.MBP10()
+					var x, y MBP10Msg
+					a.MBP10(&x)
+					b.MBP10(&y)
+					got, want = x, y
 				case RTypeInstrumentDef:
-					da, okA := a.InstrumentDef()
-					db, okB := b.InstrumentDef()
+					var da, db InstrumentDefMsg
+					okA, okB := a.InstrumentDef(&da), b.InstrumentDef(&db)
 					if !okA || !okB || string(da.RawSymbol) != "MSFT" {
 						t.Fatalf("definition %d: %v %v %q", i, okA, okB, da.RawSymbol)
 					}
 					da.Length, db.Length = 0, 0 // 520 vs 400 bytes
 					got, want = da, db
+				}
+				if reflect.ValueOf(got).IsZero() {
+					t.Fatalf("record %d did not decode", i)
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("record %d\n v3 %+v\n v2 %+v", i, got, want)
@@ -148,7 +159,8 @@ func TestDefinitionV1(t *testing.T) {
 		class, action byte
 	}{{118, "ESU4", "ES", 'F', 'A'}, {4358, "NQU4", "NQ", 'F', 'A'}}
 	for i, w := range want {
-		d, ok := recordOf(recs[i], 1, false).InstrumentDef()
+		var d InstrumentDefMsg
+		ok := recordOf(recs[i], 1, false).InstrumentDef(&d)
 		if !ok || d.InstrumentID != w.iid || string(d.RawSymbol) != w.sym || string(d.Asset) != w.asset ||
 			string(d.SecurityType) != "FUT" || d.InstrumentClass != w.class || d.SecurityUpdateAction != w.action {
 			t.Fatalf("definition %d: %+v raw %q asset %q", i, d, d.RawSymbol, d.Asset)
@@ -179,7 +191,8 @@ func TestReaderAllocs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, _ := rec.MBO()
+				var m MBOMsg
+				rec.MBO(&m)
 				sum += m.Price
 			})
 			if allocs != 0 || sum == 0 {
@@ -257,7 +270,8 @@ func TestTsOut(t *testing.T) {
 	for i, b := range recs {
 		rec := recordOf(b, 2, true)
 		ts, ok := rec.TsOut()
-		m, okM := rec.MBO()
+		var m MBOMsg
+		okM := rec.MBO(&m)
 		if !ok || ts != uint64(1000+i) || !okM || m.OrderID != uint64(i) || rec.Len() != mboLen+8 {
 			t.Fatalf("record %d: ts_out %d %v, %+v", i, ts, ok, m)
 		}

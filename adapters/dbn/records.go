@@ -10,44 +10,48 @@ type RType uint8
 // counted and skipped, except definitions and symbol mappings, which Source
 // reads for symbol names.
 const (
-	RTypeMBP0            RType  = 0x00 // trades schema
-	RTypeMBP1            RType  = 0x01 // mbp-1 and tbbo schemas
-	RTypeMBP10           RType  = 0x0A
-	RTypeOHLCVDeprecated RType  = 0x11
-	RTypeStatus          RType  = 0x12
-	RTypeInstrumentDef   RType  = 0x13
-	RTypeImbalance       RType  = 0x14
-	RTypeError           RType  = 0x15
-	RTypeSymbolMapping   RType  = 0x16
-	RTypeSystem          RType  = 0x17
-	RTypeStatistics      RType  = 0x18
-	RTypeOHLCV1S         RType  = 0x20
-	RTypeOHLCV1M         RType  = 0x21
-	RTypeOHLCV1H         RType  = 0x22
-	RTypeOHLCV1D         RType  = 0x23
-	RTypeOHLCVEOD        RType  = 0x24
-	RTypeMBO             RType  = 0xA0
-	RTypeCMBP1           RType  = 0xB1
-	RTypeCBBO1S          RType  = 0xC0
-	RTypeCBBO1M          RType  = 0xC1
-	RTypeTCBBO           RType  = 0xC2
-	RTypeBBO1S           RType  = 0xC3
-	RTypeBBO1M           RType  = 0xC4
-	headerLen                   = 16 // bytes in a record header
-	tsOutLen                    = 8  // bytes ts_out appends to every record
-	maxRecordLen                = 255 * 4
-	mbp10Levels                 = 10
-	symbolCstrLenV1             = 22 // fixed in version 1
-	symbolCstrLenV2             = 71 // records of versions 2 and 3
-	errorMsgLenV1               = 64 // text bytes of v1 error and system records
-	errorMsgLenV2               = 302
-	systemMsgLenV2              = 303
-	mboLen                      = 56
-	mbp0Len                     = 48
-	mbp1Len                     = 80
-	mbp10Len                    = 48 + mbp10Levels*32
-	bidAskPairLen               = 32
-	undefTimestamp       uint64 = 1<<64 - 1
+	RTypeMBP0            RType = 0x00 // trades schema
+	RTypeMBP1            RType = 0x01 // mbp-1 and tbbo schemas
+	RTypeMBP10           RType = 0x0A
+	RTypeOHLCVDeprecated RType = 0x11
+	RTypeStatus          RType = 0x12
+	RTypeInstrumentDef   RType = 0x13
+	RTypeImbalance       RType = 0x14
+	RTypeError           RType = 0x15
+	RTypeSymbolMapping   RType = 0x16
+	RTypeSystem          RType = 0x17
+	RTypeStatistics      RType = 0x18
+	RTypeOHLCV1S         RType = 0x20
+	RTypeOHLCV1M         RType = 0x21
+	RTypeOHLCV1H         RType = 0x22
+	RTypeOHLCV1D         RType = 0x23
+	RTypeOHLCVEOD        RType = 0x24
+	RTypeMBO             RType = 0xA0
+	RTypeCMBP1           RType = 0xB1
+	RTypeCBBO1S          RType = 0xC0
+	RTypeCBBO1M          RType = 0xC1
+	RTypeTCBBO           RType = 0xC2
+	RTypeBBO1S           RType = 0xC3
+	RTypeBBO1M           RType = 0xC4
+)
+
+// Layout sizes, in bytes.
+const (
+	headerLen              = 16 // bytes in a record header
+	tsOutLen               = 8  // bytes ts_out appends to every record
+	maxRecordLen           = 255 * 4
+	mbp10Levels            = 10
+	symbolCstrLenV1        = 22 // fixed in version 1
+	symbolCstrLenV2        = 71 // records of versions 2 and 3
+	errorMsgLenV1          = 64 // text bytes of v1 error and system records
+	errorMsgLenV2          = 302
+	systemMsgLenV2         = 303
+	mboLen                 = 56
+	mbp0Len                = 48
+	mbp1Len                = 80
+	mbp10Len               = 48 + mbp10Levels*32
+	bidAskPairLen          = 32
+	undefTimestamp  uint64 = 1<<64 - 1
 )
 
 var rtypeNames = [256]string{
@@ -180,17 +184,11 @@ func (r Record) TsEvent() uint64 {
 }
 
 // Header decodes the record header.
-func (r Record) Header() Header {
-	if len(r.b) < headerLen {
-		return Header{}
+func (r Record) Header() (h Header) {
+	if len(r.b) >= headerLen {
+		header(r.b, &h)
 	}
-	return Header{
-		Length:       len(r.b),
-		RType:        RType(r.b[1]),
-		PublisherID:  le16(r.b, 2),
-		InstrumentID: le32(r.b, 4),
-		TsEvent:      le64(r.b, 8),
-	}
+	return h
 }
 
 // TsOut returns the gateway send time appended to every record when the
@@ -292,13 +290,27 @@ type SymbolMappingMsg struct {
 	EndTs          uint64
 }
 
-// MBO decodes a market-by-order record; ok is false for any other rtype.
-func (r Record) MBO() (m MBOMsg, ok bool) {
+// The typed decoders fill a caller-owned struct, so that decoding a record
+// copies nothing but its fields (returning these structs by value costs
+// store-forwarding stalls on every record). They return false, leaving m
+// untouched, when the record is of another rtype.
+
+// header fills h from b, which holds at least a header.
+func header(b []byte, h *Header) {
+	h.Length = len(b)
+	h.RType = RType(b[1])
+	h.PublisherID = le16(b, 2)
+	h.InstrumentID = le32(b, 4)
+	h.TsEvent = le64(b, 8)
+}
+
+// MBO decodes a market-by-order record.
+func (r Record) MBO(m *MBOMsg) bool {
 	b := r.b
 	if len(b) < mboLen || RType(b[1]) != RTypeMBO {
-		return m, false
+		return false
 	}
-	m.Header = r.Header()
+	header(b, &m.Header)
 	m.OrderID = le64(b, 16)
 	m.Price = int64(le64(b, 24))
 	m.Size = le32(b, 32)
@@ -309,68 +321,67 @@ func (r Record) MBO() (m MBOMsg, ok bool) {
 	m.TsRecv = le64(b, 40)
 	m.TsInDelta = int32(le32(b, 48))
 	m.Sequence = le32(b, 52)
-	return m, true
+	return true
 }
 
 // bookEvent decodes the part common to MBP records; b is long enough.
-func (r Record) bookEvent() BookEvent {
-	b := r.b
-	return BookEvent{
-		Header:    r.Header(),
-		Price:     int64(le64(b, 16)),
-		Size:      le32(b, 24),
-		Action:    b[28],
-		Side:      b[29],
-		Flags:     b[30],
-		Depth:     b[31],
-		TsRecv:    le64(b, 32),
-		TsInDelta: int32(le32(b, 40)),
-		Sequence:  le32(b, 44),
-	}
+func bookEvent(b []byte, e *BookEvent) {
+	header(b, &e.Header)
+	e.Price = int64(le64(b, 16))
+	e.Size = le32(b, 24)
+	e.Action = b[28]
+	e.Side = b[29]
+	e.Flags = b[30]
+	e.Depth = b[31]
+	e.TsRecv = le64(b, 32)
+	e.TsInDelta = int32(le32(b, 40))
+	e.Sequence = le32(b, 44)
 }
 
-func bidAskPair(b []byte, off int) BidAskPair {
-	return BidAskPair{
-		BidPx: int64(le64(b, off)),
-		AskPx: int64(le64(b, off+8)),
-		BidSz: le32(b, off+16),
-		AskSz: le32(b, off+20),
-		BidCt: le32(b, off+24),
-		AskCt: le32(b, off+28),
-	}
+func bidAskPair(b []byte, off int, p *BidAskPair) {
+	b = b[off : off+bidAskPairLen]
+	p.BidPx = int64(le64(b, 0))
+	p.AskPx = int64(le64(b, 8))
+	p.BidSz = le32(b, 16)
+	p.AskSz = le32(b, 20)
+	p.BidCt = le32(b, 24)
+	p.AskCt = le32(b, 28)
 }
 
-// Trade decodes a trades (MBP-0) record; ok is false for any other rtype.
-func (r Record) Trade() (m BookEvent, ok bool) {
+// Trade decodes a trades (MBP-0) record.
+func (r Record) Trade(m *BookEvent) bool {
 	if len(r.b) < mbp0Len || RType(r.b[1]) != RTypeMBP0 {
-		return m, false
+		return false
 	}
-	return r.bookEvent(), true
+	bookEvent(r.b, m)
+	return true
 }
 
-// MBP1 decodes an MBP-1 or TBBO record; ok is false for any other rtype.
-func (r Record) MBP1() (m MBP1Msg, ok bool) {
+// MBP1 decodes an MBP-1 or TBBO record.
+func (r Record) MBP1(m *MBP1Msg) bool {
 	if len(r.b) < mbp1Len || RType(r.b[1]) != RTypeMBP1 {
-		return m, false
+		return false
 	}
-	return MBP1Msg{BookEvent: r.bookEvent(), Level: bidAskPair(r.b, mbp0Len)}, true
+	bookEvent(r.b, &m.BookEvent)
+	bidAskPair(r.b, mbp0Len, &m.Level)
+	return true
 }
 
-// MBP10 decodes an MBP-10 record; ok is false for any other rtype.
-func (r Record) MBP10() (m MBP10Msg, ok bool) {
+// MBP10 decodes an MBP-10 record.
+func (r Record) MBP10(m *MBP10Msg) bool {
 	if len(r.b) < mbp10Len || RType(r.b[1]) != RTypeMBP10 {
-		return m, false
+		return false
 	}
-	m.BookEvent = r.bookEvent()
+	bookEvent(r.b, &m.BookEvent)
 	for i := range m.Levels {
-		m.Levels[i] = bidAskPair(r.b, mbp0Len+i*bidAskPairLen)
+		bidAskPair(r.b, mbp0Len+i*bidAskPairLen, &m.Levels[i])
 	}
-	return m, true
+	return true
 }
 
 // Level decodes book level i (0..9) of an MBP-10 record, or level 0 of an
-// MBP-1 record, without decoding the rest; ok is false otherwise.
-func (r Record) Level(i int) (p BidAskPair, ok bool) {
+// MBP-1 record, without decoding the rest.
+func (r Record) Level(i int, p *BidAskPair) bool {
 	n := 0
 	switch r.RType() {
 	case RTypeMBP1:
@@ -380,9 +391,10 @@ func (r Record) Level(i int) (p BidAskPair, ok bool) {
 	}
 	off := mbp0Len + i*bidAskPairLen
 	if i < 0 || i >= n || len(r.b) < off+bidAskPairLen {
-		return p, false
+		return false
 	}
-	return bidAskPair(r.b, off), true
+	bidAskPair(r.b, off, p)
+	return true
 }
 
 // defLayout gives the offsets of the definition fields that moved between
@@ -400,15 +412,14 @@ var defLayouts = [4]defLayout{
 
 const secTypeLen = 7
 
-// InstrumentDef decodes the main fields of an instrument definition; ok is
-// false for any other rtype.
-func (r Record) InstrumentDef() (m InstrumentDefMsg, ok bool) {
+// InstrumentDef decodes the main fields of an instrument definition.
+func (r Record) InstrumentDef(m *InstrumentDefMsg) bool {
 	b := r.b
 	if r.ver < 1 || r.ver > 3 || len(b) < recordLen(r.ver, RTypeInstrumentDef) || RType(b[1]) != RTypeInstrumentDef {
-		return m, false
+		return false
 	}
 	l := defLayouts[r.ver]
-	m.Header = r.Header()
+	header(b, &m.Header)
 	m.TsRecv = le64(b, 16)
 	m.MinPriceIncrement = int64(le64(b, 24))
 	m.DisplayFactor = int64(le64(b, 32))
@@ -421,24 +432,23 @@ func (r Record) InstrumentDef() (m InstrumentDefMsg, ok bool) {
 	m.SecurityType = cstr(b[l.secType : l.secType+secTypeLen])
 	m.InstrumentClass = b[l.class]
 	m.SecurityUpdateAction = b[l.action]
-	return m, true
+	return true
 }
 
-// SymbolMapping decodes a symbol mapping record; ok is false for any other
-// rtype.
-func (r Record) SymbolMapping() (m SymbolMappingMsg, ok bool) {
+// SymbolMapping decodes a symbol mapping record.
+func (r Record) SymbolMapping(m *SymbolMappingMsg) bool {
 	b := r.b
 	if r.ver < 1 || r.ver > 3 || len(b) < recordLen(r.ver, RTypeSymbolMapping) || RType(b[1]) != RTypeSymbolMapping {
-		return m, false
+		return false
 	}
-	m.Header = r.Header()
+	header(b, &m.Header)
 	if r.ver == 1 {
 		m.StypeIn, m.StypeOut = STypeUnknown, STypeUnknown
 		m.StypeInSymbol = cstr(b[16 : 16+symbolCstrLenV1])
 		m.StypeOutSymbol = cstr(b[38 : 38+symbolCstrLenV1])
 		m.StartTs = le64(b, 64)
 		m.EndTs = le64(b, 72)
-		return m, true
+		return true
 	}
 	m.StypeIn = SType(b[16])
 	m.StypeInSymbol = cstr(b[17 : 17+symbolCstrLenV2])
@@ -446,7 +456,7 @@ func (r Record) SymbolMapping() (m SymbolMappingMsg, ok bool) {
 	m.StypeOutSymbol = cstr(b[89 : 89+symbolCstrLenV2])
 	m.StartTs = le64(b, 160)
 	m.EndTs = le64(b, 168)
-	return m, true
+	return true
 }
 
 // Message returns the text of an error (0x15) or system (0x17) record,

@@ -50,8 +50,13 @@ func (o SourceOptions) Validate() error { return nil }
 // records seen so far in the stream (their stype_out_symbol); the metadata
 // mapping interval covering the record's ts_event (UTC date); the raw_symbol
 // of a definition record seen so far; then, unless Strict, the fallback name
-// "<publisher_id>:<instrument_id>". A name is interned once; later records of
-// the instrument hit a small cache and do not allocate.
+// "<publisher_id>:<instrument_id>". Metadata mappings of parent symbology
+// (stype_in parent, e.g. "ES.FUT") are not used, since they give every
+// contract of a product the same name. A name is interned once; later records
+// of the instrument hit a small cache and do not allocate.
+//
+// A Source is not safe for concurrent use, and neither is the symbol table
+// it interns into.
 type Source struct {
 	r       *Reader
 	syms    *symbolMap
@@ -61,7 +66,8 @@ type Source struct {
 	ticks   uint64
 }
 
-// NewSource returns a Source reading r and interning names in syms.
+// NewSource returns a Source reading r and interning names in syms, which
+// must not be nil.
 func NewSource(r *Reader, syms *record.Symbols, opts SourceOptions) *Source {
 	return &Source{r: r, syms: newSymbolMap(r.Metadata(), syms, opts.Strict)}
 }
@@ -140,93 +146,126 @@ func tsNanos(v uint64) int64 {
 	return int64(v)
 }
 
-// convert writes the ticks of rec to dst, which has room for them.
+// convert writes the ticks of rec to dst, which has room for them. It reads
+// the record bytes straight into the ticks: going through the typed message
+// structs would copy every record twice.
 func (s *Source) convert(rec Record, dst []record.MarketTick) (int, error) {
-	t := rec.RType()
+	b := rec.b
+	t := RType(b[1])
 	switch t {
+	case RTypeMBO, RTypeMBP0, RTypeMBP1, RTypeMBP10:
 	case RTypeSymbolMapping:
-		if m, ok := rec.SymbolMapping(); ok {
+		var m SymbolMappingMsg
+		if rec.SymbolMapping(&m) {
 			s.syms.learnMapping(m.InstrumentID, m.StypeOutSymbol)
 		}
 		return 0, nil
 	case RTypeInstrumentDef:
-		if m, ok := rec.InstrumentDef(); ok {
+		var m InstrumentDefMsg
+		if rec.InstrumentDef(&m) {
 			s.syms.learnDefinition(m.InstrumentID, m.RawSymbol)
 		}
 		return 0, nil
-	}
-	if !t.IsMarket() {
+	default:
 		return 0, nil
 	}
-	h := rec.Header()
-	sym, err := s.syms.lookup(h.PublisherID, h.InstrumentID, int64(h.TsEvent))
+	sym, err := s.syms.lookup(le16(b, 2), le32(b, 4), int64(le64(b, 8)))
 	if err != nil {
-		return 0, &Error{Offset: s.r.Offset() - int64(h.Length), RType: int(t), Length: h.Length,
+		return 0, &Error{Offset: s.r.Offset() - int64(len(b)), RType: int(t), Length: len(b),
 			Err: err, Detail: "interning symbol"}
 	}
 	switch t {
 	case RTypeMBO:
-		m, _ := rec.MBO()
-		k := record.KindOrder
-		if m.Action == record.ActionClear {
-			k = record.KindClear
-		}
-		d := &dst[0]
-		*d = record.MarketTick{
-			TsEvent: tsNanos(m.TsEvent), TsRecv: tsNanos(m.TsRecv), Seq: uint64(m.Sequence),
-			OrderID: m.OrderID, Price: m.Price, Size: m.Size,
-			Symbol: sym, Venue: m.PublisherID, Flags: uint16(m.Flags),
-			Kind: k, Action: m.Action, Side: m.Side,
-		}
-		if m.Action == record.ActionTrade || m.Action == record.ActionFill {
-			d.TradePx, d.TradeQty = m.Price, m.Size
-			d.Flags |= record.FlagHasTrade
-		}
+		orderTick(b[:mboLen], &dst[0], sym)
 		return 1, nil
 	case RTypeMBP0:
-		m, _ := rec.Trade()
-		tradeTick(&dst[0], &m, sym)
+		tradeTick(b[:mbp0Len], &dst[0], sym)
 		return 1, nil
 	case RTypeMBP1:
-		m, _ := rec.MBP1()
-		quoteTick(&dst[0], &m.BookEvent, &m.Level, 0, sym, uint16(m.Flags))
-		if m.Action != record.ActionTrade {
+		b = b[:mbp1Len]
+		quoteTick(b, mbp0Len, 0, uint16(b[30]), &dst[0], sym)
+		if b[28] != record.ActionTrade {
 			return 1, nil
 		}
-		tradeTick(&dst[1], &m.BookEvent, sym)
+		tradeTick(b, &dst[1], sym)
 		return 2, nil
 	default: // RTypeMBP10
-		m, _ := rec.MBP10()
-		flags := uint16(m.Flags) &^ record.FlagLast
-		for i := range m.Levels {
-			f := flags
-			if i == mbp10Levels-1 {
-				f |= record.FlagLast
-			}
-			quoteTick(&dst[i], &m.BookEvent, &m.Levels[i], uint8(i), sym, f)
+		b = b[:mbp10Len]
+		flags := uint16(b[30]) &^ record.FlagLast
+		for i := range mbp10Levels - 1 {
+			quoteTick(b, mbp0Len+i*bidAskPairLen, uint8(i), flags, &dst[i], sym)
 		}
-		if m.Action != record.ActionTrade {
+		quoteTick(b, mbp0Len+(mbp10Levels-1)*bidAskPairLen, mbp10Levels-1, flags|record.FlagLast, &dst[mbp10Levels-1], sym)
+		if b[28] != record.ActionTrade {
 			return mbp10Levels, nil
 		}
-		tradeTick(&dst[mbp10Levels], &m.BookEvent, sym)
+		tradeTick(b, &dst[mbp10Levels], sym)
 		return mbp10Levels + 1, nil
 	}
 }
 
-func quoteTick(d *record.MarketTick, e *BookEvent, l *BidAskPair, depth uint8, sym uint32, flags uint16) {
-	*d = record.MarketTick{
-		TsEvent: tsNanos(e.TsEvent), TsRecv: tsNanos(e.TsRecv), Seq: uint64(e.Sequence),
-		BidPx: l.BidPx, AskPx: l.AskPx, BidQty: l.BidSz, AskQty: l.AskSz,
-		Symbol: sym, Venue: e.PublisherID, Flags: flags,
-		Kind: record.KindQuote, Action: e.Action, Side: e.Side, Depth: depth,
+// The tick writers below zero the tick and then set its fields one by one.
+// A composite literal would be built on the stack and copied with wide loads
+// right after its narrow stores: a store-forwarding stall on every tick.
+
+// orderTick converts an MBO record.
+func orderTick(b []byte, d *record.MarketTick, sym uint32) {
+	b = b[:mboLen]
+	*d = record.MarketTick{}
+	action := b[38]
+	price, size := int64(le64(b, 24)), le32(b, 32)
+	d.TsEvent = tsNanos(le64(b, 8))
+	d.TsRecv = tsNanos(le64(b, 40))
+	d.Seq = uint64(le32(b, 52))
+	d.OrderID = le64(b, 16)
+	d.Price = price
+	d.Size = size
+	d.Symbol = sym
+	d.Venue = le16(b, 2)
+	d.Flags = uint16(b[36])
+	d.Kind = record.KindOrder
+	d.Action = action
+	d.Side = b[39]
+	switch action {
+	case record.ActionClear:
+		d.Kind = record.KindClear
+	case record.ActionTrade, record.ActionFill:
+		d.TradePx, d.TradeQty = price, size
+		d.Flags |= record.FlagHasTrade
 	}
 }
 
-func tradeTick(d *record.MarketTick, e *BookEvent, sym uint32) {
-	*d = record.MarketTick{
-		TsEvent: tsNanos(e.TsEvent), TsRecv: tsNanos(e.TsRecv), Seq: uint64(e.Sequence),
-		TradePx: e.Price, TradeQty: e.Size,
-		Symbol: sym, Venue: e.PublisherID, Flags: uint16(e.Flags) | record.FlagHasTrade,
-		Kind: record.KindTrade, Action: e.Action, Side: e.Side,
-	}
+// eventFields sets the fields every tick of an MBP record shares.
+func eventFields(b []byte, d *record.MarketTick, sym uint32) {
+	b = b[:mbp0Len]
+	*d = record.MarketTick{}
+	d.TsEvent = tsNanos(le64(b, 8))
+	d.TsRecv = tsNanos(le64(b, 32))
+	d.Seq = uint64(le32(b, 44))
+	d.Symbol = sym
+	d.Venue = le16(b, 2)
+	d.Action = b[28]
+	d.Side = b[29]
+}
+
+// quoteTick converts the book level at b[off:] of an MBP record.
+func quoteTick(b []byte, off int, depth uint8, flags uint16, d *record.MarketTick, sym uint32) {
+	eventFields(b, d, sym)
+	l := b[off : off+bidAskPairLen]
+	d.BidPx = int64(le64(l, 0))
+	d.AskPx = int64(le64(l, 8))
+	d.BidQty = le32(l, 16)
+	d.AskQty = le32(l, 20)
+	d.Flags = flags
+	d.Kind = record.KindQuote
+	d.Depth = depth
+}
+
+// tradeTick converts the event of an MBP record into a trade.
+func tradeTick(b []byte, d *record.MarketTick, sym uint32) {
+	eventFields(b, d, sym)
+	d.TradePx = int64(le64(b, 16))
+	d.TradeQty = le32(b, 24)
+	d.Flags = uint16(b[30]) | record.FlagHasTrade
+	d.Kind = record.KindTrade
 }

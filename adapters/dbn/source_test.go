@@ -2,6 +2,7 @@ package dbn
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"reflect"
@@ -267,5 +268,49 @@ func TestSourceAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Fatalf("%s: %.2f allocs per call", file, allocs)
 		}
+	}
+}
+
+// TestV1MappingAndMessages builds a v1 stream: the ESH4 metadata, a v1
+// symbol mapping record, a v1 system record, then an MBO record of the file.
+// The stream's mapping wins over the metadata's.
+func TestV1MappingAndMessages(t *testing.T) {
+	data := decompressed(t, readShared(t, esh4File))
+	metaEnd := prefixLen + int(binary.LittleEndian.Uint32(data[4:]))
+	mapping := make([]byte, 80)
+	mapping[0], mapping[1] = 80/4, byte(RTypeSymbolMapping)
+	binary.LittleEndian.PutUint16(mapping[2:], 1)
+	binary.LittleEndian.PutUint32(mapping[4:], 17077)
+	copy(mapping[16:], "ES.c.0")
+	copy(mapping[38:], "ESH4-STREAM")
+	binary.LittleEndian.PutUint64(mapping[64:], 11)
+	binary.LittleEndian.PutUint64(mapping[72:], 22)
+	system := make([]byte, 80)
+	system[0], system[1] = 80/4, byte(RTypeSystem)
+	copy(system[16:], "Heartbeat")
+	stream := append(append(append(bytes.Clone(data[:metaEnd]), mapping...), system...), data[metaEnd:metaEnd+mboLen]...)
+
+	r, err := NewReader(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := r.Next()
+	var m SymbolMappingMsg
+	if !rec.SymbolMapping(&m) || string(m.StypeInSymbol) != "ES.c.0" || string(m.StypeOutSymbol) != "ESH4-STREAM" ||
+		m.StartTs != 11 || m.EndTs != 22 || m.StypeIn != STypeUnknown || m.InstrumentID != 17077 {
+		t.Fatalf("v1 mapping %+v", m)
+	}
+	rec, _ = r.Next()
+	if text, ok := rec.Message(); !ok || string(text) != "Heartbeat" {
+		t.Fatalf("system text %q %v", text, ok)
+	}
+
+	syms := record.NewSymbols()
+	ticks, src := ticksOf(t, stream, syms, SourceOptions{Strict: true}, 16)
+	if len(ticks) != 1 || syms.Name(ticks[0].Symbol) != "ESH4-STREAM" {
+		t.Fatalf("ticks %+v", ticks)
+	}
+	if c := src.RecordCounts(); c.Skipped != 2 || c.Market != 1 || c.ByRType[RTypeSystem] != 1 {
+		t.Fatalf("counts %+v", c)
 	}
 }

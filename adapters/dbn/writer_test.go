@@ -140,19 +140,29 @@ func TestWriterRoundTrip(t *testing.T) {
 				switch w := w.(type) {
 				case *MBOMsg:
 					w.Length, w.RType = mboLen, RTypeMBO
-					got, ok = rec.MBO()
+					var m MBOMsg
+					ok = rec.MBO(&m)
+					got = m
 				case *BookEvent:
 					w.Length, w.RType = mbp0Len, RTypeMBP0
-					got, ok = rec.Trade()
+					var m BookEvent
+					ok = rec.Trade(&m)
+					got = m
 				case *MBP1Msg:
 					w.Length, w.RType = mbp1Len, RTypeMBP1
-					got, ok = rec.MBP1()
+					var m MBP1Msg
+					ok = rec.MBP1(&m)
+					got = m
 				case *MBP10Msg:
 					w.Length, w.RType = mbp10Len, RTypeMBP10
-					got, ok = rec.MBP10()
+					var m MBP10Msg
+					ok = rec.MBP10(&m)
+					got = m
 				case *SymbolMappingMsg:
 					w.Length, w.RType = 176, RTypeSymbolMapping
-					got, ok = rec.SymbolMapping()
+					var m SymbolMappingMsg
+					ok = rec.SymbolMapping(&m)
+					got = m
 				}
 				if wv := reflect.ValueOf(w).Elem().Interface(); !ok || !reflect.DeepEqual(got, wv) {
 					t.Fatalf("v%d record %d\n got %+v\nwant %+v", v, i, got, wv)

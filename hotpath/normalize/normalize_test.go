@@ -134,3 +134,22 @@ func TestCheckNoAllocs(t *testing.T) {
 		t.Fatalf("allocs = %v", a)
 	}
 }
+
+func TestSnapshotSeqNotChecked(t *testing.T) {
+	v, _ := NewValidator(Config{Seq: SeqContiguous}, nil)
+	tk := quote(px, px+1, 1, 1)
+	for i, seq := range []uint64{100, 90, 300, 5, 5, 7} {
+		tk.Seq = seq
+		tk.Flags = record.FlagSnapshot
+		if i == 5 {
+			tk.Flags = 0 // live again: a new sequence starts at 7
+		}
+		if _, a, _ := v.Check(&tk); a != record.ReasonNone {
+			t.Fatalf("step %d: %v", i, a)
+		}
+	}
+	tk.Seq = 9
+	if _, a, d := v.Check(&tk); a != record.ReasonSeqGap || d != 8 {
+		t.Fatalf("live gap: %v %d", a, d)
+	}
+}

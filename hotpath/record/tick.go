@@ -55,6 +55,7 @@ const (
 	FlagMBP        uint16 = 1 << 4 // aggregated price level (DBN F_MBP)
 	FlagBadTsRecv  uint16 = 1 << 3 // DBN F_BAD_TS_RECV
 	FlagMaybeBad   uint16 = 1 << 2 // DBN F_MAYBE_BAD_BOOK
+	FlagPublisher  uint16 = 1 << 1 // DBN publisher-specific bit
 	FlagHasTrade   uint16 = 1 << 8 // TradePx/TradeQty are set (TBBO, MBP-1 trade)
 	FlagBurst      uint16 = 1 << 9 // synthetic feed: emitted inside a burst
 	FlagSeqUnknown uint16 = 1 << 10
