@@ -17,6 +17,9 @@ const (
 	OutWindow OutKind = iota + 1
 	OutLabel
 	OutReject
+	// OutMark says the partition has emitted every window ending at or
+	// before Mark: the decision stage may route the batches up to there.
+	OutMark
 )
 
 // Output is what a partition hands to the journal writer, one fixed-size
@@ -27,6 +30,7 @@ type Output struct {
 	Window    window.FeatureWindow
 	Label     window.LabelFill
 	Reject    record.Reject
+	Mark      int64
 }
 
 // Config assembles a partition.
@@ -67,7 +71,12 @@ type Partition struct {
 	batch   []record.MarketTick
 	done    atomic.Bool
 	backoff ring.Backoff
+	marks   bool // emit OutMark outputs (a decision stage is listening)
 }
+
+// EmitMarks makes the partition report each watermark it has processed, for
+// the decision stage that batches windows across partitions.
+func (p *Partition) EmitMarks() { p.marks = true }
 
 // New builds a partition reading in and writing to out. out may be nil: the
 // partition then only folds digests (benchmarks, verification).
@@ -111,12 +120,18 @@ func (p *Partition) SeqFull() uint64 { return p.val.SeqFull }
 // reports whether the tick was the end-of-input marker.
 func (p *Partition) Process(t *record.MarketTick) (end bool) {
 	if t.Kind == record.KindWatermark {
-		if t.Flags&record.FlagEnd != 0 {
+		end := t.Flags&record.FlagEnd != 0
+		if end {
 			p.win.Flush()
-			return true
+		} else {
+			p.win.OnWatermark(t.TsEvent)
 		}
-		p.win.OnWatermark(t.TsEvent)
-		return false
+		if p.out != nil && p.marks {
+			p.outBuf.Kind = OutMark
+			p.outBuf.Mark = t.TsEvent
+			p.push()
+		}
+		return end
 	}
 	p.C.Ticks.Add(1)
 	reject, anomaly, detail := p.val.Check(t)
