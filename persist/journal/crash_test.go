@@ -24,13 +24,12 @@ func crashOptions(dir string, round int) Options {
 		Dir:          dir,
 		SegmentBytes: 256 << 10,
 		BlockBytes:   4 << 10,
-		Compression:  CompressionZstd,
+		Compression:  allCompressions[round%len(allCompressions)],
 		Fsync:        FsyncNever,
 	}
 	// Several blocks are written between two acks, so the kill lands among
 	// writes; big raw blocks give it a chance to cut one.
-	if round%2 == 1 {
-		o.Compression = CompressionNone
+	if o.Compression == CompressionNone {
 		o.BlockBytes = 128 << 10
 	}
 	return o
@@ -77,7 +76,7 @@ func TestCrashChild(t *testing.T) {
 // it writes, and checks that every record the child saw acknowledged is
 // there and intact, that nothing corrupt is read, and that a cut tail is
 // reported. Five rounds on the same journal, killed at different moments,
-// alternating compression.
+// cycling through the compressions.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")

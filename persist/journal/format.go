@@ -33,7 +33,8 @@ const (
 	segmentNameLen = 20 + len(segmentExt)
 
 	blockFlagZstd = 1 << 0
-	knownFlags    = blockFlagZstd
+	blockFlagS2   = 1 << 1
+	codecFlags    = blockFlagZstd | blockFlagS2
 )
 
 var (
@@ -174,7 +175,7 @@ func decodeBlockHeader(b []byte, h *blockHeader) string {
 	h.storedLen = binary.LittleEndian.Uint32(b[24:28])
 	h.bodyCRC = binary.LittleEndian.Uint32(b[28:32])
 	switch {
-	case h.flags&^knownFlags != 0:
+	case h.flags&^codecFlags != 0 || h.flags == codecFlags:
 		return fmt.Sprintf("unknown block flags %#02x", h.flags)
 	case b[5] != 0 || b[6] != 0 || b[7] != 0:
 		return "reserved block header bytes are not zero"
@@ -184,7 +185,7 @@ func decodeBlockHeader(b []byte, h *blockHeader) string {
 		return fmt.Sprintf("raw length %d over the limit %d", h.rawLen, maxBlockRaw)
 	case uint64(h.count)*recordHeaderSize > uint64(h.rawLen):
 		return fmt.Sprintf("%d records cannot fit in raw length %d", h.count, h.rawLen)
-	case h.flags&blockFlagZstd == 0 && h.storedLen != h.rawLen:
+	case h.flags&codecFlags == 0 && h.storedLen != h.rawLen:
 		return fmt.Sprintf("uncompressed block with stored length %d != raw length %d", h.storedLen, h.rawLen)
 	case h.storedLen > h.rawLen:
 		return fmt.Sprintf("stored length %d over raw length %d", h.storedLen, h.rawLen)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -53,6 +54,7 @@ type Journal struct {
 	out      []byte
 	blkFirst Offset
 	blkCount uint32
+	codec    uint8 // block flag of the compression, 0 for none
 	enc      *zstd.Encoder
 
 	nextOff  Offset // writer's copy of next
@@ -72,7 +74,7 @@ type Journal struct {
 type Stats struct {
 	Records          uint64 // records written in blocks
 	Blocks           uint64 // blocks written
-	CompressedBlocks uint64 // blocks stored zstd-compressed
+	CompressedBlocks uint64 // blocks stored compressed
 	RawBytes         uint64 // record bytes (with their 5-byte prefixes) in written blocks
 	StoredBytes      uint64 // bytes written: block headers and bodies, and segment file headers
 	Fsyncs           uint64 // fsyncs of segment files
@@ -85,6 +87,7 @@ type Recovery struct {
 	Created  bool   // the directory held no segment: a first one was created
 	First    Offset // first offset still in the journal (base of the first segment)
 	Next     Offset // offset the next Append gets
+	Records  uint64 // records in the journal: Next - First
 
 	// Torn is true when the last segment ended in a partial or damaged
 	// block (or file header), which Open cut off.
@@ -239,11 +242,20 @@ func (j *Journal) seal() error {
 	raw := j.blk[blockHeaderSize:]
 	h := blockHeader{first: j.blkFirst, count: j.blkCount, rawLen: uint32(len(raw))}
 	buf := j.blk
-	if j.enc != nil && len(raw) >= minCompressBytes {
-		out := j.enc.EncodeAll(raw, j.out[:blockHeaderSize])
+	if j.codec != 0 && len(raw) >= minCompressBytes {
+		var out []byte
+		switch j.codec {
+		case blockFlagZstd:
+			out = j.enc.EncodeAll(raw, j.out[:blockHeaderSize])
+		case blockFlagS2:
+			if need := blockHeaderSize + s2.MaxEncodedLen(len(raw)); cap(j.out) < need {
+				j.out = make([]byte, 0, need) // a record over BlockBytes
+			}
+			out = j.out[:blockHeaderSize+len(s2.Encode(j.out[blockHeaderSize:blockHeaderSize], raw))]
+		}
 		if len(out)-blockHeaderSize < len(raw)-len(raw)/32 {
 			buf = out
-			h.flags = blockFlagZstd
+			h.flags = j.codec
 		}
 		j.out = out[:0]
 	}
@@ -267,10 +279,10 @@ func (j *Journal) seal() error {
 	return nil
 }
 
-// outCap is the room for a block header and zstd's worst case on a full
-// block, so EncodeAll never has to grow the buffer.
+// outCap is the room for a block header and the worst case of zstd and s2
+// on a full block, so the encoders never have to grow the buffer.
 func outCap(blockBytes int) int {
-	return blockHeaderSize + blockBytes + blockBytes/128 + 1024
+	return blockHeaderSize + max(s2.MaxEncodedLen(blockBytes), blockBytes+blockBytes/128+1024)
 }
 
 func (j *Journal) writeBlock(buf []byte, h *blockHeader) error {
@@ -292,7 +304,7 @@ func (j *Journal) writeBlock(buf []byte, h *blockHeader) error {
 	j.stats.records.Add(uint64(h.count))
 	j.stats.raw.Add(uint64(h.rawLen))
 	j.stats.stored.Add(uint64(len(buf)))
-	if h.flags&blockFlagZstd != 0 {
+	if h.flags != 0 {
 		j.stats.compressed.Add(1)
 	}
 	switch j.opts.Fsync {

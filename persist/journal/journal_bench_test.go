@@ -75,33 +75,34 @@ const (
 // records, fsync "never". Compare with BenchmarkPlainWrite.
 func BenchmarkAppend(b *testing.B) {
 	ticks := benchTicks(benchTickCount)
-	for _, comp := range []string{CompressionZstd, CompressionNone} {
+	for _, comp := range []string{CompressionZstd, CompressionS2, CompressionNone} {
 		b.Run(comp, func(b *testing.B) {
-			benchAppend(b, ticks, Options{Compression: comp})
+			benchAppend(b, ticks, Options{Compression: comp}, benchFlushSize)
 		})
 	}
 }
 
-// BenchmarkZstdTradeoff: the zstd levels against block sizes, same load.
+// BenchmarkZstdTradeoff: the zstd levels against block sizes, same load,
+// with Flush every block (so a block is BlockBytes of records).
 func BenchmarkZstdTradeoff(b *testing.B) {
 	ticks := benchTicks(benchTickCount)
 	for _, block := range []int{16 << 10, 64 << 10, 256 << 10} {
 		for level := 1; level <= 4; level++ {
 			b.Run("block="+strconv.Itoa(block>>10)+"KiB/level="+strconv.Itoa(level), func(b *testing.B) {
-				benchAppend(b, ticks, Options{Compression: CompressionZstd, Level: level, BlockBytes: block})
+				benchAppend(b, ticks, Options{Compression: CompressionZstd, Level: level, BlockBytes: block}, block)
 			})
 		}
 	}
 }
 
-func benchAppend(b *testing.B, ticks [][]byte, opts Options) {
+func benchAppend(b *testing.B, ticks [][]byte, opts Options, flushBytes int) {
 	opts.Dir = b.TempDir()
 	opts.Fsync = FsyncNever
 	j, err := Open(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	perFlush := benchFlushSize / (recordHeaderSize + tickSize)
+	perFlush := flushBytes / (recordHeaderSize + tickSize)
 	b.SetBytes(tickSize)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -39,6 +39,8 @@ func recordFor(off Offset, buf []byte) (uint8, []byte) {
 	return uint8(1 + off%5), buf[:n]
 }
 
+var allCompressions = []string{CompressionZstd, CompressionS2, CompressionNone}
+
 func testOptions(dir, compression string) Options {
 	return Options{
 		Dir:          dir,
@@ -188,7 +190,7 @@ func TestSegmentName(t *testing.T) {
 // TestRoundTrip writes across many blocks and several segments and reads
 // back from every kind of starting point.
 func TestRoundTrip(t *testing.T) {
-	for _, comp := range []string{CompressionZstd, CompressionNone} {
+	for _, comp := range allCompressions {
 		t.Run(comp, func(t *testing.T) {
 			dir := t.TempDir()
 			j := mustOpen(t, testOptions(dir, comp))
@@ -207,8 +209,13 @@ func TestRoundTrip(t *testing.T) {
 			if st.Records != total || st.Blocks < 50 || st.Fsyncs != 0 {
 				t.Errorf("Stats = %+v", st)
 			}
-			if comp == CompressionZstd && (st.CompressedBlocks == 0 || st.StoredBytes >= st.RawBytes) {
-				t.Errorf("zstd: Stats = %+v, want compressed blocks and fewer stored bytes", st)
+			// s2 has no entropy coder: on these random letters it only
+			// wins on the blocks with a large repetitive record.
+			if comp != CompressionNone && st.CompressedBlocks == 0 {
+				t.Errorf("%s: Stats = %+v, want compressed blocks", comp, st)
+			}
+			if comp == CompressionZstd && st.StoredBytes >= st.RawBytes {
+				t.Errorf("zstd: Stats = %+v, want fewer stored bytes", st)
 			}
 			if comp == CompressionNone && st.CompressedBlocks != 0 {
 				t.Errorf("none: %d compressed blocks", st.CompressedBlocks)
@@ -335,9 +342,10 @@ func TestConcurrentReader(t *testing.T) {
 	var buf []byte
 	for next < total {
 		_ = j.Stats() // safe from another goroutine
-		if a := j.Acked(); a < next {
-			t.Fatalf("read %d records, but only %d acked", next, a)
-		}
+		// Without a limit the reader may see a block written but not yet
+		// acknowledged (under "always", not yet fsynced).
+		acked := j.Acked()
+		r.SetLimit(acked)
 		kind, off, p, err := r.Next()
 		if err == io.EOF {
 			if time.Now().After(deadline) {
@@ -352,6 +360,9 @@ func TestConcurrentReader(t *testing.T) {
 		buf = wp
 		if off != next || kind != wk || !bytes.Equal(p, wp) {
 			t.Fatalf("got record %d, want %d", off, next)
+		}
+		if off >= acked {
+			t.Fatalf("read record %d past the limit %d", off, acked)
 		}
 		next++
 	}
@@ -373,7 +384,7 @@ func TestReopenContinues(t *testing.T) {
 		if err := j.Close(); err != nil {
 			t.Fatal(err)
 		}
-		opts.Compression = map[string]string{CompressionZstd: CompressionNone, CompressionNone: CompressionZstd}[opts.Compression]
+		opts.Compression = allCompressions[(i+1)%len(allCompressions)] // blocks of every codec in one journal
 	}
 	if got := checkRead(t, dir, 0); got != want {
 		t.Fatalf("read %d records, want %d", got, want)
@@ -410,7 +421,7 @@ func TestAppendErrors(t *testing.T) {
 // TestLargeRecords: a record larger than the block goes in a block of its
 // own, up to MaxPayload, and an empty payload is fine.
 func TestLargeRecords(t *testing.T) {
-	for _, comp := range []string{CompressionZstd, CompressionNone} {
+	for _, comp := range allCompressions {
 		t.Run(comp, func(t *testing.T) {
 			dir := t.TempDir()
 			j := mustOpen(t, testOptions(dir, comp))
@@ -491,8 +502,11 @@ func TestFsyncPolicies(t *testing.T) {
 // TestAppendZeroAlloc: Append, including the sealing, compression and
 // write of full blocks and Flush, does not allocate in steady state.
 func TestAppendZeroAlloc(t *testing.T) {
-	for _, comp := range []string{CompressionZstd, CompressionNone} {
+	for _, comp := range allCompressions {
 		t.Run(comp, func(t *testing.T) {
+			if raceEnabled && comp == CompressionS2 {
+				t.Skip("s2's encoder recycles its table through sync.Pool, which drops items under -race")
+			}
 			opts := testOptions(t.TempDir(), comp)
 			opts.BlockBytes = 4096
 			opts.SegmentBytes = 1 << 30 // rotation allocates a file name: not steady state
@@ -580,7 +594,7 @@ func TestNewReaderErrors(t *testing.T) {
 	}
 	// The writer starts from the remaining segments.
 	j = mustOpen(t, testOptions(dir, CompressionNone))
-	if rec := j.Recovery(); rec.First != second || rec.Next != 2000 {
+	if rec := j.Recovery(); rec.First != second || rec.Next != 2000 || rec.Records != uint64(2000-second) {
 		t.Errorf("Recovery = %+v", rec)
 	}
 	j.Close()

@@ -27,6 +27,7 @@ const (
 // Compression names accepted in Options.Compression.
 const (
 	CompressionZstd = "zstd"
+	CompressionS2   = "s2"
 	CompressionNone = "none"
 )
 
@@ -56,13 +57,15 @@ type Options struct {
 	// A record larger than this goes in a block of its own. Default 64 KiB,
 	// from 64 bytes to 16 MiB.
 	BlockBytes int
-	// Compression of block bodies: "zstd" (default) or "none". With zstd a
-	// block is still stored raw when compressing does not save at least
-	// 1/32 of it.
+	// Compression of block bodies: "zstd" (default), "s2" (klauspost's
+	// Snappy extension: about 3x faster than zstd's fastest level, about
+	// 1.45x the compressed size on ticks) or "none". A block is still stored
+	// raw when compressing does not save at least 1/32 of it. Readers read
+	// every codec whatever the writer's option; it may change between runs.
 	Compression string
 	// Level is the zstd encoder level of klauspost/compress: 1 fastest
 	// (about zstd -1, the default), 2 default (about -3), 3 better (about
-	// -7), 4 best (about -11). Ignored with compression "none".
+	// -7), 4 best (about -11). Used by "zstd" only.
 	Level int
 	// Fsync is the fsync policy: "always", "interval" (default) or "never".
 	Fsync FsyncPolicy
@@ -123,8 +126,8 @@ func (o Options) Validate() error {
 		return bad("SegmentBytes", "%d is below the minimum %d", o.SegmentBytes, MinSegmentBytes)
 	case o.BlockBytes < MinBlockBytes || o.BlockBytes > MaxBlockBytes:
 		return bad("BlockBytes", "%d is outside [%d, %d]", o.BlockBytes, MinBlockBytes, MaxBlockBytes)
-	case o.Compression != CompressionZstd && o.Compression != CompressionNone:
-		return bad("Compression", "%q is not %q or %q", o.Compression, CompressionZstd, CompressionNone)
+	case o.Compression != CompressionZstd && o.Compression != CompressionS2 && o.Compression != CompressionNone:
+		return bad("Compression", "%q is not %q, %q or %q", o.Compression, CompressionZstd, CompressionS2, CompressionNone)
 	case o.Level < 1 || o.Level > 4:
 		return bad("Level", "%d is outside [1, 4]", o.Level)
 	case o.Fsync != FsyncAlways && o.Fsync != FsyncInterval && o.Fsync != FsyncNever:

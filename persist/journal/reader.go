@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -269,7 +270,43 @@ func (r *Reader) loadBody(h *blockHeader) error {
 		return r.corrupt(r.pos, "block body CRC mismatch (stored %08x, computed %08x)", h.bodyCRC, got)
 	}
 	data := stored
-	if h.flags&blockFlagZstd != 0 {
+	if h.flags != 0 {
+		if cap(r.decoded) < int(h.rawLen) {
+			r.decoded = make([]byte, 0, growCap(cap(r.decoded), int(h.rawLen)))
+		}
+		var err error
+		if data, err = r.decompress(h, stored); err != nil {
+			return r.corrupt(r.pos, "%v", err)
+		}
+		if len(data) != int(h.rawLen) {
+			return r.corrupt(r.pos, "decompressed %d bytes, header says %d", len(data), h.rawLen)
+		}
+	}
+	if reason := checkRecords(data, h.count); reason != "" {
+		return r.corrupt(r.pos, "%s", reason)
+	}
+	r.data, r.rp, r.off, r.left = data, 0, h.first, h.count
+	return nil
+}
+
+// decompress decodes a compressed body into r.decoded, whose capacity is
+// at least h.rawLen: neither codec is allowed to write more.
+func (r *Reader) decompress(h *blockHeader, stored []byte) ([]byte, error) {
+	switch h.flags {
+	case blockFlagS2:
+		n, err := s2.DecodedLen(stored)
+		if err != nil {
+			return nil, fmt.Errorf("s2: %w", err)
+		}
+		if n != int(h.rawLen) {
+			return nil, fmt.Errorf("s2 block says %d bytes, header says %d", n, h.rawLen)
+		}
+		out, err := s2.Decode(r.decoded[:n], stored)
+		if err != nil {
+			return nil, fmt.Errorf("s2: %w", err)
+		}
+		return out, nil
+	case blockFlagZstd:
 		if r.dec == nil {
 			dec, err := zstd.NewReader(nil,
 				zstd.WithDecoderConcurrency(1),
@@ -278,27 +315,17 @@ func (r *Reader) loadBody(h *blockHeader) error {
 				zstd.WithDecodeAllCapLimit(true),
 			)
 			if err != nil {
-				return fmt.Errorf("journal: zstd decoder: %w", err)
+				return nil, fmt.Errorf("zstd decoder: %w", err)
 			}
 			r.dec = dec
 		}
-		if cap(r.decoded) < int(h.rawLen) {
-			r.decoded = make([]byte, 0, growCap(cap(r.decoded), int(h.rawLen)))
-		}
 		out, err := r.dec.DecodeAll(stored, r.decoded[:0])
 		if err != nil {
-			return r.corrupt(r.pos, "zstd: %v", err)
+			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		if len(out) != int(h.rawLen) {
-			return r.corrupt(r.pos, "decompressed %d bytes, header says %d", len(out), h.rawLen)
-		}
-		data = out
+		return out, nil
 	}
-	if reason := checkRecords(data, h.count); reason != "" {
-		return r.corrupt(r.pos, "%s", reason)
-	}
-	r.data, r.rp, r.off, r.left = data, 0, h.first, h.count
-	return nil
+	return nil, fmt.Errorf("unknown block flags %#02x", h.flags)
 }
 
 // shortTail handles a segment that ends inside a file header or block at

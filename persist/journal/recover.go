@@ -46,8 +46,14 @@ func Open(opts Options) (*Journal, error) {
 	j.next.Store(uint64(j.nextOff))
 	j.acked.Store(uint64(j.nextOff))
 	j.blk = make([]byte, blockHeaderSize, blockHeaderSize+opts.BlockBytes)
-	if opts.Compression == CompressionZstd {
+	if opts.Compression != CompressionNone {
 		j.out = make([]byte, 0, outCap(opts.BlockBytes))
+	}
+	switch opts.Compression {
+	case CompressionS2:
+		j.codec = blockFlagS2
+	case CompressionZstd:
+		j.codec = blockFlagZstd
 		j.enc, err = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.EncoderLevel(opts.Level)),
 			zstd.WithEncoderConcurrency(1),
@@ -156,6 +162,7 @@ func (j *Journal) open() error {
 	}
 	j.segSize = res.good
 	j.nextOff = res.next
+	rec.Records = uint64(rec.Next - rec.First)
 	j.rec = rec
 	j.log.Debug("journal opened", "dir", dir, "segments", rec.Segments, "first", rec.First, "next", rec.Next)
 	return nil

@@ -49,7 +49,7 @@ func writeFile(t testing.TB, path string, data []byte) {
 // records of the complete blocks, reports the cut, and appending goes on
 // from there.
 func TestTornTail(t *testing.T) {
-	for _, comp := range []string{CompressionZstd, CompressionNone} {
+	for _, comp := range allCompressions {
 		t.Run(comp, func(t *testing.T) {
 			src := t.TempDir()
 			opts := testOptions(src, comp)
