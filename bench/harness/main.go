@@ -9,9 +9,9 @@
 //     (decode → dispatch → normalize → book → windows → features → digests),
 //     against decode-only throughput of the same file;
 //   - replay-real: the same on the real ESH4 MBO capture (small: repeated);
-//   - journal: the synthetic feed through the pipeline with the journal on,
-//     against the same pipeline with the journal off;
-//   - burst: the synthetic feed at 10× burst multiplier, journal on.
+//   - journal: the synthetic feed (with its 10× bursts) through the pipeline
+//     with the journal on, per codec, against the same pipeline with the
+//     journal off.
 package main
 
 import (
@@ -82,10 +82,7 @@ func run(records, rounds int, realPath, out string) error {
 	if data, err := os.ReadFile(realPath); err == nil {
 		realFile := filepath.Join(tmp, "real.dbn.zst")
 		os.WriteFile(realFile, data, 0o644)
-		inputs := []string{}
-		for i := 0; i < 1; i++ {
-			inputs = append(inputs, realFile)
-		}
+		inputs := []string{realFile}
 		const reps = 40
 		d, n := best(rounds, func() (float64, uint64) {
 			var t time.Duration
@@ -113,10 +110,12 @@ func run(records, rounds int, realPath, out string) error {
 
 	// Journal on vs off, synthetic feed at full speed.
 	const synth = 2_000_000
-	off, _ := best(rounds, func() (float64, uint64) { return synthetic2(synth, "", 10) })
-	on, _ := best(rounds, func() (float64, uint64) { return synthetic2(synth, filepath.Join(tmp, "j"), 10) })
-	rows = append(rows, row{name: "pipeline + journal", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, zstd journal", synth),
-		value: on, baseline: off, unit: "ticks/s", baseName: "journal off"})
+	off, _ := best(rounds, func() (float64, uint64) { return synthetic2(synth, "", "zstd") })
+	for _, codec := range []string{"zstd", "s2", "none"} {
+		on, _ := best(rounds, func() (float64, uint64) { return synthetic2(synth, filepath.Join(tmp, "j"), codec) })
+		rows = append(rows, row{name: "pipeline + journal (" + codec + ")", what: fmt.Sprintf("%d synthetic ticks, 2 partitions", synth),
+			value: on, baseline: off, unit: "ticks/s", baseName: "journal off"})
+	}
 
 	var b strings.Builder
 	host, _ := os.Hostname()
@@ -174,8 +173,8 @@ func replay(files []string, parts int) (float64, uint64) {
 	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
 }
 
-func synthetic2(ticks uint64, journalDir string, burst float64) (float64, uint64) {
-	prof, err := config.Parse([]byte(fmt.Sprintf("feed: {pace: max, synthetic: {burst_multiplier: %g}}\nnormalize: {seq: contiguous}\njournal: {fsync: interval}\n", burst)), "bench")
+func synthetic2(ticks uint64, journalDir, codec string) (float64, uint64) {
+	prof, err := config.Parse([]byte(fmt.Sprintf("feed: {pace: max}\nnormalize: {seq: contiguous}\njournal: {fsync: interval, compression: %s}\n", codec)), "bench")
 	must(err)
 	syms := record.NewSymbols()
 	sc := prof.SyntheticConfig()

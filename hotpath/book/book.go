@@ -23,7 +23,8 @@ type Config struct {
 	Depth int
 	// MaxLevels bounds price levels per side of one MBO book. Default 4096.
 	MaxLevels int
-	// MaxOrders bounds resting orders across the partition. Default 1<<20.
+	// MaxOrders bounds resting orders across the partition. Default 262144
+	// (1<<18): the table is allocated on the first market-by-order tick.
 	MaxOrders int
 }
 
@@ -36,7 +37,7 @@ func (c Config) WithDefaults() Config {
 		c.MaxLevels = 4096
 	}
 	if c.MaxOrders == 0 {
-		c.MaxOrders = 1 << 20
+		c.MaxOrders = 1 << 18
 	}
 	return c
 }
@@ -157,11 +158,7 @@ func New(cfg Config) (*Books, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("book config: %w", err)
 	}
-	orders, err := table.New[order](cfg.MaxOrders)
-	if err != nil {
-		return nil, fmt.Errorf("book config: %w", err)
-	}
-	return &Books{cfg: cfg, books: make([]*Book, record.MaxSymbols), orders: orders}, nil
+	return &Books{cfg: cfg, books: make([]*Book, record.MaxSymbols)}, nil
 }
 
 // Depth returns the configured snapshot depth.
@@ -248,6 +245,15 @@ func (b *Book) sideOf(s uint8) *side {
 }
 
 func (bs *Books) applyOrder(b *Book, t *record.MarketTick) record.Reason {
+	if bs.orders == nil {
+		// The order table is sized for a busy venue (MaxOrders); a partition
+		// that never sees market-by-order data never pays for it.
+		orders, err := table.New[order](bs.cfg.MaxOrders)
+		if err != nil {
+			return record.ReasonBookFull // unreachable: MaxOrders was validated
+		}
+		bs.orders = orders
+	}
 	if !b.mbo {
 		b.mbo = true
 		b.bids.lv = make([]Level, 0, b.maxLevels)
@@ -313,6 +319,9 @@ func (bs *Books) unrest(b *Book, id uint64, o *order) {
 // live returns the resting order id of b, or nil if absent or from an
 // earlier epoch of the book (before a clear).
 func (bs *Books) live(b *Book, id uint64) *order {
+	if bs.orders == nil {
+		return nil
+	}
 	o := bs.orders.Get(id)
 	if o == nil || o.symbol != b.Symbol || o.epoch != b.epoch {
 		return nil
@@ -322,7 +331,12 @@ func (bs *Books) live(b *Book, id uint64) *order {
 
 // Orders returns the resting orders tracked across the partition
 // (including stale ones from before a clear, until reused or cancelled).
-func (bs *Books) Orders() int { return bs.orders.Len() }
+func (bs *Books) Orders() int {
+	if bs.orders == nil {
+		return 0
+	}
+	return bs.orders.Len()
+}
 
 // Level returns the k-th best bid and ask (0 = best). A missing level has
 // Px 0 and Qty 0.
