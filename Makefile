@@ -9,7 +9,8 @@ FUZZ_TARGETS := \
 	./adapters/dbn:FuzzSource \
 	./persist/journal:FuzzReader \
 	./hotpath/window:FuzzDecodeWindowRecord \
-	./hotpath/record:FuzzDecodeTick
+	./hotpath/record:FuzzDecodeTick \
+	./engine/config:FuzzParse
 
 .PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt clean
 

@@ -148,3 +148,20 @@ journal: {enabled: false}
 		t.Fatalf("overlap 0 lost: %+v", a)
 	}
 }
+
+// FuzzParse: a profile is outside bytes; any input gives a profile or an
+// error, never a panic.
+func FuzzParse(f *testing.F) {
+	f.Add(profiles.Minimal())
+	f.Add([]byte("window: {length: 1s, overlap: 0.2}\n"))
+	f.Add([]byte("normalize: {min_price: \"-1.5\"}\n"))
+	f.Add([]byte("feed: {kind: dbn, dbn: {files: [a.dbn]}}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Parse(b, "fuzz.yaml")
+		if err == nil {
+			if _, err := p.WindowConfig(); err != nil {
+				t.Fatalf("valid profile with invalid window config: %v", err)
+			}
+		}
+	})
+}
