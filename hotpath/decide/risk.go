@@ -1,0 +1,222 @@
+package decide
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"thunderline/hotpath/record"
+)
+
+// RiskConfig is the risk policy of seed 004 §9.
+type RiskConfig struct {
+	// MaxPosition bounds the units held per symbol, long or short. Default 10.
+	MaxPosition int64
+	// TradeSize is the units a buy or sell decision trades. Default 1.
+	TradeSize int64
+	// MaxLoss: a symbol whose mark-to-market PnL falls below -MaxLoss is in
+	// breach (price units × units). Default 0: no loss limit.
+	MaxLoss float64
+	// Interval is the breach interval, in event time. Default 1s.
+	Interval time.Duration
+	// BreachIntervals: after this many breach intervals in a row, experts
+	// whose measured p99 latency exceeds HighLatency are forced to abstain
+	// until an interval passes without breach. Default 3.
+	BreachIntervals int
+	// HighLatency is the p99 latency above which an expert counts as
+	// high-latency. Default 100µs.
+	HighLatency time.Duration
+}
+
+// WithDefaults fills zero fields.
+func (c RiskConfig) WithDefaults() RiskConfig {
+	if c.MaxPosition == 0 {
+		c.MaxPosition = 10
+	}
+	if c.TradeSize == 0 {
+		c.TradeSize = 1
+	}
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.BreachIntervals == 0 {
+		c.BreachIntervals = 3
+	}
+	if c.HighLatency == 0 {
+		c.HighLatency = 100 * time.Microsecond
+	}
+	return c
+}
+
+// Validate names the first bad field.
+func (c RiskConfig) Validate() error {
+	switch {
+	case c.MaxPosition < 0:
+		return fmt.Errorf("max_position %d: must not be negative", c.MaxPosition)
+	case c.TradeSize < 1:
+		return fmt.Errorf("trade_size %d: must be positive", c.TradeSize)
+	case c.MaxLoss < 0:
+		return fmt.Errorf("max_loss %v: must not be negative", c.MaxLoss)
+	case c.Interval <= 0:
+		return fmt.Errorf("interval %v: must be positive", c.Interval)
+	case c.BreachIntervals < 1:
+		return fmt.Errorf("breach_intervals %d: must be positive", c.BreachIntervals)
+	case c.HighLatency <= 0:
+		return fmt.Errorf("high_latency %v: must be positive", c.HighLatency)
+	}
+	return nil
+}
+
+// DenyList is the kill switch: a deny map of (tenant, symbol) → halt, plus a
+// global halt. It is written by the control plane (admin HTTP, profile) and
+// read by the decision stage: a copy-on-write map published atomically with
+// a version, so the stage re-resolves a symbol only when the list changed.
+type DenyList struct {
+	m       atomic.Pointer[map[[2]string]bool]
+	all     atomic.Bool
+	version atomic.Uint64
+}
+
+// NewDenyList returns an empty list.
+func NewDenyList() *DenyList {
+	d := &DenyList{}
+	d.m.Store(&map[[2]string]bool{})
+	return d
+}
+
+// Set halts (deny true) or releases a (tenant, symbol). Safe from any
+// goroutine; writers are serialized by the caller (one control goroutine).
+func (d *DenyList) Set(tenant, symbol string, deny bool) {
+	old := *d.m.Load()
+	m := make(map[[2]string]bool, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	if deny {
+		m[[2]string{tenant, symbol}] = true
+	} else {
+		delete(m, [2]string{tenant, symbol})
+	}
+	d.m.Store(&m)
+	d.version.Add(1)
+}
+
+// HaltAll turns the global kill switch on or off.
+func (d *DenyList) HaltAll(on bool) { d.all.Store(on); d.version.Add(1) }
+
+// Denied reports whether (tenant, symbol) is halted.
+func (d *DenyList) Denied(tenant, symbol string) bool {
+	return d.all.Load() || (*d.m.Load())[[2]string{tenant, symbol}]
+}
+
+// List returns the denied pairs (for the admin API).
+func (d *DenyList) List() [][2]string {
+	var out [][2]string
+	for k := range *d.m.Load() {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Version changes whenever the list does.
+func (d *DenyList) Version() uint64 { return d.version.Load() }
+
+// risk applies the policy on the decision stage's goroutine.
+type risk struct {
+	cfg      RiskConfig
+	deny     *DenyList
+	tenant   string
+	syms     *record.Symbols
+	denyVer  []uint64 // per symbol: the list version its cached verdict is for (+1)
+	denied   []bool
+	interval int64 // current interval index
+	started  bool
+	breached bool // a breach happened in the current interval
+	streak   int  // consecutive breach intervals
+	forcing  bool
+	// Counters, read by metrics.
+	Breaches       atomic.Uint64 // decisions that breached
+	BreachStreaks  atomic.Uint64 // times the streak reached BreachIntervals
+	ForcingActive  atomic.Bool
+	Flagged        atomic.Uint64 // decisions replaced by abstain
+	HaltedDecision atomic.Uint64
+}
+
+func newRisk(cfg RiskConfig, deny *DenyList, tenant string, syms *record.Symbols) *risk {
+	if deny == nil {
+		deny = NewDenyList()
+	}
+	return &risk{cfg: cfg, deny: deny, tenant: tenant, syms: syms,
+		denyVer: make([]uint64, record.MaxSymbols), denied: make([]bool, record.MaxSymbols)}
+}
+
+func (r *risk) halted(sym uint32) bool {
+	v := r.deny.Version() + 1
+	if r.denyVer[sym] != v {
+		r.denied[sym] = r.deny.Denied(r.tenant, r.syms.Name(sym))
+		r.denyVer[sym] = v
+	}
+	return r.denied[sym]
+}
+
+// advance moves the breach interval to event time end. It reports whether
+// forcing changed (so the stage can force or release experts).
+func (r *risk) advance(end int64) (changed bool) {
+	iv := end / int64(r.cfg.Interval)
+	if !r.started {
+		r.started, r.interval = true, iv
+		return false
+	}
+	for r.interval < iv {
+		if r.breached {
+			r.streak++
+		} else {
+			r.streak = 0
+		}
+		r.breached = false
+		r.interval++
+		if r.streak == 0 {
+			// Intervals with no decision at all are clean too: skip ahead.
+			r.interval = iv
+		}
+	}
+	force := r.streak >= r.cfg.BreachIntervals
+	if force && !r.forcing {
+		r.BreachStreaks.Add(1)
+	}
+	changed = force != r.forcing
+	r.forcing = force
+	r.ForcingActive.Store(force)
+	return changed
+}
+
+// check returns the risk flags of a proposed action for sym holding pos at
+// mid with symbol PnL pnl, and records breaches.
+func (r *risk) check(sym uint32, proposed uint8, pos int64, mid, pnl float64) uint32 {
+	var f uint32
+	if r.halted(sym) {
+		f |= RiskHalted
+		r.HaltedDecision.Add(1)
+	}
+	if mid <= 0 && (proposed == ActionBuy || proposed == ActionSell) {
+		f |= RiskNoMarket
+	}
+	switch proposed {
+	case ActionBuy:
+		if pos+r.cfg.TradeSize > r.cfg.MaxPosition {
+			f |= RiskPositionCap
+		}
+	case ActionSell:
+		if pos-r.cfg.TradeSize < -r.cfg.MaxPosition {
+			f |= RiskPositionCap
+		}
+	}
+	if f&RiskPositionCap != 0 || (r.cfg.MaxLoss > 0 && pnl < -r.cfg.MaxLoss) {
+		r.breached = true
+		r.Breaches.Add(1)
+	}
+	if r.forcing {
+		f |= RiskBreachForced
+	}
+	return f
+}
