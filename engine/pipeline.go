@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"thunderline/engine/config"
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/normalize"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -95,6 +96,15 @@ type Pipeline struct {
 	wcfg    window.Config
 	firstTs atomic.Int64 // event time of the first tick (realtime pacing)
 	src     Source
+
+	// Decision stage (nil when the router is disabled).
+	stage    *decide.Stage
+	pass     *ring.SPSC[partition.Output]     // stage → sink: windows, labels, rejects
+	trRing   *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
+	traces   *window.Digest                   // chains of trace hashes, by symbol
+	nTraces  atomic.Uint64
+	models   sync.Map // version → *decide.Model
+	stageErr error
 }
 
 // New assembles a pipeline from a profile.
@@ -163,6 +173,14 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Verify != nil {
 		p.vsink = newVerifySink(opts.Verify, p.syms)
 	}
+	if prof.Router.RouterEnabled() {
+		if err := p.newStage(); err != nil {
+			if p.jour != nil {
+				p.jour.Close()
+			}
+			return nil, err
+		}
+	}
 	p.disp, err = partition.NewDispatcher(p.inRings, p.tRing, wcfg.Step(), int64(wcfg.Lateness))
 	if err != nil {
 		return nil, err
@@ -193,7 +211,16 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	} else if p.vsink != nil {
 		s = p.vsink
 	}
-	go func() { sinkErr <- drain(s, p.tRing, p.outRing, &stopSink) }()
+	var outs outRing = p.outRing
+	var partsDone atomic.Bool
+	stageDone := make(chan struct{})
+	if p.stage != nil {
+		outs = p.pass
+		go func() { defer close(stageDone); p.runStage(&partsDone) }()
+	} else {
+		close(stageDone)
+	}
+	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink) }()
 	monDone := make(chan struct{})
 	var monWG sync.WaitGroup
 	if p.opts.Progress != nil {
@@ -204,6 +231,8 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	readErr := p.read(ctx, src, start)
 	p.disp.End()
 	wg.Wait()
+	partsDone.Store(true)
+	<-stageDone
 	stopSink.Store(true)
 	werr := <-sinkErr
 	close(monDone)
@@ -331,9 +360,10 @@ func (p *Pipeline) Snapshot(start time.Time) Progress {
 
 type discardSink struct{}
 
-func (discardSink) tick(*record.MarketTick) error  { return nil }
-func (discardSink) output(*partition.Output) error { return nil }
-func (discardSink) idle() error                    { return nil }
-func (discardSink) finish() error                  { return nil }
+func (discardSink) tick(*record.MarketTick) error     { return nil }
+func (discardSink) output(*partition.Output) error    { return nil }
+func (discardSink) trace(*decide.DecisionTrace) error { return nil }
+func (discardSink) idle() error                       { return nil }
+func (discardSink) finish() error                     { return nil }
 
 func hexDigest(d [32]byte) string { return hex.EncodeToString(d[:]) }

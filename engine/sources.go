@@ -139,6 +139,7 @@ func (s *DBNSource) Position() (int64, int64) { return s.done, s.total }
 type Recorded struct {
 	Windows map[[16]byte][32]byte // window id → hash
 	Labels  map[[16]byte][32]byte // window id → label hash
+	Traces  map[[16]byte][32]byte // trace id → trace hash
 	End     *endRecord
 	Rejects uint64
 	Kinds   map[string]uint64 // records by kind

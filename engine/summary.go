@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"thunderline/engine/config"
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
@@ -30,6 +31,9 @@ type Summary struct {
 	Symbols      []SymbolSummary   `json:"symbols"`
 	WindowDigest string            `json:"window_digest"`
 	LabelDigest  string            `json:"label_digest"`
+	Traces       uint64            `json:"traces"`
+	TraceDigest  string            `json:"trace_digest"`
+	Decisions    *DecisionSummary  `json:"decisions,omitempty"`
 	Elapsed      Seconds           `json:"elapsed_s"`
 	TicksPerSec  float64           `json:"ticks_per_s"`
 	Journal      *JournalSummary   `json:"journal,omitempty"`
@@ -87,6 +91,11 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 	wsum, wcounts := window.Sum(p.syms, wd...)
 	lsum, _ := window.Sum(p.syms, ld...)
 	s.WindowDigest, s.LabelDigest = hexDigest(wsum), hexDigest(lsum)
+	if p.stage != nil {
+		tsum, _ := window.Sum(p.syms, p.traces)
+		s.Traces, s.TraceDigest = p.nTraces.Load(), hexDigest(tsum)
+		s.Decisions = p.decisionSummary()
+	}
 	perWin := map[string]uint64{}
 	for _, c := range wcounts {
 		perWin[c.Symbol] = c.Count
@@ -126,8 +135,17 @@ func (s *Summary) Text(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-12s ticks %-10d windows %d\n", sym.Symbol, sym.Ticks, sym.Windows)
 	}
+	if d := s.Decisions; d != nil {
+		fmt.Fprintf(w, "traces      %d (router v%d): %s; risk-flagged %d, halted %d; paper PnL %.4f over %d trades\n",
+			s.Traces, d.RouterVersion, kv(d.Actions), d.RiskFlagged, d.Halted, d.PaperPnL, d.Trades)
+		fmt.Fprintf(w, "decide      close→trace p50 %v p99 %v p99.9 %v over the last %d\n",
+			time.Duration(d.LatencyP50), time.Duration(d.LatencyP99), time.Duration(d.LatencyP999), min(d.LatencyCount, 65536))
+	}
 	fmt.Fprintf(w, "window_digest %s\n", s.WindowDigest)
 	fmt.Fprintf(w, "label_digest  %s\n", s.LabelDigest)
+	if s.TraceDigest != "" {
+		fmt.Fprintf(w, "trace_digest  %s\n", s.TraceDigest)
+	}
 	if j := s.Journal; j != nil {
 		ratio := 0.0
 		if j.BytesStored > 0 {
@@ -192,11 +210,54 @@ type endRecord struct {
 	Ticks        uint64 `json:"ticks"`
 	Windows      uint64 `json:"windows"`
 	LabelsFilled uint64 `json:"labels_filled"`
+	Traces       uint64 `json:"traces"`
 	WindowDigest string `json:"window_digest"`
 	LabelDigest  string `json:"label_digest"`
+	TraceDigest  string `json:"trace_digest"`
 }
 
 func encodeEnd(s *Summary) ([]byte, error) {
-	return json.Marshal(endRecord{Ticks: s.Ticks, Windows: s.Windows, LabelsFilled: s.LabelsFilled,
-		WindowDigest: s.WindowDigest, LabelDigest: s.LabelDigest})
+	return json.Marshal(endRecord{Ticks: s.Ticks, Windows: s.Windows, LabelsFilled: s.LabelsFilled, Traces: s.Traces,
+		WindowDigest: s.WindowDigest, LabelDigest: s.LabelDigest, TraceDigest: s.TraceDigest})
+}
+
+// DecisionSummary reports the decision stage of a run.
+type DecisionSummary struct {
+	RouterVersion uint64             `json:"router_version"`
+	Actions       map[string]uint64  `json:"actions"`
+	Batches       uint64             `json:"batches"`
+	RiskFlagged   uint64             `json:"risk_flagged"`
+	Halted        uint64             `json:"halted"`
+	Breaches      uint64             `json:"breaches"`
+	PaperPnL      float64            `json:"paper_pnl"`
+	Trades        uint64             `json:"trades"`
+	ExpertPnL     map[string]float64 `json:"expert_pnl"`
+	LatencyP50    int64              `json:"close_to_trace_p50_ns"`
+	LatencyP99    int64              `json:"close_to_trace_p99_ns"`
+	LatencyP999   int64              `json:"close_to_trace_p999_ns"`
+	LatencyCount  uint64             `json:"close_to_trace_count"`
+}
+
+func (p *Pipeline) decisionSummary() *DecisionSummary {
+	st := p.stage
+	m := st.Metrics()
+	d := &DecisionSummary{RouterVersion: m.Version.Load(), Actions: map[string]uint64{}, Batches: m.Batches.Load(),
+		ExpertPnL: map[string]float64{}}
+	for a := range m.Actions {
+		if n := m.Actions[a].Load(); n > 0 {
+			d.Actions[decide.ActionName(uint8(a))] = n
+		}
+	}
+	d.Breaches, _, d.RiskFlagged, d.Halted, _ = st.RiskCounters()
+	d.PaperPnL, d.Trades = st.PaperTotals()
+	if cur := st.Current(); cur != nil {
+		last := cur.Layers[len(cur.Layers)-1]
+		for i, pnl := range st.ExpertPnL() {
+			if i < len(last.Experts) {
+				d.ExpertPnL[last.Experts[i].Name()] = pnl
+			}
+		}
+	}
+	d.LatencyP50, d.LatencyP99, d.LatencyP999, d.LatencyCount = st.Latency()
+	return d
 }

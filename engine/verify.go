@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
@@ -25,20 +26,24 @@ type Mismatch struct {
 
 // VerifyResult is what replay --verify found.
 type VerifyResult struct {
-	WindowsChecked  uint64     `json:"windows_checked"`
-	LabelsChecked   uint64     `json:"labels_checked"`
-	Mismatches      uint64     `json:"mismatches"`
-	First           []Mismatch `json:"first_mismatches,omitempty"` // up to 20
-	RecordedDigest  string     `json:"recorded_window_digest,omitempty"`
-	DigestMatches   bool       `json:"digest_matches"`
-	RecordedLabels  string     `json:"recorded_label_digest,omitempty"`
-	LabelsMatch     bool       `json:"label_digest_matches"`
-	RecordedWindows uint64     `json:"recorded_windows"`
+	WindowsChecked      uint64     `json:"windows_checked"`
+	LabelsChecked       uint64     `json:"labels_checked"`
+	Mismatches          uint64     `json:"mismatches"`
+	First               []Mismatch `json:"first_mismatches,omitempty"` // up to 20
+	RecordedDigest      string     `json:"recorded_window_digest,omitempty"`
+	DigestMatches       bool       `json:"digest_matches"`
+	RecordedLabels      string     `json:"recorded_label_digest,omitempty"`
+	LabelsMatch         bool       `json:"label_digest_matches"`
+	RecordedWindows     uint64     `json:"recorded_windows"`
+	TracesChecked       uint64     `json:"traces_checked"`
+	RecordedTraces      uint64     `json:"recorded_traces"`
+	RecordedTraceDigest string     `json:"recorded_trace_digest,omitempty"`
+	TracesMatch         bool       `json:"trace_digest_matches"`
 }
 
 // OK reports whether everything matched.
 func (v *VerifyResult) OK() bool {
-	return v.Mismatches == 0 && v.DigestMatches && v.LabelsMatch
+	return v.Mismatches == 0 && v.DigestMatches && v.LabelsMatch && v.TracesMatch
 }
 
 // Text writes the result for people.
@@ -47,8 +52,8 @@ func (v *VerifyResult) Text(w io.Writer) {
 	if !v.OK() {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "verify      %s: %d windows and %d labels re-derived and checked, %d mismatches; digests match: windows %v, labels %v\n",
-		status, v.WindowsChecked, v.LabelsChecked, v.Mismatches, v.DigestMatches, v.LabelsMatch)
+	fmt.Fprintf(w, "verify      %s: %d windows, %d labels and %d traces re-derived and checked, %d mismatches; digests match: windows %v, labels %v, traces %v\n",
+		status, v.WindowsChecked, v.LabelsChecked, v.TracesChecked, v.Mismatches, v.DigestMatches, v.LabelsMatch, v.TracesMatch)
 	for _, m := range v.First {
 		fmt.Fprintf(w, "  %s %s %s start %d: recorded %q derived %q\n", m.What, m.ID, m.Symbol, m.Start, m.Recorded, m.Derived)
 	}
@@ -61,10 +66,11 @@ type verifySink struct {
 	res   VerifyResult
 	seenW map[[16]byte]bool
 	seenL map[[16]byte]bool
+	seenT map[[16]byte]bool
 }
 
 func newVerifySink(rec *Recorded, syms *record.Symbols) *verifySink {
-	return &verifySink{rec: rec, syms: syms, seenW: map[[16]byte]bool{}, seenL: map[[16]byte]bool{}}
+	return &verifySink{rec: rec, syms: syms, seenW: map[[16]byte]bool{}, seenL: map[[16]byte]bool{}, seenT: map[[16]byte]bool{}}
 }
 
 func (v *verifySink) miss(m Mismatch) {
@@ -75,8 +81,24 @@ func (v *verifySink) miss(m Mismatch) {
 }
 
 func (v *verifySink) tick(*record.MarketTick) error { return nil }
-func (v *verifySink) idle() error                   { return nil }
-func (v *verifySink) finish() error                 { return nil }
+
+// trace checks a re-derived trace against the recorded one of the same id.
+func (v *verifySink) trace(t *decide.DecisionTrace) error {
+	v.res.TracesChecked++
+	v.seenT[t.ID] = true
+	want, ok := v.rec.Traces[t.ID]
+	if !ok || want != t.Hash {
+		m := Mismatch{What: "trace", ID: window.FormatUUID(t.ID), Symbol: v.syms.Name(t.Symbol), Start: t.End,
+			Derived: hexDigest(t.Hash)}
+		if ok {
+			m.Recorded = hexDigest(want)
+		}
+		v.miss(m)
+	}
+	return nil
+}
+func (v *verifySink) idle() error   { return nil }
+func (v *verifySink) finish() error { return nil }
 
 // output runs on the sink goroutine; rec was loaded before the replay
 // started and is only read here.
@@ -128,13 +150,20 @@ func (v *verifySink) result(sum *Summary) *VerifyResult {
 			v.miss(Mismatch{What: "label", ID: window.FormatUUID(id), Recorded: hexDigest(h)})
 		}
 	}
+	for id, h := range v.rec.Traces {
+		if !v.seenT[id] {
+			v.miss(Mismatch{What: "trace", ID: window.FormatUUID(id), Recorded: hexDigest(h)})
+		}
+	}
+	r.RecordedTraces = uint64(len(v.rec.Traces))
 	if e := v.rec.End; e != nil {
-		r.RecordedDigest, r.RecordedLabels = e.WindowDigest, e.LabelDigest
+		r.RecordedDigest, r.RecordedLabels, r.RecordedTraceDigest = e.WindowDigest, e.LabelDigest, e.TraceDigest
 		r.DigestMatches = e.WindowDigest == sum.WindowDigest
 		r.LabelsMatch = e.LabelDigest == sum.LabelDigest
+		r.TracesMatch = e.TraceDigest == sum.TraceDigest
 	} else {
-		// A run killed before its end record: the per-window checks stand alone.
-		r.DigestMatches, r.LabelsMatch = true, true
+		// A run killed before its end record: the per-record checks stand alone.
+		r.DigestMatches, r.LabelsMatch, r.TracesMatch = true, true, true
 	}
 	return r
 }
@@ -147,7 +176,7 @@ func LoadRecorded(dir string) (*Recorded, error) {
 		return nil, fmt.Errorf("open journal %s: %w", dir, err)
 	}
 	defer r.Close()
-	rec := &Recorded{Windows: map[[16]byte][32]byte{}, Labels: map[[16]byte][32]byte{}, Kinds: map[string]uint64{}}
+	rec := &Recorded{Windows: map[[16]byte][32]byte{}, Labels: map[[16]byte][32]byte{}, Traces: map[[16]byte][32]byte{}, Kinds: map[string]uint64{}}
 	for {
 		kind, off, payload, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -172,6 +201,12 @@ func LoadRecorded(dir string) (*Recorded, error) {
 			rec.Labels[d.Label.WindowID] = d.Label.Hash
 		case RecReject:
 			rec.Rejects++
+		case RecTrace:
+			d, err := decide.DecodeTraceRecord(payload)
+			if err != nil {
+				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
+			}
+			rec.Traces[d.Trace.ID] = d.Trace.Hash
 		case RecEnd:
 			var e endRecord
 			if err := json.Unmarshal(payload, &e); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/ring"
@@ -12,22 +13,32 @@ import (
 )
 
 // sink consumes what the data plane produces: ticks in input order from the
-// reader, and windows, labels and rejects from the partitions. The journal
+// reader; windows, labels and rejects from the partitions (through the
+// decision stage when one runs); decision traces from the stage. The journal
 // writer and the verifier are sinks.
 type sink interface {
 	tick(t *record.MarketTick) error
 	output(o *partition.Output) error
-	idle() error // both rings were empty
+	trace(t *decide.DecisionTrace) error
+	idle() error // every ring was empty
 	finish() error
 }
 
-// drain runs a sink on its own goroutine until stop is set and both rings
-// are empty. It returns the first error of the sink; after an error it keeps
+// outRing is the ring partition outputs arrive on: the partitions' MPSC
+// ring, or the decision stage's SPSC pass-through.
+type outRing interface {
+	PopBatch(dst []partition.Output) int
+	Len() int
+}
+
+// drain runs a sink on its own goroutine until stop is set and every ring is
+// empty. It returns the first error of the sink; after an error it keeps
 // draining (so the data plane never stalls on a broken sink) but stops
-// calling the sink.
-func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs *ring.MPSC[partition.Output], stop *atomic.Bool) error {
+// calling the sink. ticks and traces may be nil.
+func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs outRing, traces *ring.SPSC[decide.DecisionTrace], stop *atomic.Bool) error {
 	tbuf := make([]record.MarketTick, 512)
 	obuf := make([]partition.Output, 64)
+	dbuf := make([]decide.DecisionTrace, 16)
 	var firstErr error
 	var bo ring.Backoff
 	keep := func(err error) {
@@ -53,6 +64,15 @@ func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs *ring.MPSC[partitio
 			}
 		}
 		n += k
+		if traces != nil {
+			k := traces.PopBatch(dbuf)
+			for i := range dbuf[:k] {
+				if firstErr == nil {
+					keep(s.trace(&dbuf[i]))
+				}
+			}
+			n += k
+		}
 		if n > 0 {
 			bo.Reset()
 			continue
@@ -60,7 +80,7 @@ func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs *ring.MPSC[partitio
 		if firstErr == nil {
 			keep(s.idle())
 		}
-		if stop.Load() && (ticks == nil || ticks.Len() == 0) && outs.Len() == 0 {
+		if stop.Load() && (ticks == nil || ticks.Len() == 0) && outs.Len() == 0 && (traces == nil || traces.Len() == 0) {
 			if firstErr == nil {
 				keep(s.finish())
 			}
@@ -80,7 +100,8 @@ type journalSink struct {
 	symsDone int // symbols journaled so far (ids 1..symsDone-1)
 	buf      []byte
 	dirty    bool
-	counts   [16]atomic.Uint64 // records appended by kind
+	counts   [16]atomic.Uint64                  // records appended by kind
+	models   func(version uint64) *decide.Model // router models by version, for expert ids
 }
 
 func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *journalSink {
@@ -137,6 +158,44 @@ func (s *journalSink) output(o *partition.Output) error {
 
 // idle flushes: the rings are dry, so everything appended so far is
 // acknowledged now rather than when its block fills.
+// trace journals a decision trace and its lineage edges: window → trace,
+// and trace → each expert it used.
+func (s *journalSink) trace(t *decide.DecisionTrace) error {
+	s.buf = decide.AppendTraceRecord(s.buf[:0], t, s.tenant, s.syms.Name(t.Symbol))
+	if err := s.append(RecTrace, s.buf); err != nil {
+		return err
+	}
+	e := decide.Edge{From: t.WindowID, To: t.ID, Type: decide.EdgeWindowTrace, At: t.End}
+	s.buf = decide.AppendEdge(s.buf[:0], &e)
+	if err := s.append(RecEdge, s.buf); err != nil {
+		return err
+	}
+	for l := 0; l < int(t.Layers); l++ {
+		for k := 0; k < int(t.NSel[l]); k++ {
+			a := &t.Actions[l][k]
+			if ids := s.expertIDs(t.RouterVersion, l); int(a.Expert) < len(ids) {
+				e = decide.Edge{From: t.ID, To: ids[a.Expert], Type: decide.EdgeTraceExpert, At: t.End}
+				s.buf = decide.AppendEdge(s.buf[:0], &e)
+				if err := s.append(RecEdge, s.buf); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *journalSink) expertIDs(version uint64, layer int) [][16]byte {
+	if s.models == nil {
+		return nil
+	}
+	m := s.models(version)
+	if m == nil || layer >= len(m.Layers) {
+		return nil
+	}
+	return m.Layers[layer].IDs
+}
+
 func (s *journalSink) idle() error {
 	if !s.dirty {
 		return nil

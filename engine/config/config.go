@@ -122,6 +122,8 @@ type Profile struct {
 	Window     Window    `yaml:"window"`
 	Journal    Journal   `yaml:"journal"`
 	Progress   Progress  `yaml:"progress"`
+	Router     Router    `yaml:"router"`
+	Risk       Risk      `yaml:"risk"`
 	source     string    // file the profile came from, for error messages
 }
 
@@ -299,6 +301,12 @@ func (p *Profile) Validate() error {
 	}
 	if p.Progress.Interval < 0 {
 		return fail("progress.interval", "must not be negative")
+	}
+	if err := p.Router.Validate(); err != nil {
+		return fmt.Errorf("profile %s: %w", p.source, err)
+	}
+	if err := p.Risk.validate(); err != nil {
+		return fmt.Errorf("profile %s: %w", p.source, err)
 	}
 	return nil
 }

@@ -184,6 +184,7 @@ func (e *emitter) Window(w *window.FeatureWindow) {
 	if p.out != nil {
 		p.outBuf.Kind = OutWindow
 		p.outBuf.Window = *w
+		p.outBuf.Window.ClosedNs = window.MonoNow()
 		p.push()
 	}
 }

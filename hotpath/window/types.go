@@ -5,6 +5,12 @@ import (
 	"time"
 )
 
+var monoBase = time.Now()
+
+// MonoNow is nanoseconds on the process's monotonic clock, for latency
+// measurements between goroutines (never for anything hashed).
+func MonoNow() int64 { return int64(time.Since(monoBase)) }
+
 // WindowKind is the kind of a FeatureWindow (seed 004 §3).
 type WindowKind uint8
 
@@ -100,6 +106,9 @@ type FeatureWindow struct {
 	Kind          WindowKind
 	Recipe        Recipe
 	Status        Status
+	// ClosedNs is when the window closed, on the process's monotonic clock
+	// (MonoNow): a measurement for latency, never encoded or hashed.
+	ClosedNs int64
 }
 
 // LabelFill records that a window's label is known: the window moves from

@@ -1,0 +1,109 @@
+package decide
+
+import (
+	"math"
+	"slices"
+	"sync/atomic"
+
+	"thunderline/hotpath/router"
+)
+
+// f64 is a float64 stored as bits in an atomic, for gauges read by other
+// goroutines.
+type f64 struct{ v atomic.Uint64 }
+
+func (f *f64) Store(x float64) { f.v.Store(math.Float64bits(x)) }
+func (f *f64) Load() float64   { return math.Float64frombits(f.v.Load()) }
+func (f *f64) Add(x float64) {
+	for {
+		old := f.v.Load()
+		if f.v.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+x)) {
+			return
+		}
+	}
+}
+
+// LayerMetrics are the routing statistics of one layer: the last batch's
+// gauges and running totals (seed 004 §7, §9).
+type LayerMetrics struct {
+	Batches             atomic.Uint64
+	Tokens              atomic.Uint64
+	Pairs               f64 // Σ experts per token × tokens: AvgExpertsPerToken = Pairs/Tokens
+	LoadBalanceRatio    f64 // last batch
+	CapacityUtilization f64 // last batch
+	Entropy             f64 // last batch, mean nats
+	Undercovered        atomic.Uint64
+	UndercoveredArgmax  atomic.Uint64
+	Invalid             atomic.Uint64
+	PSaturation         [10]atomic.Uint64
+}
+
+// Metrics are the stage's counters, written by its goroutine and read by the
+// Prometheus collector (off the hot path).
+type Metrics struct {
+	Version     atomic.Uint64
+	Swaps       atomic.Uint64
+	Batches     atomic.Uint64
+	Tokens      atomic.Uint64
+	RouteErrors atomic.Uint64
+	Actions     [4]atomic.Uint64 // by action code
+	Layers      [MaxLayers]LayerMetrics
+}
+
+func (m *Metrics) observe(l int, st *router.Stats, n int) {
+	lm := &m.Layers[l]
+	lm.Batches.Add(1)
+	lm.Tokens.Add(uint64(n))
+	lm.Pairs.Add(st.AvgExpertsPerToken * float64(n))
+	lm.LoadBalanceRatio.Store(st.LoadBalanceRatio)
+	lm.CapacityUtilization.Store(st.CapacityUtilization)
+	lm.Entropy.Store(st.Entropy)
+	lm.Undercovered.Add(uint64(st.Undercovered))
+	lm.UndercoveredArgmax.Add(uint64(st.UndercoveredAssigned))
+	lm.Invalid.Add(uint64(st.Invalid))
+	for b, c := range st.PSaturation {
+		lm.PSaturation[b].Add(uint64(c))
+	}
+}
+
+// Metrics returns the stage's live counters.
+func (s *Stage) Metrics() *Metrics { return &s.m }
+
+// RiskCounters returns the risk policy's counters: breaches, breach streaks,
+// decisions replaced by abstain, halted decisions, and whether high-latency
+// experts are being forced to abstain.
+func (s *Stage) RiskCounters() (breaches, streaks, flagged, halted uint64, forcing bool) {
+	r := s.risk
+	return r.Breaches.Load(), r.BreachStreaks.Load(), r.Flagged.Load(), r.HaltedDecision.Load(), r.ForcingActive.Load()
+}
+
+// PaperTotals returns the paper book's total PnL and trade count (stage
+// goroutine only, or after the run).
+func (s *Stage) PaperTotals() (pnl float64, trades uint64) { return s.paper.Total, s.paper.Trades }
+
+// latencies keeps the last window-close → trace latencies in a ring, for
+// percentiles (computed off the hot path).
+type latencies struct {
+	ring []int64
+	n    uint64
+}
+
+const latencyRing = 1 << 16
+
+func (l *latencies) init()         { l.ring = make([]int64, latencyRing) }
+func (l *latencies) add(ns int64)  { l.ring[l.n%latencyRing] = ns; l.n++ }
+func (l *latencies) count() uint64 { return l.n }
+
+// Latency returns percentiles (in ns) of window close → trace over the last
+// 65,536 traces: p50, p99, p99.9 and the count. Call it when the stage is
+// idle (after a run), it reads the stage's ring.
+func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) {
+	k := min(s.lat.n, latencyRing)
+	if k == 0 {
+		return 0, 0, 0, 0
+	}
+	v := slices.Clone(s.lat.ring[:k])
+	slices.Sort(v)
+	q := func(p float64) int64 { return v[min(int(float64(k)*p), int(k)-1)] }
+	return q(0.5), q(0.99), q(0.999), s.lat.n
+}

@@ -1,0 +1,378 @@
+package decide
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"thunderline/hotpath/expert"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/router"
+	"thunderline/hotpath/window"
+)
+
+// StageConfig assembles a decision stage.
+type StageConfig struct {
+	Tenant     string
+	Partitions int
+	// MaxBatch cuts a boundary's windows into batches of at most this many
+	// tokens. Default 256.
+	MaxBatch int
+	// Pending is the initial capacity of windows waiting for their boundary.
+	// Default 4096 (it grows if partitions drift further apart; counted).
+	Pending int
+	Risk    RiskConfig
+	Deny    *DenyList
+	// Emit receives each trace, on the stage's goroutine; the pointer is
+	// valid during the call only.
+	Emit func(t *DecisionTrace)
+}
+
+// Stage is the decision stage. OnWindow and OnMark run on one goroutine;
+// Swap, Metrics and the deny list may be used from any goroutine.
+type Stage struct {
+	cfg     StageConfig
+	syms    *record.Symbols
+	cur     atomic.Pointer[Model]
+	active  *Model
+	batcher *Batcher
+	risk    *risk
+	paper   *paper
+	assign  []*router.Assignment
+	emb     [2][]float32
+	hidden  []float32
+	in      expert.Input
+	out     expert.Output
+	traces  []DecisionTrace
+	scratch []byte
+	forced  []*expert.Guard // experts this stage forced to abstain
+	lat     latencies
+	m       Metrics
+	routeFn func([]window.FeatureWindow)
+}
+
+// NewStage returns a stage running model m.
+func NewStage(cfg StageConfig, syms *record.Symbols, m *Model) (*Stage, error) {
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.Pending == 0 {
+		cfg.Pending = 4096
+	}
+	cfg.Risk = cfg.Risk.WithDefaults()
+	switch {
+	case cfg.MaxBatch < 1 || cfg.MaxBatch > math.MaxUint16:
+		return nil, fmt.Errorf("decide: max_batch %d: want 1 to %d", cfg.MaxBatch, math.MaxUint16)
+	case cfg.Partitions < 1:
+		return nil, fmt.Errorf("decide: partitions %d: want at least 1", cfg.Partitions)
+	case cfg.Emit == nil:
+		return nil, errors.New("decide: no Emit function")
+	}
+	if err := cfg.Risk.Validate(); err != nil {
+		return nil, fmt.Errorf("decide: risk: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Stage{cfg: cfg, syms: syms,
+		batcher: NewBatcher(syms, cfg.Partitions, cfg.MaxBatch, cfg.Pending),
+		risk:    newRisk(cfg.Risk, cfg.Deny, cfg.Tenant, syms),
+		traces:  make([]DecisionTrace, cfg.MaxBatch),
+		scratch: make([]byte, 0, MaxTraceSize),
+	}
+	s.lat.init()
+	s.cur.Store(m)
+	s.use(m)
+	s.routeFn = s.route
+	return s, nil
+}
+
+// Deny returns the deny list (the kill switch).
+func (s *Stage) Deny() *DenyList { return s.risk.deny }
+
+// Swap publishes a new router version. It is validated here; the stage picks
+// it up at the start of its next batch, so a batch always finishes on the
+// version it started with.
+func (s *Stage) Swap(m *Model) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if old := s.cur.Load(); old != nil && m.Version <= old.Version {
+		return fmt.Errorf("router: version %d: must be above the running version %d", m.Version, old.Version)
+	}
+	s.cur.Store(m)
+	s.m.Swaps.Add(1)
+	return nil
+}
+
+// Current returns the newest published model.
+func (s *Stage) Current() *Model { return s.cur.Load() }
+
+// use sizes the buffers for m (allocating only when m needs more than any
+// model before it) and makes it the active model.
+func (s *Stage) use(m *Model) {
+	dim, experts := m.maxDims()
+	if len(s.assign) < len(m.Layers) || s.assign[0].MaxExperts() < experts {
+		s.assign = s.assign[:0]
+		for range MaxLayers {
+			s.assign = append(s.assign, router.NewAssignment(s.cfg.MaxBatch, experts))
+		}
+	}
+	if len(s.emb[0]) < s.cfg.MaxBatch*dim {
+		s.emb[0] = make([]float32, s.cfg.MaxBatch*dim)
+		s.emb[1] = make([]float32, s.cfg.MaxBatch*dim)
+		s.hidden = make([]float32, dim)
+	}
+	if len(s.paperExperts()) < experts {
+		old := s.paper
+		s.paper = newPaper(experts, s.cfg.Risk.TradeSize)
+		if old != nil {
+			s.paper.syms, s.paper.Total, s.paper.Trades = old.syms, old.Total, old.Trades
+			copy(s.paper.expertPnL, old.expertPnL)
+		}
+	}
+	s.active = m
+	s.m.Version.Store(m.Version)
+}
+
+func (s *Stage) paperExperts() []float64 {
+	if s.paper == nil {
+		return nil
+	}
+	return s.paper.expertPnL
+}
+
+// OnWindow takes a closed window from a partition.
+func (s *Stage) OnWindow(w *window.FeatureWindow) { s.batcher.Add(w) }
+
+// OnMark records a partition's processed watermark and routes every batch
+// it completes.
+func (s *Stage) OnMark(part int, mark int64) { s.batcher.Mark(part, mark, s.routeFn) }
+
+// route decides one batch.
+func (s *Stage) route(batch []window.FeatureWindow) {
+	if m := s.cur.Load(); m != s.active {
+		s.use(m)
+	}
+	m := s.active
+	n := len(batch)
+	if s.risk.advance(batch[0].End) {
+		s.applyForcing(m)
+	}
+	in, out := s.emb[0], s.emb[1]
+	d0 := m.EmbedDim
+	for i := range batch {
+		m.Embed(&batch[i].Features, in[i*d0:(i+1)*d0])
+		t := &s.traces[i]
+		*t = DecisionTrace{WindowID: batch[i].ID, WindowHash: batch[i].Hash, RouterVersion: m.Version,
+			Symbol: batch[i].Symbol, End: batch[i].End, Layers: uint8(len(m.Layers)), Batch: uint16(n)}
+	}
+	dimIn := d0
+	for l := range m.Layers {
+		lm := &m.Layers[l]
+		a := s.assign[l]
+		if err := lm.Router.Route(in[:n*dimIn], n, a); err != nil {
+			// Shapes are validated with the model: this is a bug, not input.
+			s.m.RouteErrors.Add(1)
+			for i := range batch {
+				s.traces[i].RiskFlags |= RiskAllAbstained
+			}
+			break
+		}
+		s.m.observe(l, &a.Stats, n)
+		last := l == len(m.Layers)-1
+		for i := 0; i < n; i++ {
+			s.evalToken(i, &batch[i], &s.traces[i], lm, a, l, last, in[i*dimIn:(i+1)*dimIn], out)
+		}
+		if !last {
+			in, out = out, in
+			dimIn = lm.OutDim
+		}
+	}
+	now := window.MonoNow()
+	for i := range batch {
+		s.finish(&batch[i], &s.traces[i], now)
+	}
+	s.m.Batches.Add(1)
+	s.m.Tokens.Add(uint64(n))
+}
+
+// evalToken runs the kept experts of token i in layer l and combines their
+// outputs: the gate-weighted mean of the non-abstaining experts (gates
+// renormalized over them). A hidden layer writes the token's next
+// embedding into out; the final layer writes the blended scores.
+func (s *Stage) evalToken(tok int, w *window.FeatureWindow, t *DecisionTrace, lm *LayerModel, a *router.Assignment,
+	l int, last bool, emb, out []float32) {
+	exps, gates := a.TokenExperts(tok)
+	var next []float32
+	if !last {
+		next = out[tok*lm.OutDim : (tok+1)*lm.OutDim]
+		clear(next)
+	}
+	if last {
+		t.NGates = uint8(a.E)
+		copy(t.Gates[:a.E], a.Probs[tok*a.E:(tok+1)*a.E])
+	}
+	var live float32
+	var scores [NumActions]float32
+	var conf float32
+	k := 0
+	for j, e := range exps {
+		if k == MaxKept {
+			break
+		}
+		g := lm.Experts[e]
+		s.in = expert.Input{Features: w.Features[:], Embedding: emb, Symbol: w.Symbol, End: w.End}
+		s.out.Hidden = s.hidden[:lm.OutDim]
+		start := time.Now()
+		g.Eval(&s.in, &s.out)
+		lat := time.Since(start)
+		act := &t.Actions[l][k]
+		*act = ExpertAction{Expert: uint16(e), Layer: uint8(l), Abstain: s.out.Abstain, Gate: gates[j],
+			Scores: s.out.Scores, Confidence: s.out.Confidence, LatencyNs: int64(lat)}
+		k++
+		if s.out.Abstain {
+			continue
+		}
+		gj := gates[j]
+		live += gj
+		if last {
+			for c := range scores {
+				scores[c] += float32(gj * s.out.Scores[c])
+			}
+			conf += float32(gj * s.out.Confidence)
+		} else {
+			for d, v := range s.out.Hidden {
+				next[d] += float32(gj * v)
+			}
+		}
+	}
+	t.NSel[l] = uint8(k)
+	if !last {
+		switch {
+		case live > 0:
+			inv := 1 / live
+			for d := range next {
+				next[d] = float32(next[d] * inv)
+			}
+		case len(emb) == len(next):
+			copy(next, emb) // no expert spoke: the token passes through unchanged
+		}
+		return
+	}
+	if live > 0 {
+		inv := 1 / live
+		for c := range scores {
+			scores[c] = float32(scores[c] * inv)
+		}
+		t.Scores, t.Confidence = scores, float32(conf*inv)
+		t.Proposed = argmax(scores)
+	} else {
+		t.Scores, t.Proposed = [NumActions]float32{ActionHold: 1}, ActionAbstain
+		t.RiskFlags |= RiskAllAbstained
+	}
+}
+
+// finish applies risk and the paper book, derives the behavior embedding and
+// the hash, and emits the trace.
+func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
+	mid := w.Features[window.FMid]
+	pos, pnl := s.paper.state(w.Symbol, mid)
+	t.Action = t.Proposed
+	t.RiskFlags |= s.risk.check(w.Symbol, t.Proposed, pos, mid, pnl)
+	if t.RiskFlags&(RiskHalted|RiskPositionCap|RiskNoMarket) != 0 && t.Action != ActionAbstain {
+		t.Action = ActionAbstain
+		s.risk.Flagged.Add(1)
+	}
+	t.Position, t.PnL = s.paper.apply(w.Symbol, t.Action, mid, t)
+	t.Mid = mid
+	behavior(w, t)
+	t.ID = TraceID(t.WindowID, t.RouterVersion)
+	s.scratch = HashTrace(t, s.cfg.Tenant, s.syms.Name(t.Symbol), s.scratch)
+	if w.ClosedNs != 0 {
+		t.LatencyNs = now - w.ClosedNs
+		s.lat.add(t.LatencyNs)
+	}
+	s.m.Actions[t.Action].Add(1)
+	s.cfg.Emit(t)
+}
+
+// applyForcing forces high-latency experts to abstain while the breach
+// streak lasts (seed 004 §9 ladder step 6), and releases them after.
+func (s *Stage) applyForcing(m *Model) {
+	if !s.risk.forcing {
+		for _, g := range s.forced {
+			g.Force(false)
+		}
+		s.forced = s.forced[:0]
+		return
+	}
+	for l := range m.Layers {
+		for _, g := range m.Layers[l].Experts {
+			if st := g.Stats(); st.Samples > 0 && st.P99 > s.cfg.Risk.HighLatency {
+				g.Force(true)
+				s.forced = append(s.forced, g)
+			}
+		}
+	}
+}
+
+// Flush routes whatever is pending at the end of the input (every partition
+// has ended).
+func (s *Stage) Flush() {
+	for p := 0; p < s.cfg.Partitions; p++ {
+		s.batcher.Mark(p, math.MaxInt64, s.routeFn)
+	}
+}
+
+// ExpertPnL returns the PnL attributed to each final-layer expert index.
+func (s *Stage) ExpertPnL() []float64 { return append([]float64(nil), s.paper.expertPnL...) }
+
+// behavior is the trace's behavior embedding: a deterministic compression
+// of the window's features, the final gates and the blended action into
+// BehaviorDim signed bytes. Each byte is round(127·softsign(Σ_k R[j,k]·z_k))
+// with z = (softsign of each feature, the first 8 final-layer gates, the
+// blended scores, the confidence) and R a fixed ±1 matrix derived from a
+// constant (so embeddings compare across router versions).
+func behavior(w *window.FeatureWindow, t *DecisionTrace) {
+	var z [window.NumFeatures + 8 + NumActions + 1]float32
+	k := 0
+	for f := 0; f < window.NumFeatures; f++ {
+		z[k] = softsign(w.Features[f])
+		k++
+	}
+	for g := 0; g < 8; g++ {
+		if g < int(t.NGates) {
+			z[k] = t.Gates[g]
+		}
+		k++
+	}
+	for _, v := range t.Scores {
+		z[k] = v
+		k++
+	}
+	z[k] = t.Confidence
+	for j := range t.Behavior {
+		var acc float32
+		for i, v := range z {
+			if rademacher(j, i) {
+				acc += v
+			} else {
+				acc -= v
+			}
+		}
+		q := math.Round(127 * float64(softsign(float64(acc))))
+		t.Behavior[j] = int8(max(-127, min(127, q)))
+	}
+}
+
+// rademacher is a fixed pseudo-random sign for (row, column).
+func rademacher(j, i int) bool {
+	x := uint64(j)*0x9e3779b97f4a7c15 ^ uint64(i)*0xbf58476d1ce4e5b9 ^ 0x94d049bb133111eb
+	x ^= x >> 31
+	x *= 0xd6e8feb86659fd93
+	x ^= x >> 32
+	return x&1 == 1
+}
