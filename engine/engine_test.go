@@ -70,7 +70,10 @@ func TestReplayDBNSamples(t *testing.T) {
 			if sum.Applied+applied != sum.Ticks {
 				t.Errorf("%s: applied %d + rejected %d != ticks %d", e.Name(), sum.Applied, applied, sum.Ticks)
 			}
-			digests = append(digests, sum.WindowDigest+"/"+sum.LabelDigest)
+			if sum.Traces != sum.Windows {
+				t.Errorf("%s: %d traces for %d windows", e.Name(), sum.Traces, sum.Windows)
+			}
+			digests = append(digests, sum.WindowDigest+"/"+sum.LabelDigest+"/"+sum.TraceDigest)
 		}
 		if digests[0] != digests[1] || digests[0] != digests[2] {
 			t.Errorf("%s: digests differ across replays and partition counts: %v", e.Name(), digests)
@@ -144,13 +147,16 @@ journal: {fsync: never}
 func TestDigestIndependentOfPartitions(t *testing.T) {
 	prof := testProfile(t, lateProfile)
 	base := runSynthetic(t, prof, 300_000, 1, "")
-	if base.Windows == 0 || base.LabelsFilled == 0 || len(base.Rejects) == 0 {
+	if base.Windows == 0 || base.LabelsFilled == 0 || len(base.Rejects) == 0 || base.Traces != base.Windows ||
+		base.Decisions.Actions["buy"] == 0 || base.Decisions.Actions["sell"] == 0 {
 		t.Fatalf("feed too tame to test anything: %+v", base)
 	}
 	for _, parts := range []int{2, 5} {
 		s := runSynthetic(t, prof, 300_000, parts, "")
-		if s.WindowDigest != base.WindowDigest || s.LabelDigest != base.LabelDigest || s.Windows != base.Windows {
-			t.Fatalf("%d partitions: digests %s/%s, 1 partition %s/%s", parts, s.WindowDigest, s.LabelDigest, base.WindowDigest, base.LabelDigest)
+		if s.WindowDigest != base.WindowDigest || s.LabelDigest != base.LabelDigest || s.Windows != base.Windows ||
+			s.TraceDigest != base.TraceDigest || s.Traces != base.Traces {
+			t.Fatalf("%d partitions: digests %s/%s/%s, 1 partition %s/%s/%s", parts, s.WindowDigest, s.LabelDigest, s.TraceDigest,
+				base.WindowDigest, base.LabelDigest, base.TraceDigest)
 		}
 	}
 }
@@ -171,7 +177,8 @@ func TestJournalReplayVerify(t *testing.T) {
 			t.Fatalf("verify with %d partitions: %v", parts, err)
 		}
 		v := sum.Verify
-		if !v.OK() || v.WindowsChecked != run.Windows || v.LabelsChecked != run.LabelsFilled || v.RecordedWindows != run.Windows {
+		if !v.OK() || v.WindowsChecked != run.Windows || v.LabelsChecked != run.LabelsFilled || v.RecordedWindows != run.Windows ||
+			v.TracesChecked != run.Traces || v.RecordedTraces != run.Traces || run.Traces == 0 {
 			t.Fatalf("verify %+v, run windows %d labels %d", v, run.Windows, run.LabelsFilled)
 		}
 		if sum.WindowDigest != run.WindowDigest || sum.Ticks != run.Ticks {
@@ -180,6 +187,9 @@ func TestJournalReplayVerify(t *testing.T) {
 		var rejects uint64
 		for _, n := range sum.Rejects {
 			rejects += n
+		}
+		if sum.Records["edge"] <= run.Traces || sum.Records["trace"] != run.Traces {
+			t.Fatalf("traces or lineage edges not journaled: %v", sum.Records)
 		}
 		if sum.Records["reject"] == 0 || rejects == 0 {
 			t.Fatalf("rejects were not journaled: records %v", sum.Records)
@@ -217,6 +227,7 @@ func TestJournalReplayVerify(t *testing.T) {
 	if sum.Verify.OK() || sum.Verify.Mismatches != 1 || sum.Verify.First[0].What != "window" || sum.Verify.First[0].Recorded == "" {
 		t.Fatalf("tampered hash not caught: %+v", sum.Verify)
 	}
+
 }
 
 func TestReplayBadInputs(t *testing.T) {
