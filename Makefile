@@ -12,7 +12,8 @@ FUZZ_TARGETS := \
 	./hotpath/record:FuzzDecodeTick \
 	./engine/config:FuzzParse
 
-.PHONY: all build run test unit fuzz-smoke fuzz bench lint fmt clean
+.PHONY: all build run test deps vectors unit fuzz-smoke fuzz bench lint fmt clean
+PYTHON ?= python3
 
 all: build
 
@@ -23,8 +24,16 @@ build:
 run: build
 	./$(BIN) run $(ARGS)
 
-## test: vet, every test under the race detector, and a short run of every fuzz target.
-test: unit fuzz-smoke
+## test: Python deps, the NumPy reference vectors, vet, every test under the race detector, and a short run of every fuzz target.
+test: deps vectors unit fuzz-smoke
+
+## deps: the pinned Python packages the tests use (requirements.txt).
+deps:
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+
+## vectors: regenerate the router's test vectors with the independent NumPy reference.
+vectors: deps
+	$(PYTHON) hotpath/router/testdata/reference.py --out hotpath/router/testdata/vectors.json
 
 unit:
 	$(GO) vet ./...

@@ -2,14 +2,17 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
 	"thunderline/hotpath/record"
+	"thunderline/profiles"
 )
 
 const dataDir = "../../shared/data/dbn"
@@ -254,5 +257,87 @@ func TestReplayBadInputs(t *testing.T) {
 	}
 	if _, err := Replay(context.Background(), []string{dir}, ReplayOptions{}); err == nil {
 		t.Fatal("a directory that is no journal replayed")
+	}
+}
+
+// TestRouterProfiles: each shipped router config (the seed's 16/12/8 one
+// among them) builds, decides every window, and gives the same trace digest
+// with 1 and 3 partitions.
+func TestRouterProfiles(t *testing.T) {
+	for _, name := range []string{"router/default.yaml", "router/moe-16-12-8.yaml"} {
+		b, err := profiles.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := config.ParseRouter(b, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		prof := testProfile(t, lateProfile)
+		prof.Router = *rc
+		var digests []string
+		for _, parts := range []int{1, 3} {
+			s := runSynthetic(t, prof, 60_000, parts, "")
+			if s.Traces != s.Windows || s.Traces == 0 || s.Decisions.RouterVersion != rc.WithDefaults().Version {
+				t.Fatalf("%s: %d traces for %d windows (router v%d)", name, s.Traces, s.Windows, s.Decisions.RouterVersion)
+			}
+			digests = append(digests, s.TraceDigest)
+		}
+		if digests[0] != digests[1] {
+			t.Fatalf("%s: trace digest depends on partitions: %v", name, digests)
+		}
+	}
+	// The default router file is what a profile without a router section runs.
+	b, _ := profiles.Get("router/default.yaml")
+	rc, _ := config.ParseRouter(b, "default")
+	prof := testProfile(t, lateProfile)
+	withFile := prof
+	withFile.Router = *rc
+	a := runSynthetic(t, prof, 30_000, 1, "")
+	c := runSynthetic(t, withFile, 30_000, 1, "")
+	if a.TraceDigest != c.TraceDigest {
+		t.Fatal("router/default.yaml differs from the built-in default router")
+	}
+}
+
+// TestReloadRouterWhileRunning swaps router versions into a running
+// pipeline: traces name several versions, a stale version is refused.
+func TestReloadRouterWhileRunning(t *testing.T) {
+	prof := testProfile(t, lateProfile)
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = 400_000
+	feed, _ := synthetic.New(sc, syms)
+	p, err := New(Options{Profile: prof, Symbols: syms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for v := uint64(2); v <= 6 && err == nil; v++ {
+			rc := prof.Router
+			rc.Version, rc.Seed = v, v*11
+			err = p.ReloadRouter(rc)
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err == nil {
+			rc := prof.Router
+			rc.Version = 3
+			if p.ReloadRouter(rc) == nil {
+				err = errors.New("a stale version was accepted")
+			}
+		}
+		done <- err
+	}()
+	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if sum.Decisions.RouterVersion < 2 {
+		t.Fatalf("still on version %d after reloads", sum.Decisions.RouterVersion)
 	}
 }

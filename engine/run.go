@@ -40,6 +40,9 @@ type RunOptions struct {
 	Logger        *slog.Logger
 	// Now names the run's journal directory (run-<UTC time>); default time.Now.
 	Now func() time.Time
+	// Started, when set, is called with the assembled pipeline before it
+	// runs (to serve its metrics, reload its router, ...).
+	Started func(p *Pipeline)
 }
 
 // RunLive runs the profile's feed until ctx is cancelled, For passes or the
@@ -79,6 +82,9 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 	p, err := New(opts)
 	if err != nil {
 		return nil, err
+	}
+	if ro.Started != nil {
+		ro.Started(p)
 	}
 	sum, err := p.Run(ctx, src)
 	if s, ok := src.(*DBNSource); ok && sum != nil {

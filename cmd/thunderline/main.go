@@ -13,12 +13,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"thunderline/engine"
 	"thunderline/engine/config"
@@ -27,9 +30,11 @@ import (
 const usage = `thunderline — low-latency decision engine for market and filings data
 
 Usage:
-  thunderline run [--profile FILE] [--for DURATION]
+  thunderline run [--profile FILE] [--for DURATION] [--router FILE] [--metrics ADDR]
       Run the engine. With no profile: the embedded minimal profile (a seeded
       synthetic feed, journal under ./var/journal). Ctrl-C stops it cleanly.
+      --router FILE replaces the profile's router; SIGHUP hot-swaps a new
+      version from it. --metrics ADDR serves Prometheus metrics.
   thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
       Replay .dbn / .dbn.zst files, or a run's journal directory, and print
       ticks, rejects, windows, per-symbol counts and digests.
@@ -133,6 +138,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	profile := fs.String("profile", "", "profile YAML `file` (default: the embedded minimal profile)")
 	dur := fs.Duration("for", 0, "stop after this `duration` of wall-clock time (default: until Ctrl-C or the feed ends)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://`addr`/metrics (e.g. 127.0.0.1:9464; off by default)")
+	routerFile := fs.String("router", "", "router config `file`: replaces the profile's router section; SIGHUP re-reads it and hot-swaps the new version")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -143,12 +150,53 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if *routerFile != "" {
+		rc, err := config.LoadRouter(*routerFile)
+		if err != nil {
+			return err
+		}
+		prof.Router = *rc
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	tty := isTerminal(stderr)
 	src := prof.Source()
 	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
-	sum, err := engine.RunLive(ctx, engine.RunOptions{Profile: prof, For: *dur, Logger: log,
+	var srv *http.Server
+	started := func(p *engine.Pipeline) {
+		if *metricsAddr != "" {
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", promhttp.HandlerFor(p.Registry(), promhttp.HandlerOpts{}))
+			srv = &http.Server{Addr: *metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			go func() {
+				if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+					log.Error("metrics server", "addr", *metricsAddr, "err", err)
+				}
+			}()
+			fmt.Fprintf(stderr, "metrics at http://%s/metrics\n", *metricsAddr)
+		}
+		if *routerFile != "" {
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			go func() {
+				for range hup {
+					rc, err := config.LoadRouter(*routerFile)
+					if err == nil {
+						err = p.ReloadRouter(*rc)
+					}
+					if err != nil {
+						log.Error("router reload refused; the running version stays", "file", *routerFile, "err", err)
+						continue
+					}
+					log.Info("router reloaded", "file", *routerFile, "version", rc.WithDefaults().Version)
+				}
+			}()
+		}
+	}
+	sum, err := engine.RunLive(ctx, engine.RunOptions{Profile: prof, For: *dur, Logger: log, Started: started,
 		ProgressEvery: prof.ProgressInterval(), Progress: func(p engine.Progress) { printProgress(stderr, p, tty, true) }})
+	if srv != nil {
+		srv.Close()
+	}
 	if tty {
 		fmt.Fprintln(stderr)
 	}

@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"thunderline/hotpath/decide"
+	"thunderline/hotpath/record"
+)
+
+// collector exports the pipeline's counters as Prometheus metrics. It reads
+// the atomics the data plane writes at scrape time, so nothing is done per
+// tick or per batch on the hot path for metrics (seed 004 §9 telemetry
+// events, under thunderline_ names).
+type collector struct {
+	p     *Pipeline
+	descs map[string]*prometheus.Desc
+}
+
+func (c *collector) desc(name, help string, labels ...string) *prometheus.Desc {
+	d, ok := c.descs[name]
+	if !ok {
+		d = prometheus.NewDesc("thunderline_"+name, help, labels, nil)
+		c.descs[name] = d
+	}
+	return d
+}
+
+var metricHelp = []struct{ name, help string }{
+	{"ticks_total", "Ticks read from the input and dispatched."},
+	{"ticks_applied_total", "Ticks applied to books and windows."},
+	{"rejects_total", "Ticks refused, and anomalies reported, by reason."},
+	{"windows_total", "Feature windows closed."},
+	{"labels_filled_total", "Window labels filled at their horizon."},
+	{"flow_market_lag_ms", "Backlog of the partition rings, in ticks (flow.market.lag)."},
+	{"ring_full_waits_total", "Times a producer found a ring full and waited (backpressure)."},
+	{"router_version", "Router configuration version in use."},
+	{"router_swaps_total", "Router versions swapped in."},
+	{"router_batches_total", "Routing batches decided."},
+	{"router_tokens_total", "Windows routed, per layer."},
+	{"router_assignment_experts_per_token", "Mean experts kept per token since start, per layer."},
+	{"router_load_balance_ratio", "Stddev/mean of tokens per expert in the last batch, per layer."},
+	{"router_capacity_utilization", "Used expert slots / available in the last batch, per layer."},
+	{"router_entropy", "Mean routing entropy (nats) of the last batch, per layer."},
+	{"router_undercovered_token_total", "Tokens no expert picked, per layer."},
+	{"router_undercovered_assigned_total", "Undercovered tokens given their best expert with room (argmax policy), per layer."},
+	{"router_p_saturation", "Cumulative probability reached by each routed token's kept experts, per layer."},
+	{"decisions_total", "Decision traces by final action."},
+	{"risk_breach_total", "Decisions that breached a risk limit."},
+	{"risk_breach_streaks_total", "Times breaches lasted the configured number of intervals in a row."},
+	{"risk_forced_abstain", "1 while high-latency experts are forced to abstain."},
+	{"risk_flagged_total", "Decisions replaced by abstain by a risk flag."},
+	{"expert_calls_total", "Expert calls, per expert."},
+	{"expert_abstains_total", "Expert abstentions, per expert."},
+	{"expert_panics_total", "Expert panics recovered, per expert."},
+	{"expert_over_budget_total", "Expert calls slower than their latency budget, per expert."},
+	{"expert_latency_ms", "Expert call latency over the last 1024 calls, per expert and quantile."},
+}
+
+func newCollector(p *Pipeline) *collector {
+	c := &collector{p: p, descs: map[string]*prometheus.Desc{}}
+	labels := map[string][]string{
+		"rejects_total": {"reason"}, "ring_full_waits_total": {"ring"},
+		"router_tokens_total": {"layer"}, "router_assignment_experts_per_token": {"layer"},
+		"router_load_balance_ratio": {"layer"}, "router_capacity_utilization": {"layer"},
+		"router_entropy": {"layer"}, "router_undercovered_token_total": {"layer"},
+		"router_undercovered_assigned_total": {"layer"}, "router_p_saturation": {"layer"},
+		"decisions_total": {"action"}, "expert_calls_total": {"layer", "expert"},
+		"expert_abstains_total": {"layer", "expert"}, "expert_panics_total": {"layer", "expert"},
+		"expert_over_budget_total": {"layer", "expert"}, "expert_latency_ms": {"layer", "expert", "quantile"},
+	}
+	for _, m := range metricHelp {
+		c.desc(m.name, m.help, labels[m.name]...)
+	}
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	p := c.p
+	counter := func(name string, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, v, labels...)
+	}
+	gauge := func(name string, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, v, labels...)
+	}
+	counter("ticks_total", float64(p.disp.Dispatched.Load()))
+	counter("ring_full_waits_total", float64(p.disp.Waits.Load()), "partition")
+	var applied, windows, labels, outWaits, backlog uint64
+	var rejects [record.NumReasons]uint64
+	for _, part := range p.parts {
+		applied += part.C.Applied.Load()
+		windows += part.C.Windows.Load()
+		labels += part.C.Labels.Load()
+		outWaits += part.C.OutWaits.Load()
+		backlog += uint64(p.inRings[part.ID].Len())
+		for i := range part.C.Rejects {
+			rejects[i] += part.C.Rejects[i].Load()
+		}
+	}
+	counter("ticks_applied_total", float64(applied))
+	counter("windows_total", float64(windows))
+	counter("labels_filled_total", float64(labels))
+	counter("ring_full_waits_total", float64(outWaits), "output")
+	gauge("flow_market_lag_ms", float64(backlog))
+	for i := 1; i < record.NumReasons; i++ {
+		counter("rejects_total", float64(rejects[i]), record.Reason(i).String())
+	}
+	if p.stage == nil {
+		return
+	}
+	st := p.stage
+	m := st.Metrics()
+	gauge("router_version", float64(m.Version.Load()))
+	counter("router_swaps_total", float64(m.Swaps.Load()))
+	counter("router_batches_total", float64(m.Batches.Load()))
+	for a := range m.Actions {
+		counter("decisions_total", float64(m.Actions[a].Load()), decide.ActionName(uint8(a)))
+	}
+	model := st.Current()
+	for l := range model.Layers {
+		lm := &m.Layers[l]
+		ls := strconv.Itoa(l)
+		tokens := lm.Tokens.Load()
+		counter("router_tokens_total", float64(tokens), ls)
+		if tokens > 0 {
+			gauge("router_assignment_experts_per_token", lm.Pairs.Load()/float64(tokens), ls)
+		}
+		gauge("router_load_balance_ratio", lm.LoadBalanceRatio.Load(), ls)
+		gauge("router_capacity_utilization", lm.CapacityUtilization.Load(), ls)
+		gauge("router_entropy", lm.Entropy.Load(), ls)
+		counter("router_undercovered_token_total", float64(lm.Undercovered.Load()), ls)
+		counter("router_undercovered_assigned_total", float64(lm.UndercoveredArgmax.Load()), ls)
+		buckets := map[float64]uint64{}
+		var cum, count uint64
+		var sum float64
+		for b := range lm.PSaturation {
+			n := lm.PSaturation[b].Load()
+			cum += n
+			buckets[float64(b+1)/10] = cum
+			sum += float64(n) * (float64(b) + 0.5) / 10 // bucket midpoints: the sum is approximate
+			count += n
+		}
+		ch <- prometheus.MustNewConstHistogram(c.descs["router_p_saturation"], count, sum, buckets, ls)
+		for _, g := range model.Layers[l].Experts {
+			gs := g.Stats()
+			counter("expert_calls_total", float64(gs.Calls), ls, gs.Name)
+			counter("expert_abstains_total", float64(gs.Abstains), ls, gs.Name)
+			counter("expert_panics_total", float64(gs.Panics), ls, gs.Name)
+			counter("expert_over_budget_total", float64(gs.OverBudget), ls, gs.Name)
+			gauge("expert_latency_ms", gs.P50.Seconds()*1e3, ls, gs.Name, "0.5")
+			gauge("expert_latency_ms", gs.P99.Seconds()*1e3, ls, gs.Name, "0.99")
+		}
+	}
+	breaches, streaks, flagged, _, forcing := st.RiskCounters()
+	counter("risk_breach_total", float64(breaches))
+	counter("risk_breach_streaks_total", float64(streaks))
+	counter("risk_flagged_total", float64(flagged))
+	f := 0.0
+	if forcing {
+		f = 1
+	}
+	gauge("risk_forced_abstain", f)
+}
+
+// Registry returns a Prometheus registry holding the pipeline's metrics.
+func (p *Pipeline) Registry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(newCollector(p))
+	return r
+}

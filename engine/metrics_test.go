@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"thunderline/adapters/synthetic"
+	"thunderline/hotpath/record"
+)
+
+func TestMetrics(t *testing.T) {
+	prof := testProfile(t, lateProfile)
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = 100_000
+	feed, _ := synthetic.New(sc, syms)
+	p, err := New(Options{Profile: prof, Symbols: syms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams, err := p.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		byName[f.GetName()] = f
+	}
+	total := func(name string) float64 {
+		f := byName[name]
+		if f == nil {
+			t.Fatalf("metric %s missing", name)
+		}
+		var v float64
+		for _, m := range f.Metric {
+			switch {
+			case m.Counter != nil:
+				v += m.Counter.GetValue()
+			case m.Gauge != nil:
+				v += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				v += float64(m.Histogram.GetSampleCount())
+			}
+		}
+		return v
+	}
+	if total("thunderline_ticks_total") != float64(sum.Ticks) || total("thunderline_windows_total") != float64(sum.Windows) {
+		t.Fatalf("ticks %v windows %v, summary %d %d", total("thunderline_ticks_total"), total("thunderline_windows_total"), sum.Ticks, sum.Windows)
+	}
+	if total("thunderline_decisions_total") != float64(sum.Traces) || total("thunderline_router_tokens_total") != float64(sum.Traces) {
+		t.Fatalf("decisions %v tokens %v, traces %d", total("thunderline_decisions_total"), total("thunderline_router_tokens_total"), sum.Traces)
+	}
+	routed := total("thunderline_router_p_saturation") + total("thunderline_router_undercovered_token_total") - total("thunderline_router_undercovered_assigned_total")
+	if routed != float64(sum.Traces) {
+		t.Fatalf("p-saturation samples + undercovered = %v, want %d", routed, sum.Traces)
+	}
+	var rejects uint64
+	for _, n := range sum.Rejects {
+		rejects += n
+	}
+	for _, n := range sum.Anomalies {
+		rejects += n
+	}
+	if total("thunderline_rejects_total") != float64(rejects) {
+		t.Fatalf("rejects %v, summary %d", total("thunderline_rejects_total"), rejects)
+	}
+	if e := total("thunderline_router_assignment_experts_per_token"); e < 1 || e > 3 {
+		t.Fatalf("experts per token %v", e)
+	}
+	if total("thunderline_expert_calls_total") == 0 || byName["thunderline_expert_latency_ms"] == nil {
+		t.Fatal("expert metrics missing")
+	}
+}
