@@ -10,7 +10,11 @@ FUZZ_TARGETS := \
 	./persist/journal:FuzzReader \
 	./hotpath/window:FuzzDecodeWindowRecord \
 	./hotpath/record:FuzzDecodeTick \
-	./engine/config:FuzzParse
+	./engine/config:FuzzParse \
+	./adapters/safetensors:FuzzParse \
+	./adapters/remoteexpert:FuzzDecodeReply \
+	./adapters/remoteexpert:FuzzDecodeEval \
+	./hotpath/decide:FuzzDecodeTraceRecord
 
 .PHONY: all build run test deps vectors unit fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3

@@ -1,12 +1,16 @@
 package engine
 
 import (
-	"errors"
+	"time"
 
+	"thunderline/adapters/remoteexpert"
 	"thunderline/engine/config"
 	"thunderline/hotpath/expert"
 )
 
+// newRemoteExpert is an out-of-process expert over a local socket: a call
+// that misses its deadline abstains (remoteexpert has the protocol).
 func newRemoteExpert(spec config.ExpertSpec, in, out int) (expert.Expert, error) {
-	return nil, errors.New("remote experts: wiring pending")
+	return remoteexpert.New(remoteexpert.Config{Name: spec.Name, Addr: spec.Socket, InDim: in, OutDim: out,
+		Deadline: time.Duration(spec.Deadline)})
 }

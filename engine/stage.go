@@ -31,7 +31,7 @@ func (p *Pipeline) newStage() error {
 	for _, d := range prof.Risk.Deny {
 		deny.Set(d.Tenant, d.Symbol, true)
 	}
-	var bo ring.Backoff
+	bo := ring.Backoff{NoSleep: prof.NoSleep()}
 	p.stage, err = decide.NewStage(decide.StageConfig{
 		Tenant: prof.TenantName(), Partitions: len(p.parts), MaxBatch: prof.Router.WithDefaults().MaxBatch,
 		Risk: RiskConfig(prof.Risk), Deny: deny,
@@ -94,7 +94,8 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 // ended and their ring is empty.
 func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 	buf := make([]partition.Output, 64)
-	var bo, pbo ring.Backoff
+	bo := ring.Backoff{NoSleep: p.prof.NoSleep()}
+	pbo := bo
 	for {
 		n := p.outRing.PopBatch(buf)
 		if n == 0 {

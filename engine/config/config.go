@@ -162,6 +162,10 @@ type Rings struct {
 	Partition int `yaml:"partition"` // reader → each partition [65536]
 	Journal   int `yaml:"journal"`   // reader → journal writer [65536]
 	Output    int `yaml:"output"`    // partitions → journal writer [16384]
+	// Wait is how a loop waits on an empty or full ring: sleep (back off to
+	// sleeps of up to 1ms: idle costs nothing, latency up to a sleep) or
+	// yield (never sleep: microsecond latency, a busy core per loop) [sleep].
+	Wait string `yaml:"wait"`
 }
 
 // Normalize mirrors normalize.Config.
@@ -279,6 +283,9 @@ func (p *Profile) Validate() error {
 			return fail(r.key, "%d: must be a power of two", r.v)
 		}
 	}
+	if w := p.Rings.Wait; w != "" && w != "sleep" && w != "yield" {
+		return fail("rings.wait", "%q: want sleep or yield", w)
+	}
 	if _, err := p.NormalizeConfig(); err != nil {
 		return fail("normalize", "%v", err)
 	}
@@ -341,6 +348,9 @@ func (p *Profile) RingSizes() (partition, journal, output int) {
 	}
 	return
 }
+
+// NoSleep reports whether ring waits yield instead of sleeping.
+func (p *Profile) NoSleep() bool { return p.Rings.Wait == "yield" }
 
 // SyntheticConfig returns the synthetic feed's config, with defaults.
 func (p *Profile) SyntheticConfig() synthetic.Config {

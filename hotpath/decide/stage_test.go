@@ -347,3 +347,18 @@ func TestStageNoAllocs(t *testing.T) {
 		t.Fatalf("allocs per batch = %v", a)
 	}
 }
+
+func FuzzDecodeTraceRecord(f *testing.F) {
+	tr := DecisionTrace{Layers: 1, NGates: 3, NSel: [MaxLayers]uint8{2}}
+	f.Add(AppendTraceRecord(nil, &tr, "t", "ESH4"))
+	f.Add(AppendEdge(nil, &Edge{Type: EdgeWindowTrace}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := DecodeTraceRecord(b); err == nil {
+			again := AppendTraceRecord(nil, &d.Trace, d.Tenant, d.Key)
+			if string(again) != string(b) {
+				t.Fatal("decoded trace does not re-encode to the same bytes")
+			}
+		}
+		DecodeEdge(b)
+	})
+}

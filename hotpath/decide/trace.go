@@ -234,7 +234,10 @@ func DecodeTraceRecord(b []byte) (DecodedTrace, error) {
 	t.End = int64(d.u64("end"))
 	t.Layers = d.u8("layers")
 	t.NGates = d.u8("gates")
-	if d.err == nil && (t.Layers > MaxLayers || t.NGates > MaxGates) {
+	if d.err != nil {
+		return out, d.err
+	}
+	if t.Layers > MaxLayers || t.NGates > MaxGates {
 		return out, fmt.Errorf("%w: %d layers, %d gates", ErrCorruptTrace, t.Layers, t.NGates)
 	}
 	for i := 0; i < int(t.NGates); i++ {
@@ -249,7 +252,14 @@ func DecodeTraceRecord(b []byte) (DecodedTrace, error) {
 			a := &t.Actions[l][k]
 			a.Layer = d.u8("layer")
 			a.Expert = d.u16("expert")
-			a.Abstain = d.u8("abstain") == 1
+			switch ab := d.u8("abstain"); ab {
+			case 0, 1:
+				a.Abstain = ab == 1
+			default:
+				if d.err == nil {
+					d.err = fmt.Errorf("%w: abstain flag %d", ErrCorruptTrace, ab)
+				}
+			}
 			a.Gate = d.f32("gate")
 			for i := range a.Scores {
 				a.Scores[i] = d.f32("score")

@@ -11,7 +11,7 @@ import "math"
 // additions, multiplications and divisions, each rounded on its own (every
 // product that feeds an addition is wrapped in float64(...), which the Go
 // spec requires to round, so no fused multiply-add can change a bit),
-// math.Floor and math.Ldexp (both exact). The result is the same bit pattern
+// math.Floor and scaling by a power of two (both exact). The result is the same bit pattern
 // on every architecture. Accuracy is within a few ulp of math.Exp (tested).
 
 const (
@@ -43,13 +43,44 @@ func detExp(x float64) float64 {
 	k := math.Floor(float64(x*log2e) + 0.5)
 	r := x - float64(k*ln2Hi)
 	r = r - float64(k*ln2Lo)
-	// Horner: p = c0 + r*(c1 + r*(c2 + ...)).
-	p := expCoef[13]
-	for i := 12; i >= 0; i-- {
-		p = float64(p*r) + expCoef[i]
-	}
-	return math.Ldexp(p, int(k))
+	// Estrin's scheme: the same polynomial as Horner, with a dependency
+	// chain of depth 4 instead of 13 (about 3× faster), every product rounded.
+	c := &expCoef
+	r2 := float64(r * r)
+	r4 := float64(r2 * r2)
+	r8 := float64(r4 * r4)
+	q0 := c[0] + float64(c[1]*r)
+	q1 := c[2] + float64(c[3]*r)
+	q2 := c[4] + float64(c[5]*r)
+	q3 := c[6] + float64(c[7]*r)
+	q4 := c[8] + float64(c[9]*r)
+	q5 := c[10] + float64(c[11]*r)
+	q6 := c[12] + float64(c[13]*r)
+	s0 := q0 + float64(q1*r2)
+	s1 := q2 + float64(q3*r2)
+	s2 := q4 + float64(q5*r2)
+	t0 := s0 + float64(s1*r4)
+	t1 := s2 + float64(q6*r4)
+	p := t0 + float64(t1*r8)
+	return scale2(p, int(k))
 }
+
+// scale2 is p·2^k for p in [0.5, 2) and k in [-1075, 1024], the range detExp
+// gives it. Multiplying by a power of two is exact unless the result is
+// subnormal, where the one multiplication that can round rounds the same way
+// on every machine (IEEE 754 round to nearest even).
+func scale2(p float64, k int) float64 {
+	switch {
+	case k > 1023:
+		return float64(p*2) * pow2(k-1)
+	case k < -1022:
+		return float64(p*pow2(k+53)) * 0x1p-53
+	}
+	return p * pow2(k)
+}
+
+// pow2 is 2^k for k in [-1022, 1023], built from its bits.
+func pow2(k int) float64 { return math.Float64frombits(uint64(k+1023) << 52) }
 
 // detTanh is tanh(x), bit-identical on every architecture: 1 - 2/(e^{2|x|}+1)
 // with the sign of x. Absolute error below 1e-15.

@@ -35,7 +35,8 @@ const maxStack = 4096
 //
 // Counters are typed atomics: Stats may be called from any goroutine while
 // another calls Eval. Eval does not allocate unless the expert panics. The
-// clock costs two monotonic reads per call (about 2×20 ns with vDSO; see
+// clock costs a time.Now and a time.Since per call (about 85 ns together on
+// the project machine); a Guard adds about 150-170 ns per call in all (see
 // BenchmarkGuard).
 type Guard struct {
 	inner  Expert

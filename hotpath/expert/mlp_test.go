@@ -223,3 +223,26 @@ func TestMLPCloneAndAllocs(t *testing.T) {
 		t.Error("short Hidden: no abstain")
 	}
 }
+
+// TestAffineOrder checks that the blocked kernel gives the same bits as the
+// plain loop that defines the order of operations (bias first, then the
+// products in increasing input index, each rounded).
+func TestAffineOrder(t *testing.T) {
+	for _, dims := range [][2]int{{1, 1}, {3, 5}, {4, 4}, {7, 3}, {13, 32}, {64, 17}} {
+		in, n := dims[0], dims[1]
+		x := testEmbedding(in, uint64(in))
+		w := testEmbedding(in*n, uint64(n)+100)
+		b := testEmbedding(n, 9)
+		got := make([]float32, n)
+		affine(got, x, w, b)
+		for j := range n {
+			want := b[j]
+			for i := range in {
+				want = want + float32(x[i]*w[i*n+j])
+			}
+			if math.Float32bits(got[j]) != math.Float32bits(want) {
+				t.Fatalf("%dx%d: dst[%d] = %v, plain loop %v", in, n, j, got[j], want)
+			}
+		}
+	}
+}

@@ -35,6 +35,10 @@ type Dispatcher struct {
 	Marks      atomic.Uint64
 }
 
+// SetNoSleep makes the dispatcher yield instead of sleep while a ring is
+// full (see ring.Backoff).
+func (d *Dispatcher) SetNoSleep(on bool) { d.bo.NoSleep = on }
+
 // NewDispatcher routes to parts and, if journal is not nil, copies every tick
 // to it first (the write-ahead order is the input order). step and lateness
 // are the window step and allowed lateness in ns.

@@ -41,6 +41,9 @@ type Config struct {
 	Tenant    string
 	// Batch is how many ticks the loop pops at once. Default 256.
 	Batch int
+	// NoSleep makes waits on empty or full rings yield instead of sleep
+	// (lower latency, a busy core when idle; see ring.Backoff).
+	NoSleep bool
 }
 
 // Counters are read by other goroutines (progress, metrics) while the
@@ -72,6 +75,7 @@ type Partition struct {
 	done    atomic.Bool
 	backoff ring.Backoff
 	marks   bool // emit OutMark outputs (a decision stage is listening)
+	noSleep bool
 }
 
 // EmitMarks makes the partition report each watermark it has processed, for
@@ -95,7 +99,8 @@ func New(id uint16, cfg Config, syms *record.Symbols, uni *normalize.Universe,
 	}
 	p := &Partition{ID: id, in: in, out: out, val: val, books: books,
 		Windows: window.NewDigest(), Labels: window.NewDigest(),
-		batch: make([]record.MarketTick, cfg.Batch)}
+		batch: make([]record.MarketTick, cfg.Batch), noSleep: cfg.NoSleep}
+	p.backoff.NoSleep = cfg.NoSleep
 	wcfg := cfg.Window
 	if wcfg.Depth == 0 {
 		wcfg.Depth = books.Depth()
@@ -203,7 +208,7 @@ func (e *emitter) Label(l *window.LabelFill) {
 // Run pops and processes ticks until the end-of-input marker, then returns.
 // stop, when set, makes it return at the next empty ring.
 func (p *Partition) Run(stop *atomic.Bool) {
-	var bo ring.Backoff
+	bo := ring.Backoff{NoSleep: p.noSleep}
 	for {
 		n := p.in.PopBatch(p.batch)
 		if n == 0 {

@@ -105,10 +105,11 @@ type Assignment struct {
 	keep     []int32   // fill cursor per token, then kept count
 	load     []int32   // maxExperts: kept tokens per expert, then fill cursor
 	extra    []int16   // maxTokens: expert given by PolicyArgmax, or -1
+	xs       []float32 // maxTokens×maxExperts: shifted logits
 }
 
 // NewAssignment preallocates an Assignment for batches of up to maxTokens
-// tokens routed over up to maxExperts experts: about 30 bytes per
+// tokens routed over up to maxExperts experts: about 34 bytes per
 // token·expert pair. It panics if maxTokens < 1 or maxExperts is outside
 // [1, MaxExperts], which are programming errors.
 func NewAssignment(maxTokens, maxExperts int) *Assignment {
@@ -128,13 +129,14 @@ func NewAssignment(maxTokens, maxExperts int) *Assignment {
 		expOff:     make([]int32, maxExperts+1),
 		expTok:     make([]int32, pairs),
 		status:     make([]TokenStatus, maxTokens),
-		probsBuf:   make([]float32, pairs),
+		probsBuf:   make([]float32, pairs, pairs+simdPad),
 		heap:       make([]uint64, pairs),
 		cand:       make([]uint64, pairs),
 		candOff:    make([]int32, maxTokens+1),
 		keep:       make([]int32, maxTokens),
 		load:       make([]int32, maxExperts),
 		extra:      make([]int16, maxTokens),
+		xs:         make([]float32, pairs, pairs+simdPad),
 	}
 }
 

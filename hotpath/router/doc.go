@@ -16,7 +16,24 @@
 //   - Import anything but the standard library.
 //   - Depend on anything but its input: no clock, no randomness, no
 //     goroutines, no map iteration. The same batch gives the same bytes on
-//     every run, whatever the number of partitions or cores that formed it.
+//     every run, whatever the number of partitions or cores that formed it,
+//     and on every architecture: no step uses a fused multiply-add or a
+//     platform math routine whose bits could differ (the exponential is
+//     exp32, below), except the natural log inside the entropy statistic.
+//
+// Scratch buffers live in the Assignment beside the outputs (there is no
+// separate workspace type), which is why an Assignment serves one goroutine
+// at a time.
+//
+// # Kernels
+//
+// matmul.go holds the portable gate matmul (4 tokens × 2 experts in
+// registers, at the scalar ceiling of about 2 flops per cycle). Built with
+// GOEXPERIMENT=simd on amd64, matmul_simd.go and exp_simd.go add AVX-512
+// and AVX2 kernels for the matmul and an AVX-512 exp32, chosen at start-up
+// from the CPU's features. Each lane performs exactly the scalar operations
+// (VMULPS then VADDPS, never an FMA), so every kernel gives the same bits;
+// the tests compare each kernel the machine can run with the naive loop.
 //
 // # Algorithm
 //
@@ -43,13 +60,17 @@
 //     rejected by NewLayer, so only embeddings (or overflow) make a token
 //     invalid. All later steps see valid tokens only.
 //  3. Softmax per valid token i. m = max_e L[i][e]; x_e = f32(L[i][e] − m);
-//     q_e = f32(exp(f64(x_e))) with exp evaluated in float64 (Go math.Exp,
-//     NumPy np.exp on float64; both are within one float64 ulp of the true
-//     value, so q_e agrees after rounding except in astronomically rare
-//     halfway cases); S = Σ_e f64(q_e) in float64, e ascending;
+//     q_e = exp32(x_e), the fixed float64 evaluation of e^x documented on
+//     exp32 in exp.go (range reduction by ln 2, a degree-11 Taylor
+//     polynomial in Estrin's order, each product rounded): it is within
+//     1e-14 of e^x before its final rounding to float32, so it equals
+//     f32(e^x) except within 1e-14 of a rounding boundary, and, unlike
+//     math.Exp (assembly per architecture, FMA on some), it gives the same
+//     bits everywhere. S = Σ_e f64(q_e) in float64, e ascending;
 //     P[i][e] = f32(f64(q_e) · (1/S)) with 1/S computed in float64.
 //     Entropy of the row (nats, float64): H_i = ln(S) − (1/S)·Σ_e f64(q_e)·f64(x_e)
-//     summed over e ascending with q_e > 0, each product rounded to float64.
+//     summed over e ascending with q_e > 0, each product rounded to float64
+//     (ln is the platform's: statistics are compared with a tolerance).
 //  4. Capacity. k = ceil(n·c/E − 1e-9) evaluated in float64 as
 //     ((n·c)/E) − 1e-9, then clamped to [1, n] (k = 0 when n = 0). The 1e-9
 //     absorbs the binary rounding of decimal capacity factors: n=50, c=2.2,
@@ -104,6 +125,6 @@
 //   - Undercovered, UndercoveredAssigned, Invalid as above.
 //
 // Memory: an Assignment for maxTokens tokens and maxExperts experts holds
-// O(maxTokens·maxExperts) words (about 36 bytes per token·expert pair), all
+// O(maxTokens·maxExperts) words (about 34 bytes per token·expert pair), all
 // made by NewAssignment.
 package router

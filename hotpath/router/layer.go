@@ -39,7 +39,7 @@ func NewLayer(cfg LayerConfig, dim int, wg []float32) (*Layer, error) {
 			return nil, &ConfigError{Field: "gate_weights", Reason: fmt.Sprintf("value %d (dim %d, expert %d) is %v", j, j/E, j%E, v)}
 		}
 	}
-	l := &Layer{cfg: cfg, dim: dim, w: make([]float32, len(wg)), wt: make([]float32, len(wg))}
+	l := &Layer{cfg: cfg, dim: dim, w: make([]float32, len(wg), len(wg)+simdPad), wt: make([]float32, len(wg))}
 	copy(l.w, wg)
 	for d := 0; d < dim; d++ {
 		for e := 0; e < E; e++ {

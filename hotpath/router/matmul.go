@@ -88,6 +88,14 @@ func gateMatmul(out, x, wt []float32, n, D, E int) {
 	}
 }
 
+// simdPad is the spare capacity, in floats, kept after the gate matrix, the
+// probabilities and the shifted logits. The vector kernels' partial loads
+// and stores (archsimd's *SlicePart) are masked, so they never touch memory
+// past the slice, but they form a pointer to a whole vector, which the
+// -race build's pointer checks (checkptr) require to lie inside the
+// allocation.
+const simdPad = 16
+
 // naiveGateMatmul is the textbook triple loop over the D×E gate matrix w,
 // kept as the reference the blocked kernel must equal bit for bit and as
 // the baseline of BenchmarkGateMatmulNaive.

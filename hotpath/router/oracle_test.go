@@ -56,7 +56,7 @@ func runOracle(cfg LayerConfig, dim int, wg, emb []float32, n int) *oracle {
 		var s float64
 		for e, v := range row {
 			xs[e] = v - m
-			qs[e] = float32(math.Exp(float64(xs[e])))
+			qs[e] = exp32(xs[e])
 			s += float64(qs[e])
 		}
 		var h float64

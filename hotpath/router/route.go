@@ -45,8 +45,8 @@ func (l *Layer) Route(emb []float32, n int, a *Assignment) error {
 	a.Probs = a.probsBuf[: n*E : n*E]
 	a.Stats = Stats{}
 
-	gateMatmul(a.Probs, emb, l.wt, n, l.dim, E)
-	valid, entropy := softmaxRows(a.Probs, n, E, a.status[:n])
+	gateMatmulFast(a.Probs, emb, l.w, l.wt, n, l.dim, E)
+	valid, entropy := softmaxRows(a.Probs, n, E, a.status[:n], a.xs)
 	a.Stats.Invalid = n - valid
 	if valid > 0 {
 		a.Stats.Entropy = entropy / float64(valid)
@@ -61,40 +61,66 @@ func (l *Layer) Route(emb []float32, n int, a *Assignment) error {
 // softmaxRows turns each row of logits (n×E, in place) into probabilities
 // (doc.go, steps 2 and 3) and marks invalid rows in status (every other
 // token is marked StatusRouted for now). It returns the number of valid
-// rows and the sum of their entropies.
-func softmaxRows(p []float32, n, E int, status []TokenStatus) (valid int, entropy float64) {
-	nan := float32(math.NaN())
+// rows and the sum of their entropies. xs is scratch for n×E shifted
+// logits: the exponentials of the whole batch are one call, so a vector
+// kernel sets its constants up once and runs without row breaks.
+func softmaxRows(p []float32, n, E int, status []TokenStatus, xs []float32) (valid int, entropy float64) {
+	p, xs = p[:n*E], xs[:n*E]
 	for i := 0; i < n; i++ {
 		row := p[i*E : i*E+E]
-		m := row[0]
-		finite := true
-		for _, v := range row {
-			if v-v != 0 { // NaN or ±Inf: Inf-Inf and NaN-NaN are NaN
-				finite = false
-				break
-			}
-			if v > m {
-				m = v
-			}
+		// Four running maxima (max is exact, so the split changes nothing but
+		// the latency of the chain); bad stays 0 unless a value is NaN or
+		// ±Inf, whose v-v is NaN.
+		m0 := row[0]
+		m1, m2, m3 := m0, m0, m0
+		var bad float32
+		e := 0
+		for ; e+4 <= len(row); e += 4 {
+			v0, v1, v2, v3 := row[e], row[e+1], row[e+2], row[e+3]
+			bad += (v0 - v0) + (v1 - v1) + (v2 - v2) + (v3 - v3)
+			m0, m1, m2, m3 = max(m0, v0), max(m1, v1), max(m2, v2), max(m3, v3)
 		}
-		if !finite {
-			for e := range row {
-				row[e] = nan
-			}
+		for ; e < len(row); e++ {
+			bad += row[e] - row[e]
+			m0 = max(m0, row[e])
+		}
+		m := max(max(m0, m1), max(m2, m3))
+		x := xs[i*E : i*E+E]
+		if bad != 0 {
 			status[i] = StatusInvalid
+			clear(x) // any value would do: the row is overwritten below
 			continue
 		}
 		status[i] = StatusRouted
 		valid++
-		var s, h float64
 		for e, v := range row {
-			x := v - m
-			q := float32(math.Exp(float64(x)))
-			row[e] = q
-			s += float64(q)
-			if q > 0 {
-				h = h + float64(float64(q)*float64(x))
+			d := v - m
+			if d < -1e30 {
+				// -Inf when the difference overflows: exp of it is 0 either
+				// way, and a finite x keeps q·x below free of NaN.
+				d = -1e30
 			}
+			x[e] = d
+		}
+	}
+	expRowFast(p, xs)
+	nan := float32(math.NaN())
+	for i := 0; i < n; i++ {
+		row := p[i*E : i*E+E]
+		if status[i] == StatusInvalid {
+			for e := range row {
+				row[e] = nan
+			}
+			continue
+		}
+		x := xs[i*E : i*E+E]
+		x = x[:len(row)]
+		var s, h float64
+		for e, q := range row {
+			s += float64(q)
+			// Σ over q > 0 of q·x: a zero q adds ±0 (x is finite), which
+			// leaves h unchanged, so no branch is needed.
+			h = h + float64(float64(q)*float64(x[e]))
 		}
 		inv := 1 / s
 		for e, q := range row {

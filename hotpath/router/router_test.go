@@ -163,16 +163,18 @@ func TestEmptyBatch(t *testing.T) {
 	}
 }
 
-// TestGateMatmulBitIdentical: the blocked kernel equals the naive triple
-// loop bit for bit for every remainder of the 4×2 blocking, and a token's
-// logits do not depend on the batch it is in.
+// TestGateMatmulBitIdentical: the blocked kernel, and with GOEXPERIMENT=simd
+// every vector kernel this CPU runs, equal the naive triple loop bit for
+// bit for every remainder of the blockings, and a token's logits do not
+// depend on the batch it is in.
 func TestGateMatmulBitIdentical(t *testing.T) {
+	t.Logf("Route uses the %s kernel; vector kernels checked: %d", simdKernel, len(simdKernels()))
 	r := rand.New(rand.NewPCG(5, 5))
-	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33} {
-		for _, E := range []int{1, 2, 3, 5, 16, 17} {
+	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 33} {
+		for _, E := range []int{1, 2, 3, 5, 8, 9, 12, 16, 17, 31, 32, 33} {
 			for _, D := range []int{1, 2, 3, 64, 65} {
 				x := make([]float32, n*D)
-				w := make([]float32, D*E)
+				w := make([]float32, D*E, D*E+simdPad)
 				for j := range x {
 					x[j] = float32(r.NormFloat64() * 10)
 				}
@@ -194,6 +196,15 @@ func TestGateMatmulBitIdentical(t *testing.T) {
 						t.Fatalf("n=%d E=%d D=%d: out[%d] %v, naive %v", n, E, D, j, got[j], want[j])
 					}
 				}
+				for name, kernel := range simdKernels() {
+					simd := make([]float32, n*E, n*E+simdPad)
+					kernel(simd, x, w, wt, n, D, E)
+					for j := range simd {
+						if math.Float32bits(simd[j]) != math.Float32bits(want[j]) {
+							t.Fatalf("%s n=%d E=%d D=%d: out[%d] %v, naive %v", name, n, E, D, j, simd[j], want[j])
+						}
+					}
+				}
 				// Token by token (a batch of one) gives the same rows.
 				one := make([]float32, E)
 				for i := 0; i < n; i++ {
@@ -210,12 +221,15 @@ func TestGateMatmulBitIdentical(t *testing.T) {
 // TestNoFusedMultiplyAdd: a case where a fused multiply-add would give a
 // different answer, so a compiler fusing the kernel would fail here.
 func TestNoFusedMultiplyAdd(t *testing.T) {
-	// x·w = 1 + 2^-23 + 2^-24·... : choose a = 1+2^-12, so a² = 1 + 2^-11 +
-	// 2^-24, whose float32 rounding drops the 2^-24 (ties to even). Adding
-	// -(1+2^-11) afterwards gives 0 when rounded, 2^-24 when fused.
+	// a = 1+2^-12, so a² = 1 + 2^-11 + 2^-24 exactly; rounded to float32
+	// (a tie, to even) it is 1 + 2^-11. The accumulator holds -(1+2^-11)
+	// when a² is added: rounded first, the sum is 0; fused, it is 2^-24.
 	a := float32(1 + 1.0/4096)
-	x := []float32{a, 1}
-	w := []float32{a, -(1 + 1.0/2048)} // D=2, E=1
+	x := []float32{1, a}
+	w := []float32{-(1 + 1.0/2048), a} // D=2, E=1
+	if fused := float32(math.FMA(float64(a), float64(a), -(1 + 1.0/2048))); fused == 0 {
+		t.Fatal("the case does not tell fused from unfused")
+	}
 	out := make([]float32, 1)
 	gateMatmul(out, x, w, 1, 2, 1)
 	if out[0] != 0 {
@@ -271,37 +285,49 @@ func TestInvalidTokens(t *testing.T) {
 	}
 }
 
-// TestZeroProbabilityGates: when the kept probabilities all underflow to 0
-// the gates are uniform.
+// TestZeroProbabilityGates: a token whose kept probabilities all underflow
+// to 0 gets uniform gates (doc.go, step 8).
 func TestZeroProbabilityGates(t *testing.T) {
-	// Expert 1's logit is 200 below expert 0's for every token: its
-	// probability is exp(-200) → 0 in float32. With k = n both experts take
-	// every token; p = 1 is never reached, so each token keeps both.
-	cfg := LayerConfig{Experts: 2, CapacityFactor: 2, P: 1, MaxExpertsPerToken: 0}
-	l, err := NewLayer(cfg, 1, []float32{0, -200})
+	// W = I (5×5), so the logits are the embeddings. k = ceil(3·1/5) = 1.
+	// Experts 0 and 1 pick token 1 (p = 0.5 each); expert 3 picks token 2
+	// (p ≈ 1 beats token 0's 0.99991); experts 2 and 4 see probability 0
+	// (exp(-210) underflows) for every token and pick token 0 on the tie.
+	// Token 0 therefore holds only zero-probability experts: p is never
+	// reached, it keeps both, and their gates are uniform.
+	const E = 5
+	w := make([]float32, E*E)
+	for e := 0; e < E; e++ {
+		w[e*E+e] = 1
+	}
+	l, err := NewLayer(LayerConfig{Experts: E, CapacityFactor: 1, P: 0.5}, E, w)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := NewAssignment(3, 2)
-	if err := l.Route([]float32{1, 1, 1}, 3, a); err != nil {
+	emb := []float32{
+		0, 0, -200, 10, -200,
+		0, 0, -200, -200, -200,
+		-200, -200, -200, 20, -200,
+	}
+	a := NewAssignment(3, E)
+	if err := l.Route(emb, 3, a); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 3; i++ {
-		ex, g := a.TokenExperts(i)
-		if a.Probs[i*2+1] != 0 || !slices.Equal(ex, []int16{0, 1}) || !slices.Equal(g, []float32{1, 0}) {
-			t.Fatalf("token %d: probs %v experts %v gates %v", i, a.Probs[i*2:i*2+2], ex, g)
+	ex, g := a.TokenExperts(0)
+	if a.Probs[2] != 0 || a.Probs[4] != 0 || !slices.Equal(ex, []int16{2, 4}) || !slices.Equal(g, []float32{0.5, 0.5}) {
+		t.Fatalf("token 0: probs %v experts %v gates %v", a.Probs[:E], ex, g)
+	}
+	if a.Stats.PSaturation[0] != 1 {
+		t.Fatalf("coverage 0 not in bucket 0: %v", a.Stats.PSaturation)
+	}
+	for _, tc := range []struct {
+		tok  int
+		want []int16
+	}{{1, []int16{0}}, {2, []int16{3}}} {
+		if ex, _ := a.TokenExperts(tc.tok); !slices.Equal(ex, tc.want) {
+			t.Fatalf("token %d: experts %v, want %v", tc.tok, ex, tc.want)
 		}
 	}
-	// Now expert 0 only sees a tie-free zero: flip the cap to keep the
-	// zero-probability expert alone by giving the tokens only expert 1.
-	l, _ = NewLayer(LayerConfig{Experts: 2, CapacityFactor: 1, P: 1}, 1, []float32{-200, 0})
-	emb := []float32{1, 1, 1, 1}
-	if err := l.Route(emb, 4, a2(t)); err != nil {
-		t.Fatal(err)
-	}
 }
-
-func a2(t *testing.T) *Assignment { t.Helper(); return NewAssignment(4, 2) }
 
 func TestRouteAllocations(t *testing.T) {
 	for _, pol := range []Policy{PolicyAbstain, PolicyArgmax} {
