@@ -117,6 +117,15 @@ func run(records, rounds int, realPath, out string) error {
 			value: on, baseline: off, unit: "ticks/s", baseName: "journal off"})
 	}
 
+	// Window close → DecisionTrace latency under paced synthetic load.
+	var lat []latRow
+	for _, rate := range []float64{100_000, 1_000_000} {
+		for _, wait := range []string{"sleep", "yield"} {
+			p50, p99, p999, n := latency(rate, wait, *latencyFor)
+			lat = append(lat, latRow{rate, wait, p50, p99, p999, n})
+		}
+	}
+
 	var b strings.Builder
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Date %s, host %s, %d CPUs (%s), %s, GOMAXPROCS %d\n\n", time.Now().UTC().Format(time.RFC3339), host,
@@ -124,6 +133,12 @@ func run(records, rounds int, realPath, out string) error {
 	fmt.Fprintf(&b, "| measurement | input | result | baseline (same run) | ratio |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %.3g %s | %s %.3g %s | %.2f |\n", r.name, r.what, r.value, r.unit, r.baseName, r.baseline, r.unit, r.value/r.baseline)
+	}
+	fmt.Fprintf(&b, "\nWindow close → DecisionTrace (synthetic feed paced in real time, 64 symbols, no bursts, 2 partitions, journal off, %v per run):\n\n", *latencyFor)
+	fmt.Fprintf(&b, "| load | ring wait | traces | p50 | p99 | p99.9 |\n|---|---|---|---|---|---|\n")
+	for _, r := range lat {
+		fmt.Fprintf(&b, "| %.0f ticks/s | %s | %d | %v | %v | %v |\n", r.rate, r.wait, r.n,
+			time.Duration(r.p50).Round(time.Microsecond), time.Duration(r.p99).Round(time.Microsecond), time.Duration(r.p999).Round(time.Microsecond))
 	}
 	fmt.Print(b.String())
 	if out != "" {
@@ -133,6 +148,27 @@ func run(records, rounds int, realPath, out string) error {
 }
 
 // best runs f rounds times and keeps the highest rate.
+type latRow struct {
+	rate           float64
+	wait           string
+	p50, p99, p999 int64
+	n              uint64
+}
+
+var latencyFor = flag.Duration("latency-for", 5*time.Second, "wall time of each latency run")
+
+// latency runs the synthetic feed paced in real time at rate and returns
+// the window close → trace percentiles.
+func latency(rate float64, wait string, d time.Duration) (p50, p99, p999 int64, n uint64) {
+	prof, err := config.Parse([]byte(fmt.Sprintf("feed: {pace: realtime, synthetic: {rate: %g, no_bursts: true, symbols: 64}}\n"+
+		"journal: {enabled: false}\nnormalize: {seq: contiguous}\nrings: {wait: %s}\n", rate, wait)), "latency")
+	must(err)
+	sum, err := engine.RunLive(context.Background(), engine.RunOptions{Profile: prof, For: d})
+	must(err)
+	x := sum.Decisions
+	return x.LatencyP50, x.LatencyP99, x.LatencyP999, min(x.LatencyCount, 65536)
+}
+
 func best(rounds int, f func() (float64, uint64)) (float64, uint64) {
 	var rates []float64
 	var n uint64
