@@ -194,9 +194,13 @@ func (r *risk) advance(end int64) (changed bool) {
 // mid with symbol PnL pnl, and records breaches.
 func (r *risk) check(sym uint32, proposed uint8, pos int64, mid, pnl float64) uint32 {
 	var f uint32
+	if r.forcing {
+		f |= RiskBreachForced
+	}
 	if r.halted(sym) {
-		f |= RiskHalted
+		// A halted symbol does not trade, so it cannot breach a limit.
 		r.HaltedDecision.Add(1)
+		return f | RiskHalted
 	}
 	if mid <= 0 && (proposed == ActionBuy || proposed == ActionSell) {
 		f |= RiskNoMarket
@@ -214,9 +218,6 @@ func (r *risk) check(sym uint32, proposed uint8, pos int64, mid, pnl float64) ui
 	if f&RiskPositionCap != 0 || (r.cfg.MaxLoss > 0 && pnl < -r.cfg.MaxLoss) {
 		r.breached = true
 		r.Breaches.Add(1)
-	}
-	if r.forcing {
-		f |= RiskBreachForced
 	}
 	return f
 }

@@ -111,13 +111,19 @@ func newSyms(n int) *record.Symbols {
 // boundary, and collects the traces.
 func drive(t testing.TB, s *Stage, ws []window.FeatureWindow) {
 	t.Helper()
+	feed(s, ws)
+	s.Flush()
+}
+
+// feed gives windows and a mark after each boundary, without the final
+// flush (the input goes on).
+func feed(s *Stage, ws []window.FeatureWindow) {
 	for i := range ws {
 		s.OnWindow(&ws[i])
 		if i+1 == len(ws) || ws[i+1].End != ws[i].End {
 			s.OnMark(0, ws[i].End)
 		}
 	}
-	s.Flush()
 }
 
 func TestStageDeterministic(t *testing.T) {
@@ -312,7 +318,9 @@ func TestRiskDenyAndPositionCap(t *testing.T) {
 	}
 	deny.HaltAll(true)
 	got = got[:0]
-	drive(t, s, windows(3, 12, 9)[30:])
+	s2, _ := NewStage(StageConfig{Tenant: "t", Partitions: 1, Deny: deny,
+		Emit: func(tr *DecisionTrace) { got = append(got, *tr) }}, newSyms(3), oneLayer(t, 1, 8, []expert.Expert{&panicky{n: 1 << 30}}, 0))
+	drive(t, s2, windows(3, 12, 9))
 	for _, tr := range got {
 		if tr.Action != ActionAbstain {
 			t.Fatal("kill switch did not halt")
@@ -361,4 +369,48 @@ func FuzzDecodeTraceRecord(f *testing.F) {
 		}
 		DecodeEdge(b)
 	})
+}
+
+// TestBreachStreakForcesSlowExperts: after BreachIntervals breach intervals
+// in a row, experts whose p99 latency is above HighLatency are forced to
+// abstain (ladder step 6); fast experts keep voting. A clean interval
+// releases them.
+func TestBreachStreakForcesSlowExperts(t *testing.T) {
+	slowE := &slow{d: 300 * time.Microsecond}
+	m := oneLayer(t, 1, 8, []expert.Expert{&panicky{n: 1 << 30}, slowE}, time.Second)
+	var got []DecisionTrace
+	deny := NewDenyList()
+	s, err := NewStage(StageConfig{Tenant: "t", Partitions: 1, Deny: deny,
+		Risk: RiskConfig{MaxPosition: 1, Interval: 100, BreachIntervals: 3, HighLatency: 50 * time.Microsecond},
+		Emit: func(tr *DecisionTrace) { got = append(got, *tr) }}, newSyms(4), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The buyer hits its position cap on every symbol at once: every
+	// interval from the second on breaches.
+	all := windows(4, 20, 1)
+	feed(s, all[:48])
+	_, streaks, _, _, forcing := s.RiskCounters()
+	if !forcing || streaks != 1 {
+		t.Fatalf("forcing %v after %d streaks", forcing, streaks)
+	}
+	if !m.Layers[0].Experts[1].Stats().Forced || m.Layers[0].Experts[0].Stats().Forced {
+		t.Fatal("the slow expert should be forced, the fast one not")
+	}
+	last := got[len(got)-1]
+	if last.RiskFlags&RiskBreachForced == 0 {
+		t.Fatalf("trace does not say experts are forced: flags %v", RiskNames(last.RiskFlags))
+	}
+	for _, a := range last.Actions[0][:last.NSel[0]] {
+		if a.Expert == 1 && !a.Abstain {
+			t.Fatal("forced expert voted")
+		}
+	}
+	// Halting every symbol stops new trades: no more breaches, and after a
+	// clean interval the forcing is released.
+	deny.HaltAll(true)
+	drive(t, s, all[48:])
+	if _, _, _, _, forcing := s.RiskCounters(); forcing || m.Layers[0].Experts[1].Stats().Forced {
+		t.Fatal("forcing not released after clean intervals")
+	}
 }
