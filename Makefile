@@ -14,7 +14,8 @@ FUZZ_TARGETS := \
 	./adapters/safetensors:FuzzParse \
 	./adapters/remoteexpert:FuzzDecodeReply \
 	./adapters/remoteexpert:FuzzDecodeEval \
-	./hotpath/decide:FuzzDecodeTraceRecord
+	./hotpath/decide:FuzzDecodeTraceRecord \
+	./hotpath/router:FuzzRoute
 
 .PHONY: all build run test deps vectors unit fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3

@@ -12,17 +12,16 @@ import (
 // reuse. It shares nothing with route.go but the spec (and the matmul
 // order, which it recomputes with the naive triple loop).
 type oracle struct {
-	k             int
-	probs         []float32
-	invalid       []bool
-	assigned      [][]int // experts that picked token i (Expert-Choice)
-	tokenExperts  [][]int
-	tokenGates    [][]float32
-	status        []TokenStatus
-	expertTokens  [][]int32
-	coverage      []float64
-	stats         Stats
-	entropyByHand float64
+	k            int
+	probs        []float32
+	invalid      []bool
+	assigned     [][]int // experts that picked token i (Expert-Choice)
+	tokenExperts [][]int
+	tokenGates   [][]float32
+	status       []TokenStatus
+	expertTokens [][]int32
+	coverage     []float64
+	stats        Stats
 }
 
 func runOracle(cfg LayerConfig, dim int, wg, emb []float32, n int) *oracle {
