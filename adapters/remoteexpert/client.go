@@ -131,6 +131,7 @@ type Client struct {
 	wbuf    []byte
 	rbuf    []byte
 	id      uint32
+	in      expert.Input // a copy of the input without the embedding, for InDim 0
 	fails   int
 	retryAt time.Time
 	backoff time.Duration
@@ -199,6 +200,13 @@ func (c *Client) Eval(in *expert.Input, out *expert.Output) {
 func (c *Client) eval(in *expert.Input, out *expert.Output) (Cause, error) {
 	if c.closed {
 		return CauseClosed, net.ErrClosed
+	}
+	if c.cfg.InDim == 0 && len(in.Embedding) > 0 {
+		// A model that reads only the features accepts any embedding (the
+		// expert.Expert contract for InDim 0): send none.
+		c.in = *in
+		c.in.Embedding = nil
+		in = &c.in
 	}
 	if len(in.Embedding) != c.cfg.InDim || len(in.Features) > maxFeatures {
 		return CauseBadInput, errBadInput

@@ -55,6 +55,10 @@ type ExpertSpec struct {
 	// remote
 	Socket   string   `yaml:"socket"`   // unix socket of the out-of-process model
 	Deadline Duration `yaml:"deadline"` // per call [500µs]
+	// Embedding: the remote model reads the layer's embedding (its declared
+	// input dim is the layer's); otherwise it reads the features only.
+	// Hidden-layer remote experts always read it.
+	Embedding bool `yaml:"embedding"`
 }
 
 // Risk is the `risk:` section (seed 004 §9).
