@@ -106,6 +106,10 @@ type Pipeline struct {
 	nTraces  atomic.Uint64
 	models   sync.Map // version → *decide.Model
 	stageErr error
+
+	// Waiters: idle loops park on them, producers wake them.
+	stageWake *ring.Waiter
+	sinkWake  *ring.Waiter
 }
 
 // New assembles a pipeline from a profile.
@@ -187,6 +191,17 @@ func New(opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.disp.SetNoSleep(prof.NoSleep())
+	p.sinkWake, p.stageWake = ring.NewWaiter(), ring.NewWaiter()
+	var partWakes []*ring.Waiter
+	for _, part := range p.parts {
+		partWakes = append(partWakes, part.Waiter())
+		if p.stage != nil {
+			part.SetOutWaiter(p.stageWake)
+		} else {
+			part.SetOutWaiter(p.sinkWake)
+		}
+	}
+	p.disp.SetWaiters(partWakes, p.sinkWake)
 	return p, nil
 }
 
@@ -223,7 +238,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	} else {
 		close(stageDone)
 	}
-	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep()) }()
+	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep(), p.sinkWake) }()
 	monDone := make(chan struct{})
 	var monWG sync.WaitGroup
 	if p.opts.Progress != nil {
@@ -235,8 +250,10 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	p.disp.End()
 	wg.Wait()
 	partsDone.Store(true)
+	p.stageWake.Wake()
 	<-stageDone
 	stopSink.Store(true)
+	p.sinkWake.Wake()
 	werr := <-sinkErr
 	close(monDone)
 	monWG.Wait()

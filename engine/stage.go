@@ -39,9 +39,11 @@ func (p *Pipeline) newStage() error {
 			p.traces.Add(t.Symbol, &t.Hash)
 			p.nTraces.Add(1)
 			for !p.trRing.Push(t) {
+				p.sinkWake.Wake()
 				bo.Wait()
 			}
 			bo.Reset()
+			p.sinkWake.Wake()
 		},
 	}, p.syms, m)
 	if err != nil {
@@ -94,8 +96,9 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 // ended and their ring is empty.
 func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 	buf := make([]partition.Output, 64)
-	bo := ring.Backoff{NoSleep: p.prof.NoSleep()}
-	pbo := bo
+	bo := ring.Backoff{NoSleep: p.prof.NoSleep(), Waiter: p.stageWake,
+		Check: func() bool { return partsDone.Load() || p.outRing.Len() > 0 }}
+	pbo := ring.Backoff{NoSleep: p.prof.NoSleep()}
 	for {
 		n := p.outRing.PopBatch(buf)
 		if n == 0 {
@@ -117,9 +120,11 @@ func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 				p.stage.OnWindow(&o.Window)
 			}
 			for !p.pass.Push(o) {
+				p.sinkWake.Wake()
 				pbo.Wait()
 			}
 			pbo.Reset()
+			p.sinkWake.Wake()
 		}
 	}
 }

@@ -35,12 +35,14 @@ type outRing interface {
 // empty. It returns the first error of the sink; after an error it keeps
 // draining (so the data plane never stalls on a broken sink) but stops
 // calling the sink. ticks and traces may be nil.
-func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs outRing, traces *ring.SPSC[decide.DecisionTrace], stop *atomic.Bool, noSleep bool) error {
+func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs outRing, traces *ring.SPSC[decide.DecisionTrace], stop *atomic.Bool, noSleep bool, wake *ring.Waiter) error {
 	tbuf := make([]record.MarketTick, 512)
 	obuf := make([]partition.Output, 64)
 	dbuf := make([]decide.DecisionTrace, 16)
 	var firstErr error
-	bo := ring.Backoff{NoSleep: noSleep}
+	bo := ring.Backoff{NoSleep: noSleep, Waiter: wake, Check: func() bool {
+		return stop.Load() || (ticks != nil && ticks.Len() > 0) || outs.Len() > 0 || (traces != nil && traces.Len() > 0)
+	}}
 	keep := func(err error) {
 		if err != nil && firstErr == nil {
 			firstErr = err

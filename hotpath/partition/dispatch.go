@@ -20,19 +20,27 @@ import (
 //     partition's stream whatever the number of partitions;
 //   - the partition of a symbol: id mod the number of partitions.
 type Dispatcher struct {
-	parts    []*ring.SPSC[record.MarketTick]
-	journal  *ring.SPSC[record.MarketTick]
-	inseq    uint64
-	maxTs    int64
-	lateness int64
-	step     int64
-	mark     int64
-	bo       ring.Backoff
+	parts       []*ring.SPSC[record.MarketTick]
+	journal     *ring.SPSC[record.MarketTick]
+	inseq       uint64
+	maxTs       int64
+	lateness    int64
+	step        int64
+	mark        int64
+	bo          ring.Backoff
+	wakeParts   []*ring.Waiter
+	wakeJournal *ring.Waiter
 	// Dispatched counts ticks sent to partitions; Waits counts full-ring
 	// waits (backpressure seen by the reader).
 	Dispatched atomic.Uint64
 	Waits      atomic.Uint64
 	Marks      atomic.Uint64
+}
+
+// SetWaiters names the waiters to wake after pushing to each partition
+// ring (parts, by index) and to the journal ring.
+func (d *Dispatcher) SetWaiters(parts []*ring.Waiter, journal *ring.Waiter) {
+	d.wakeParts, d.wakeJournal = parts, journal
 }
 
 // SetNoSleep makes the dispatcher yield instead of sleep while a ring is
@@ -79,8 +87,13 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 		}
 		if d.journal != nil {
 			d.push(d.journal, t)
+			d.wakeJournal.Wake()
 		}
-		d.push(d.parts[d.PartitionOf(t.Symbol)], t)
+		pi := d.PartitionOf(t.Symbol)
+		d.push(d.parts[pi], t)
+		if pi < len(d.wakeParts) {
+			d.wakeParts[pi].Wake()
+		}
 		d.Dispatched.Add(1)
 		if t.TsEvent > d.maxTs {
 			d.maxTs = t.TsEvent
@@ -94,8 +107,11 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 
 func (d *Dispatcher) broadcast(m record.MarketTick) {
 	d.Marks.Add(1)
-	for _, p := range d.parts {
+	for i, p := range d.parts {
 		d.push(p, &m)
+		if i < len(d.wakeParts) {
+			d.wakeParts[i].Wake()
+		}
 	}
 }
 

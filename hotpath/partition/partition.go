@@ -76,7 +76,15 @@ type Partition struct {
 	backoff ring.Backoff
 	marks   bool // emit OutMark outputs (a decision stage is listening)
 	noSleep bool
+	wake    *ring.Waiter // parks this loop while its ring is empty
+	outWake *ring.Waiter // the consumer of out, woken after each push
 }
+
+// Waiter is what the dispatcher wakes after pushing to this partition.
+func (p *Partition) Waiter() *ring.Waiter { return p.wake }
+
+// SetOutWaiter names the waiter of the output ring's consumer.
+func (p *Partition) SetOutWaiter(w *ring.Waiter) { p.outWake = w }
 
 // EmitMarks makes the partition report each watermark it has processed, for
 // the decision stage that batches windows across partitions.
@@ -99,7 +107,7 @@ func New(id uint16, cfg Config, syms *record.Symbols, uni *normalize.Universe,
 	}
 	p := &Partition{ID: id, in: in, out: out, val: val, books: books,
 		Windows: window.NewDigest(), Labels: window.NewDigest(),
-		batch: make([]record.MarketTick, cfg.Batch), noSleep: cfg.NoSleep}
+		batch: make([]record.MarketTick, cfg.Batch), noSleep: cfg.NoSleep, wake: ring.NewWaiter()}
 	p.backoff.NoSleep = cfg.NoSleep
 	wcfg := cfg.Window
 	if wcfg.Depth == 0 {
@@ -174,9 +182,11 @@ func (p *Partition) push() {
 	p.outBuf.Partition = p.ID
 	for !p.out.Push(&p.outBuf) {
 		p.C.OutWaits.Add(1)
+		p.outWake.Wake()
 		p.backoff.Wait()
 	}
 	p.backoff.Reset()
+	p.outWake.Wake()
 }
 
 // emitter receives the builder's windows and labels.
@@ -208,7 +218,7 @@ func (e *emitter) Label(l *window.LabelFill) {
 // Run pops and processes ticks until the end-of-input marker, then returns.
 // stop, when set, makes it return at the next empty ring.
 func (p *Partition) Run(stop *atomic.Bool) {
-	bo := ring.Backoff{NoSleep: p.noSleep}
+	bo := ring.Backoff{NoSleep: p.noSleep, Waiter: p.wake, Check: func() bool { return p.in.Len() > 0 || (stop != nil && stop.Load()) }}
 	for {
 		n := p.in.PopBatch(p.batch)
 		if n == 0 {

@@ -25,6 +25,12 @@ import (
 // The zero value is ready to use. A Backoff belongs to one goroutine.
 type Backoff struct {
 	n uint32
+	// Waiter, when set, replaces the sleeps: the loop parks on it (up to
+	// BackoffMaxSleep) and a producer's Wake ends the wait at once. Check
+	// must report whether there is work again (it is asked after parking
+	// is announced, so no wake-up is lost).
+	Waiter *Waiter
+	Check  func() bool
 	// NoSleep keeps the ladder at runtime.Gosched instead of sleeping: a
 	// waiting loop then reacts within microseconds instead of a sleep's
 	// granularity (about 0.5 ms here), at the price of a busy core while
@@ -49,6 +55,8 @@ func (b *Backoff) Wait() {
 	case b.n < BackoffSpins:
 	case b.n < BackoffSpins+BackoffYields || b.NoSleep:
 		runtime.Gosched()
+	case b.Waiter != nil && b.Check != nil:
+		b.Waiter.Park(BackoffMaxSleep, b.Check)
 	default:
 		shift := min(b.n-(BackoffSpins+BackoffYields), maxShift)
 		time.Sleep(min(BackoffMinSleep<<shift, BackoffMaxSleep))
