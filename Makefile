@@ -15,9 +15,11 @@ FUZZ_TARGETS := \
 	./adapters/remoteexpert:FuzzDecodeReply \
 	./adapters/remoteexpert:FuzzDecodeEval \
 	./hotpath/decide:FuzzDecodeTraceRecord \
-	./hotpath/router:FuzzRoute
+	./hotpath/router:FuzzRoute \
+	./actors/link:FuzzParseTopics \
+	./actors/link:FuzzAppendEvent
 
-.PHONY: all build run test deps vectors unit fuzz-smoke fuzz bench lint fmt clean
+.PHONY: all build run test deps browser vectors unit fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
 
 all: build
@@ -30,11 +32,15 @@ run: build
 	./$(BIN) run $(ARGS)
 
 ## test: Python deps, the NumPy reference vectors, vet, every test under the race detector, and a short run of every fuzz target.
-test: deps vectors unit fuzz-smoke
+test: deps browser vectors unit fuzz-smoke
 
 ## deps: the pinned Python packages the tests use (requirements.txt).
 deps:
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+
+## browser: Debian's chromium for the dashboard test (installed once if missing).
+browser:
+	@sh actors/eye/testdata/install-chromium.sh
 
 ## vectors: regenerate the router's test vectors with the independent NumPy reference.
 vectors: deps

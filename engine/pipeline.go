@@ -107,6 +107,14 @@ type Pipeline struct {
 	models   sync.Map // version → *decide.Model
 	stageErr error
 
+	// Router versions: configs and models by version, the newest scheduled,
+	// and controls waiting for the reader.
+	routerCfgs  sync.Map // version → config.Router
+	lastVersion atomic.Uint64
+	reloadMu    sync.Mutex
+	controls    chan record.MarketTick
+	controlErrs atomic.Uint64
+
 	// Waiters: idle loops park on them, producers wake them.
 	stageWake *ring.Waiter
 	sinkWake  *ring.Waiter
@@ -202,6 +210,7 @@ func New(opts Options) (*Pipeline, error) {
 		}
 	}
 	p.disp.SetWaiters(partWakes, p.sinkWake)
+	p.disp.SetOnControl(p.onControl)
 	return p, nil
 }
 
@@ -301,10 +310,20 @@ func (p *Pipeline) read(ctx context.Context, src Source, start time.Time) error 
 				return nil
 			}
 		}
+		for pending := true; pending && p.controls != nil; {
+			select {
+			case c := <-p.controls:
+				p.disp.Dispatch([]record.MarketTick{c})
+			default:
+				pending = false
+			}
+		}
 		n, err := src.Next(buf)
 		if n > 0 {
 			for i := range buf[:n] {
-				p.symTick[buf[i].Symbol%record.MaxSymbols]++
+				if buf[i].Kind != record.KindControl {
+					p.symTick[buf[i].Symbol%record.MaxSymbols]++
+				}
 			}
 			p.disp.Dispatch(buf[:n])
 			if p.opts.Pacing == PaceRealtime {

@@ -3,19 +3,23 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+
+	"thunderline/hotpath/record"
 )
 
 // Journal record kinds. The numbers are on disk: never renumber.
 const (
-	RecMeta   uint8 = 1 // the run's profile (YAML) and format version; first record of a run
-	RecSymbol uint8 = 2 // u32 id, then the symbol's name; before the first tick naming it
-	RecTick   uint8 = 3 // record.AppendTick
-	RecReject uint8 = 4 // record.AppendReject: rejects and anomalies (gaps, late ticks)
-	RecWindow uint8 = 5 // window.AppendWindowRecord
-	RecLabel  uint8 = 6 // window.AppendLabel
-	RecTrace  uint8 = 7 // decision traces (reserved for the router)
-	RecEdge   uint8 = 8 // lineage edges (reserved for the router)
-	RecEnd    uint8 = 9 // JSON summary of the run (counts and digests); last record
+	RecMeta    uint8 = 1  // the run's profile (YAML) and format version; first record of a run
+	RecSymbol  uint8 = 2  // u32 id, then the symbol's name; before the first tick naming it
+	RecTick    uint8 = 3  // record.AppendTick
+	RecReject  uint8 = 4  // record.AppendReject: rejects and anomalies (gaps, late ticks)
+	RecWindow  uint8 = 5  // window.AppendWindowRecord
+	RecLabel   uint8 = 6  // window.AppendLabel
+	RecTrace   uint8 = 7  // decision traces (reserved for the router)
+	RecEdge    uint8 = 8  // lineage edges (reserved for the router)
+	RecEnd     uint8 = 9  // JSON summary of the run (counts and digests); last record
+	RecRouter  uint8 = 10 // a router config (YAML) a later control record switches to
+	RecControl uint8 = 11 // an in-band control: u8 type, u64 argument (router version), i64 boundary
 )
 
 // KindName names a record kind for summaries.
@@ -39,6 +43,10 @@ func KindName(k uint8) string {
 		return "edge"
 	case RecEnd:
 		return "end"
+	case RecRouter:
+		return "router"
+	case RecControl:
+		return "control"
 	}
 	return fmt.Sprintf("kind_%d", k)
 }
@@ -53,4 +61,22 @@ func decodeSymbol(b []byte) (uint32, string, error) {
 		return 0, "", fmt.Errorf("symbol record of %d bytes: want 5 to 259", len(b))
 	}
 	return binary.LittleEndian.Uint32(b), string(b[4:]), nil
+}
+
+func appendControl(dst []byte, t *record.MarketTick) []byte {
+	dst = append(dst, t.Action)
+	dst = binary.LittleEndian.AppendUint64(dst, t.Seq)
+	return binary.LittleEndian.AppendUint64(dst, uint64(t.TsEvent))
+}
+
+func decodeControl(b []byte, t *record.MarketTick) error {
+	if len(b) != 17 {
+		return fmt.Errorf("control record of %d bytes, want 17", len(b))
+	}
+	*t = record.MarketTick{Kind: record.KindControl, Action: b[0], Seq: binary.LittleEndian.Uint64(b[1:]),
+		TsEvent: int64(binary.LittleEndian.Uint64(b[9:]))}
+	if t.Action != record.ControlRouter {
+		return fmt.Errorf("control record of unknown type %q", t.Action)
+	}
+	return nil
 }

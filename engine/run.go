@@ -207,6 +207,7 @@ func replayJournal(ctx context.Context, dir string, ro ReplayOptions) (*Summary,
 	if err != nil {
 		return nil, err
 	}
+	src.OnRouter = p.AddRouterConfig
 	sum, err := p.Run(ctx, src)
 	if sum != nil {
 		sum.Records = src.Kinds

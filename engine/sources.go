@@ -9,6 +9,7 @@ import (
 
 	"thunderline/adapters/dbn"
 	"thunderline/adapters/synthetic"
+	"thunderline/engine/config"
 	"thunderline/hotpath/record"
 	"thunderline/persist/journal"
 )
@@ -154,6 +155,9 @@ type JournalSource struct {
 	syms  *record.Symbols
 	remap map[uint32]uint32
 	Kinds map[string]uint64 // records read, by kind
+	// OnRouter receives each router config the journal records (before the
+	// control record that switches to it).
+	OnRouter func(config.Router)
 }
 
 // OpenJournal opens a run's journal and reads its meta record, returning the
@@ -214,6 +218,19 @@ func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
 					return n, fmt.Errorf("journal record %d: tick names symbol %d before its symbol record", off, t.Symbol)
 				}
 				t.Symbol = nid
+			}
+			n++
+		case RecRouter:
+			rc, err := config.ParseRouter(payload, fmt.Sprintf("journal record %d", off))
+			if err != nil {
+				return n, err
+			}
+			if s.OnRouter != nil {
+				s.OnRouter(*rc)
+			}
+		case RecControl:
+			if err := decodeControl(payload, &dst[n]); err != nil {
+				return n, fmt.Errorf("journal record %d: %w", off, err)
 			}
 			n++
 		case RecMeta:

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"gopkg.in/yaml.v3"
+
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
+	"thunderline/hotpath/record"
 	"thunderline/hotpath/ring"
 	"thunderline/hotpath/window"
 )
@@ -50,11 +53,15 @@ func (p *Pipeline) newStage() error {
 		return fmt.Errorf("profile %s: %w", prof.Source(), err)
 	}
 	p.models.Store(m.Version, m)
+	p.routerCfgs.Store(m.Version, prof.Router.WithDefaults())
+	p.lastVersion.Store(m.Version)
+	p.controls = make(chan record.MarketTick, 16)
 	for _, part := range p.parts {
 		part.EmitMarks()
 	}
 	if p.jsink != nil {
 		p.jsink.models = p.model
+		p.jsink.routerYAML = p.routerYAML
 	}
 	return nil
 }
@@ -70,25 +77,86 @@ func (p *Pipeline) model(version uint64) *decide.Model {
 // Stage returns the decision stage, or nil when the router is disabled.
 func (p *Pipeline) Stage() *decide.Stage { return p.stage }
 
-// ReloadRouter builds a new router version and swaps it in: the batch in
-// flight finishes on the version it started with, the next one uses the
-// new version. The version must be above the running one. Safe from any
-// goroutine.
+// ReloadRouter builds a new router version and schedules it in band: the
+// reader inserts a control record at its current place in the input, the
+// journal records the config and the control there, and the decision stage
+// switches at the next boundary — so a replay of the journal switches at
+// the same batch and re-derives the same traces. The version must be above
+// every version scheduled so far. Safe from any goroutine; the switch
+// happens once the reader next runs.
 func (p *Pipeline) ReloadRouter(rc config.Router) error {
 	if p.stage == nil {
 		return fmt.Errorf("router: disabled in this run's profile")
+	}
+	rc = rc.WithDefaults()
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	if last := p.lastVersion.Load(); rc.Version <= last {
+		return fmt.Errorf("router: version %d: must be above the running version %d", rc.Version, last)
 	}
 	m, err := BuildModel(rc)
 	if err != nil {
 		return err
 	}
 	p.models.Store(m.Version, m)
-	if err := p.stage.Swap(m); err != nil {
-		p.models.Delete(m.Version)
-		return err
+	p.routerCfgs.Store(m.Version, rc)
+	select {
+	case p.controls <- record.MarketTick{Kind: record.KindControl, Action: record.ControlRouter, Seq: m.Version}:
+	default:
+		return fmt.Errorf("router: version %d: too many reloads waiting for the reader", rc.Version)
 	}
+	p.lastVersion.Store(m.Version)
 	return nil
 }
+
+// onControl applies a control record on the reader's goroutine (the
+// dispatcher's hook): a router swap is scheduled for batches ending after
+// boundary. In a journal replay the model is built from the journaled
+// config the first time its version comes up.
+func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
+	t.TsEvent = boundary // journaled with the control, for people reading it
+	if t.Action != record.ControlRouter || p.stage == nil {
+		return
+	}
+	m := p.model(t.Seq)
+	if m == nil {
+		rc, ok := p.routerCfgs.Load(t.Seq)
+		if !ok {
+			p.controlErrs.Add(1)
+			return
+		}
+		var err error
+		if m, err = BuildModel(rc.(config.Router)); err != nil {
+			p.controlErrs.Add(1)
+			return
+		}
+		p.models.Store(m.Version, m)
+	}
+	if err := p.stage.Schedule(boundary, m); err != nil {
+		p.controlErrs.Add(1)
+		return
+	}
+	for {
+		last := p.lastVersion.Load()
+		if m.Version <= last || p.lastVersion.CompareAndSwap(last, m.Version) {
+			break
+		}
+	}
+}
+
+// routerYAML returns the config of a router version as YAML, for the
+// journal.
+func (p *Pipeline) routerYAML(version uint64) ([]byte, error) {
+	rc, ok := p.routerCfgs.Load(version)
+	if !ok {
+		return nil, fmt.Errorf("journal: router version %d has no config", version)
+	}
+	return yaml.Marshal(rc.(config.Router))
+}
+
+// AddRouterConfig makes a router version's config known (a journal replay
+// reads them from RecRouter records).
+func (p *Pipeline) AddRouterConfig(rc config.Router) { p.routerCfgs.Store(rc.Version, rc) }
 
 // runStage is the decision stage's goroutine: it takes the partitions'
 // outputs, passes windows, labels and rejects on to the sink, feeds windows

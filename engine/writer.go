@@ -96,14 +96,15 @@ func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs outRing, traces *ri
 // run. Records are acknowledged when the journal writes their block: when
 // a block fills, and whenever the rings run dry.
 type journalSink struct {
-	j        *journal.Journal
-	syms     *record.Symbols
-	tenant   string
-	symsDone int // symbols journaled so far (ids 1..symsDone-1)
-	buf      []byte
-	dirty    bool
-	counts   [16]atomic.Uint64                  // records appended by kind
-	models   func(version uint64) *decide.Model // router models by version, for expert ids
+	j          *journal.Journal
+	syms       *record.Symbols
+	tenant     string
+	symsDone   int // symbols journaled so far (ids 1..symsDone-1)
+	buf        []byte
+	dirty      bool
+	counts     [16]atomic.Uint64                    // records appended by kind
+	models     func(version uint64) *decide.Model   // router models by version, for expert ids
+	routerYAML func(version uint64) ([]byte, error) // a router version's config, for the journal
 }
 
 func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *journalSink {
@@ -134,6 +135,9 @@ func (s *journalSink) symbols() error {
 }
 
 func (s *journalSink) tick(t *record.MarketTick) error {
+	if t.Kind == record.KindControl {
+		return s.control(t)
+	}
 	if int(t.Symbol) >= s.symsDone {
 		if err := s.symbols(); err != nil {
 			return err
@@ -160,6 +164,22 @@ func (s *journalSink) output(o *partition.Output) error {
 
 // idle flushes: the rings are dry, so everything appended so far is
 // acknowledged now rather than when its block fills.
+// control journals an in-band control at its place among the ticks: for a
+// router swap, the router's config first, then the control record.
+func (s *journalSink) control(t *record.MarketTick) error {
+	if t.Action == record.ControlRouter && s.routerYAML != nil {
+		y, err := s.routerYAML(t.Seq)
+		if err != nil {
+			return err
+		}
+		if err := s.append(RecRouter, y); err != nil {
+			return err
+		}
+	}
+	s.buf = appendControl(s.buf[:0], t)
+	return s.append(RecControl, s.buf)
+}
+
 // trace journals a decision trace and its lineage edges: window → trace,
 // and trace → each expert it used.
 func (s *journalSink) trace(t *decide.DecisionTrace) error {

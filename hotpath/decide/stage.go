@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,15 @@ type Stage struct {
 	lat     latencies
 	m       Metrics
 	routeFn func([]window.FeatureWindow)
+
+	pendMu   sync.Mutex
+	pending  []scheduled // models to switch to, by boundary, in order
+	nPending atomic.Int32
+}
+
+type scheduled struct {
+	boundary int64
+	m        *Model
 }
 
 // NewStage returns a stage running model m.
@@ -107,6 +117,40 @@ func (s *Stage) Swap(m *Model) error {
 	return nil
 }
 
+// Schedule makes m the model of every batch that ends after boundary (event
+// time). Called by the dispatcher's control hook before it broadcasts any
+// watermark past boundary, so no such batch has been routed yet and the
+// switch happens at the same batch in every replay. Safe from any
+// goroutine.
+func (s *Stage) Schedule(boundary int64, m *Model) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	s.pendMu.Lock()
+	s.pending = append(s.pending, scheduled{boundary, m})
+	s.nPending.Store(int32(len(s.pending)))
+	s.pendMu.Unlock()
+	return nil
+}
+
+// applyScheduled switches to scheduled models whose boundary the batch
+// ending at end has passed.
+func (s *Stage) applyScheduled(end int64) {
+	if s.nPending.Load() == 0 {
+		return
+	}
+	s.pendMu.Lock()
+	k := 0
+	for k < len(s.pending) && end > s.pending[k].boundary {
+		s.cur.Store(s.pending[k].m)
+		s.m.Swaps.Add(1)
+		k++
+	}
+	s.pending = s.pending[:copy(s.pending, s.pending[k:])]
+	s.nPending.Store(int32(len(s.pending)))
+	s.pendMu.Unlock()
+}
+
 // Current returns the newest published model.
 func (s *Stage) Current() *Model { return s.cur.Load() }
 
@@ -153,6 +197,7 @@ func (s *Stage) OnMark(part int, mark int64) { s.batcher.Mark(part, mark, s.rout
 
 // route decides one batch.
 func (s *Stage) route(batch []window.FeatureWindow) {
+	s.applyScheduled(batch[0].End)
 	if m := s.cur.Load(); m != s.active {
 		s.use(m)
 	}

@@ -30,6 +30,9 @@ type Dispatcher struct {
 	bo          ring.Backoff
 	wakeParts   []*ring.Waiter
 	wakeJournal *ring.Waiter
+	onControl   func(t *record.MarketTick, boundary int64)
+	// Controls counts control records applied.
+	Controls atomic.Uint64
 	// Dispatched counts ticks sent to partitions; Waits counts full-ring
 	// waits (backpressure seen by the reader).
 	Dispatched atomic.Uint64
@@ -79,6 +82,10 @@ func (d *Dispatcher) push(r *ring.SPSC[record.MarketTick], t *record.MarketTick)
 func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 	for i := range ticks {
 		t := &ticks[i]
+		if t.Kind == record.KindControl {
+			d.control(t)
+			continue
+		}
 		if t.InSeq == 0 {
 			d.inseq++
 			t.InSeq = d.inseq
@@ -103,6 +110,25 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 			}
 		}
 	}
+}
+
+// OnControl, when set, is called (on the dispatcher's goroutine) for each
+// control record with the boundary it takes effect after: the current
+// watermark. Every batch ending after it is routed after this call, in any
+// replay of the same input too.
+func (d *Dispatcher) SetOnControl(f func(t *record.MarketTick, boundary int64)) { d.onControl = f }
+
+// control journals a control record at its place in the input and hands it
+// to the control hook. It does not go to partitions.
+func (d *Dispatcher) control(t *record.MarketTick) {
+	if d.onControl != nil {
+		d.onControl(t, d.mark)
+	}
+	if d.journal != nil {
+		d.push(d.journal, t)
+		d.wakeJournal.Wake()
+	}
+	d.Controls.Add(1)
 }
 
 func (d *Dispatcher) broadcast(m record.MarketTick) {

@@ -27,6 +27,17 @@ const (
 	// sent to every partition at the same point of the input, so that window
 	// closing is identical whatever the number of partitions.
 	KindWatermark
+	// KindControl is an in-band control record from the control plane (a
+	// router version swap): Action is the control type, Seq its argument
+	// (the router version). The dispatcher applies it at its position in
+	// the input and journals it there, so a replay applies it at the same
+	// point. It carries no market data and reaches no partition.
+	KindControl
+)
+
+// Control types, in MarketTick.Action of a KindControl tick.
+const (
+	ControlRouter uint8 = 'R' // swap in router version Seq
 )
 
 // Action codes of an order event, as DBN writes them.

@@ -1,0 +1,94 @@
+package eye
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// apiError is the body of every error response.
+type apiError struct {
+	Code    string `json:"code"` // unauthorized | forbidden | not_found | method_not_allowed | bad_request | too_large | conflict | invalid_config | not_ready | unavailable | internal
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // invalid_config: the offending key
+}
+
+// Error codes and their statuses.
+var codeStatus = map[string]int{
+	"unauthorized":       http.StatusUnauthorized,
+	"forbidden":          http.StatusForbidden,
+	"not_found":          http.StatusNotFound,
+	"method_not_allowed": http.StatusMethodNotAllowed,
+	"bad_request":        http.StatusBadRequest,
+	"too_large":          http.StatusRequestEntityTooLarge,
+	"conflict":           http.StatusConflict,
+	"invalid_config":     http.StatusUnprocessableEntity,
+	"not_ready":          http.StatusServiceUnavailable,
+	"unavailable":        http.StatusServiceUnavailable,
+	"internal":           http.StatusInternalServerError,
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"code":"internal","message":"encode response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, code, msg string) {
+	writeJSON(w, codeStatus[code], apiError{Code: code, Message: msg})
+}
+
+// writeBackendError maps a Backend error to its status.
+func writeBackendError(w http.ResponseWriter, err error) {
+	var ce *ConfigError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ce):
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{Code: "invalid_config", Message: ce.Error(), Field: ce.Field})
+	case errors.As(err, &mbe):
+		writeError(w, "too_large", err.Error())
+	case errors.Is(err, ErrNotFound):
+		writeError(w, "not_found", err.Error())
+	case errors.Is(err, ErrConflict):
+		writeError(w, "conflict", err.Error())
+	case errors.Is(err, ErrBadRequest):
+		writeError(w, "bad_request", err.Error())
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, "unavailable", err.Error())
+	default:
+		writeError(w, "internal", err.Error())
+	}
+}
+
+var (
+	// "router.layers[0].list[2].params" in a validation error.
+	fieldPath = regexp.MustCompile(`\brouter\.[A-Za-z0-9_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*`)
+	// yaml.v3's strict decoding: "line 3: field bogus not found in type config.RouterLayer".
+	unknownField = regexp.MustCompile(`field (\S+) not found in type`)
+)
+
+// routerConfigError turns a config.ParseRouter error into a *ConfigError,
+// naming the field the message names.
+func routerConfigError(err error) *ConfigError {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "router config "+routerBodyName+": ")
+	ce := &ConfigError{Reason: msg}
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		ce.Field = m[1]
+	} else if m := fieldPath.FindString(msg); m != "" {
+		ce.Field = m
+		ce.Reason = strings.TrimPrefix(strings.TrimPrefix(msg, m), ":")
+		ce.Reason = strings.TrimSpace(ce.Reason)
+	}
+	return ce
+}
+
+// routerBodyName names the request body in config.ParseRouter errors.
+const routerBodyName = "request body"
