@@ -76,6 +76,7 @@ type Progress struct {
 	Acked      uint64        // journal records acknowledged
 	InputBytes int64         // for file inputs: bytes consumed, when known
 	InputTotal int64         // for file inputs: total bytes, when known
+	Decisions  uint64        // decision traces
 }
 
 // Pipeline is the data plane of one run.
@@ -114,6 +115,11 @@ type Pipeline struct {
 	reloadMu    sync.Mutex
 	controls    chan record.MarketTick
 	controlErrs atomic.Uint64
+
+	running atomic.Bool
+	// OnTrace, when set before Run, sees every trace on the sink's goroutine
+	// (the dashboard feed); it must be quick.
+	OnTrace func(t *decide.DecisionTrace)
 
 	// Waiters: idle loops park on them, producers wake them.
 	stageWake *ring.Waiter
@@ -247,6 +253,11 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	} else {
 		close(stageDone)
 	}
+	if p.OnTrace != nil {
+		s = traceTap{sink: s, tap: p.OnTrace}
+	}
+	p.running.Store(true)
+	defer p.running.Store(false)
 	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep(), p.sinkWake) }()
 	monDone := make(chan struct{})
 	var monWG sync.WaitGroup
@@ -399,6 +410,7 @@ func (p *Pipeline) Snapshot(start time.Time) Progress {
 	if p.jour != nil {
 		pr.Acked = uint64(p.jour.Acked())
 	}
+	pr.Decisions = p.nTraces.Load()
 	if pf, ok := p.src.(interface{ Position() (int64, int64) }); ok {
 		pr.InputBytes, pr.InputTotal = pf.Position()
 	}
@@ -414,3 +426,36 @@ func (discardSink) idle() error                       { return nil }
 func (discardSink) finish() error                     { return nil }
 
 func hexDigest(d [32]byte) string { return hex.EncodeToString(d[:]) }
+
+// traceTap passes every trace to tap after the sink has it.
+type traceTap struct {
+	sink
+	tap func(t *decide.DecisionTrace)
+}
+
+func (t traceTap) trace(tr *decide.DecisionTrace) error {
+	err := t.sink.trace(tr)
+	t.tap(tr)
+	return err
+}
+
+func (p *Pipeline) paperPnL() float64 {
+	pnl, _ := p.stage.PaperTotals()
+	return pnl
+}
+
+func (p *Pipeline) paperTrades() uint64 {
+	_, n := p.stage.PaperTotals()
+	return n
+}
+
+// Profile returns the pipeline's profile.
+func (p *Pipeline) Profile() *config.Profile { return p.prof }
+
+// Close releases what New opened (the journal) when Run will not be called.
+func (p *Pipeline) Close() error {
+	if p.jour != nil {
+		return p.jour.Close()
+	}
+	return nil
+}

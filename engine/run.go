@@ -41,8 +41,9 @@ type RunOptions struct {
 	// Now names the run's journal directory (run-<UTC time>); default time.Now.
 	Now func() time.Time
 	// Started, when set, is called with the assembled pipeline before it
-	// runs (to serve its metrics, reload its router, ...).
-	Started func(p *Pipeline)
+	// runs (to serve its admin HTTP, reload its router, ...); an error stops
+	// the run before it starts.
+	Started func(p *Pipeline) error
 }
 
 // RunLive runs the profile's feed until ctx is cancelled, For passes or the
@@ -84,7 +85,10 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	if ro.Started != nil {
-		ro.Started(p)
+		if err := ro.Started(p); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
 	sum, err := p.Run(ctx, src)
 	if s, ok := src.(*DBNSource); ok && sum != nil {

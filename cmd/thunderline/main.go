@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -21,8 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
+	"thunderline/actors/eye"
 	"thunderline/engine"
 	"thunderline/engine/config"
 )
@@ -30,11 +28,13 @@ import (
 const usage = `thunderline — low-latency decision engine for market and filings data
 
 Usage:
-  thunderline run [--profile FILE] [--for DURATION] [--router FILE] [--metrics ADDR]
+  thunderline run [--profile FILE] [--for DURATION] [--router FILE] [--no-admin]
       Run the engine. With no profile: the embedded minimal profile (a seeded
       synthetic feed, journal under ./var/journal). Ctrl-C stops it cleanly.
+      It serves the admin HTTP and dashboard on 127.0.0.1:8470 and prints the
+      URL (and a generated token when the profile configures none).
       --router FILE replaces the profile's router; SIGHUP hot-swaps a new
-      version from it. --metrics ADDR serves Prometheus metrics.
+      version from it.
   thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
       Replay .dbn / .dbn.zst files, or a run's journal directory, and print
       ticks, rejects, windows, per-symbol counts and digests.
@@ -138,7 +138,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	profile := fs.String("profile", "", "profile YAML `file` (default: the embedded minimal profile)")
 	dur := fs.Duration("for", 0, "stop after this `duration` of wall-clock time (default: until Ctrl-C or the feed ends)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://`addr`/metrics (e.g. 127.0.0.1:9464; off by default)")
+	noAdmin := fs.Bool("no-admin", false, "do not serve the admin HTTP (the profile's admin section)")
 	routerFile := fs.String("router", "", "router config `file`: replaces the profile's router section; SIGHUP re-reads it and hot-swaps the new version")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -161,18 +161,32 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tty := isTerminal(stderr)
 	src := prof.Source()
 	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
-	var srv *http.Server
-	started := func(p *engine.Pipeline) {
-		if *metricsAddr != "" {
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", promhttp.HandlerFor(p.Registry(), promhttp.HandlerOpts{}))
-			srv = &http.Server{Addr: *metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			go func() {
-				if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-					log.Error("metrics server", "addr", *metricsAddr, "err", err)
-				}
-			}()
-			fmt.Fprintf(stderr, "metrics at http://%s/metrics\n", *metricsAddr)
+	var admin *eye.Server
+	started := func(p *engine.Pipeline) error {
+		if prof.AdminEnabled() && !*noAdmin {
+			tokens, generated, err := engine.AdminTokens(prof)
+			if err != nil {
+				return err
+			}
+			be := engine.NewAdmin(p, feedName(prof))
+			be.Attach()
+			admin, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
+			if err != nil {
+				return fmt.Errorf("admin: %w", err)
+			}
+			url, err := admin.Start()
+			if err != nil {
+				return fmt.Errorf("admin: %w", err)
+			}
+			go be.Run(ctx, time.Second)
+			fmt.Fprintf(stderr, "admin at %s (health: %s/healthz, metrics: %s/metrics)\n", url, url, url)
+			if generated != nil {
+				// Printed once, here, for the operator; never logged.
+				fmt.Fprintf(stderr, "dashboard: %s/dashboard#token=%s\n", url, generated.Value)
+				fmt.Fprintf(stderr, "admin token (role admin, this run only): %s\n", generated.Value)
+			} else {
+				fmt.Fprintf(stderr, "dashboard: %s/dashboard (sign in with a configured token)\n", url)
+			}
 		}
 		if *routerFile != "" {
 			hup := make(chan os.Signal, 1)
@@ -191,11 +205,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 			}()
 		}
+		return nil
 	}
 	sum, err := engine.RunLive(ctx, engine.RunOptions{Profile: prof, For: *dur, Logger: log, Started: started,
 		ProgressEvery: prof.ProgressInterval(), Progress: func(p engine.Progress) { printProgress(stderr, p, tty, true) }})
-	if srv != nil {
-		srv.Close()
+	if admin != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		admin.Shutdown(sctx)
+		cancel()
 	}
 	if tty {
 		fmt.Fprintln(stderr)
@@ -283,4 +300,11 @@ func printProgress(w io.Writer, p engine.Progress, tty, live bool) {
 	} else {
 		fmt.Fprintln(w, b.String())
 	}
+}
+
+func feedName(p *config.Profile) string {
+	if p.Feed.Kind == "" {
+		return "synthetic"
+	}
+	return p.Feed.Kind
 }

@@ -19,10 +19,13 @@ func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestRunThenVerify(t *testing.T) {
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "p.yaml")
-	os.WriteFile(prof, []byte("feed: {pace: max, synthetic: {max_ticks: 50000, bad_ratio: 0.001}}\njournal: {dir: "+filepath.Join(dir, "j")+", fsync: never}\n"), 0o644)
+	os.WriteFile(prof, []byte("feed: {pace: max, synthetic: {max_ticks: 50000, bad_ratio: 0.001}}\njournal: {dir: "+filepath.Join(dir, "j")+", fsync: never}\nadmin: {addr: \"127.0.0.1:0\"}\n"), 0o644)
 	code, out, errOut := cli(t, "run", "--profile", prof, "--json")
 	if code != 0 {
 		t.Fatalf("run exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "admin at http://127.0.0.1:") || !strings.Contains(errOut, "/dashboard#token=thl_") {
+		t.Fatalf("run did not print the admin URL and generated token:\n%s", errOut)
 	}
 	var sum struct {
 		Ticks        uint64            `json:"ticks"`

@@ -123,6 +123,7 @@ type Profile struct {
 	Journal    Journal   `yaml:"journal"`
 	Progress   Progress  `yaml:"progress"`
 	Router     Router    `yaml:"router"`
+	Admin      Admin     `yaml:"admin"`
 	Risk       Risk      `yaml:"risk"`
 	source     string    // file the profile came from, for error messages
 }
@@ -218,6 +219,35 @@ type Progress struct {
 	Interval Duration `yaml:"interval"` // [1s]
 }
 
+// Admin is the admin HTTP server of `thunderline run` (health, actor tree,
+// router, experts, kill switch, metrics, dashboard).
+type Admin struct {
+	Enabled     *bool        `yaml:"enabled"`      // [true]
+	Addr        string       `yaml:"addr"`         // [127.0.0.1:8470]; loopback unless allow_remote
+	AllowRemote bool         `yaml:"allow_remote"` // plain HTTP: put a TLS proxy in front
+	Tokens      []AdminToken `yaml:"tokens"`       // none: a token is generated and printed once
+}
+
+// AdminToken is one bearer token. The value comes from the environment
+// variable named by value_env (so profiles hold no secrets), or, for local
+// experiments, from value.
+type AdminToken struct {
+	Role     string `yaml:"role"` // admin | operator | read_only
+	ValueEnv string `yaml:"value_env"`
+	Value    string `yaml:"value"`
+}
+
+// AdminEnabled reports whether run serves the admin HTTP [true].
+func (p *Profile) AdminEnabled() bool { return p.Admin.Enabled == nil || *p.Admin.Enabled }
+
+// AdminAddr returns the admin address with its default.
+func (p *Profile) AdminAddr() string {
+	if p.Admin.Addr == "" {
+		return "127.0.0.1:8470"
+	}
+	return p.Admin.Addr
+}
+
 // Load reads and validates a profile file.
 func Load(path string) (*Profile, error) {
 	b, err := os.ReadFile(path)
@@ -311,6 +341,16 @@ func (p *Profile) Validate() error {
 	}
 	if err := p.Router.Validate(); err != nil {
 		return fmt.Errorf("profile %s: %w", p.source, err)
+	}
+	for i, t := range p.Admin.Tokens {
+		switch {
+		case t.Role != "admin" && t.Role != "operator" && t.Role != "read_only":
+			return fail(fmt.Sprintf("admin.tokens[%d].role", i), "%q: want admin, operator or read_only", t.Role)
+		case (t.ValueEnv == "") == (t.Value == ""):
+			return fail(fmt.Sprintf("admin.tokens[%d]", i), "give exactly one of value_env and value")
+		case t.Value != "" && len(t.Value) < 16:
+			return fail(fmt.Sprintf("admin.tokens[%d].value", i), "shorter than 16 characters")
+		}
 	}
 	if err := p.Risk.validate(); err != nil {
 		return fmt.Errorf("profile %s: %w", p.source, err)

@@ -77,9 +77,11 @@ func (s *Stage) RiskCounters() (breaches, streaks, flagged, halted uint64, forci
 	return r.Breaches.Load(), r.BreachStreaks.Load(), r.Flagged.Load(), r.HaltedDecision.Load(), r.ForcingActive.Load()
 }
 
-// PaperTotals returns the paper book's total PnL and trade count (stage
-// goroutine only, or after the run).
-func (s *Stage) PaperTotals() (pnl float64, trades uint64) { return s.paper.Total, s.paper.Trades }
+// PaperTotals returns the paper book's total PnL and trade count. Safe from
+// any goroutine.
+func (s *Stage) PaperTotals() (pnl float64, trades uint64) {
+	return s.paper.total.Load(), s.paper.trades.Load()
+}
 
 // latencies keeps the last window-close → trace latencies in a ring, for
 // percentiles (computed off the hot path).

@@ -1,6 +1,10 @@
 package decide
 
-import "thunderline/hotpath/record"
+import (
+	"sync/atomic"
+
+	"thunderline/hotpath/record"
+)
 
 // share is one expert's part in the position a decision established.
 type share struct {
@@ -28,8 +32,8 @@ type paper struct {
 	syms      []*paperSym // by symbol
 	expertPnL []float64   // by final-layer expert index
 	tradeSize int64
-	Total     float64 // sum of every symbol's mark-to-market PnL
-	Trades    uint64
+	total     f64           // sum of every symbol's mark-to-market PnL; read by other goroutines
+	trades    atomic.Uint64 // trades done
 }
 
 func newPaper(experts int, tradeSize int64) *paper {
@@ -64,7 +68,7 @@ func (p *paper) apply(id uint32, action uint8, mid float64, t *DecisionTrace) (i
 	if mid > 0 {
 		if s.started && s.pos != 0 {
 			delta := float64(float64(s.pos) * (mid - s.mid))
-			p.Total += delta
+			p.total.Add(delta)
 			for _, a := range s.attr[:s.nAttr] {
 				if int(a.expert) < len(p.expertPnL) {
 					p.expertPnL[a.expert] += float64(delta * float64(a.w))
@@ -77,11 +81,11 @@ func (p *paper) apply(id uint32, action uint8, mid float64, t *DecisionTrace) (i
 	case ActionBuy:
 		s.pos += p.tradeSize
 		s.cash -= float64(float64(p.tradeSize) * s.mid)
-		p.Trades++
+		p.trades.Add(1)
 	case ActionSell:
 		s.pos -= p.tradeSize
 		s.cash += float64(float64(p.tradeSize) * s.mid)
-		p.Trades++
+		p.trades.Add(1)
 	}
 	if action == ActionBuy || action == ActionSell {
 		p.attribute(s, action, t)

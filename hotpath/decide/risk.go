@@ -101,6 +101,9 @@ func (d *DenyList) Set(tenant, symbol string, deny bool) {
 	d.version.Add(1)
 }
 
+// AllHalted reports whether the global kill switch is on.
+func (d *DenyList) AllHalted() bool { return d.all.Load() }
+
 // HaltAll turns the global kill switch on or off.
 func (d *DenyList) HaltAll(on bool) { d.all.Store(on); d.version.Add(1) }
 

@@ -90,6 +90,7 @@ func NewStage(cfg StageConfig, syms *record.Symbols, m *Model) (*Stage, error) {
 		batcher: NewBatcher(syms, cfg.Partitions, cfg.MaxBatch, cfg.Pending),
 		risk:    newRisk(cfg.Risk, cfg.Deny, cfg.Tenant, syms),
 		traces:  make([]DecisionTrace, cfg.MaxBatch),
+		paper:   newPaper(MaxGates, cfg.Risk.TradeSize), // the final layer has at most MaxGates experts
 		scratch: make([]byte, 0, MaxTraceSize),
 	}
 	s.lat.init()
@@ -169,23 +170,8 @@ func (s *Stage) use(m *Model) {
 		s.emb[1] = make([]float32, s.cfg.MaxBatch*dim)
 		s.hidden = make([]float32, dim)
 	}
-	if len(s.paperExperts()) < experts {
-		old := s.paper
-		s.paper = newPaper(experts, s.cfg.Risk.TradeSize)
-		if old != nil {
-			s.paper.syms, s.paper.Total, s.paper.Trades = old.syms, old.Total, old.Trades
-			copy(s.paper.expertPnL, old.expertPnL)
-		}
-	}
 	s.active = m
 	s.m.Version.Store(m.Version)
-}
-
-func (s *Stage) paperExperts() []float64 {
-	if s.paper == nil {
-		return nil
-	}
-	return s.paper.expertPnL
 }
 
 // OnWindow takes a closed window from a partition.

@@ -1,0 +1,443 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"thunderline/actors/eye"
+	"thunderline/engine/config"
+	"thunderline/hotpath/decide"
+)
+
+// Admin is the pipeline's side of the admin HTTP server (eye.Backend): it
+// reads counters the data plane publishes through atomics and acts through
+// the control paths (router reloads in band, the deny list, expert guards).
+// Nothing here touches the hot path.
+type Admin struct {
+	p       *Pipeline
+	hub     *eye.Hub
+	started time.Time
+	feed    string
+
+	mu         sync.Mutex
+	last       Progress // for rates
+	lastAt     time.Time
+	retired    map[string]bool // "layer/name": stays forced across reloads
+	cached     eye.Summary
+	haveCached bool
+	loaded     time.Time
+	source     string
+}
+
+// NewAdmin returns the backend of a pipeline; feed names the input.
+func NewAdmin(p *Pipeline, feed string) *Admin {
+	return &Admin{p: p, hub: eye.NewHub(eye.HubOptions{}), started: time.Now(), feed: feed,
+		retired: map[string]bool{}, loaded: time.Now(), source: p.prof.Source()}
+}
+
+// Hub is the dashboard stream the admin server serves.
+func (a *Admin) Hub() *eye.Hub { return a.hub }
+
+// Live implements eye.Backend.
+func (a *Admin) Live() error { return nil }
+
+// Ready implements eye.Backend: ready once the pipeline runs.
+func (a *Admin) Ready() error {
+	if !a.p.running.Load() {
+		return errors.New("the pipeline is not running")
+	}
+	return nil
+}
+
+// Actors implements eye.Backend: the components of the run with their
+// state and ring depths.
+func (a *Admin) Actors() []eye.Actor {
+	p := a.p
+	status := "running"
+	if !p.running.Load() {
+		status = "stopped"
+	}
+	out := []eye.Actor{{Name: "engine", Path: "engine", Status: status}}
+	pcap, jcap, ocap := p.prof.RingSizes()
+	reader := eye.Actor{Name: "reader", Path: "engine/reader", Status: status}
+	if p.tRing != nil {
+		reader.Rings = append(reader.Rings, eye.RingDepth{Name: "journal", Len: p.tRing.Len(), Cap: jcap})
+	}
+	out = append(out, reader)
+	for _, part := range p.parts {
+		st := status
+		if part.Done() {
+			st = "stopped"
+		}
+		out = append(out, eye.Actor{Name: fmt.Sprintf("flow/%d", part.ID), Path: fmt.Sprintf("engine/flow/%d", part.ID),
+			Status: st, Rings: []eye.RingDepth{{Name: "in", Len: p.inRings[part.ID].Len(), Cap: pcap}}})
+	}
+	out = append(out, eye.Actor{Name: "persist", Path: "engine/persist", Status: status,
+		Rings: []eye.RingDepth{{Name: "output", Len: p.outRing.Len(), Cap: ocap}}})
+	if p.stage != nil {
+		chief := eye.Actor{Name: "chief", Path: "engine/chief", Status: status}
+		if p.pass != nil {
+			chief.Rings = []eye.RingDepth{{Name: "pass", Len: p.pass.Len(), Cap: ocap}, {Name: "traces", Len: p.trRing.Len(), Cap: 1024}}
+		}
+		out = append(out, chief)
+		for l, lm := range p.stage.Current().Layers {
+			for _, g := range lm.Experts {
+				gs := g.Stats()
+				st := "running"
+				switch {
+				case gs.Failed:
+					st = "failed"
+				case gs.Forced:
+					st = "forced"
+				}
+				out = append(out, eye.Actor{Name: fmt.Sprintf("bolt/%d.%s", l, gs.Name), Path: fmt.Sprintf("engine/chief/bolt/%d.%s", l, gs.Name),
+					Status: st, Restarts: gs.Restarts, LastError: gs.LastError, LastErrorAt: gs.LastErrAt})
+			}
+		}
+	}
+	return out
+}
+
+// Router implements eye.Backend.
+func (a *Admin) Router() eye.RouterSnapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := a.p.lastVersion.Load()
+	rc, _ := a.p.routerCfgs.Load(v)
+	cfg, _ := rc.(config.Router)
+	return eye.RouterSnapshot{Version: v, Config: cfg, Source: a.source, Loaded: a.loaded}
+}
+
+// ReloadRouter implements eye.Backend: validated, then swapped in band.
+func (a *Admin) ReloadRouter(_ context.Context, cfg *config.Router) (uint64, error) {
+	if err := cfg.Validate(); err != nil {
+		return 0, configError(err)
+	}
+	if err := a.p.ReloadRouter(*cfg); err != nil {
+		return 0, configError(err)
+	}
+	a.mu.Lock()
+	a.loaded, a.source = time.Now(), "admin PUT /router"
+	a.mu.Unlock()
+	a.applyRetired()
+	return cfg.WithDefaults().Version, nil
+}
+
+// configError turns a validation error into the field-naming eye error.
+func configError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "router."); i >= 0 {
+		rest := msg[i:]
+		if j := strings.IndexAny(rest, " :"); j > 0 {
+			return &eye.ConfigError{Field: rest[:j], Reason: msg}
+		}
+	}
+	if strings.Contains(msg, "version") {
+		return &eye.ConfigError{Field: "router.version", Reason: msg}
+	}
+	return &eye.ConfigError{Reason: msg}
+}
+
+func (a *Admin) guard(layer int, name string) (*decide.Model, int, error) {
+	if a.p.stage == nil {
+		return nil, 0, eye.ErrUnavailable
+	}
+	m := a.p.stage.Current()
+	if layer < 0 || layer >= len(m.Layers) {
+		return nil, 0, eye.ErrNotFound
+	}
+	for i, g := range m.Layers[layer].Experts {
+		if g.Name() == name {
+			return m, i, nil
+		}
+	}
+	return nil, 0, eye.ErrNotFound
+}
+
+func (a *Admin) expertStats(layer int, m *decide.Model, i int) eye.ExpertStats {
+	g := m.Layers[layer].Experts[i]
+	gs := g.Stats()
+	s := eye.ExpertStats{Layer: layer, Name: gs.Name, Kind: g.Kind(), Calls: gs.Calls, Abstains: gs.Abstains,
+		Panics: gs.Panics, OverBudget: gs.OverBudget, Invalid: gs.Invalid, Restarts: gs.Restarts,
+		Failed: gs.Failed, Forced: gs.Forced, Budget: gs.Budget, P50: gs.P50, P99: gs.P99,
+		LastError: gs.LastError, LastErrAt: gs.LastErrAt}
+	a.mu.Lock()
+	s.Retired = a.retired[fmt.Sprintf("%d/%s", layer, gs.Name)]
+	a.mu.Unlock()
+	switch {
+	case s.Retired:
+		s.Status = "retired"
+	case s.Failed:
+		s.Status = "failed"
+	case s.Forced:
+		s.Status = "forced"
+	default:
+		s.Status = "running"
+	}
+	return s
+}
+
+// Experts implements eye.Backend.
+func (a *Admin) Experts() []eye.LayerExperts {
+	if a.p.stage == nil {
+		return nil
+	}
+	m := a.p.stage.Current()
+	var out []eye.LayerExperts
+	for l := range m.Layers {
+		le := eye.LayerExperts{Layer: l}
+		for i := range m.Layers[l].Experts {
+			le.Experts = append(le.Experts, a.expertStats(l, m, i))
+		}
+		out = append(out, le)
+	}
+	return out
+}
+
+// ExpertAction implements eye.Backend.
+func (a *Admin) ExpertAction(_ context.Context, layer int, name string, op eye.ExpertOp) (eye.ExpertStats, error) {
+	m, i, err := a.guard(layer, name)
+	if err != nil {
+		return eye.ExpertStats{}, err
+	}
+	g := m.Layers[layer].Experts[i]
+	key := fmt.Sprintf("%d/%s", layer, name)
+	a.mu.Lock()
+	retired := a.retired[key]
+	a.mu.Unlock()
+	switch op {
+	case eye.OpRestart:
+		g.Restart()
+	case eye.OpForce:
+		g.Force(true)
+	case eye.OpUnforce:
+		if retired {
+			return eye.ExpertStats{}, fmt.Errorf("%w: expert %s is retired", eye.ErrConflict, key)
+		}
+		g.Force(false)
+	case eye.OpRetire:
+		a.mu.Lock()
+		a.retired[key] = true
+		a.mu.Unlock()
+		g.Force(true)
+	default:
+		return eye.ExpertStats{}, eye.ErrBadRequest
+	}
+	return a.expertStats(layer, m, i), nil
+}
+
+// applyRetired keeps retired experts forced in every router version.
+func (a *Admin) applyRetired() {
+	a.mu.Lock()
+	keys := make([]string, 0, len(a.retired))
+	for k := range a.retired {
+		keys = append(keys, k)
+	}
+	a.mu.Unlock()
+	a.p.models.Range(func(_, v any) bool {
+		m := v.(*decide.Model)
+		for l := range m.Layers {
+			for _, g := range m.Layers[l].Experts {
+				for _, k := range keys {
+					if k == fmt.Sprintf("%d/%s", l, g.Name()) {
+						g.Force(true)
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+// Risk implements eye.Backend.
+func (a *Admin) Risk() eye.RiskState {
+	if a.p.stage == nil {
+		return eye.RiskState{}
+	}
+	d := a.p.stage.Deny()
+	rs := eye.RiskState{HaltAll: d.AllHalted()}
+	for _, e := range d.List() {
+		rs.Deny = append(rs.Deny, eye.DenyEntry{Tenant: e[0], Symbol: e[1]})
+	}
+	rs.Breaches, _, rs.Flagged, _, rs.ForcedAbstain = a.p.stage.RiskCounters()
+	return rs
+}
+
+// SetDeny implements eye.Backend.
+func (a *Admin) SetDeny(_ context.Context, e eye.DenyEntry, deny bool) error {
+	if a.p.stage == nil {
+		return eye.ErrUnavailable
+	}
+	if e.Tenant == "" || e.Symbol == "" {
+		return fmt.Errorf("%w: a deny entry needs a tenant and a symbol", eye.ErrBadRequest)
+	}
+	a.p.stage.Deny().Set(e.Tenant, e.Symbol, deny)
+	return nil
+}
+
+// HaltAll implements eye.Backend.
+func (a *Admin) HaltAll(_ context.Context, on bool) error {
+	if a.p.stage == nil {
+		return eye.ErrUnavailable
+	}
+	a.p.stage.Deny().HaltAll(on)
+	return nil
+}
+
+// Summary implements eye.Backend: the latest summary Run computed (rates
+// over its last interval), or a fresh one before the first.
+func (a *Admin) Summary() eye.Summary {
+	a.mu.Lock()
+	s, ok := a.cached, a.haveCached
+	a.mu.Unlock()
+	if ok {
+		return s
+	}
+	return a.compute()
+}
+
+// Run computes the summary every interval and publishes it to the
+// dashboard stream, until ctx is done.
+func (a *Admin) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s := a.compute()
+			a.mu.Lock()
+			a.cached, a.haveCached = s, true
+			a.mu.Unlock()
+			a.hub.PublishSummary(s)
+		}
+	}
+}
+
+func (a *Admin) compute() eye.Summary {
+	p := a.p
+	pr := p.Snapshot(a.started)
+	now := time.Now()
+	a.mu.Lock()
+	dt := now.Sub(a.lastAt).Seconds()
+	last := a.last
+	a.last, a.lastAt = pr, now
+	a.mu.Unlock()
+	rate := func(cur, prev uint64) float64 {
+		if dt <= 0 || a.lastAt.IsZero() || cur < prev {
+			return 0
+		}
+		return float64(cur-prev) / dt
+	}
+	s := eye.Summary{Time: now, UptimeSec: now.Sub(a.started).Seconds(), Feed: a.feed, Tenant: p.prof.TenantName(),
+		Partitions: len(p.parts), Ticks: pr.Ticks, TicksPerSec: rate(pr.Ticks, last.Ticks), Windows: pr.Windows,
+		WindowsPerSec: rate(pr.Windows, last.Windows), Rejects: pr.Rejects, LagMs: float64(pr.Lag) / 1e6,
+		Backlog: pr.Backlog, RingWaits: p.disp.Waits.Load(), Ladder: eye.Ladder{Step: 0, Name: eye.LadderStepName(0)}}
+	if st := p.stage; st != nil {
+		m := st.Metrics()
+		s.Decisions, s.DecisionsPerSec = pr.Decisions, rate(pr.Decisions, last.Decisions)
+		s.RouterVersion = m.Version.Load()
+		cur := st.Current()
+		for l := range cur.Layers {
+			lm := &m.Layers[l]
+			tok := lm.Tokens.Load()
+			rl := eye.RouterLayerStats{Layer: l, Experts: cur.Layers[l].Router.Experts(), P: cur.Layers[l].Router.Config().P,
+				Tokens: tok, LoadBalance: lm.LoadBalanceRatio.Load(), CapacityUtilization: lm.CapacityUtilization.Load(),
+				Entropy: lm.Entropy.Load(), Undercovered: lm.Undercovered.Load()}
+			if tok > 0 {
+				rl.ExpertsPerToken = lm.Pairs.Load() / float64(tok)
+			}
+			s.Router = append(s.Router, rl)
+		}
+		d := st.Deny()
+		s.HaltAll, s.Halted = d.AllHalted(), len(d.List())
+		s.PnL, s.Trades = a.p.paperPnL(), a.p.paperTrades()
+	}
+	return s
+}
+
+// Metrics implements eye.Backend.
+func (a *Admin) Metrics() http.Handler {
+	reg := a.p.Registry()
+	reg.MustRegister(a.hub)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// Stream implements eye.Backend.
+func (a *Admin) Stream() http.Handler { return a.hub }
+
+// publishDecision sends a trace to the dashboard stream; called on the
+// sink goroutine, at most maxDashDecisions a second.
+func (a *Admin) publishDecision(t *decide.DecisionTrace, name, tenant string) {
+	d := eye.Decision{Time: time.Unix(0, t.End).UTC(), Tenant: tenant, Symbol: name,
+		Action: decide.ActionName(t.Action), Proposed: decide.ActionName(t.Proposed), Confidence: float64(t.Confidence),
+		RiskFlags: decide.RiskNames(t.RiskFlags), RouterVersion: t.RouterVersion, Position: t.Position, PnL: t.PnL,
+		LatencyUs: float64(t.LatencyNs) / 1e3}
+	if m := a.p.model(t.RouterVersion); m != nil && t.Layers > 0 {
+		last := int(t.Layers) - 1
+		for _, ac := range t.Actions[last][:t.NSel[last]] {
+			if int(ac.Expert) < len(m.Layers[last].Experts) {
+				d.Experts = append(d.Experts, m.Layers[last].Experts[ac.Expert].Name())
+			}
+		}
+	}
+	a.hub.PublishDecision(d)
+}
+
+// AdminTokens resolves the profile's tokens (values from the environment);
+// with none configured it generates an admin token, returned as generated.
+func AdminTokens(prof *config.Profile) (tokens []eye.Token, generated *eye.Token, err error) {
+	for i, t := range prof.Admin.Tokens {
+		role, err := eye.ParseRole(t.Role)
+		if err != nil {
+			return nil, nil, fmt.Errorf("admin.tokens[%d].role: %w", i, err)
+		}
+		v := t.Value
+		if t.ValueEnv != "" {
+			v = os.Getenv(t.ValueEnv)
+			if v == "" {
+				return nil, nil, fmt.Errorf("admin.tokens[%d].value_env: %s is not set", i, t.ValueEnv)
+			}
+		}
+		tokens = append(tokens, eye.Token{Value: v, Role: role})
+	}
+	if len(tokens) == 0 {
+		g, err := eye.GenerateToken()
+		if err != nil {
+			return nil, nil, err
+		}
+		return []eye.Token{g}, &g, nil
+	}
+	return tokens, nil, nil
+}
+
+// Attach wires the admin backend to the pipeline's trace feed: at most
+// maxDashDecisions decisions a second reach the dashboard (the hub caps
+// too, but this keeps the JSON off the sink for the rest).
+func (a *Admin) Attach() {
+	const maxDashDecisions = 100
+	var windowStart time.Time
+	n := 0
+	tenant := a.p.prof.TenantName()
+	a.p.OnTrace = func(t *decide.DecisionTrace) {
+		if n >= maxDashDecisions {
+			if time.Since(windowStart) < time.Second {
+				return
+			}
+		}
+		if time.Since(windowStart) >= time.Second {
+			windowStart, n = time.Now(), 0
+		}
+		n++
+		a.publishDecision(t, a.p.syms.Name(t.Symbol), tenant)
+	}
+}
