@@ -328,12 +328,13 @@ func (a *Admin) compute() eye.Summary {
 	pr := p.Snapshot(a.started)
 	now := time.Now()
 	a.mu.Lock()
+	first := a.lastAt.IsZero()
 	dt := now.Sub(a.lastAt).Seconds()
 	last := a.last
 	a.last, a.lastAt = pr, now
 	a.mu.Unlock()
 	rate := func(cur, prev uint64) float64 {
-		if dt <= 0 || a.lastAt.IsZero() || cur < prev {
+		if dt <= 0 || first || cur < prev {
 			return 0
 		}
 		return float64(cur-prev) / dt

@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"thunderline/actors/eye"
+	"thunderline/adapters/synthetic"
+	"thunderline/hotpath/record"
+)
+
+// TestAdminAgainstRunningEngine drives the admin API of a real running
+// pipeline: auth refused without or with a weak role, an invalid router
+// refused with the field named and the version unchanged, a valid one
+// swapped in, the kill switch halting decisions, experts listed.
+func TestAdminAgainstRunningEngine(t *testing.T) {
+	prof := testProfile(t, "feed: {pace: realtime, synthetic: {symbols: 8, rate: 50000}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\n")
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	feed, _ := synthetic.New(sc, syms)
+	p, err := New(Options{Profile: prof, Symbols: syms, Pacing: PaceRealtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := NewAdmin(p, "synthetic")
+	be.Attach()
+	admin := eye.Token{Value: "admin-token-0123456789", Role: eye.RoleAdmin}
+	reader := eye.Token{Value: "reader-token-0123456789", Role: eye.RoleReadOnly}
+	srv, err := eye.New(eye.Options{Addr: "127.0.0.1:0", Tokens: []eye.Token{admin, reader}}, be, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go be.Run(ctx, 100*time.Millisecond)
+	done := make(chan *Summary, 1)
+	go func() {
+		s, err := p.Run(ctx, SyntheticSource{Feed: feed})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- s
+	}()
+
+	call := func(method, path, token, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		return resp.StatusCode, m
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if c, _ := call("GET", "/healthz", "", ""); c != 200 {
+		t.Fatalf("healthz %d", c)
+	}
+	waitFor("readyz", func() bool { c, _ := call("GET", "/readyz", "", ""); return c == 200 })
+	if c, m := call("GET", "/summary", "", ""); c != 401 || m["code"] != "unauthorized" {
+		t.Fatalf("no token: %d %v", c, m)
+	}
+	if c, _ := call("GET", "/summary", "wrong-token-0123456789", ""); c != 401 {
+		t.Fatalf("wrong token: %d", c)
+	}
+	if c, _ := call("POST", "/risk/halt", reader.Value, `{"on": true}`); c != 403 {
+		t.Fatalf("read-only halting: %d", c)
+	}
+	waitFor("decisions", func() bool { _, m := call("GET", "/summary", reader.Value, ""); d, _ := m["decisions"].(float64); return d > 0 })
+
+	// An invalid router: refused, field named, version unchanged.
+	c, m := call("PUT", "/router", admin.Value, "version: 2\nlayers: [{experts: 4, capacity_factor: 2, p: 1.5}]\n")
+	if c != 422 || !strings.Contains(m["field"].(string)+m["message"].(string), "p") {
+		t.Fatalf("invalid router: %d %v", c, m)
+	}
+	if _, m := call("GET", "/summary", reader.Value, ""); m["router_version"].(float64) != 1 {
+		t.Fatalf("version changed by a refused config: %v", m["router_version"])
+	}
+	// A valid one: swapped in (in band, at the next boundary).
+	if c, m := call("PUT", "/router", admin.Value, "version: 2\nseed: 99\n"); c != 200 {
+		t.Fatalf("valid router: %d %v", c, m)
+	}
+	waitFor("router v2 in use", func() bool { _, m := call("GET", "/summary", reader.Value, ""); return m["router_version"].(float64) == 2 })
+
+	// Experts are listed with their stats.
+	req, _ := http.NewRequest("GET", url+"/experts", nil)
+	req.Header.Set("Authorization", "Bearer "+reader.Value)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		Layers []struct {
+			Experts []struct {
+				Name  string  `json:"name"`
+				Calls float64 `json:"calls"`
+			} `json:"experts"`
+		} `json:"layers"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(b, &ex); err != nil || len(ex.Layers) != 1 || len(ex.Layers[0].Experts) != 4 {
+		t.Fatalf("experts: %v %s", err, b)
+	}
+
+	// The kill switch: every later decision abstains, with the halted flag.
+	if c, _ := call("POST", "/risk/halt", admin.Value, `{"on": true}`); c != 200 {
+		t.Fatalf("halt: %d", c)
+	}
+	halted := p.stage.Metrics().Actions[3].Load()
+	waitFor("halted decisions", func() bool { return p.stage.Metrics().Actions[3].Load() > halted+16 })
+	cancel()
+	sum := <-done
+	if sum.Decisions.Halted == 0 {
+		t.Fatalf("no decision was halted: %+v", sum.Decisions)
+	}
+}
