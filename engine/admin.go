@@ -15,6 +15,7 @@ import (
 	"thunderline/actors/eye"
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
+	"thunderline/hotpath/partition"
 )
 
 // Admin is the pipeline's side of the admin HTTP server (eye.Backend): it
@@ -72,14 +73,19 @@ func (a *Admin) Actors() []eye.Actor {
 		reader.Rings = append(reader.Rings, eye.RingDepth{Name: "journal", Len: p.tRing.Len(), Cap: jcap})
 	}
 	out = append(out, reader)
-	for _, part := range p.parts {
+	p.eachPart(func(part *partition.Partition) {
 		st := status
-		if part.Done() {
+		sup := p.PartitionStatus(int(part.ID))
+		switch {
+		case sup.Failed:
+			st = "failed"
+		case part.Done():
 			st = "stopped"
 		}
 		out = append(out, eye.Actor{Name: fmt.Sprintf("flow/%d", part.ID), Path: fmt.Sprintf("engine/flow/%d", part.ID),
-			Status: st, Rings: []eye.RingDepth{{Name: "in", Len: p.inRings[part.ID].Len(), Cap: pcap}}})
-	}
+			Status: st, Restarts: sup.Restarts, LastError: sup.LastError, LastErrorAt: sup.LastAt,
+			Rings: []eye.RingDepth{{Name: "in", Len: p.inRings[part.ID].Len(), Cap: pcap}}})
+	})
 	out = append(out, eye.Actor{Name: "persist", Path: "engine/persist", Status: status,
 		Rings: []eye.RingDepth{{Name: "output", Len: p.outRing.Len(), Cap: ocap}}})
 	if p.stage != nil {

@@ -92,7 +92,11 @@ func TestAdminAgainstRunningEngine(t *testing.T) {
 	if c, _ := call("POST", "/risk/halt", reader.Value, `{"on": true}`); c != 403 {
 		t.Fatalf("read-only halting: %d", c)
 	}
-	waitFor("decisions", func() bool { _, m := call("GET", "/summary", reader.Value, ""); d, _ := m["decisions"].(float64); return d > 0 })
+	waitFor("decisions", func() bool {
+		_, m := call("GET", "/summary", reader.Value, "")
+		d, _ := m["decisions"].(float64)
+		return d > 0
+	})
 
 	// An invalid router: refused, field named, version unchanged.
 	c, m := call("PUT", "/router", admin.Value, "version: 2\nlayers: [{experts: 4, capacity_factor: 2, p: 1.5}]\n")
@@ -106,7 +110,10 @@ func TestAdminAgainstRunningEngine(t *testing.T) {
 	if c, m := call("PUT", "/router", admin.Value, "version: 2\nseed: 99\n"); c != 200 {
 		t.Fatalf("valid router: %d %v", c, m)
 	}
-	waitFor("router v2 in use", func() bool { _, m := call("GET", "/summary", reader.Value, ""); return m["router_version"].(float64) == 2 })
+	waitFor("router v2 in use", func() bool {
+		_, m := call("GET", "/summary", reader.Value, "")
+		return m["router_version"].(float64) == 2
+	})
 
 	// Experts are listed with their stats.
 	req, _ := http.NewRequest("GET", url+"/experts", nil)

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"thunderline/hotpath/decide"
+	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 )
 
@@ -96,7 +97,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("ring_full_waits_total", float64(p.disp.Waits.Load()), "partition")
 	var applied, windows, labels, outWaits, backlog uint64
 	var rejects [record.NumReasons]uint64
-	for _, part := range p.parts {
+	p.eachPart(func(part *partition.Partition) {
 		applied += part.C.Applied.Load()
 		windows += part.C.Windows.Load()
 		labels += part.C.Labels.Load()
@@ -105,7 +106,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for i := range part.C.Rejects {
 			rejects[i] += part.C.Rejects[i].Load()
 		}
-	}
+	})
 	counter("ticks_applied_total", float64(applied))
 	counter("windows_total", float64(windows))
 	counter("labels_filled_total", float64(labels))

@@ -117,6 +117,11 @@ type Pipeline struct {
 	controlErrs atomic.Uint64
 
 	running atomic.Bool
+	// Partitions as they run (a crash replaces one with its rebuilt
+	// successor) and their supervision status.
+	live []atomic.Pointer[partition.Partition]
+	sups []partSup
+	failure
 	// OnTrace, when set before Run, sees every trace on the sink's goroutine
 	// (the dashboard feed); it must be quick.
 	OnTrace func(t *decide.DecisionTrace)
@@ -200,6 +205,11 @@ func New(opts Options) (*Pipeline, error) {
 			return nil, err
 		}
 	}
+	p.live = make([]atomic.Pointer[partition.Partition], len(p.parts))
+	p.sups = make([]partSup, len(p.parts))
+	for i, part := range p.parts {
+		p.live[i].Store(part)
+	}
 	p.disp, err = partition.NewDispatcher(p.inRings, p.tRing, wcfg.Step(), int64(wcfg.Lateness))
 	if err != nil {
 		return nil, err
@@ -232,9 +242,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	start := time.Now()
 	p.src = src
 	var wg sync.WaitGroup
-	for _, part := range p.parts {
+	for i := range p.parts {
 		wg.Add(1)
-		go func() { defer wg.Done(); part.Run(nil) }()
+		go func() { defer wg.Done(); p.supervise(i) }()
 	}
 	var stopSink atomic.Bool
 	sinkErr := make(chan error, 1)
@@ -297,7 +307,10 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	if p.vsink != nil {
 		sum.Verify = p.vsink.result(sum)
 	}
-	return sum, errors.Join(readErr, werr)
+	p.failMu.Lock()
+	ferr := p.failErr
+	p.failMu.Unlock()
+	return sum, errors.Join(ferr, readErr, werr)
 }
 
 // read is the reader loop: source → dispatcher, on the calling goroutine.
@@ -313,8 +326,8 @@ func (p *Pipeline) read(ctx context.Context, src Source, start time.Time) error 
 	var firstTs int64
 	haveFirst := false
 	for batch := 0; ; batch++ {
-		if batch&63 == 0 {
-			if ctx.Err() != nil {
+		if batch&63 == 0 || p.failed.Load() {
+			if ctx.Err() != nil || p.failed.Load() {
 				return nil
 			}
 			if !deadline.IsZero() && time.Now().After(deadline) {
@@ -393,7 +406,7 @@ func (p *Pipeline) monitor(start time.Time, done <-chan struct{}) {
 func (p *Pipeline) Snapshot(start time.Time) Progress {
 	pr := Progress{Elapsed: time.Since(start), Ticks: p.disp.Dispatched.Load()}
 	var lastEvent int64
-	for _, part := range p.parts {
+	p.eachPart(func(part *partition.Partition) {
 		pr.Applied += part.C.Applied.Load()
 		pr.Windows += part.C.Windows.Load()
 		for i := range part.C.Rejects {
@@ -403,7 +416,7 @@ func (p *Pipeline) Snapshot(start time.Time) Progress {
 		}
 		pr.Backlog += uint64(p.inRings[part.ID].Len())
 		lastEvent = max(lastEvent, part.C.LastEvent.Load())
-	}
+	})
 	if first := p.firstTs.Load(); p.opts.Pacing == PaceRealtime && first != 0 && lastEvent != 0 {
 		pr.Lag = max(0, time.Since(start)-time.Duration(lastEvent-first))
 	}

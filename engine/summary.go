@@ -12,6 +12,7 @@ import (
 
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
+	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
@@ -68,7 +69,7 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 	s := &Summary{Inputs: p.opts.Inputs, Partitions: len(p.parts), Ticks: p.disp.Dispatched.Load(),
 		Rejects: map[string]uint64{}, Anomalies: map[string]uint64{}, Elapsed: Seconds(elapsed)}
 	var wd, ld []*window.Digest
-	for _, part := range p.parts {
+	p.eachPart(func(part *partition.Partition) {
 		s.Applied += part.C.Applied.Load()
 		s.Windows += part.C.Windows.Load()
 		s.LabelsFilled += part.C.Labels.Load()
@@ -87,7 +88,7 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 		}
 		wd = append(wd, part.Windows)
 		ld = append(ld, part.Labels)
-	}
+	})
 	wsum, wcounts := window.Sum(p.syms, wd...)
 	lsum, _ := window.Sum(p.syms, ld...)
 	s.WindowDigest, s.LabelDigest = hexDigest(wsum), hexDigest(lsum)

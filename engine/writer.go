@@ -96,15 +96,19 @@ func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs outRing, traces *ri
 // run. Records are acknowledged when the journal writes their block: when
 // a block fills, and whenever the rings run dry.
 type journalSink struct {
-	j          *journal.Journal
-	syms       *record.Symbols
-	tenant     string
-	symsDone   int // symbols journaled so far (ids 1..symsDone-1)
-	buf        []byte
-	dirty      bool
-	counts     [16]atomic.Uint64                    // records appended by kind
-	models     func(version uint64) *decide.Model   // router models by version, for expert ids
-	routerYAML func(version uint64) ([]byte, error) // a router version's config, for the journal
+	j        *journal.Journal
+	syms     *record.Symbols
+	tenant   string
+	symsDone int // symbols journaled so far (ids 1..symsDone-1)
+	buf      []byte
+	dirty    bool
+	counts   [16]atomic.Uint64 // records appended by kind
+	lastTick uint64            // ingest sequence of the last tick appended
+	// flushedTick is the ingest sequence of the last tick acknowledged
+	// (flushed); a partition rebuild waits for it.
+	flushedTick atomic.Uint64
+	models      func(version uint64) *decide.Model   // router models by version, for expert ids
+	routerYAML  func(version uint64) ([]byte, error) // a router version's config, for the journal
 }
 
 func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *journalSink {
@@ -144,7 +148,11 @@ func (s *journalSink) tick(t *record.MarketTick) error {
 		}
 	}
 	s.buf = record.AppendTick(s.buf[:0], t)
-	return s.append(RecTick, s.buf)
+	if err := s.append(RecTick, s.buf); err != nil {
+		return err
+	}
+	s.lastTick = t.InSeq
+	return nil
 }
 
 func (s *journalSink) output(o *partition.Output) error {
@@ -226,6 +234,7 @@ func (s *journalSink) idle() error {
 	if err := s.j.Flush(); err != nil {
 		return fmt.Errorf("journal flush: %w", err)
 	}
+	s.flushedTick.Store(s.lastTick)
 	return nil
 }
 

@@ -23,16 +23,16 @@ type Dispatcher struct {
 	parts       []*ring.SPSC[record.MarketTick]
 	journal     *ring.SPSC[record.MarketTick]
 	inseq       uint64
-	maxTs       int64
-	lateness    int64
-	step        int64
 	mark        int64
 	bo          ring.Backoff
+	wm          Watermark
 	wakeParts   []*ring.Waiter
 	wakeJournal *ring.Waiter
 	onControl   func(t *record.MarketTick, boundary int64)
 	// Controls counts control records applied.
 	Controls atomic.Uint64
+	// LastInSeq is the ingest sequence of the last tick dispatched.
+	LastInSeq atomic.Uint64
 	// Dispatched counts ticks sent to partitions; Waits counts full-ring
 	// waits (backpressure seen by the reader).
 	Dispatched atomic.Uint64
@@ -60,8 +60,7 @@ func NewDispatcher(parts []*ring.SPSC[record.MarketTick], journal *ring.SPSC[rec
 	if step <= 0 || lateness < 0 {
 		return nil, fmt.Errorf("dispatcher: step %d and lateness %d: step must be positive, lateness not negative", step, lateness)
 	}
-	return &Dispatcher{parts: parts, journal: journal, step: step, lateness: lateness,
-		maxTs: math.MinInt64, mark: math.MinInt64}, nil
+	return &Dispatcher{parts: parts, journal: journal, mark: math.MinInt64, wm: NewWatermark(step, lateness)}, nil
 }
 
 // PartitionOf returns the partition index of sym.
@@ -92,6 +91,7 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 		} else {
 			d.inseq = t.InSeq
 		}
+		d.LastInSeq.Store(d.inseq)
 		if d.journal != nil {
 			d.push(d.journal, t)
 			d.wakeJournal.Wake()
@@ -102,12 +102,9 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 			d.wakeParts[pi].Wake()
 		}
 		d.Dispatched.Add(1)
-		if t.TsEvent > d.maxTs {
-			d.maxTs = t.TsEvent
-			if wm := floorDiv(d.maxTs-d.lateness, d.step) * d.step; wm > d.mark {
-				d.mark = wm
-				d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: wm})
-			}
+		if wm, ok := d.wm.Advance(t.TsEvent); ok {
+			d.mark = wm
+			d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: wm})
 		}
 	}
 }
@@ -152,4 +149,32 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// Watermark derives the in-band watermark from ticks in input order: the
+// newest event time less the allowed lateness, rounded down to the window
+// step. The dispatcher and a partition rebuilding from the journal use the
+// same code, so they place the same watermarks at the same ticks.
+type Watermark struct {
+	maxTs, mark, step, lateness int64
+}
+
+// NewWatermark starts a watermark for a window step and allowed lateness.
+func NewWatermark(step, lateness int64) Watermark {
+	return Watermark{maxTs: math.MinInt64, mark: math.MinInt64, step: step, lateness: lateness}
+}
+
+// Advance takes the event time of the next tick and reports the new
+// watermark when it moved.
+func (w *Watermark) Advance(ts int64) (int64, bool) {
+	if ts <= w.maxTs {
+		return 0, false
+	}
+	w.maxTs = ts
+	wm := floorDiv(w.maxTs-w.lateness, w.step) * w.step
+	if wm <= w.mark {
+		return 0, false
+	}
+	w.mark = wm
+	return wm, true
 }

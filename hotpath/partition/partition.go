@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"thunderline/hotpath/book"
@@ -54,6 +55,7 @@ type Counters struct {
 	Rejects   [record.NumReasons]atomic.Uint64
 	Windows   atomic.Uint64
 	Labels    atomic.Uint64
+	Marks     atomic.Uint64 // watermark marks pushed
 	OutWaits  atomic.Uint64 // times the output ring was full
 	LastEvent atomic.Int64  // event time of the last tick applied
 	_         [64]byte
@@ -78,6 +80,16 @@ type Partition struct {
 	noSleep bool
 	wake    *ring.Waiter // parks this loop while its ring is empty
 	outWake *ring.Waiter // the consumer of out, woken after each push
+
+	cfg       Config
+	syms      *record.Symbols
+	uni       *normalize.Universe
+	processed uint64 // items of the stream fully processed
+	cur, curN int    // position in the batch being processed (for a crash)
+	inject    atomic.Uint64
+	suppress  struct{ windows, labels, rejects, marks uint64 }
+	// Restarts counts the crashes this partition's line has been rebuilt from.
+	Restarts uint64
 }
 
 // Waiter is what the dispatcher wakes after pushing to this partition.
@@ -105,7 +117,7 @@ func New(id uint16, cfg Config, syms *record.Symbols, uni *normalize.Universe,
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
 	}
-	p := &Partition{ID: id, in: in, out: out, val: val, books: books,
+	p := &Partition{ID: id, in: in, out: out, val: val, books: books, cfg: cfg, syms: syms, uni: uni,
 		Windows: window.NewDigest(), Labels: window.NewDigest(),
 		batch: make([]record.MarketTick, cfg.Batch), noSleep: cfg.NoSleep, wake: ring.NewWaiter()}
 	p.backoff.NoSleep = cfg.NoSleep
@@ -132,6 +144,16 @@ func (p *Partition) SeqFull() uint64 { return p.val.SeqFull }
 // Process runs one tick through normalize → book → window → features. It
 // reports whether the tick was the end-of-input marker.
 func (p *Partition) Process(t *record.MarketTick) (end bool) {
+	end = p.process(t)
+	p.processed++
+	return end
+}
+
+func (p *Partition) process(t *record.MarketTick) (end bool) {
+	if n := p.inject.Load(); n != 0 && t.InSeq == n && t.Kind != record.KindWatermark {
+		p.inject.Store(0)
+		panic(fmt.Sprintf("injected fault at tick %d", n))
+	}
 	if t.Kind == record.KindWatermark {
 		end := t.Flags&record.FlagEnd != 0
 		if end {
@@ -140,9 +162,14 @@ func (p *Partition) Process(t *record.MarketTick) (end bool) {
 			p.win.OnWatermark(t.TsEvent)
 		}
 		if p.out != nil && p.marks {
-			p.outBuf.Kind = OutMark
-			p.outBuf.Mark = t.TsEvent
-			p.push()
+			p.C.Marks.Add(1)
+			if p.suppress.marks > 0 {
+				p.suppress.marks--
+			} else {
+				p.outBuf.Kind = OutMark
+				p.outBuf.Mark = t.TsEvent
+				p.push()
+			}
 		}
 		return end
 	}
@@ -173,6 +200,10 @@ func (p *Partition) reject(t *record.MarketTick, reason record.Reason, detail in
 	if p.out == nil {
 		return
 	}
+	if p.suppress.rejects > 0 {
+		p.suppress.rejects--
+		return
+	}
 	p.outBuf.Kind = OutReject
 	p.outBuf.Reject = record.Reject{Tick: *t, Reason: reason, Detail: detail}
 	p.push()
@@ -196,6 +227,10 @@ func (e *emitter) Window(w *window.FeatureWindow) {
 	p := (*Partition)(e)
 	p.Windows.Add(w.Symbol, &w.Hash)
 	p.C.Windows.Add(1)
+	if p.suppress.windows > 0 {
+		p.suppress.windows--
+		return
+	}
 	if p.out != nil {
 		p.outBuf.Kind = OutWindow
 		p.outBuf.Window = *w
@@ -208,6 +243,10 @@ func (e *emitter) Label(l *window.LabelFill) {
 	p := (*Partition)(e)
 	p.Labels.Add(l.Symbol, &l.Hash)
 	p.C.Labels.Add(1)
+	if p.suppress.labels > 0 {
+		p.suppress.labels--
+		return
+	}
 	if p.out != nil {
 		p.outBuf.Kind = OutLabel
 		p.outBuf.Label = *l
@@ -229,12 +268,15 @@ func (p *Partition) Run(stop *atomic.Bool) {
 			continue
 		}
 		bo.Reset()
+		p.curN = n
 		for i := range p.batch[:n] {
+			p.cur = i
 			if p.Process(&p.batch[i]) {
 				p.done.Store(true)
 				return
 			}
 		}
+		p.cur, p.curN = 0, 0
 	}
 }
 
