@@ -62,6 +62,17 @@ func (a *Admin) Ready() error {
 // state and ring depths.
 func (a *Admin) Actors() []eye.Actor {
 	p := a.p
+	if p.tree != nil {
+		var out []eye.Actor
+		for _, n := range p.tree.Registry().Snapshot() {
+			ac := eye.Actor{Name: n.Name, Path: n.Path, Status: n.Status, Restarts: n.Restarts, LastError: n.LastError, LastErrorAt: n.LastErrorAt}
+			for _, r := range n.Rings {
+				ac.Rings = append(ac.Rings, eye.RingDepth{Name: r.Name, Len: r.Len, Cap: r.Cap})
+			}
+			out = append(out, ac)
+		}
+		return out
+	}
 	status := "running"
 	if !p.running.Load() {
 		status = "stopped"

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"thunderline/actors/tree"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
 	"thunderline/hotpath/record"
@@ -371,6 +372,12 @@ func TestPartitionCrashRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Under the actor tree: flow actors decide the restart.
+	tr, err := p.StartTree(tree.Options{}, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Stop()
 	// The tick goes to one of the two partitions: arm both.
 	p.InjectPartitionPanic(0, 60_000)
 	p.InjectPartitionPanic(1, 60_000)
@@ -381,6 +388,18 @@ func TestPartitionCrashRestarts(t *testing.T) {
 	restarts := p.PartitionStatus(0).Restarts + p.PartitionStatus(1).Restarts
 	if restarts != 1 {
 		t.Fatalf("%d restarts, want 1", restarts)
+	}
+	var treeRestarts uint64
+	for _, n := range tr.Registry().Snapshot() {
+		if strings.HasPrefix(n.Path, "engine/flow/") {
+			treeRestarts += n.Restarts
+			if n.Status != "running" || (n.Restarts == 1 && !strings.Contains(n.LastError, "injected fault")) {
+				t.Fatalf("flow actor after the restart: %+v", n)
+			}
+		}
+	}
+	if treeRestarts != 1 {
+		t.Fatalf("the actor tree shows %d restarts", treeRestarts)
 	}
 	if sum.WindowDigest != base.WindowDigest || sum.LabelDigest != base.LabelDigest || sum.TraceDigest != base.TraceDigest ||
 		sum.Windows != base.Windows || sum.Traces != base.Traces {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"thunderline/actors/tree"
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/normalize"
@@ -122,6 +123,11 @@ type Pipeline struct {
 	live []atomic.Pointer[partition.Partition]
 	sups []partSup
 	failure
+	// Supervisor, when set before Run, decides partition restarts.
+	Supervisor Supervisor
+	tree       interface {
+		Registry() *tree.Registry
+	}
 	// OnTrace, when set before Run, sees every trace on the sink's goroutine
 	// (the dashboard feed); it must be quick.
 	OnTrace func(t *decide.DecisionTrace)

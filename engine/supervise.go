@@ -75,18 +75,27 @@ func (p *Pipeline) supervise(i int) {
 		sup.mu.Unlock()
 		p.log.Error("partition crashed", "partition", i, "err", crash.Error(), "restarts", restarts+1)
 		var err error
+		delay := min(10*time.Millisecond<<restarts, time.Second)
 		switch {
 		case p.jour == nil:
 			err = errors.New("no journal to rebuild it from")
+		case p.Supervisor != nil:
+			var ok bool
+			if ok, delay = p.Supervisor.PartitionCrashed(i, crash); !ok {
+				err = errors.New("its supervisor gave up")
+			}
 		case restarts+1 > MaxPartitionRestarts:
 			err = fmt.Errorf("%d restarts", restarts+1)
 		}
 		if err == nil {
-			time.Sleep(min(10*time.Millisecond<<restarts, time.Second))
+			time.Sleep(delay)
 			var np *partition.Partition
 			np, err = p.rebuild(part, crash)
 			if err == nil {
 				p.live[i].Store(np)
+				if p.Supervisor != nil {
+					p.Supervisor.PartitionRestarted(i)
+				}
 				part = np
 				if np.Done() {
 					return
@@ -98,6 +107,22 @@ func (p *Pipeline) supervise(i int) {
 		part.DrainToEnd()
 		return
 	}
+}
+
+// Supervisor decides partition restarts (the actor tree's flow actors).
+type Supervisor interface {
+	PartitionCrashed(i int, crash error) (restart bool, delay time.Duration)
+	PartitionRestarted(i int)
+}
+
+// Fail stops the run with err (an escalation from the actor tree).
+func (p *Pipeline) Fail(err error) {
+	p.failMu.Lock()
+	if p.failErr == nil {
+		p.failErr = err
+	}
+	p.failMu.Unlock()
+	p.failed.Store(true)
 }
 
 // escalate stops the run: partition i cannot go on.

@@ -129,5 +129,9 @@ func (c Config) Validate() error {
 // 1, so more than ceil((1-MinP)/PStep) cuts would only push it further below
 // a floor it is already held at.
 func (c Config) maxPCuts() int {
-	return int(math.Ceil((1-c.MinP)/c.PStep - 1e-9))
+	x := (1 - c.MinP) / c.PStep
+	if n := math.Round(x); math.Abs(x-n) < 1e-9 {
+		return int(n) // 0.7/0.05 is 13.999…: 14 cuts, not 15
+	}
+	return int(math.Ceil(x))
 }

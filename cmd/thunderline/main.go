@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"thunderline/actors/eye"
+	"thunderline/actors/tree"
 	"thunderline/engine"
 	"thunderline/engine/config"
 )
@@ -162,7 +163,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	src := prof.Source()
 	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
 	var admin *eye.Server
+	var actors *tree.Tree
 	started := func(p *engine.Pipeline) error {
+		var err error
+		if actors, err = p.StartTree(tree.Options{Logger: log}, false, prof.AdminEnabled() && !*noAdmin); err != nil {
+			return err
+		}
 		if prof.AdminEnabled() && !*noAdmin {
 			tokens, generated, err := engine.AdminTokens(prof)
 			if err != nil {
@@ -209,6 +215,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	sum, err := engine.RunLive(ctx, engine.RunOptions{Profile: prof, For: *dur, Logger: log, Started: started,
 		ProgressEvery: prof.ProgressInterval(), Progress: func(p engine.Progress) { printProgress(stderr, p, tty, true) }})
+	if actors != nil {
+		actors.Stop()
+	}
 	if admin != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		admin.Shutdown(sctx)
