@@ -360,6 +360,13 @@ func (a *Admin) compute() eye.Summary {
 		Partitions: len(p.parts), Ticks: pr.Ticks, TicksPerSec: rate(pr.Ticks, last.Ticks), Windows: pr.Windows,
 		WindowsPerSec: rate(pr.Windows, last.Windows), Rejects: pr.Rejects, LagMs: float64(pr.Lag) / 1e6,
 		Backlog: pr.Backlog, RingWaits: p.disp.Waits.Load(), Ladder: eye.Ladder{Step: 0, Name: eye.LadderStepName(0)}}
+	if l := p.ladder; l != nil {
+		step := int(l.Step.Load())
+		s.Ladder = eye.Ladder{Step: step, Name: eye.LadderStepName(step)}
+		if ev := l.LastEvent(); ev != nil {
+			s.Ladder.Reason = ev.Reason
+		}
+	}
 	if st := p.stage; st != nil {
 		m := st.Metrics()
 		s.Decisions, s.DecisionsPerSec = pr.Decisions, rate(pr.Decisions, last.Decisions)

@@ -52,6 +52,9 @@ var metricHelp = []struct{ name, help string }{
 	{"risk_breach_streaks_total", "Times breaches lasted the configured number of intervals in a row."},
 	{"risk_forced_abstain", "1 while high-latency experts are forced to abstain."},
 	{"risk_flagged_total", "Decisions replaced by abstain by a risk flag."},
+	{"ladder_step", "Backpressure ladder step in force (0 normal … 6 force abstain)."},
+	{"ladder_changes_total", "Backpressure ladder step changes."},
+	{"ladder_actions_total", "Ladder actions sent in band (recipe changes, p changes)."},
 	{"expert_calls_total", "Expert calls, per expert."},
 	{"expert_abstains_total", "Expert abstentions, per expert."},
 	{"expert_panics_total", "Expert panics recovered, per expert."},
@@ -114,6 +117,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge("flow_market_lag_ms", float64(backlog))
 	for i := 1; i < record.NumReasons; i++ {
 		counter("rejects_total", float64(rejects[i]), record.Reason(i).String())
+	}
+	if l := p.ladder; l != nil {
+		gauge("ladder_step", float64(l.Step.Load()))
+		counter("ladder_changes_total", float64(l.Changes.Load()))
+		counter("ladder_actions_total", float64(l.ActionsSent.Load()))
 	}
 	if p.stage == nil {
 		return

@@ -125,6 +125,7 @@ type Pipeline struct {
 	failure
 	// Supervisor, when set before Run, decides partition restarts.
 	Supervisor Supervisor
+	ladder     *Ladder
 	tree       interface {
 		Registry() *tree.Registry
 	}
@@ -222,6 +223,7 @@ func New(opts Options) (*Pipeline, error) {
 	}
 	p.disp.SetNoSleep(prof.NoSleep())
 	p.sinkWake, p.stageWake = ring.NewWaiter(), ring.NewWaiter()
+	p.controls = make(chan record.MarketTick, 16)
 	var partWakes []*ring.Waiter
 	for _, part := range p.parts {
 		partWakes = append(partWakes, part.Waiter())

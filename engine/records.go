@@ -75,7 +75,7 @@ func decodeControl(b []byte, t *record.MarketTick) error {
 	}
 	*t = record.MarketTick{Kind: record.KindControl, Action: b[0], Seq: binary.LittleEndian.Uint64(b[1:]),
 		TsEvent: int64(binary.LittleEndian.Uint64(b[9:]))}
-	if t.Action != record.ControlRouter {
+	if t.Action != record.ControlRouter && t.Action != record.ControlRecipe {
 		return fmt.Errorf("control record of unknown type %q", t.Action)
 	}
 	return nil

@@ -55,7 +55,6 @@ func (p *Pipeline) newStage() error {
 	p.models.Store(m.Version, m)
 	p.routerCfgs.Store(m.Version, prof.Router.WithDefaults())
 	p.lastVersion.Store(m.Version)
-	p.controls = make(chan record.MarketTick, 16)
 	for _, part := range p.parts {
 		part.EmitMarks()
 	}
@@ -195,4 +194,16 @@ func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 			p.sinkWake.Wake()
 		}
 	}
+}
+
+// routerCopy deep-copies a stored router config (its layers and lists).
+func routerCopy(v any) config.Router {
+	rc := v.(config.Router)
+	layers := make([]config.RouterLayer, len(rc.Layers))
+	copy(layers, rc.Layers)
+	for i := range layers {
+		layers[i].List = append([]config.ExpertSpec(nil), layers[i].List...)
+	}
+	rc.Layers = layers
+	return rc
 }

@@ -168,11 +168,17 @@ func (p *Pipeline) rebuild(old *partition.Partition, crash *partition.Crash) (*p
 			if err != nil {
 				return err
 			}
-			if kind != RecTick {
+			switch kind {
+			case RecTick:
+				if err := record.DecodeTick(payload, &t); err != nil {
+					return err
+				}
+			case RecControl:
+				if err := decodeControl(payload, &t); err != nil {
+					return err
+				}
+			default:
 				continue
-			}
-			if err := record.DecodeTick(payload, &t); err != nil {
-				return err
 			}
 			if !yield(&t) {
 				return nil

@@ -216,3 +216,6 @@ func LoadRecorded(dir string) (*Recorded, error) {
 		}
 	}
 }
+
+// journalReader opens a run's journal from its first record.
+func journalReader(dir string) (*journal.Reader, error) { return journal.NewReader(dir, 0) }

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"thunderline/actors/chief"
 	"thunderline/actors/eye"
 	"thunderline/actors/tree"
 	"thunderline/engine"
@@ -192,6 +193,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				fmt.Fprintf(stderr, "admin token (role admin, this run only): %s\n", generated.Value)
 			} else {
 				fmt.Fprintf(stderr, "dashboard: %s/dashboard (sign in with a configured token)\n", url)
+			}
+		}
+		if prof.LadderEnabled() {
+			if _, err := p.RunLadder(ctx, func(ev chief.Event) {
+				log.Warn("backpressure ladder", "step", ev.To, "name", ev.Name, "direction", ev.Direction, "reason", ev.Reason)
+			}); err != nil {
+				return err
 			}
 		}
 		if *routerFile != "" {

@@ -124,6 +124,7 @@ type Profile struct {
 	Progress   Progress  `yaml:"progress"`
 	Router     Router    `yaml:"router"`
 	Admin      Admin     `yaml:"admin"`
+	Ladder     Ladder    `yaml:"ladder"`
 	Risk       Risk      `yaml:"risk"`
 	source     string    // file the profile came from, for error messages
 }
@@ -217,6 +218,27 @@ type Journal struct {
 // Progress is the live progress line.
 type Progress struct {
 	Interval Duration `yaml:"interval"` // [1s]
+}
+
+// Ladder is the backpressure ladder of `thunderline run` (seed 004 §9).
+type Ladder struct {
+	Enabled                *bool    `yaml:"enabled"`                   // [true]
+	Interval               Duration `yaml:"interval"`                  // cadence [1s]
+	UpAfter                int      `yaml:"up_after"`                  // degraded intervals before a step up [1]
+	DownAfter              int      `yaml:"down_after"`                // healthy intervals before a step down [3]
+	PlannedExpertsPerToken float64  `yaml:"planned_experts_per_token"` // [2.5]
+	MinP                   float64  `yaml:"min_p"`                     // floor of the lowered p [0.3]
+}
+
+// LadderEnabled reports whether run drives the ladder [true].
+func (p *Profile) LadderEnabled() bool { return p.Ladder.Enabled == nil || *p.Ladder.Enabled }
+
+// LadderInterval is the ladder's cadence [1s].
+func (p *Profile) LadderInterval() time.Duration {
+	if p.Ladder.Interval == 0 {
+		return time.Second
+	}
+	return time.Duration(p.Ladder.Interval)
 }
 
 // Admin is the admin HTTP server of `thunderline run` (health, actor tree,
@@ -351,6 +373,9 @@ func (p *Profile) Validate() error {
 		case t.Value != "" && len(t.Value) < 16:
 			return fail(fmt.Sprintf("admin.tokens[%d].value", i), "shorter than 16 characters")
 		}
+	}
+	if l := p.Ladder; l.Interval < 0 || l.UpAfter < 0 || l.DownAfter < 0 || l.PlannedExpertsPerToken < 0 || l.MinP < 0 || l.MinP >= 1 {
+		return fail("ladder", "interval, up_after, down_after and planned_experts_per_token must not be negative; min_p in [0, 1)")
 	}
 	if err := p.Risk.validate(); err != nil {
 		return fmt.Errorf("profile %s: %w", p.source, err)

@@ -109,3 +109,7 @@ func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) {
 	q := func(p float64) int64 { return v[min(int(float64(k)*p), int(k)-1)] }
 	return q(0.5), q(0.99), q(0.999), s.lat.n
 }
+
+// BreachStreak is the number of consecutive breach intervals so far (the
+// ladder's step 6 input). Safe from any goroutine.
+func (s *Stage) BreachStreak() int { return int(s.risk.Streak.Load()) }

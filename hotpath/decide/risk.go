@@ -141,6 +141,7 @@ type risk struct {
 	Breaches       atomic.Uint64 // decisions that breached
 	BreachStreaks  atomic.Uint64 // times the streak reached BreachIntervals
 	ForcingActive  atomic.Bool
+	Streak         atomic.Int64 // consecutive breach intervals so far
 	Flagged        atomic.Uint64 // decisions replaced by abstain
 	HaltedDecision atomic.Uint64
 }
@@ -183,6 +184,7 @@ func (r *risk) advance(end int64) (changed bool) {
 			r.interval = iv
 		}
 	}
+	r.Streak.Store(int64(r.streak))
 	force := r.streak >= r.cfg.BreachIntervals
 	if force && !r.forcing {
 		r.BreachStreaks.Add(1)

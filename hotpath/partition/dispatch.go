@@ -104,6 +104,7 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 		d.Dispatched.Add(1)
 		if wm, ok := d.wm.Advance(t.TsEvent); ok {
 			d.mark = wm
+			d.Marks.Add(1)
 			d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: wm})
 		}
 	}
@@ -125,11 +126,15 @@ func (d *Dispatcher) control(t *record.MarketTick) {
 		d.push(d.journal, t)
 		d.wakeJournal.Wake()
 	}
+	if t.Action == record.ControlRecipe {
+		// Partition controls go in band to every partition, at the same
+		// point of each one's stream.
+		d.broadcast(*t)
+	}
 	d.Controls.Add(1)
 }
 
 func (d *Dispatcher) broadcast(m record.MarketTick) {
-	d.Marks.Add(1)
 	for i, p := range d.parts {
 		d.push(p, &m)
 		if i < len(d.wakeParts) {
@@ -140,6 +145,7 @@ func (d *Dispatcher) broadcast(m record.MarketTick) {
 
 // End tells every partition the input is over.
 func (d *Dispatcher) End() {
+	d.Marks.Add(1)
 	d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: math.MaxInt64, Flags: record.FlagEnd})
 }
 

@@ -154,6 +154,12 @@ func (p *Partition) process(t *record.MarketTick) (end bool) {
 		p.inject.Store(0)
 		panic(fmt.Sprintf("injected fault at tick %d", n))
 	}
+	if t.Kind == record.KindControl {
+		if t.Action == record.ControlRecipe {
+			p.win.SetRecipe(window.Recipe(t.Seq))
+		}
+		return false
+	}
 	if t.Kind == record.KindWatermark {
 		end := t.Flags&record.FlagEnd != 0
 		if end {

@@ -84,6 +84,9 @@ func Rebuild(old *Partition, crash *Crash, partitions int,
 	}
 	err = history(func(t *record.MarketTick) bool {
 		if t.Kind == record.KindControl {
+			if t.Action == record.ControlRecipe {
+				return feed(t)
+			}
 			return true
 		}
 		if t.Symbol%uint32(partitions) == own && !feed(t) {

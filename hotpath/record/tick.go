@@ -38,6 +38,7 @@ const (
 // Control types, in MarketTick.Action of a KindControl tick.
 const (
 	ControlRouter uint8 = 'R' // swap in router version Seq
+	ControlRecipe uint8 = 'F' // windows closing from here on use feature recipe Seq (partitions)
 )
 
 // Action codes of an order event, as DBN writes them.

@@ -111,6 +111,15 @@ func NewBuilder(cfg Config, books *book.Books, syms *record.Symbols, tenant stri
 	}, nil
 }
 
+// SetRecipe makes every window emitted from now on use recipe r (ladder
+// steps 4 and 5). It arrives in band, at the same point of the stream in
+// every replay. An invalid recipe is ignored.
+func (b *Builder) SetRecipe(r Recipe) {
+	if r.Valid() {
+		b.cfg.Recipe = r
+	}
+}
+
 // Config returns the builder's configuration, with defaults.
 func (b *Builder) Config() Config { return b.cfg }
 

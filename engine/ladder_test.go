@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"thunderline/actors/chief"
+	"thunderline/adapters/synthetic"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/window"
+)
+
+// TestLadderActionsInBand: a scripted 10× burst (lag and backlog far over
+// their thresholds, then healthy) walks the ladder 1→5 and back to 0 while
+// the pipeline runs; the recipe and p changes reach the data plane in band:
+// the journal holds windows of the coarse and core recipes and lowered-p
+// router versions, and replaying it re-derives every hash.
+func TestLadderActionsInBand(t *testing.T) {
+	prof := testProfile(t, lateProfile)
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = 300_000
+	feed, _ := synthetic.New(sc, syms)
+	dir := filepath.Join(t.TempDir(), "run")
+	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []int
+	l, err := p.NewLadder(LadderConfig{Chief: chief.Config{DownAfter: 2}, OnEvent: func(ev chief.Event) { steps = append(steps, ev.To) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	burst := chief.Sample{LagP95: time.Second, TargetWindow: 100 * time.Millisecond, Backlog: 100, Concurrency: 2,
+		ExpertsPerToken: 3, PlannedExpertsPerToken: 2}
+	calm := chief.Sample{TargetWindow: 100 * time.Millisecond, Concurrency: 2, ExpertsPerToken: 2, PlannedExpertsPerToken: 2}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Let the run get going, then one interval every few ms.
+		for p.disp.Dispatched.Load() < 20_000 {
+			time.Sleep(time.Millisecond)
+		}
+		for i := 0; i < 5; i++ {
+			l.Observe(burst)
+			time.Sleep(3 * time.Millisecond)
+		}
+		for i := 0; i < 10; i++ {
+			l.Observe(calm)
+			time.Sleep(3 * time.Millisecond)
+		}
+	}()
+	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	want := []int{1, 2, 3, 4, 5, 4, 3, 2, 1, 0}
+	if len(steps) != len(want) {
+		t.Fatalf("ladder steps %v, want %v", steps, want)
+	}
+	for i := range want {
+		if steps[i] != want[i] {
+			t.Fatalf("ladder steps %v, want %v", steps, want)
+		}
+	}
+	if sum.Decisions.RouterVersion < 2 {
+		t.Fatalf("router version %d: p was never lowered", sum.Decisions.RouterVersion)
+	}
+	// The journal holds windows of every recipe the ladder went through.
+	rec, err := LoadRecorded(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipes := recipesIn(t, dir)
+	for _, r := range []window.Recipe{window.RecipeFull, window.RecipeCoarse, window.RecipeCore} {
+		if recipes[r] == 0 {
+			t.Fatalf("no %s windows in the journal: %v (controls %d)", r, recipes, rec.Kinds["control"])
+		}
+	}
+	rs, err := Replay(context.Background(), []string{dir}, ReplayOptions{Verify: true, Partitions: 3})
+	if err != nil {
+		t.Fatalf("replay of a run with ladder actions: %v", err)
+	}
+	if rs.WindowDigest != sum.WindowDigest || rs.TraceDigest != sum.TraceDigest {
+		t.Fatal("replay digests differ from the run")
+	}
+}
+
+func recipesIn(t *testing.T, dir string) map[window.Recipe]int {
+	t.Helper()
+	syms := record.NewSymbols()
+	src, _, err := OpenJournal(dir, syms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	out := map[window.Recipe]int{}
+	r, err := journalReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		kind, _, payload, err := r.Next()
+		if err != nil {
+			break
+		}
+		if kind == RecWindow {
+			d, err := window.DecodeWindowRecord(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[d.Window.Recipe]++
+		}
+	}
+	return out
+}
