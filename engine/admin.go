@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"thunderline/actors/eye"
+	"thunderline/actors/link"
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
+	"thunderline/hotpath/window"
 )
 
 // Admin is the pipeline's side of the admin HTTP server (eye.Backend): it
@@ -25,6 +28,8 @@ import (
 type Admin struct {
 	p       *Pipeline
 	hub     *eye.Hub
+	bus     *link.Bus
+	sse     http.Handler
 	started time.Time
 	feed    string
 
@@ -40,9 +45,14 @@ type Admin struct {
 
 // NewAdmin returns the backend of a pipeline; feed names the input.
 func NewAdmin(p *Pipeline, feed string) *Admin {
-	return &Admin{p: p, hub: eye.NewHub(eye.HubOptions{}), started: time.Now(), feed: feed,
+	bus := link.New(link.Options{})
+	return &Admin{p: p, hub: eye.NewHub(eye.HubOptions{}), bus: bus, sse: link.SSEHandler(bus), started: time.Now(), feed: feed,
 		retired: map[string]bool{}, loaded: time.Now(), source: p.prof.Source()}
 }
+
+// Bus is the run's pub/sub (topics feature_windows:market, decisions,
+// risk).
+func (a *Admin) Bus() *link.Bus { return a.bus }
 
 // Hub is the dashboard stream the admin server serves.
 func (a *Admin) Hub() *eye.Hub { return a.hub }
@@ -397,8 +407,18 @@ func (a *Admin) Metrics() http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
-// Stream implements eye.Backend.
-func (a *Admin) Stream() http.Handler { return a.hub }
+// Stream implements eye.Backend: the dashboard's stream, or with
+// ?topics=… the pub/sub topics (link's SSE: feature_windows:market,
+// decisions, risk).
+func (a *Admin) Stream() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("topics") {
+			a.sse.ServeHTTP(w, r)
+			return
+		}
+		a.hub.ServeHTTP(w, r)
+	})
+}
 
 // publishDecision sends a trace to the dashboard stream; called on the
 // sink goroutine, at most maxDashDecisions a second.
@@ -453,7 +473,19 @@ func (a *Admin) Attach() {
 	var windowStart time.Time
 	n := 0
 	tenant := a.p.prof.TenantName()
+	a.p.OnWindow = func(w *window.FeatureWindow) {
+		if b, err := json.Marshal(windowJSON(w, a.p.syms.Name(w.Symbol), tenant)); err == nil {
+			a.bus.Publish("feature_windows:market", b)
+		}
+	}
 	a.p.OnTrace = func(t *decide.DecisionTrace) {
+		name := a.p.syms.Name(t.Symbol)
+		if b, err := json.Marshal(traceJSON(t, name, tenant)); err == nil {
+			a.bus.Publish("decisions", b)
+			if t.RiskFlags != 0 {
+				a.bus.Publish("risk", b)
+			}
+		}
 		if n >= maxDashDecisions {
 			if time.Since(windowStart) < time.Second {
 				return
@@ -463,6 +495,30 @@ func (a *Admin) Attach() {
 			windowStart, n = time.Now(), 0
 		}
 		n++
-		a.publishDecision(t, a.p.syms.Name(t.Symbol), tenant)
+		a.publishDecision(t, name, tenant)
 	}
+}
+
+// PublishLadder sends a ladder change to the risk topic.
+func (a *Admin) PublishLadder(ev any) {
+	if b, err := json.Marshal(map[string]any{"ladder": ev}); err == nil {
+		a.bus.Publish("risk", b)
+	}
+}
+
+func windowJSON(w *window.FeatureWindow, name, tenant string) map[string]any {
+	feats := map[string]float64{}
+	for _, f := range w.Recipe.Features() {
+		feats[f.String()] = w.Features[f]
+	}
+	return map[string]any{"id": window.FormatUUID(w.ID), "tenant": tenant, "kind": w.Kind.String(), "key": name,
+		"window_start": w.Start, "window_end": w.End, "recipe": w.Recipe.String(), "feature_schema_version": w.SchemaVersion,
+		"features": feats, "ticks": w.Ticks, "hash": hexDigest(w.Hash)}
+}
+
+func traceJSON(t *decide.DecisionTrace, name, tenant string) map[string]any {
+	return map[string]any{"id": window.FormatUUID(t.ID), "feature_window_id": window.FormatUUID(t.WindowID), "tenant": tenant,
+		"key": name, "window_end": t.End, "router_version": t.RouterVersion, "action": decide.ActionName(t.Action),
+		"proposed": decide.ActionName(t.Proposed), "confidence": t.Confidence, "risk_flags": decide.RiskNames(t.RiskFlags),
+		"position": t.Position, "pnl": t.PnL, "hash": hexDigest(t.Hash)}
 }

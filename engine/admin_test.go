@@ -30,6 +30,11 @@ func TestAdminAgainstRunningEngine(t *testing.T) {
 	}
 	be := NewAdmin(p, "synthetic")
 	be.Attach()
+	winSub, err := be.Bus().Subscribe("feature_windows:market")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer winSub.Close()
 	admin := eye.Token{Value: "admin-token-0123456789", Role: eye.RoleAdmin}
 	reader := eye.Token{Value: "reader-token-0123456789", Role: eye.RoleReadOnly}
 	srv, err := eye.New(eye.Options{Addr: "127.0.0.1:0", Tokens: []eye.Token{admin, reader}}, be, slog.New(slog.DiscardHandler))
@@ -135,6 +140,35 @@ func TestAdminAgainstRunningEngine(t *testing.T) {
 	if err := json.Unmarshal(b, &ex); err != nil || len(ex.Layers) != 1 || len(ex.Layers[0].Experts) != 4 {
 		t.Fatalf("experts: %v %s", err, b)
 	}
+
+	// Pub/sub: windows arrive on their topic; decisions stream over SSE.
+	select {
+	case ev := <-winSub.C():
+		var w map[string]any
+		if json.Unmarshal(ev.Data, &w) != nil || w["recipe"] != "full" || w["features"] == nil {
+			t.Fatalf("window event %s", ev.Data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no window on feature_windows:market")
+	}
+	sreq, _ := http.NewRequest("GET", url+"/stream?topics=decisions", nil)
+	sreq.Header.Set("Authorization", "Bearer "+reader.Value)
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	sresp, err := http.DefaultClient.Do(sreq.WithContext(sctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	var got strings.Builder
+	for !strings.Contains(got.String(), "event: decisions") {
+		n, err := sresp.Body.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("SSE stream: %v after %q", err, got.String())
+		}
+	}
+	scancel()
+	sresp.Body.Close()
 
 	// The kill switch: every later decision abstains, with the halted flag.
 	if c, _ := call("POST", "/risk/halt", admin.Value, `{"on": true}`); c != 200 {

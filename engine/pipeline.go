@@ -129,9 +129,11 @@ type Pipeline struct {
 	tree       interface {
 		Registry() *tree.Registry
 	}
-	// OnTrace, when set before Run, sees every trace on the sink's goroutine
-	// (the dashboard feed); it must be quick.
-	OnTrace func(t *decide.DecisionTrace)
+	// OnTrace and OnWindow, when set before Run, see every trace and window
+	// on the sink's goroutine (the dashboard and pub/sub feeds); they must
+	// be quick.
+	OnTrace  func(t *decide.DecisionTrace)
+	OnWindow func(w *window.FeatureWindow)
 
 	// Waiters: idle loops park on them, producers wake them.
 	stageWake *ring.Waiter
@@ -271,8 +273,8 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	} else {
 		close(stageDone)
 	}
-	if p.OnTrace != nil {
-		s = traceTap{sink: s, tap: p.OnTrace}
+	if p.OnTrace != nil || p.OnWindow != nil {
+		s = tapSink{sink: s, onTrace: p.OnTrace, onWindow: p.OnWindow}
 	}
 	p.running.Store(true)
 	defer p.running.Store(false)
@@ -448,15 +450,26 @@ func (discardSink) finish() error                     { return nil }
 
 func hexDigest(d [32]byte) string { return hex.EncodeToString(d[:]) }
 
-// traceTap passes every trace to tap after the sink has it.
-type traceTap struct {
+// tapSink passes every trace and window to its taps after the sink has it.
+type tapSink struct {
 	sink
-	tap func(t *decide.DecisionTrace)
+	onTrace  func(t *decide.DecisionTrace)
+	onWindow func(w *window.FeatureWindow)
 }
 
-func (t traceTap) trace(tr *decide.DecisionTrace) error {
+func (t tapSink) trace(tr *decide.DecisionTrace) error {
 	err := t.sink.trace(tr)
-	t.tap(tr)
+	if t.onTrace != nil {
+		t.onTrace(tr)
+	}
+	return err
+}
+
+func (t tapSink) output(o *partition.Output) error {
+	err := t.sink.output(o)
+	if t.onWindow != nil && o.Kind == partition.OutWindow {
+		t.onWindow(&o.Window)
+	}
 	return err
 }
 

@@ -167,15 +167,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var actors *tree.Tree
 	started := func(p *engine.Pipeline) error {
 		var err error
-		if actors, err = p.StartTree(tree.Options{Logger: log}, false, prof.AdminEnabled() && !*noAdmin); err != nil {
+		withAdmin := prof.AdminEnabled() && !*noAdmin
+		if actors, err = p.StartTree(tree.Options{Logger: log}, withAdmin, withAdmin); err != nil {
 			return err
 		}
+		var be *engine.Admin
 		if prof.AdminEnabled() && !*noAdmin {
 			tokens, generated, err := engine.AdminTokens(prof)
 			if err != nil {
 				return err
 			}
-			be := engine.NewAdmin(p, feedName(prof))
+			be = engine.NewAdmin(p, feedName(prof))
 			be.Attach()
 			admin, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
 			if err != nil {
@@ -198,6 +200,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if prof.LadderEnabled() {
 			if _, err := p.RunLadder(ctx, func(ev chief.Event) {
 				log.Warn("backpressure ladder", "step", ev.To, "name", ev.Name, "direction", ev.Direction, "reason", ev.Reason)
+				if be != nil {
+					be.PublishLadder(ev)
+				}
 			}); err != nil {
 				return err
 			}
