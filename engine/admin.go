@@ -393,6 +393,8 @@ func (a *Admin) compute() eye.Summary {
 			}
 			s.Router = append(s.Router, rl)
 		}
+		p50, p99, _, _ := st.Latency()
+		s.LatencyP50Us, s.LatencyP99Us = float64(p50)/1e3, float64(p99)/1e3
 		d := st.Deny()
 		s.HaltAll, s.Halted = d.AllHalted(), len(d.List())
 		s.PnL, s.Trades = a.p.paperPnL(), a.p.paperTrades()

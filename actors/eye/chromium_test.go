@@ -11,25 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"thunderline/actors/eye/eyetest"
 )
 
 // updateScreenshotEnv, when set, makes TestDashboardChromium also write its
 // screenshot to testdata/dashboard.png.
 const updateScreenshotEnv = "EYE_UPDATE_SCREENSHOT"
-
-// chromiumPath is $CHROMIUM or Debian's /usr/bin/chromium. A missing
-// browser fails the test: the dashboard must be checked in a real one.
-func chromiumPath(t *testing.T) string {
-	p := os.Getenv("CHROMIUM")
-	if p == "" {
-		p = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Chromium is not installed (%v): run `make test`, which installs Debian's chromium "+
-			"(actors/eye/testdata/install-chromium.sh), or set CHROMIUM to a Chromium binary", err)
-	}
-	return p
-}
 
 // pageState is what the dashboard shows, read from its DOM.
 type pageState struct {
@@ -92,7 +80,7 @@ const readState = `(() => {
 // live decision, throughput, router, experts, ladder step), engages the kill
 // switch from the page, and keeps a screenshot.
 func TestDashboardChromium(t *testing.T) {
-	path := chromiumPath(t)
+	path := eyetest.ChromiumPath(t)
 	e := startEnv(t, nil)
 	hub := e.fake.hub
 	hub.PublishSummary(e.fake.Summary())
@@ -104,21 +92,21 @@ func TestDashboardChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	b := launchChromium(t, path)
+	b := eyetest.Launch(t, path)
 	fail := func(what string, err error) {
 		t.Helper()
-		t.Fatalf("%s: %v\nexceptions: %v\nconsole: %v\nchromium stderr (tail):\n%s", what, err, b.exceptions, b.console, b.stderr)
+		t.Fatalf("%s: %v\nexceptions: %v\nconsole: %v\nchromium stderr (tail):\n%s", what, err, b.Exceptions(), b.Console(), b.Stderr())
 	}
-	sess, err := b.newPage(ctx)
+	sess, err := b.NewPage(ctx)
 	if err != nil {
 		fail("open a tab", err)
 	}
-	if err := b.call(ctx, sess, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1440, "height": 1000,
+	if err := b.Call(ctx, sess, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1440, "height": 1000,
 		"deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
 		fail("viewport", err)
 	}
-	loaded := b.expect(sess, "Page.loadEventFired")
-	if err := b.call(ctx, sess, "Page.navigate", map[string]any{"url": e.url + "/dashboard"}, nil); err != nil {
+	loaded := b.Expect(sess, "Page.loadEventFired")
+	if err := b.Call(ctx, sess, "Page.navigate", map[string]any{"url": e.url + "/dashboard"}, nil); err != nil {
 		fail("navigate", err)
 	}
 	select {
@@ -128,7 +116,7 @@ func TestDashboardChromium(t *testing.T) {
 	}
 	wait := func(what, cond string) {
 		t.Helper()
-		if err := b.eval(ctx, sess, waitJS(cond, 10*time.Second), nil); err != nil {
+		if err := b.Eval(ctx, sess, eyetest.WaitJS(cond, 10*time.Second), nil); err != nil {
 			fail(what, err)
 		}
 	}
@@ -137,7 +125,7 @@ func TestDashboardChromium(t *testing.T) {
 		t.Helper()
 		var st pageState
 		// A block, so that each evaluation declares its own TOKEN.
-		if err := b.eval(ctx, sess, "{ const TOKEN = "+string(tok)+"; "+readState+" }", &st); err != nil {
+		if err := b.Eval(ctx, sess, "{ const TOKEN = "+string(tok)+"; "+readState+" }", &st); err != nil {
 			fail("read the page", err)
 		}
 		return st
@@ -147,7 +135,7 @@ func TestDashboardChromium(t *testing.T) {
 	wait("the token form", `!document.getElementById('login').hidden`)
 	signIn := `(() => { document.getElementById('tok-input').value = ` + string(tok) + `;
 	  document.getElementById('tok-form').requestSubmit(); return true; })()`
-	if err := b.eval(ctx, sess, signIn, nil); err != nil {
+	if err := b.Eval(ctx, sess, signIn, nil); err != nil {
 		fail("sign in", err)
 	}
 	wait("live data", `document.getElementById('conn-status').dataset.state === 'open'
@@ -222,7 +210,7 @@ func TestDashboardChromium(t *testing.T) {
 	}
 
 	// The kill switch, engaged from the page with the operator token.
-	if err := b.eval(ctx, sess, `document.getElementById('halt-toggle').click(), true`, nil); err != nil {
+	if err := b.Eval(ctx, sess, `document.getElementById('halt-toggle').click(), true`, nil); err != nil {
 		fail("click HALT ALL", err)
 	}
 	select {
@@ -241,13 +229,13 @@ func TestDashboardChromium(t *testing.T) {
 			Width, Height float64
 		} `json:"cssContentSize"`
 	}
-	if err := b.call(ctx, sess, "Page.getLayoutMetrics", map[string]any{}, &lm); err != nil {
+	if err := b.Call(ctx, sess, "Page.getLayoutMetrics", map[string]any{}, &lm); err != nil {
 		fail("layout metrics", err)
 	}
 	var shot struct {
 		Data string `json:"data"`
 	}
-	if err := b.call(ctx, sess, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+	if err := b.Call(ctx, sess, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
 		"clip": map[string]any{"x": 0, "y": 0, "width": 1440, "height": lm.CSSContentSize.Height, "scale": 1}}, &shot); err != nil {
 		fail("screenshot", err)
 	}
@@ -269,10 +257,10 @@ func TestDashboardChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(b.exceptions) > 0 {
-		t.Errorf("JavaScript exceptions: %v", b.exceptions)
+	if len(b.Exceptions()) > 0 {
+		t.Errorf("JavaScript exceptions: %v", b.Exceptions())
 	}
-	if len(b.console) > 0 {
-		t.Errorf("console errors: %v", b.console)
+	if len(b.Console()) > 0 {
+		t.Errorf("console errors: %v", b.Console())
 	}
 }

@@ -199,6 +199,9 @@ func Start(opts Options, comps Components) (*Tree, error) {
 	t := &Tree{opts: opts, comps: comps, eng: eng, reg: newRegistry()}
 	t.reg.set("engine", func(*NodeStatus) {})
 	t.root = eng.Spawn(func() actor.Receiver { return &rootActor{t: t} }, "engine", actor.WithID("root"))
+	// Group nodes, so every path's parent exists in /actors.
+	t.reg.set("engine/flow", func(*NodeStatus) {})
+	t.reg.set("engine/chief/bolt", func(*NodeStatus) {})
 	for i := 0; i < comps.Partitions; i++ {
 		i := i
 		path := fmt.Sprintf("engine/flow/%d", i)

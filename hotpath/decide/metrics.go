@@ -84,30 +84,37 @@ func (s *Stage) PaperTotals() (pnl float64, trades uint64) {
 }
 
 // latencies keeps the last window-close → trace latencies in a ring, for
-// percentiles (computed off the hot path).
+// percentiles (computed off the hot path, from any goroutine).
 type latencies struct {
-	ring []int64
-	n    uint64
+	ring []atomic.Int64
+	n    atomic.Uint64
 }
 
 const latencyRing = 1 << 16
 
-func (l *latencies) init()         { l.ring = make([]int64, latencyRing) }
-func (l *latencies) add(ns int64)  { l.ring[l.n%latencyRing] = ns; l.n++ }
-func (l *latencies) count() uint64 { return l.n }
+func (l *latencies) init() { l.ring = make([]atomic.Int64, latencyRing) }
+func (l *latencies) add(ns int64) {
+	n := l.n.Load()
+	l.ring[n%latencyRing].Store(ns)
+	l.n.Store(n + 1)
+}
 
 // Latency returns percentiles (in ns) of window close → trace over the last
-// 65,536 traces: p50, p99, p99.9 and the count. Call it when the stage is
-// idle (after a run), it reads the stage's ring.
+// 65,536 traces (at most): p50, p99, p99.9 and the count of traces seen.
+// Safe from any goroutine (it allocates).
 func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) {
-	k := min(s.lat.n, latencyRing)
+	total := s.lat.n.Load()
+	k := min(total, latencyRing)
 	if k == 0 {
 		return 0, 0, 0, 0
 	}
-	v := slices.Clone(s.lat.ring[:k])
+	v := make([]int64, k)
+	for i := range v {
+		v[i] = s.lat.ring[i].Load()
+	}
 	slices.Sort(v)
 	q := func(p float64) int64 { return v[min(int(float64(k)*p), int(k)-1)] }
-	return q(0.5), q(0.99), q(0.999), s.lat.n
+	return q(0.5), q(0.99), q(0.999), total
 }
 
 // BreachStreak is the number of consecutive breach intervals so far (the

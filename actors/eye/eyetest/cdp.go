@@ -1,8 +1,12 @@
-package eye
+// Package eyetest drives a headless Chromium over the DevTools protocol for
+// tests of the dashboard: the eye package's own test (against a fake
+// backend) and the engine's (against a running engine). Test helpers only.
+package eyetest
 
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +23,8 @@ import (
 // (--remote-debugging-pipe: JSON messages separated by NUL bytes, on file
 // descriptors 3 for commands and 4 for replies and events). A pipe needs no
 // WebSocket client and opens no debugging port on the machine.
-type browser struct {
-	t      *testing.T
+type Browser struct {
+	t      testing.TB
 	cmd    *exec.Cmd
 	in     *os.File // our end of Chromium's fd 3
 	out    *os.File // our end of Chromium's fd 4
@@ -93,7 +97,7 @@ func chromiumFlags(userDataDir string) []string {
 // launchChromium starts Chromium in its own process group; the test's
 // cleanup closes it and, if it lingers, kills that group (only the
 // processes this test started).
-func launchChromium(t *testing.T, path string) *browser {
+func Launch(t testing.TB, path string) *Browser {
 	t.Helper()
 	cmdR, cmdW, err := os.Pipe() // Chromium reads commands from fd 3
 	if err != nil {
@@ -103,7 +107,7 @@ func launchChromium(t *testing.T, path string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, in: cmdW, out: evR, stderr: &tailBuffer{}, pending: map[int64]chan cdpMessage{},
+	b := &Browser{t: t, in: cmdW, out: evR, stderr: &tailBuffer{}, pending: map[int64]chan cdpMessage{},
 		closed: make(chan struct{})}
 	b.cmd = exec.Command(path, chromiumFlags(t.TempDir())...)
 	b.cmd.ExtraFiles = []*os.File{cmdR, evW}
@@ -120,7 +124,7 @@ func launchChromium(t *testing.T, path string) *browser {
 	return b
 }
 
-func (b *browser) read() {
+func (b *Browser) read() {
 	defer close(b.closed)
 	r := bufio.NewReaderSize(b.out, 1<<20)
 	for {
@@ -170,7 +174,7 @@ func (b *browser) read() {
 
 // expect registers for the next event of method in session; register
 // before the command that causes it.
-func (b *browser) expect(session, method string) <-chan json.RawMessage {
+func (b *Browser) Expect(session, method string) <-chan json.RawMessage {
 	w := &cdpWaiter{session: session, method: method, ch: make(chan json.RawMessage, 1)}
 	b.mu.Lock()
 	b.waiters = append(b.waiters, w)
@@ -179,7 +183,7 @@ func (b *browser) expect(session, method string) <-chan json.RawMessage {
 }
 
 // call sends a command and decodes its result into out (if not nil).
-func (b *browser) call(ctx context.Context, session, method string, params, out any) error {
+func (b *Browser) Call(ctx context.Context, session, method string, params, out any) error {
 	p, err := json.Marshal(params)
 	if err != nil {
 		return err
@@ -214,21 +218,21 @@ func (b *browser) call(ctx context.Context, session, method string, params, out 
 }
 
 // newPage opens a tab and attaches to it; it returns the session id.
-func (b *browser) newPage(ctx context.Context) (string, error) {
+func (b *Browser) NewPage(ctx context.Context) (string, error) {
 	var target struct {
 		TargetID string `json:"targetId"`
 	}
-	if err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
+	if err := b.Call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
 		return "", err
 	}
 	var att struct {
 		SessionID string `json:"sessionId"`
 	}
-	if err := b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att); err != nil {
+	if err := b.Call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &att); err != nil {
 		return "", err
 	}
 	for _, m := range []string{"Page.enable", "Runtime.enable"} {
-		if err := b.call(ctx, att.SessionID, m, map[string]any{}, nil); err != nil {
+		if err := b.Call(ctx, att.SessionID, m, map[string]any{}, nil); err != nil {
 			return "", err
 		}
 	}
@@ -237,7 +241,7 @@ func (b *browser) newPage(ctx context.Context) (string, error) {
 
 // eval evaluates a JavaScript expression in the page, awaiting a promise,
 // and decodes its value into out (if not nil).
-func (b *browser) eval(ctx context.Context, session, expr string, out any) error {
+func (b *Browser) Eval(ctx context.Context, session, expr string, out any) error {
 	var res struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -249,7 +253,7 @@ func (b *browser) eval(ctx context.Context, session, expr string, out any) error
 			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
-	err := b.call(ctx, session, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true,
+	err := b.Call(ctx, session, "Runtime.evaluate", map[string]any{"expression": expr, "awaitPromise": true,
 		"returnByValue": true}, &res)
 	if err != nil {
 		return err
@@ -266,7 +270,7 @@ func (b *browser) eval(ctx context.Context, session, expr string, out any) error
 // waitJS is an expression that resolves when cond (a JavaScript
 // expression) is truthy, checked on every DOM change, and rejects after
 // timeout naming what it waited for.
-func waitJS(cond string, timeout time.Duration) string {
+func WaitJS(cond string, timeout time.Duration) string {
 	desc, _ := json.Marshal(cond)
 	return fmt.Sprintf(`new Promise((resolve, reject) => {
   const t0 = Date.now();
@@ -287,10 +291,10 @@ func waitJS(cond string, timeout time.Duration) string {
 
 // close asks Chromium to quit, then kills its process group if it has not
 // exited within 5 s.
-func (b *browser) close() {
+func (b *Browser) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_ = b.call(ctx, "", "Browser.close", map[string]any{}, nil)
+	_ = b.Call(ctx, "", "Browser.close", map[string]any{}, nil)
 	b.in.Close()
 	exited := make(chan struct{})
 	go func() {
@@ -306,4 +310,55 @@ func (b *browser) close() {
 	// Renderers left in the group Chromium led (ours): gone too.
 	syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 	b.out.Close()
+}
+
+// Exceptions are the JavaScript exceptions the page threw so far.
+func (b *Browser) Exceptions() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.exceptions...)
+}
+
+// Console are the console errors the page logged so far.
+func (b *Browser) Console() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.console...)
+}
+
+// Stderr is the tail of Chromium's standard error.
+func (b *Browser) Stderr() string { return b.stderr.String() }
+
+// ChromiumPath is $CHROMIUM or Debian's /usr/bin/chromium. A missing
+// browser fails the test: the dashboard must be checked in a real one.
+func ChromiumPath(t testing.TB) string {
+	p := os.Getenv("CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Chromium is not installed (%v): run `make test`, which installs Debian's chromium "+
+			"(actors/eye/testdata/install-chromium.sh), or set CHROMIUM to a Chromium binary", err)
+	}
+	return p
+}
+
+// Screenshot captures the whole page of a tab, width CSS pixels wide, as PNG.
+func (b *Browser) Screenshot(ctx context.Context, session string, width int) ([]byte, error) {
+	var lm struct {
+		CSSContentSize struct {
+			Width, Height float64
+		} `json:"cssContentSize"`
+	}
+	if err := b.Call(ctx, session, "Page.getLayoutMetrics", map[string]any{}, &lm); err != nil {
+		return nil, err
+	}
+	var shot struct {
+		Data string `json:"data"`
+	}
+	if err := b.Call(ctx, session, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+		"clip": map[string]any{"x": 0, "y": 0, "width": width, "height": lm.CSSContentSize.Height, "scale": 1}}, &shot); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(shot.Data)
 }
