@@ -21,11 +21,12 @@ import (
 //     partition; windows closing after it carry the new recipe;
 //   - step 3 (lower p): a new router version with every layer's p lowered
 //     (never below the floor), swapped in band;
+//   - steps 1 and 2 (widen the window +50 %, drop the overlap): a window
+//     control moves the grid of every partition and of the watermark at the
+//     current boundary; windows open then finish on their own bounds;
 //   - step 6 (breach streak): experts whose p99 latency exceeds the risk
-//     policy's high_latency abstain (the stage already does this per batch);
-//   - steps 1 and 2 (widen the window, drop the overlap) are decided,
-//     reported and published, but the window geometry is not changed yet:
-//     the builder does not yet move its grid in band (see DESIGN.md).
+//     policy's high_latency abstain (the decision stage does this itself
+//     from the same streak, batch by batch).
 type Ladder struct {
 	p   *Pipeline
 	l   *chief.Ladder
@@ -36,6 +37,8 @@ type Ladder struct {
 	prevToks  uint64
 	recipe    string
 	pDelta    float64
+	factor    float64 // window length factor in force
+	overlap0  bool
 	base      uint64 // router version the p cuts are derived from
 	// Counters and state for metrics (read by other goroutines).
 	Step        atomic.Int64
@@ -64,7 +67,7 @@ func (p *Pipeline) NewLadder(cfg LadderConfig) (*Ladder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ladder{p: p, l: l, cfg: cfg, recipe: p.wcfg.Recipe.String()}, nil
+	return &Ladder{p: p, l: l, cfg: cfg, recipe: p.wcfg.Recipe.String(), factor: 1}, nil
 }
 
 // Measure samples the pipeline for one interval: lag (realtime runs), ring
@@ -115,6 +118,23 @@ func (d *Ladder) apply(a chief.Actions) {
 	p := d.p
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	factor := a.WindowFactor
+	if factor == 0 {
+		factor = 1
+	}
+	if factor != d.factor || a.Overlap0 != d.overlap0 {
+		base := p.wcfg
+		overlap := base.Overlap
+		if a.Overlap0 {
+			overlap = 0
+		}
+		length := int64(float64(base.Length) * factor)
+		if p.sendControl(record.MarketTick{Kind: record.KindControl, Action: record.ControlWindow,
+			Price: length, Size: uint32(overlap * 1e6)}) == nil {
+			d.factor, d.overlap0 = factor, a.Overlap0
+			d.ActionsSent.Add(1)
+		}
+	}
 	if a.Recipe != "" && a.Recipe != d.recipe {
 		if r, err := window.ParseRecipe(a.Recipe); err == nil && p.sendControl(record.MarketTick{Kind: record.KindControl,
 			Action: record.ControlRecipe, Seq: uint64(r)}) == nil {

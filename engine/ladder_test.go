@@ -14,9 +14,10 @@ import (
 
 // TestLadderActionsInBand: a scripted 10× burst (lag and backlog far over
 // their thresholds, then healthy) walks the ladder 1→5 and back to 0 while
-// the pipeline runs; the recipe and p changes reach the data plane in band:
-// the journal holds windows of the coarse and core recipes and lowered-p
-// router versions, and replaying it re-derives every hash.
+// the pipeline runs; every action reaches the data plane in band: the
+// journal holds widened and non-overlapping windows, windows of the coarse
+// and core recipes and lowered-p router versions, and replaying it (with
+// another partition count) re-derives every hash.
 func TestLadderActionsInBand(t *testing.T) {
 	prof := testProfile(t, lateProfile)
 	syms := record.NewSymbols()
@@ -36,27 +37,23 @@ func TestLadderActionsInBand(t *testing.T) {
 	burst := chief.Sample{LagP95: time.Second, TargetWindow: 100 * time.Millisecond, Backlog: 100, Concurrency: 2,
 		ExpertsPerToken: 3, PlannedExpertsPerToken: 2}
 	calm := chief.Sample{TargetWindow: 100 * time.Millisecond, Concurrency: 2, ExpertsPerToken: 2, PlannedExpertsPerToken: 2}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// Let the run get going, then one interval every few ms.
-		for p.disp.Dispatched.Load() < 20_000 {
-			time.Sleep(time.Millisecond)
+	// The ladder observes one scripted interval every 15,000 ticks, from
+	// the reader's goroutine (a wrapped source), so its controls land at
+	// the same input positions in every run of this test.
+	script := []chief.Sample{burst, burst, burst, burst, burst}
+	for i := 0; i < 10; i++ {
+		script = append(script, calm)
+	}
+	src := &scriptedSource{src: SyntheticSource{Feed: feed}, every: 15_000, step: func() {
+		if len(script) > 0 {
+			l.Observe(script[0])
+			script = script[1:]
 		}
-		for i := 0; i < 5; i++ {
-			l.Observe(burst)
-			time.Sleep(3 * time.Millisecond)
-		}
-		for i := 0; i < 10; i++ {
-			l.Observe(calm)
-			time.Sleep(3 * time.Millisecond)
-		}
-	}()
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	}}
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-done
 	want := []int{1, 2, 3, 4, 5, 4, 3, 2, 1, 0}
 	if len(steps) != len(want) {
 		t.Fatalf("ladder steps %v, want %v", steps, want)
@@ -80,13 +77,48 @@ func TestLadderActionsInBand(t *testing.T) {
 			t.Fatalf("no %s windows in the journal: %v (controls %d)", r, recipes, rec.Kinds["control"])
 		}
 	}
+	lengths := lengthsIn(t, dir)
+	base := int64(100 * time.Millisecond)
+	if lengths[base] == 0 || lengths[base*3/2] == 0 || lengths[base*9/4] == 0 {
+		t.Fatalf("window lengths in the journal %v: want the base, ×1.5 and ×2.25", lengths)
+	}
 	rs, err := Replay(context.Background(), []string{dir}, ReplayOptions{Verify: true, Partitions: 3})
 	if err != nil {
+		if rs != nil && rs.Verify != nil {
+			for _, m := range rs.Verify.First {
+				t.Logf("mismatch %+v", m)
+			}
+			t.Logf("live windows %d traces %d; replay windows %d traces %d", sum.Windows, sum.Traces, rs.Windows, rs.Traces)
+		}
 		t.Fatalf("replay of a run with ladder actions: %v", err)
 	}
 	if rs.WindowDigest != sum.WindowDigest || rs.TraceDigest != sum.TraceDigest {
 		t.Fatal("replay digests differ from the run")
 	}
+}
+
+func lengthsIn(t *testing.T, dir string) map[int64]int {
+	t.Helper()
+	out := map[int64]int{}
+	r, err := journalReader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		kind, _, payload, err := r.Next()
+		if err != nil {
+			break
+		}
+		if kind == RecWindow {
+			d, err := window.DecodeWindowRecord(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[d.Window.End-d.Window.Start]++
+		}
+	}
+	return out
 }
 
 func recipesIn(t *testing.T, dir string) map[window.Recipe]int {
@@ -117,4 +149,22 @@ func recipesIn(t *testing.T, dir string) map[window.Recipe]int {
 		}
 	}
 	return out
+}
+
+// scriptedSource calls step every `every` ticks, between batches.
+type scriptedSource struct {
+	src   Source
+	every uint64
+	n     uint64
+	step  func()
+}
+
+func (s *scriptedSource) Next(dst []record.MarketTick) (int, error) {
+	n, err := s.src.Next(dst)
+	before := s.n
+	s.n += uint64(n)
+	if s.n/s.every != before/s.every {
+		s.step()
+	}
+	return n, err
 }

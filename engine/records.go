@@ -19,7 +19,7 @@ const (
 	RecEdge    uint8 = 8  // lineage edges (reserved for the router)
 	RecEnd     uint8 = 9  // JSON summary of the run (counts and digests); last record
 	RecRouter  uint8 = 10 // a router config (YAML) a later control record switches to
-	RecControl uint8 = 11 // an in-band control: u8 type, u64 argument (router version), i64 boundary
+	RecControl uint8 = 11 // an in-band control: u8 type, u64 argument, i64 boundary, i64 value, u32 value
 )
 
 // KindName names a record kind for summaries.
@@ -66,17 +66,21 @@ func decodeSymbol(b []byte) (uint32, string, error) {
 func appendControl(dst []byte, t *record.MarketTick) []byte {
 	dst = append(dst, t.Action)
 	dst = binary.LittleEndian.AppendUint64(dst, t.Seq)
-	return binary.LittleEndian.AppendUint64(dst, uint64(t.TsEvent))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(t.TsEvent))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(t.Price))
+	return binary.LittleEndian.AppendUint32(dst, t.Size)
 }
 
 func decodeControl(b []byte, t *record.MarketTick) error {
-	if len(b) != 17 {
-		return fmt.Errorf("control record of %d bytes, want 17", len(b))
+	if len(b) != 29 {
+		return fmt.Errorf("control record of %d bytes, want 29", len(b))
 	}
 	*t = record.MarketTick{Kind: record.KindControl, Action: b[0], Seq: binary.LittleEndian.Uint64(b[1:]),
-		TsEvent: int64(binary.LittleEndian.Uint64(b[9:]))}
-	if t.Action != record.ControlRouter && t.Action != record.ControlRecipe {
-		return fmt.Errorf("control record of unknown type %q", t.Action)
+		TsEvent: int64(binary.LittleEndian.Uint64(b[9:])), Price: int64(binary.LittleEndian.Uint64(b[17:])),
+		Size: binary.LittleEndian.Uint32(b[25:])}
+	switch t.Action {
+	case record.ControlRouter, record.ControlRecipe, record.ControlWindow:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("control record of unknown type %q", t.Action)
 }

@@ -141,7 +141,7 @@ type risk struct {
 	Breaches       atomic.Uint64 // decisions that breached
 	BreachStreaks  atomic.Uint64 // times the streak reached BreachIntervals
 	ForcingActive  atomic.Bool
-	Streak         atomic.Int64 // consecutive breach intervals so far
+	Streak         atomic.Int64  // consecutive breach intervals so far
 	Flagged        atomic.Uint64 // decisions replaced by abstain
 	HaltedDecision atomic.Uint64
 }

@@ -7,6 +7,7 @@ import (
 
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/ring"
+	"thunderline/hotpath/window"
 )
 
 // Dispatcher routes ticks from the reader to partitions. It runs on the one
@@ -126,7 +127,12 @@ func (d *Dispatcher) control(t *record.MarketTick) {
 		d.push(d.journal, t)
 		d.wakeJournal.Wake()
 	}
-	if t.Action == record.ControlRecipe {
+	switch t.Action {
+	case record.ControlWindow:
+		t.TsEvent = d.mark
+		d.wm.Reconfigure(WindowStep(t.Price, t.Size), window.GridOrigin(d.mark, d.wm.lateness, d.wm.step))
+		d.broadcast(*t)
+	case record.ControlRecipe:
 		// Partition controls go in band to every partition, at the same
 		// point of each one's stream.
 		d.broadcast(*t)
@@ -163,11 +169,26 @@ func floorDiv(a, b int64) int64 {
 // same code, so they place the same watermarks at the same ticks.
 type Watermark struct {
 	maxTs, mark, step, lateness int64
+	origin                      int64
 }
 
 // NewWatermark starts a watermark for a window step and allowed lateness.
 func NewWatermark(step, lateness int64) Watermark {
 	return Watermark{maxTs: math.MinInt64, mark: math.MinInt64, step: step, lateness: lateness}
+}
+
+// Reconfigure moves the watermark's grid: from the boundary origin on,
+// watermarks fall on origin + k*step.
+func (w *Watermark) Reconfigure(step, origin int64) {
+	if step > 0 {
+		w.step, w.origin = step, origin
+	}
+}
+
+// WindowStep is the window step of a ControlWindow: length ns and overlap
+// in parts per million.
+func WindowStep(length int64, overlapPPM uint32) int64 {
+	return max(int64(float64(length)*(1-float64(overlapPPM)/1e6)), 1)
 }
 
 // Advance takes the event time of the next tick and reports the new
@@ -177,7 +198,7 @@ func (w *Watermark) Advance(ts int64) (int64, bool) {
 		return 0, false
 	}
 	w.maxTs = ts
-	wm := floorDiv(w.maxTs-w.lateness, w.step) * w.step
+	wm := w.origin + floorDiv(w.maxTs-w.lateness-w.origin, w.step)*w.step
 	if wm <= w.mark {
 		return 0, false
 	}

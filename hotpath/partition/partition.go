@@ -3,6 +3,7 @@ package partition
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"thunderline/hotpath/book"
 	"thunderline/hotpath/normalize"
@@ -155,8 +156,13 @@ func (p *Partition) process(t *record.MarketTick) (end bool) {
 		panic(fmt.Sprintf("injected fault at tick %d", n))
 	}
 	if t.Kind == record.KindControl {
-		if t.Action == record.ControlRecipe {
+		switch t.Action {
+		case record.ControlRecipe:
 			p.win.SetRecipe(window.Recipe(t.Seq))
+		case record.ControlWindow:
+			// A valid control was checked by its sender; a bad one leaves
+			// the grid as it was.
+			_ = p.win.Reconfigure(time.Duration(t.Price), float64(t.Size)/1e6, t.TsEvent)
 		}
 		return false
 	}

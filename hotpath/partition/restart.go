@@ -7,6 +7,7 @@ import (
 
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/ring"
+	"thunderline/hotpath/window"
 )
 
 // Crash is a panic recovered from a partition loop: the value, the stack,
@@ -84,7 +85,11 @@ func Rebuild(old *Partition, crash *Crash, partitions int,
 	}
 	err = history(func(t *record.MarketTick) bool {
 		if t.Kind == record.KindControl {
-			if t.Action == record.ControlRecipe {
+			switch t.Action {
+			case record.ControlRecipe:
+				return feed(t)
+			case record.ControlWindow:
+				wm.Reconfigure(WindowStep(t.Price, t.Size), window.GridOrigin(t.TsEvent, wm.lateness, wm.step))
 				return feed(t)
 			}
 			return true

@@ -39,6 +39,10 @@ const (
 const (
 	ControlRouter uint8 = 'R' // swap in router version Seq
 	ControlRecipe uint8 = 'F' // windows closing from here on use feature recipe Seq (partitions)
+	// ControlWindow moves the window grid (partitions and the watermark):
+	// Price is the new window length in ns, Size the overlap in parts per
+	// million, TsEvent the boundary (set by the dispatcher).
+	ControlWindow uint8 = 'W'
 )
 
 // Action codes of an order event, as DBN writes them.

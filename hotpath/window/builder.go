@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"time"
 
 	"thunderline/hotpath/book"
 	"thunderline/hotpath/record"
@@ -19,7 +20,8 @@ type Emitter interface {
 
 // acc accumulates one window of one symbol.
 type acc struct {
-	k                 int64 // window index: start = k*step
+	k                 int64 // window index on its grid: start = origin + k*step
+	start, end        int64
 	used              bool
 	endTaken          bool
 	preMid, firstMid  float64 // mid before the first tick; first mid inside
@@ -56,6 +58,9 @@ type symState struct {
 	lHead    int
 	lN       int
 	active   bool
+	// retiring are windows of a previous grid (before a reconfiguration),
+	// open until their own end.
+	retiring []acc
 }
 
 // Stats counts what a builder did.
@@ -83,6 +88,8 @@ type Builder struct {
 	states  []*symState // by symbol id
 	active  []uint32    // symbols with open windows or pending labels
 	mark    int64       // last global watermark
+	origin  int64       // grid origin: window k is [origin+k*step, +length)
+	minK    int64       // lowest window index of the current grid
 	scratch []byte
 	win     FeatureWindow
 	fill    LabelFill
@@ -106,7 +113,7 @@ func NewBuilder(cfg Config, books *book.Books, syms *record.Symbols, tenant stri
 	return &Builder{
 		cfg: cfg, step: cfg.Step(), length: int64(cfg.Length), late: int64(cfg.Lateness),
 		books: books, syms: syms, tenant: tenant, out: out,
-		states: make([]*symState, record.MaxSymbols), mark: math.MinInt64,
+		states: make([]*symState, record.MaxSymbols), mark: math.MinInt64, minK: math.MinInt64,
 		scratch: make([]byte, 0, MaxWindowSize),
 	}, nil
 }
@@ -131,6 +138,12 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+func (b *Builder) startOf(k int64) int64 { return b.origin + k*b.step }
+func (b *Builder) endOf(k int64) int64   { return b.origin + k*b.step + b.length }
+
+// closedBy is the highest window index whose end is at or before wm.
+func (b *Builder) closedBy(wm int64) int64 { return floorDiv(wm-b.origin-b.length, b.step) }
+
 func (b *Builder) state(sym uint32) *symState {
 	st := b.states[sym]
 	if st == nil {
@@ -150,8 +163,8 @@ func (b *Builder) OnTick(t *record.MarketTick) (reason record.Reason, missed int
 	if !st.seen {
 		st.seen = true
 		st.maxTs = t.TsEvent
-		st.closedK = floorDiv(max(b.mark, t.TsEvent-b.late)-b.length, b.step)
-		st.lowK = st.closedK + 1
+		st.closedK = b.closedBy(max(b.mark, t.TsEvent-b.late))
+		st.lowK = max(st.closedK+1, b.minK)
 		st.highK = st.closedK
 	}
 	b.advance(st, t.TsEvent)
@@ -188,41 +201,50 @@ func (b *Builder) OnTick(t *record.MarketTick) (reason record.Reason, missed int
 		tradePx, tradeQty = float64(t.Price)/1e9, t.Size
 	}
 
-	kLo := floorDiv(t.TsEvent-b.length, b.step) + 1
-	kHi := floorDiv(t.TsEvent, b.step)
+	kLo := max(floorDiv(t.TsEvent-b.origin-b.length, b.step)+1, b.minK)
+	kHi := floorDiv(t.TsEvent-b.origin, b.step)
 	for k := kLo; k <= kHi; k++ {
 		if k <= st.closedK {
 			missed++
 			continue
 		}
-		a := b.open(st, k, prevMid)
-		a.ticks++
-		if a.ticks == 1 {
-			a.firstIn = t.InSeq
+		b.accumulate(b.open(st, k, prevMid), t, st.mid, ret2, ofi, spreadBps, ok, tradePx, tradeQty)
+	}
+	for i := range st.retiring {
+		if a := &st.retiring[i]; t.TsEvent >= a.start && t.TsEvent < a.end {
+			b.accumulate(a, t, st.mid, ret2, ofi, spreadBps, ok, tradePx, tradeQty)
 		}
-		a.lastIn = t.InSeq
-		if a.firstMid == 0 && st.mid > 0 {
-			a.firstMid = st.mid
-		}
-		a.sumSq += ret2
-		a.ofi += ofi
-		if ok {
-			a.spreadBps += spreadBps
-			a.spreadN++
-		}
-		if tradeQty > 0 {
-			a.trades++
-			a.volume += int64(tradeQty)
-			a.pxVol += float64(tradePx * float64(tradeQty))
-		}
-		bucket := (t.TsEvent - k*b.step) * int64(b.cfg.BurstBuckets) / b.length
-		a.buckets[bucket]++
 	}
 	if missed > 0 {
 		b.Stats.LateTicks++
 		b.Stats.LateMisses += uint64(missed)
 	}
 	return record.ReasonNone, missed
+}
+
+// accumulate adds one tick's quantities to window a.
+func (b *Builder) accumulate(a *acc, t *record.MarketTick, mid, ret2, ofi, spreadBps float64, ok bool, tradePx float64, tradeQty uint32) {
+	a.ticks++
+	if a.ticks == 1 {
+		a.firstIn = t.InSeq
+	}
+	a.lastIn = t.InSeq
+	if a.firstMid == 0 && mid > 0 {
+		a.firstMid = mid
+	}
+	a.sumSq += ret2
+	a.ofi += ofi
+	if ok {
+		a.spreadBps += spreadBps
+		a.spreadN++
+	}
+	if tradeQty > 0 {
+		a.trades++
+		a.volume += int64(tradeQty)
+		a.pxVol += float64(tradePx * float64(tradeQty))
+	}
+	bucket := (t.TsEvent - a.start) * int64(b.cfg.BurstBuckets) / (a.end - a.start)
+	a.buckets[bucket]++
 }
 
 // orderFlow is the order-flow imbalance contribution of one book change
@@ -258,7 +280,7 @@ func (b *Builder) open(st *symState, k int64, preMid float64) *acc {
 		// than lose it if it ever does.
 		b.emit(st, a)
 	}
-	*a = acc{k: k, used: true, preMid: preMid}
+	*a = acc{k: k, start: b.startOf(k), end: b.endOf(k), used: true, preMid: preMid}
 	if k > st.highK {
 		st.highK = k
 	}
@@ -279,7 +301,12 @@ func (b *Builder) advance(st *symState, ts int64) {
 	if ts > st.maxTs {
 		for k := st.lowK; k <= st.highK; k++ {
 			a := b.acc(st, k)
-			if a != nil && !a.endTaken && k*b.step+b.length <= ts {
+			if a != nil && !a.endTaken && a.end <= ts {
+				b.takeEnd(st, a)
+			}
+		}
+		for i := range st.retiring {
+			if a := &st.retiring[i]; !a.endTaken && a.end <= ts {
 				b.takeEnd(st, a)
 			}
 		}
@@ -291,13 +318,16 @@ func (b *Builder) advance(st *symState, ts int64) {
 // settle closes the windows of st that end at or before wm and fills the
 // labels whose target is at or before max(wm, now), with the current mid.
 func (b *Builder) settle(st *symState, wm, now int64) {
-	for k := st.lowK; k <= st.highK && k*b.step+b.length <= wm; k++ {
+	if len(st.retiring) > 0 {
+		b.retire(st, wm)
+	}
+	for k := st.lowK; k <= st.highK && b.endOf(k) <= wm; k++ {
 		if a := b.acc(st, k); a != nil {
 			b.emit(st, a)
 		}
 		st.lowK = k + 1
 	}
-	if c := floorDiv(wm-b.length, b.step); c > st.closedK {
+	if c := b.closedBy(wm); c > st.closedK {
 		st.closedK = c
 		st.lowK = max(st.lowK, c+1)
 	}
@@ -311,6 +341,21 @@ func (b *Builder) settle(st *symState, wm, now int64) {
 		st.lHead = (st.lHead + 1) % len(st.labels)
 		st.lN--
 	}
+}
+
+// retire emits the retiring windows of st that end at or before wm, in
+// end order (they are kept in start order, and share one length).
+func (b *Builder) retire(st *symState, wm int64) {
+	n := 0
+	for i := range st.retiring {
+		if a := &st.retiring[i]; a.end <= wm {
+			b.emit(st, a)
+			continue
+		}
+		st.retiring[n] = st.retiring[i]
+		n++
+	}
+	st.retiring = st.retiring[:n]
 }
 
 func (b *Builder) acc(st *symState, k int64) *acc {
@@ -339,7 +384,7 @@ func (b *Builder) emit(st *symState, a *acc) {
 	}
 	w := &b.win
 	*w = FeatureWindow{
-		Start: a.k * b.step, End: a.k*b.step + b.length, Label: b.cfg.Label,
+		Start: a.start, End: a.end, Label: b.cfg.Label,
 		FirstInSeq: a.firstIn, LastInSeq: a.lastIn, Ticks: a.ticks, Symbol: st.sym,
 		SchemaVersion: b.cfg.Recipe.SchemaVersion(), Kind: KindMarket, Recipe: b.cfg.Recipe,
 		Status: StatusOpen,
@@ -433,6 +478,7 @@ func (b *Builder) OnWatermark(wm int64) {
 // horizon the input never reached stay open; Pending reports them.
 func (b *Builder) Flush() {
 	b.sweep(func(st *symState) {
+		b.retire(st, math.MaxInt64)
 		for k := st.lowK; k <= st.highK; k++ {
 			if a := b.acc(st, k); a != nil {
 				b.emit(st, a)
@@ -460,7 +506,7 @@ func (b *Builder) sweep(f func(st *symState)) {
 	for _, sym := range b.active {
 		st := b.states[sym]
 		f(st)
-		if st.lowK > st.highK && st.lN == 0 {
+		if st.lowK > st.highK && st.lN == 0 && len(st.retiring) == 0 {
 			st.active = false
 			continue
 		}
@@ -478,4 +524,52 @@ func sortIDs(a []uint32) {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
+}
+
+// GridOrigin is where a reconfigured grid starts: one old step and the
+// allowed lateness after the boundary, so that no window of the old grid
+// (a tick up to the lateness ahead of the watermark may have opened one)
+// starts at or after it — an old and a new window never share bounds, nor
+// an id.
+func GridOrigin(boundary, lateness, oldStep int64) int64 { return boundary + lateness + oldStep }
+
+// Reconfigure moves the window grid at boundary (ladder steps 1 and 2: a
+// longer window, no overlap): windows already open keep their own bounds and
+// close at their own end; new windows follow the new length and overlap,
+// starting at GridOrigin. It arrives in band (a control record at the same
+// point of every replay), so the windows it makes are the same in every
+// run. It allocates (new per-symbol slots): a rare control, not a per-tick
+// path.
+func (b *Builder) Reconfigure(length time.Duration, overlap float64, boundary int64) error {
+	cfg := b.cfg
+	cfg.Length, cfg.Overlap, cfg.NoOverlap = length, overlap, overlap == 0
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("window reconfigure: %w", err)
+	}
+	if cfg.Label.Horizon <= int64(cfg.Lateness) {
+		return fmt.Errorf("window reconfigure: label.horizon must exceed allowed_lateness")
+	}
+	origin := GridOrigin(boundary, b.late, b.step)
+	b.cfg = cfg
+	b.step, b.length = cfg.Step(), int64(cfg.Length)
+	b.origin, b.minK = origin, 0
+	for _, st := range b.states {
+		if st == nil {
+			continue
+		}
+		for i := range st.accs {
+			if st.accs[i].used {
+				st.retiring = append(st.retiring, st.accs[i])
+			}
+		}
+		st.accs = make([]acc, cfg.slots())
+		wm := b.mark
+		if st.seen {
+			wm = max(wm, st.maxTs-b.late)
+		}
+		st.closedK = max(b.closedBy(max(wm, origin)), -1)
+		st.lowK = st.closedK + 1
+		st.highK = st.lowK - 1
+	}
+	return nil
 }

@@ -353,3 +353,82 @@ func FuzzDecodeWindowRecord(f *testing.F) {
 		DecodeLabel(b)
 	})
 }
+
+// TestReconfigureGrid: the ladder's window widening and overlap removal move
+// the grid at a boundary. Windows open then keep their bounds and their
+// ticks; windows after start on the new grid at the boundary; every
+// emitted window holds exactly the ticks of its [start, end); and the same
+// input with the same reconfiguration gives the same hashes.
+func TestReconfigureGrid(t *testing.T) {
+	ms := int64(time.Millisecond)
+	run := func() ([]FeatureWindow, []record.MarketTick) {
+		b, c, _ := newBuilder(t, Config{Length: 100 * time.Millisecond, Overlap: 0.5})
+		rng := rand.New(rand.NewPCG(5, 5))
+		var ticks []record.MarketTick
+		ts := int64(1e18)
+		const boundary = int64(1e18) + 1000*int64(time.Millisecond)
+		reconfigured := false
+		for i := 0; i < 4000; i++ {
+			ts += rng.Int64N(2 * ms)
+			if !reconfigured && ts >= boundary {
+				b.OnWatermark(boundary)
+				if err := b.Reconfigure(150*time.Millisecond, 0, boundary); err != nil {
+					t.Fatal(err)
+				}
+				reconfigured = true
+			}
+			x := quoteAt(uint32(1+rng.IntN(2)), ts, uint64(i+1), 100*record.PriceScale+rng.Int64N(8)*record.PriceScale/4)
+			if _, missed := b.OnTick(&x); missed != 0 {
+				t.Fatalf("tick %d missed %d windows", i, missed)
+			}
+			ticks = append(ticks, x)
+		}
+		b.Flush()
+		return c.windows, ticks
+	}
+	ws, ticks := run()
+	const boundary = int64(1e18) + 1000*int64(time.Millisecond)
+	seen := map[[2]int64]bool{}
+	var old, neu int
+	for _, w := range ws {
+		key := [2]int64{int64(w.Symbol), w.Start}
+		if seen[key] {
+			t.Fatalf("window %v twice", key)
+		}
+		seen[key] = true
+		switch {
+		case w.End-w.Start == int64(100*time.Millisecond):
+			old++
+			if w.End-w.Start != int64(100*time.Millisecond) || (w.Start-int64(1e18))%(50*ms) != 0 {
+				t.Fatalf("old-grid window [%d,%d)", w.Start, w.End)
+			}
+		default:
+			neu++
+			origin := GridOrigin(boundary, 0, 50*ms)
+			if w.End-w.Start != int64(150*time.Millisecond) || w.Start < origin || (w.Start-origin)%(150*ms) != 0 {
+				t.Fatalf("new-grid window [%d,%d) not on the new grid", w.Start-boundary, w.End-boundary)
+			}
+		}
+		var n uint32
+		for _, x := range ticks {
+			if x.Symbol == w.Symbol && x.TsEvent >= w.Start && x.TsEvent < w.End {
+				n++
+			}
+		}
+		if n != w.Ticks {
+			t.Fatalf("window [%d,%d) sym %d: %d ticks, want %d", w.Start, w.End, w.Symbol, w.Ticks, n)
+		}
+	}
+	if old == 0 || neu == 0 {
+		t.Fatalf("old %d, new %d windows", old, neu)
+	}
+	again, _ := run()
+	if len(again) != len(ws) {
+		t.Fatal("a second run differs")
+	}
+	for i := range ws {
+		if ws[i].Hash != again[i].Hash {
+			t.Fatal("a second run differs")
+		}
+	}
+}
