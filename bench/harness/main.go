@@ -31,6 +31,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	treepkg "thunderline/actors/tree"
 	"thunderline/adapters/dbn"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine"
@@ -117,6 +118,13 @@ func run(records, rounds int, realPath, out string) error {
 			value: on, baseline: off, unit: "ticks/s", baseName: "journal off"})
 	}
 
+	// The engine under its actor tree (flow/bolt supervision, ladder
+	// cadence, admin backend) against the bare pipeline, same input.
+	bare, _ := best(rounds, func() (float64, uint64) { return underTree(synth, false) })
+	withTree, _ := best(rounds, func() (float64, uint64) { return underTree(synth, true) })
+	rows = append(rows, row{name: "engine under the actor tree", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, journal off", synth),
+		value: withTree, baseline: bare, unit: "ticks/s", baseName: "bare pipeline"})
+
 	// Window close → DecisionTrace latency under paced synthetic load.
 	var lat []latRow
 	for _, rate := range []float64{100_000, 1_000_000} {
@@ -167,6 +175,35 @@ func latency(rate float64, wait string, d time.Duration) (p50, p99, p999 int64, 
 	must(err)
 	x := sum.Decisions
 	return x.LatencyP50, x.LatencyP99, x.LatencyP999, min(x.LatencyCount, 65536)
+}
+
+// underTree runs the synthetic feed at full speed through the pipeline,
+// bare or under the actor tree with the ladder and the admin backend.
+func underTree(ticks uint64, tree bool) (float64, uint64) {
+	prof, err := config.Parse([]byte("feed: {pace: max}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\nladder: {interval: 100ms}\n"), "bench")
+	must(err)
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = ticks
+	feed, err := synthetic.New(sc, syms)
+	must(err)
+	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms})
+	must(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if tree {
+		t, err := p.StartTree(treepkg.Options{}, true, true)
+		must(err)
+		defer t.Stop()
+		be := engine.NewAdmin(p, "synthetic")
+		be.Attach()
+		go be.Run(ctx, 100*time.Millisecond)
+		_, err = p.RunLadder(ctx, nil)
+		must(err)
+	}
+	sum, err := p.Run(ctx, engine.SyntheticSource{Feed: feed})
+	must(err)
+	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
 }
 
 func best(rounds int, f func() (float64, uint64)) (float64, uint64) {
