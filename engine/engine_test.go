@@ -429,3 +429,56 @@ func TestPartitionCrashRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExpertPanicUnderTree: a panic injected into an expert while the engine
+// runs under its actor tree: decisions go on, the expert's bolt restarts it
+// (visible in the tree), and the journal has one trace per window, no gap
+// and no duplicate.
+func TestExpertPanicUnderTree(t *testing.T) {
+	prof := testProfile(t, strings.Replace(lateProfile, "feed: {synthetic: {symbols: 40,", "feed: {pace: realtime, synthetic: {rate: 50000, symbols: 8,", 1))
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = 60_000
+	feed, _ := synthetic.New(sc, syms)
+	dir := filepath.Join(t.TempDir(), "run")
+	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir, Pacing: PaceRealtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := p.StartTree(tree.Options{Cadence: 10 * time.Millisecond}, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Stop()
+	momentum := p.stage.Current().Layers[0].Experts[0]
+	go func() {
+		for p.nTraces.Load() < 50 {
+			time.Sleep(time.Millisecond)
+		}
+		momentum.InjectPanic()
+	}()
+	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := momentum.Stats()
+	if gs.Panics != 1 || gs.Restarts != 1 || gs.Failed {
+		t.Fatalf("expert after the panic: %+v", gs)
+	}
+	var bolt tree.NodeStatus
+	for _, n := range tr.Registry().Snapshot() {
+		if n.Path == "engine/chief/bolt/0.momentum" {
+			bolt = n
+		}
+	}
+	if bolt.Restarts != 1 || bolt.Status != "running" {
+		t.Fatalf("the tree shows %+v", bolt)
+	}
+	rec, err := LoadRecorded(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Kinds["trace"] != sum.Windows || uint64(len(rec.Traces)) != sum.Windows || rec.Kinds["window"] != sum.Windows {
+		t.Fatalf("journal: %v (%d distinct traces) for %d windows", rec.Kinds, len(rec.Traces), sum.Windows)
+	}
+}

@@ -46,6 +46,7 @@ type Guard struct {
 
 	failed atomic.Bool
 	forced atomic.Bool
+	inject atomic.Bool // panic once at the next call (fault injection)
 
 	calls      atomic.Uint64
 	abstains   atomic.Uint64
@@ -127,9 +128,16 @@ func (g *Guard) call(in *Input, out *Output) (ok bool) {
 			ok = false
 		}
 	}()
+	if g.inject.Load() && g.inject.CompareAndSwap(true, false) {
+		panic("injected fault in expert " + g.inner.Name())
+	}
 	g.inner.Eval(in, out)
 	return true
 }
+
+// InjectPanic makes the next call panic inside the guard, as a crashing
+// model would: fault injection for supervision drills and tests.
+func (g *Guard) InjectPanic() { g.inject.Store(true) }
 
 // onPanic is the exceptional path: it may allocate.
 func (g *Guard) onPanic(r any) {
