@@ -49,6 +49,7 @@ vectors: deps
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -count=1 -run 'TestLadderUnderRealBurst' ./engine/
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
