@@ -524,3 +524,38 @@ func traceJSON(t *decide.DecisionTrace, name, tenant string) map[string]any {
 		"proposed": decide.ActionName(t.Proposed), "confidence": t.Confidence, "risk_flags": decide.RiskNames(t.RiskFlags),
 		"position": t.Position, "pnl": t.PnL, "hash": hexDigest(t.Hash)}
 }
+
+// SwapExpert implements eye.Backend: a new router version in which one
+// expert runs a new spec (e.g. new weights), swapped in band like any
+// reload; the other experts carry over.
+func (a *Admin) SwapExpert(_ context.Context, layer int, name string, spec config.ExpertSpec) (uint64, error) {
+	p := a.p
+	if p.stage == nil {
+		return 0, eye.ErrUnavailable
+	}
+	m, idx, err := a.guard(layer, name)
+	if err != nil {
+		return 0, err
+	}
+	cur := m.Version
+	v, ok := p.routerCfgs.Load(cur)
+	if !ok {
+		return 0, fmt.Errorf("%w: router version %d has no config", eye.ErrConflict, cur)
+	}
+	rc := routerCopy(v)
+	l := &rc.Layers[layer]
+	for len(l.List) <= idx {
+		l.List = append(l.List, config.ExpertSpec{Name: m.Layers[layer].Experts[len(l.List)].Name(), Kind: "mlp", Hidden: 32})
+	}
+	spec.Name = name
+	l.List[idx] = spec
+	rc.Version = p.lastVersion.Load() + 1
+	if err := rc.Validate(); err != nil {
+		return 0, configError(err)
+	}
+	if err := p.ReloadRouter(rc); err != nil {
+		return 0, configError(err)
+	}
+	a.applyRetired()
+	return rc.Version, nil
+}

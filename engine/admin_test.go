@@ -170,6 +170,19 @@ func TestAdminAgainstRunningEngine(t *testing.T) {
 	scancel()
 	sresp.Body.Close()
 
+	// Swap an expert's model (blue/green): a new router version runs it.
+	if c, m := call("POST", "/experts/0/mlp_head/swap", reader.Value, `{"kind": "mlp", "hidden": 8}`); c != 403 {
+		t.Fatalf("read-only swap: %d %v", c, m)
+	}
+	if c, m := call("POST", "/experts/0/mlp_head/swap", admin.Value, `{"kind": "teleport"}`); c != 422 {
+		t.Fatalf("bad swap: %d %v", c, m)
+	}
+	c, m = call("POST", "/experts/0/mlp_head/swap", admin.Value, `{"kind": "mlp", "hidden": 8, "seed": 5}`)
+	if c != 200 || m["router_version"].(float64) != 3 {
+		t.Fatalf("swap: %d %v", c, m)
+	}
+	waitFor("router v3 in use", func() bool { _, m := call("GET", "/summary", reader.Value, ""); return m["router_version"].(float64) == 3 })
+
 	// The kill switch: every later decision abstains, with the halted flag.
 	if c, _ := call("POST", "/risk/halt", admin.Value, `{"on": true}`); c != 200 {
 		t.Fatalf("halt: %d", c)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"thunderline/actors/chief"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -54,6 +55,8 @@ var metricHelp = []struct{ name, help string }{
 	{"risk_flagged_total", "Decisions replaced by abstain by a risk flag."},
 	{"ladder_step", "Backpressure ladder step in force (0 normal … 6 force abstain)."},
 	{"ladder_changes_total", "Backpressure ladder step changes."},
+	{"ladder_transitions_total", "Backpressure ladder transitions, by the step entered and the direction."},
+	{"ladder_intervals_total", "Cadence intervals spent at each ladder step."},
 	{"ladder_actions_total", "Ladder actions sent in band (recipe changes, p changes)."},
 	{"expert_calls_total", "Expert calls, per expert."},
 	{"expert_abstains_total", "Expert abstentions, per expert."},
@@ -66,6 +69,7 @@ func newCollector(p *Pipeline) *collector {
 	c := &collector{p: p, descs: map[string]*prometheus.Desc{}}
 	labels := map[string][]string{
 		"rejects_total": {"reason"}, "ring_full_waits_total": {"ring"},
+		"ladder_transitions_total": {"step", "direction"}, "ladder_intervals_total": {"step"},
 		"router_tokens_total": {"layer"}, "router_assignment_experts_per_token": {"layer"},
 		"router_load_balance_ratio": {"layer"}, "router_capacity_utilization": {"layer"},
 		"router_entropy": {"layer"}, "router_undercovered_token_total": {"layer"},
@@ -122,6 +126,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge("ladder_step", float64(l.Step.Load()))
 		counter("ladder_changes_total", float64(l.Changes.Load()))
 		counter("ladder_actions_total", float64(l.ActionsSent.Load()))
+		lc := l.l.Counters()
+		for step := range lc.Up {
+			name := chief.StepName(step)
+			counter("ladder_transitions_total", float64(lc.Up[step]), name, "up")
+			counter("ladder_transitions_total", float64(lc.Down[step]), name, "down")
+			counter("ladder_intervals_total", float64(lc.At[step]), name)
+		}
 	}
 	if p.stage == nil {
 		return

@@ -44,6 +44,11 @@ type Backend interface {
 	// for an unknown layer or name, or ErrConflict when the action does not
 	// apply (unforcing a retired expert).
 	ExpertAction(ctx context.Context, layer int, name string, op ExpertOp) (ExpertStats, error)
+	// SwapExpert hot-swaps one expert's model (a blue/green swap): the
+	// backend builds a router version in which expert name of layer runs
+	// spec, swaps it in, and returns the new version; an invalid spec is a
+	// *ConfigError naming the field, ErrNotFound an unknown expert.
+	SwapExpert(ctx context.Context, layer int, name string, spec config.ExpertSpec) (version uint64, err error)
 
 	// Risk is the kill-switch state (seed 004 §9 deny map).
 	Risk() RiskState

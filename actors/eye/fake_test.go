@@ -112,6 +112,19 @@ func (f *fakeBackend) Experts() []LayerExperts {
 	return out
 }
 
+func (f *fakeBackend) SwapExpert(ctx context.Context, layer int, name string, spec config.ExpertSpec) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if layer >= len(f.experts) {
+		return 0, ErrNotFound
+	}
+	if spec.Kind == "" {
+		return 0, &ConfigError{Field: "kind", Reason: "missing"}
+	}
+	f.version++
+	return f.version, nil
+}
+
 func (f *fakeBackend) ExpertAction(ctx context.Context, layer int, name string, op ExpertOp) (ExpertStats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

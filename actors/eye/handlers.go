@@ -157,6 +157,40 @@ func (s *Server) expertAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// expertSwap hot-swaps an expert's model: the body is the expert's new
+// spec, as a router config's list entry takes it (JSON), e.g.
+// {"kind": "mlp", "weights": "/models/v7.safetensors"}.
+func (s *Server) expertSwap(w http.ResponseWriter, r *http.Request) {
+	layer, err := strconv.Atoi(r.PathValue("layer"))
+	if err != nil || layer < 0 {
+		writeError(w, "bad_request", fmt.Sprintf("layer %q: want a layer number", r.PathValue("layer")))
+		return
+	}
+	var body struct {
+		Kind     string             `json:"kind"`
+		Weights  string             `json:"weights"`
+		Prefix   string             `json:"prefix"`
+		Hidden   int                `json:"hidden"`
+		Seed     uint64             `json:"seed"`
+		Params   map[string]float64 `json:"params"`
+		Socket   string             `json:"socket"`
+		BudgetUs float64            `json:"budget_us"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	name := r.PathValue("name")
+	spec := config.ExpertSpec{Name: name, Kind: body.Kind, Weights: body.Weights, Prefix: body.Prefix, Hidden: body.Hidden,
+		Seed: body.Seed, Params: body.Params, Socket: body.Socket, Budget: config.Duration(body.BudgetUs * 1e3)}
+	v, err := s.b.SwapExpert(r.Context(), layer, name, spec)
+	if err != nil {
+		writeBackendError(w, err)
+		return
+	}
+	s.log.Info("expert swapped via admin HTTP", "layer", layer, "expert", name, "kind", spec.Kind, "router_version", v)
+	writeJSON(w, http.StatusOK, map[string]any{"router_version": v, "layer": layer, "expert": name})
+}
+
 func (s *Server) risk(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, riskView(s.b.Risk()))
 }

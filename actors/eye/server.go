@@ -101,6 +101,7 @@ func (s *Server) routes() []route {
 		{pattern: "/experts", name: "experts", methods: get(ro), handle: s.experts},
 		{pattern: "/experts/{layer}/{name}/{op}", name: "expert_action", methods: map[string]Role{http.MethodPost: op}, handle: s.expertAction},
 		{pattern: "/experts/{layer}/{name}/retire", name: "expert_retire", methods: map[string]Role{http.MethodPost: adm}, handle: s.expertAction},
+		{pattern: "/experts/{layer}/{name}/swap", name: "expert_swap", methods: map[string]Role{http.MethodPost: adm}, handle: s.expertSwap},
 		{pattern: "/risk", name: "risk", methods: get(ro), handle: s.risk},
 		{pattern: "/risk/deny", name: "risk_deny", methods: map[string]Role{http.MethodGet: ro, http.MethodPost: op, http.MethodDelete: op}, handle: s.riskDeny},
 		{pattern: "/risk/halt", name: "risk_halt", methods: map[string]Role{http.MethodGet: ro, http.MethodPost: op}, handle: s.riskHalt},
