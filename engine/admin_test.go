@@ -181,7 +181,10 @@ func TestAdminAgainstRunningEngine(t *testing.T) {
 	if c != 200 || m["router_version"].(float64) != 3 {
 		t.Fatalf("swap: %d %v", c, m)
 	}
-	waitFor("router v3 in use", func() bool { _, m := call("GET", "/summary", reader.Value, ""); return m["router_version"].(float64) == 3 })
+	waitFor("router v3 in use", func() bool {
+		_, m := call("GET", "/summary", reader.Value, "")
+		return m["router_version"].(float64) == 3
+	})
 
 	// The kill switch: every later decision abstains, with the halted flag.
 	if c, _ := call("POST", "/risk/halt", admin.Value, `{"on": true}`); c != 200 {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"math"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -9,6 +11,7 @@ import (
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
+	"thunderline/hotpath/window"
 )
 
 // collector exports the pipeline's counters as Prometheus metrics. It reads
@@ -35,7 +38,11 @@ var metricHelp = []struct{ name, help string }{
 	{"rejects_total", "Ticks refused, and anomalies reported, by reason."},
 	{"windows_total", "Feature windows closed."},
 	{"labels_filled_total", "Window labels filled at their horizon."},
-	{"flow_market_lag_ms", "Backlog of the partition rings, in ticks (flow.market.lag)."},
+	{"flow_market_lag_ms", "How far the newest processed event time trails the wall clock, real-time runs (flow.market.lag_ms)."},
+	{"flow_market_backlog", "Ticks waiting in the partition rings."},
+	{"feature_fill_latency_ms", "Wall time from a window's end to the window persisted (feature.fill_latency_ms)."},
+	{"label_realization_latency_ms", "Wall time from a label's horizon to its fill persisted (label.realization_latency_ms)."},
+	{"drift_feature_psi", "Population stability index of the last 512 windows against the first 512, per feature (drift.feature.psi)."},
 	{"ring_full_waits_total", "Times a producer found a ring full and waited (backpressure)."},
 	{"router_version", "Router configuration version in use."},
 	{"router_swaps_total", "Router versions swapped in."},
@@ -70,6 +77,7 @@ func newCollector(p *Pipeline) *collector {
 	labels := map[string][]string{
 		"rejects_total": {"reason"}, "ring_full_waits_total": {"ring"},
 		"ladder_transitions_total": {"step", "direction"}, "ladder_intervals_total": {"step"},
+		"drift_feature_psi":   {"feature"},
 		"router_tokens_total": {"layer"}, "router_assignment_experts_per_token": {"layer"},
 		"router_load_balance_ratio": {"layer"}, "router_capacity_utilization": {"layer"},
 		"router_entropy": {"layer"}, "router_undercovered_token_total": {"layer"},
@@ -118,7 +126,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("windows_total", float64(windows))
 	counter("labels_filled_total", float64(labels))
 	counter("ring_full_waits_total", float64(outWaits), "output")
-	gauge("flow_market_lag_ms", float64(backlog))
+	gauge("flow_market_backlog", float64(backlog))
+	gauge("flow_market_lag_ms", float64(p.Snapshot(time.Unix(0, p.startWall.Load())).Lag)/1e6)
+	p.tel.mu.Lock()
+	fc, fs, fb := p.tel.fill.snapshot()
+	lc, ls, lb := p.tel.labelH.snapshot()
+	p.tel.mu.Unlock()
+	ch <- prometheus.MustNewConstHistogram(c.descs["feature_fill_latency_ms"], fc, fs, fb)
+	ch <- prometheus.MustNewConstHistogram(c.descs["label_realization_latency_ms"], lc, ls, lb)
+	for f, v := range p.tel.psi() {
+		if !math.IsNaN(v) {
+			gauge("drift_feature_psi", v, window.Feature(f).String())
+		}
+	}
 	for i := 1; i < record.NumReasons; i++ {
 		counter("rejects_total", float64(rejects[i]), record.Reason(i).String())
 	}

@@ -2,12 +2,15 @@ package engine
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"thunderline/adapters/synthetic"
 	"thunderline/hotpath/record"
+	"thunderline/hotpath/window"
 )
 
 func TestMetrics(t *testing.T) {
@@ -75,5 +78,66 @@ func TestMetrics(t *testing.T) {
 	}
 	if total("thunderline_expert_calls_total") == 0 || byName["thunderline_expert_latency_ms"] == nil {
 		t.Fatal("expert metrics missing")
+	}
+}
+
+// TestTelemetryEvents: a real-time run exports feature fill and label
+// realization latencies, and feature drift once the baseline and a recent
+// window exist.
+func TestTelemetryEvents(t *testing.T) {
+	prof := testProfile(t, "feed: {pace: realtime, synthetic: {symbols: 64, rate: 200000}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\nwindow: {length: 20ms}\n")
+	syms := record.NewSymbols()
+	sc := prof.SyntheticConfig()
+	sc.MaxTicks = 400_000
+	feed, _ := synthetic.New(sc, syms)
+	p, err := New(Options{Profile: prof, Symbols: syms, Pacing: PaceRealtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(context.Background(), SyntheticSource{Feed: feed}); err != nil {
+		t.Fatal(err)
+	}
+	fams, _ := p.Registry().Gather()
+	byName := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		byName[f.GetName()] = f
+	}
+	for _, name := range []string{"thunderline_feature_fill_latency_ms", "thunderline_label_realization_latency_ms"} {
+		f := byName[name]
+		if f == nil || f.Metric[0].Histogram.GetSampleCount() == 0 {
+			t.Fatalf("%s: no samples", name)
+		}
+	}
+	psi := byName["thunderline_drift_feature_psi"]
+	if psi == nil || len(psi.Metric) == 0 {
+		t.Fatal("no feature drift")
+	}
+	for _, m := range psi.Metric {
+		if v := m.Gauge.GetValue(); v < 0 || math.IsNaN(v) {
+			t.Fatalf("psi %v", v)
+		}
+	}
+}
+
+// TestPSI: the same distribution gives a PSI near 0, a shifted one a large
+// PSI (above 0.25, the usual "significant shift" line).
+func TestPSI(t *testing.T) {
+	feed := func(tel *telemetry, shift float64, n int, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		p := &Pipeline{}
+		for i := 0; i < n; i++ {
+			var w window.FeatureWindow
+			w.Features[window.FMidReturn] = rng.NormFloat64() + shift
+			tel.window(p, &w)
+		}
+	}
+	var same, shifted telemetry
+	feed(&same, 0, driftWindow, 1)
+	feed(&same, 0, driftWindow, 2)
+	feed(&shifted, 0, driftWindow, 1)
+	feed(&shifted, 1.5, driftWindow, 2)
+	a, b := same.psi()[window.FMidReturn], shifted.psi()[window.FMidReturn]
+	if a > 0.1 || b < 0.25 {
+		t.Fatalf("psi same %v, shifted %v", a, b)
 	}
 }

@@ -82,23 +82,25 @@ type Progress struct {
 
 // Pipeline is the data plane of one run.
 type Pipeline struct {
-	opts    Options
-	prof    *config.Profile
-	syms    *record.Symbols
-	uni     *normalize.Universe
-	parts   []*partition.Partition
-	inRings []*ring.SPSC[record.MarketTick]
-	tRing   *ring.SPSC[record.MarketTick]
-	outRing *ring.MPSC[partition.Output]
-	disp    *partition.Dispatcher
-	jour    *journal.Journal
-	jsink   *journalSink
-	vsink   *verifySink
-	log     *slog.Logger
-	symTick []uint64 // ticks per symbol id, counted by the reader
-	wcfg    window.Config
-	firstTs atomic.Int64 // event time of the first tick (realtime pacing)
-	src     Source
+	opts      Options
+	prof      *config.Profile
+	syms      *record.Symbols
+	uni       *normalize.Universe
+	parts     []*partition.Partition
+	inRings   []*ring.SPSC[record.MarketTick]
+	tRing     *ring.SPSC[record.MarketTick]
+	outRing   *ring.MPSC[partition.Output]
+	disp      *partition.Dispatcher
+	jour      *journal.Journal
+	jsink     *journalSink
+	vsink     *verifySink
+	log       *slog.Logger
+	symTick   []uint64 // ticks per symbol id, counted by the reader
+	wcfg      window.Config
+	firstTs   atomic.Int64 // event time of the first tick (realtime pacing)
+	startWall atomic.Int64 // wall time the run started, ns since the epoch
+	tel       telemetry
+	src       Source
 
 	// Decision stage (nil when the router is disabled).
 	stage    *decide.Stage
@@ -250,6 +252,7 @@ func (p *Pipeline) Partitions() int { return len(p.parts) }
 func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	prof := p.prof
 	start := time.Now()
+	p.startWall.Store(start.UnixNano())
 	p.src = src
 	var wg sync.WaitGroup
 	for i := range p.parts {
@@ -273,9 +276,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	} else {
 		close(stageDone)
 	}
-	if p.OnTrace != nil || p.OnWindow != nil {
-		s = tapSink{sink: s, onTrace: p.OnTrace, onWindow: p.OnWindow}
-	}
+	s = tapSink{sink: s, p: p, onTrace: p.OnTrace, onWindow: p.OnWindow}
 	p.running.Store(true)
 	defer p.running.Store(false)
 	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep(), p.sinkWake) }()
@@ -453,6 +454,7 @@ func hexDigest(d [32]byte) string { return hex.EncodeToString(d[:]) }
 // tapSink passes every trace and window to its taps after the sink has it.
 type tapSink struct {
 	sink
+	p        *Pipeline
 	onTrace  func(t *decide.DecisionTrace)
 	onWindow func(w *window.FeatureWindow)
 }
@@ -467,8 +469,14 @@ func (t tapSink) trace(tr *decide.DecisionTrace) error {
 
 func (t tapSink) output(o *partition.Output) error {
 	err := t.sink.output(o)
-	if t.onWindow != nil && o.Kind == partition.OutWindow {
-		t.onWindow(&o.Window)
+	switch o.Kind {
+	case partition.OutWindow:
+		t.p.tel.window(t.p, &o.Window)
+		if t.onWindow != nil {
+			t.onWindow(&o.Window)
+		}
+	case partition.OutLabel:
+		t.p.tel.label(t.p, &o.Label)
 	}
 	return err
 }
