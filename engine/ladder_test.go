@@ -97,56 +97,42 @@ func TestLadderActionsInBand(t *testing.T) {
 	}
 }
 
-func lengthsIn(t *testing.T, dir string) map[int64]int {
+// journalWindows decodes every window record of a run's journal.
+func journalWindows(t *testing.T, dir string) []window.FeatureWindow {
 	t.Helper()
-	out := map[int64]int{}
 	r, err := journalReader(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	var out []window.FeatureWindow
 	for {
 		kind, _, payload, err := r.Next()
 		if err != nil {
-			break
+			return out
 		}
 		if kind == RecWindow {
 			d, err := window.DecodeWindowRecord(payload)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[d.Window.End-d.Window.Start]++
+			out = append(out, d.Window)
 		}
+	}
+}
+
+func lengthsIn(t *testing.T, dir string) map[int64]int {
+	out := map[int64]int{}
+	for _, w := range journalWindows(t, dir) {
+		out[w.End-w.Start]++
 	}
 	return out
 }
 
 func recipesIn(t *testing.T, dir string) map[window.Recipe]int {
-	t.Helper()
-	syms := record.NewSymbols()
-	src, _, err := OpenJournal(dir, syms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src.Close()
 	out := map[window.Recipe]int{}
-	r, err := journalReader(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	for {
-		kind, _, payload, err := r.Next()
-		if err != nil {
-			break
-		}
-		if kind == RecWindow {
-			d, err := window.DecodeWindowRecord(payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[d.Window.Recipe]++
-		}
+	for _, w := range journalWindows(t, dir) {
+		out[w.Recipe]++
 	}
 	return out
 }
