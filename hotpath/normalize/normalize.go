@@ -206,7 +206,9 @@ func (v *Validator) checkFields(t *record.MarketTick) record.Reason {
 }
 
 func (v *Validator) checkSeq(t *record.MarketTick) (record.Reason, int64) {
-	if v.cfg.Seq == SeqOff || t.Kind == record.KindWatermark || t.Flags&record.FlagSeqUnknown != 0 {
+	// A tick of no known symbol cannot be attributed to a sequence: it is
+	// rejected (unknown_symbol) without touching any.
+	if v.cfg.Seq == SeqOff || t.Kind == record.KindWatermark || t.Flags&record.FlagSeqUnknown != 0 || t.Symbol == 0 {
 		return record.ReasonNone, 0
 	}
 	key := uint64(t.Venue)<<32 | uint64(t.Symbol)
