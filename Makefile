@@ -50,6 +50,9 @@ unit:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test -count=1 -run 'TestLadderUnderRealBurst' ./engine/
+	# Allocation tests again without the race detector, which perturbs
+	# sync.Pool (some of them only run without it).
+	$(GO) test -count=1 -run 'Alloc' ./...
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
