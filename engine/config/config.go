@@ -125,6 +125,7 @@ type Profile struct {
 	Router     Router    `yaml:"router"`
 	Admin      Admin     `yaml:"admin"`
 	Ladder     Ladder    `yaml:"ladder"`
+	Postgres   Postgres  `yaml:"postgres"`
 	Risk       Risk      `yaml:"risk"`
 	source     string    // file the profile came from, for error messages
 }
@@ -218,6 +219,24 @@ type Journal struct {
 // Progress is the live progress line.
 type Progress struct {
 	Interval Duration `yaml:"interval"` // [1s]
+}
+
+// Postgres is the queryable store the journal is shipped to.
+type Postgres struct {
+	Enabled bool `yaml:"enabled"` // [false]: the journal is the embedded default
+	// DSN of the server; the environment variable THUNDERLINE_PG_DSN
+	// overrides it (so a profile need not hold credentials).
+	DSN        string   `yaml:"dsn"`
+	BatchRows  int      `yaml:"batch_rows"`  // rows per COPY batch [5000]
+	BatchDelay Duration `yaml:"batch_delay"` // longest wait to fill a batch [100ms]
+}
+
+// PostgresDSN returns THUNDERLINE_PG_DSN when set, else the profile's dsn.
+func (p *Profile) PostgresDSN(getenv func(string) string) string {
+	if v := getenv("THUNDERLINE_PG_DSN"); v != "" {
+		return v
+	}
+	return p.Postgres.DSN
 }
 
 // Ladder is the backpressure ladder of `thunderline run` (seed 004 §9).
@@ -373,6 +392,9 @@ func (p *Profile) Validate() error {
 		case t.Value != "" && len(t.Value) < 16:
 			return fail(fmt.Sprintf("admin.tokens[%d].value", i), "shorter than 16 characters")
 		}
+	}
+	if pg := p.Postgres; pg.BatchRows < 0 || pg.BatchDelay < 0 {
+		return fail("postgres", "batch_rows and batch_delay must not be negative")
 	}
 	if l := p.Ladder; l.Interval < 0 || l.UpAfter < 0 || l.DownAfter < 0 || l.PlannedExpertsPerToken < 0 || l.MinP < 0 || l.MinP >= 1 {
 		return fail("ladder", "interval, up_after, down_after and planned_experts_per_token must not be negative; min_p in [0, 1)")
