@@ -135,10 +135,14 @@ func (d *Ladder) apply(a chief.Actions) {
 			d.ActionsSent.Add(1)
 		}
 	}
-	if a.Recipe != "" && a.Recipe != d.recipe {
-		if r, err := window.ParseRecipe(a.Recipe); err == nil && p.sendControl(record.MarketTick{Kind: record.KindControl,
+	want := a.Recipe
+	if want == chief.RecipeFull || want == "" {
+		want = p.wcfg.Recipe.String() // "normal" is the profile's own recipe
+	}
+	if want != d.recipe {
+		if r, err := window.ParseRecipe(want); err == nil && p.sendControl(record.MarketTick{Kind: record.KindControl,
 			Action: record.ControlRecipe, Seq: uint64(r)}) == nil {
-			d.recipe = a.Recipe
+			d.recipe = want
 			d.ActionsSent.Add(1)
 		}
 	}
