@@ -10,6 +10,7 @@ import (
 	"thunderline/adapters/safetensors"
 	"thunderline/engine/config"
 	"thunderline/hotpath/expert"
+	"thunderline/profiles"
 )
 
 // TestModelFromFiles: an MLP expert and the router's gate matrix load from
@@ -97,5 +98,22 @@ layers:
 	wrong, _ := config.ParseRouter([]byte("embed_dim: 8\nlayers: [{experts: 1, capacity_factor: 1, p: 1, list: [{name: trained, kind: mlp, weights: "+mlpPath+"}]}]\n"), "wrong")
 	if _, err := BuildModel(*wrong); err == nil || !strings.Contains(err.Error(), "reads 16 inputs") {
 		t.Fatalf("mismatched MLP: %v", err)
+	}
+}
+
+// TestShippedProfilesBuild: every shipped profile's router builds.
+func TestShippedProfilesBuild(t *testing.T) {
+	for _, name := range []string{"minimal.yaml", "replay.yaml", "colocated.yaml", "scaled.yaml"} {
+		b, err := profiles.Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prof, err := config.Parse(b, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := BuildModel(prof.Router); err != nil {
+			t.Fatalf("%s: router: %v", name, err)
+		}
 	}
 }
