@@ -81,57 +81,40 @@ func (v *verifySink) miss(m Mismatch) {
 }
 
 func (v *verifySink) tick(*record.MarketTick) error { return nil }
+func (v *verifySink) idle() error                   { return nil }
+func (v *verifySink) finish() error                 { return nil }
 
 // trace checks a re-derived trace against the recorded one of the same id.
 func (v *verifySink) trace(t *decide.DecisionTrace) error {
 	v.res.TracesChecked++
-	v.seenT[t.ID] = true
-	want, ok := v.rec.Traces[t.ID]
-	if !ok || want != t.Hash {
-		m := Mismatch{What: "trace", ID: window.FormatUUID(t.ID), Symbol: v.syms.Name(t.Symbol), Start: t.End,
-			Derived: hexDigest(t.Hash)}
-		if ok {
-			m.Recorded = hexDigest(want)
-		}
-		v.miss(m)
-	}
+	v.check("trace", v.rec.Traces, v.seenT, t.ID, t.Hash, t.Symbol, t.End)
 	return nil
 }
-func (v *verifySink) idle() error   { return nil }
-func (v *verifySink) finish() error { return nil }
 
-// output runs on the sink goroutine; rec was loaded before the replay
-// started and is only read here.
 func (v *verifySink) output(o *partition.Output) error {
 	switch o.Kind {
 	case partition.OutWindow:
-		w := &o.Window
 		v.res.WindowsChecked++
-		v.seenW[w.ID] = true
-		want, ok := v.rec.Windows[w.ID]
-		if !ok || want != w.Hash {
-			m := Mismatch{What: "window", ID: window.FormatUUID(w.ID), Symbol: v.syms.Name(w.Symbol), Start: w.Start,
-				Derived: hexDigest(w.Hash)}
-			if ok {
-				m.Recorded = hexDigest(want)
-			}
-			v.miss(m)
-		}
+		v.check("window", v.rec.Windows, v.seenW, o.Window.ID, o.Window.Hash, o.Window.Symbol, o.Window.Start)
 	case partition.OutLabel:
-		l := &o.Label
 		v.res.LabelsChecked++
-		v.seenL[l.WindowID] = true
-		want, ok := v.rec.Labels[l.WindowID]
-		if !ok || want != l.Hash {
-			m := Mismatch{What: "label", ID: window.FormatUUID(l.WindowID), Symbol: v.syms.Name(l.Symbol), Start: l.End,
-				Derived: hexDigest(l.Hash)}
-			if ok {
-				m.Recorded = hexDigest(want)
-			}
-			v.miss(m)
-		}
+		v.check("label", v.rec.Labels, v.seenL, o.Label.WindowID, o.Label.Hash, o.Label.Symbol, o.Label.End)
 	}
 	return nil
+}
+
+// check compares a re-derived hash with the one recorded under id.
+func (v *verifySink) check(what string, recorded map[[16]byte][32]byte, seen map[[16]byte]bool, id [16]byte, hash [32]byte, sym uint32, at int64) {
+	seen[id] = true
+	want, ok := recorded[id]
+	if ok && want == hash {
+		return
+	}
+	m := Mismatch{What: what, ID: window.FormatUUID(id), Symbol: v.syms.Name(sym), Start: at, Derived: hexDigest(hash)}
+	if ok {
+		m.Recorded = hexDigest(want)
+	}
+	v.miss(m)
 }
 
 // result finishes the check once the replay is over: recorded windows and
