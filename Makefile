@@ -17,7 +17,12 @@ FUZZ_TARGETS := \
 	./hotpath/decide:FuzzDecodeTraceRecord \
 	./hotpath/router:FuzzRoute \
 	./actors/link:FuzzParseTopics \
-	./actors/link:FuzzAppendEvent
+	./actors/link:FuzzAppendEvent \
+	./adapters/edgar:FuzzParseSGML \
+	./adapters/edgar:FuzzParseXBRL \
+	./adapters/edgar:FuzzParseInlineXBRL \
+	./adapters/edgar:FuzzParseJSON \
+	./adapters/edgar:FuzzSectionsAndIndex
 
 .PHONY: all build run test deps browser vectors unit fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
