@@ -90,7 +90,23 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
+	var sh *shipper
+	if prof.Postgres.Enabled {
+		dsn := p.postgresDSN()
+		if dsn == "" {
+			p.Close()
+			return nil, fmt.Errorf("postgres: enabled, but neither THUNDERLINE_PG_DSN nor postgres.dsn is set")
+		}
+		if sh, err = p.startShipper(ctx, dsn, opts.Logger); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
 	sum, err := p.Run(ctx, src)
+	if sh != nil && sum != nil && sum.Journal != nil {
+		ss := sh.finish(sum.Journal.Records, 30*time.Second)
+		sum.Postgres = &ss
+	}
 	if s, ok := src.(*DBNSource); ok && sum != nil {
 		sum.Records = recordNames(s.Counts())
 	}

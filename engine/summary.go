@@ -38,6 +38,7 @@ type Summary struct {
 	Elapsed      Seconds           `json:"elapsed_s"`
 	TicksPerSec  float64           `json:"ticks_per_s"`
 	Journal      *JournalSummary   `json:"journal,omitempty"`
+	Postgres     *ShipSummary      `json:"postgres,omitempty"`
 	Verify       *VerifyResult     `json:"verify,omitempty"`
 }
 
@@ -154,6 +155,10 @@ func (s *Summary) Text(w io.Writer) {
 		}
 		fmt.Fprintf(w, "journal     %s: %d records, %d acked, %.1f MiB stored (%.1f× compressed)\n",
 			j.Dir, j.Records, j.Acked, float64(j.BytesStored)/(1<<20), ratio)
+	}
+	if pg := s.Postgres; pg != nil {
+		fmt.Fprintf(w, "postgres    %d rows from %d journal records in %d batches (%.0f rows/s), caught up %v, rejects %d, errors %d\n",
+			pg.Rows, pg.Records, pg.Batches, pg.RowsPerSec, pg.CaughtUp, pg.Rejects, pg.Errors)
 	}
 	if v := s.Verify; v != nil {
 		v.Text(w)

@@ -42,6 +42,8 @@ Usage:
       ticks, rejects, windows, per-symbol counts and digests.
       --verify: re-derive a journal's windows and labels and check every hash
       (market-data files are replayed twice and the digests compared).
+  thunderline migrate [--dsn DSN]
+      Apply the Postgres schema (idempotent). DSN defaults to THUNDERLINE_PG_DSN.
   thunderline version
 
 Run 'thunderline COMMAND --help' for a command's flags.
@@ -64,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "replay":
 		err = cmdReplay(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":
@@ -329,4 +333,27 @@ func feedName(p *config.Profile) string {
 		return "synthetic"
 	}
 	return p.Feed.Kind
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := fs.String("dsn", os.Getenv("THUNDERLINE_PG_DSN"), "Postgres `dsn` (default: THUNDERLINE_PG_DSN)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dsn == "" {
+		return usageError{errors.New("no DSN: give --dsn or set THUNDERLINE_PG_DSN")}
+	}
+	applied, err := engine.Migrate(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "schema up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
 }

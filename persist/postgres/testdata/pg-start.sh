@@ -60,8 +60,8 @@ if [ ! -f "$DIR/data/PG_VERSION" ]; then
 	mkdir -p "$DIR"
 	chown "$OWNER" "$DIR"
 	chmod 700 "$DIR"
-	as_owner "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
-		as_owner "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 --no-locale >"$DIR/initdb.log" 2>&1
+	as_owner "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 --no-sync --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
+		as_owner "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust -E UTF8 --no-sync --no-locale >"$DIR/initdb.log" 2>&1
 	free_port >"$DIR/port"
 	fresh=1
 fi

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"thunderline/persist/journal"
+	"thunderline/persist/postgres"
+)
+
+// ShipSummary reports what a run shipped to Postgres.
+type ShipSummary struct {
+	Rows       uint64  `json:"rows"`
+	Records    uint64  `json:"records"`
+	NextOffset uint64  `json:"next_offset"`
+	Batches    uint64  `json:"batches"`
+	Rejects    uint64  `json:"rejects"`
+	Errors     uint64  `json:"errors"`
+	RowsPerSec float64 `json:"rows_per_s"`
+	CaughtUp   bool    `json:"caught_up"` // every journal record is in Postgres
+	LastError  string  `json:"last_error,omitempty"`
+}
+
+// Migrate applies the embedded schema migrations to the server at dsn.
+func Migrate(ctx context.Context, dsn string) ([]string, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer pool.Close()
+	return postgres.Migrate(ctx, pool)
+}
+
+// shipper ships a run's journal to Postgres while the run goes on; it only
+// reads the journal, so a slow or absent server never slows the engine.
+type shipper struct {
+	pool   *pgxpool.Pool
+	s      *postgres.Shipper
+	cancel context.CancelFunc
+	done   chan error
+	jour   *journal.Journal
+}
+
+// startShipper connects, migrates and starts shipping p's journal.
+func (p *Pipeline) startShipper(ctx context.Context, dsn string, log *slog.Logger) (*shipper, error) {
+	if p.jour == nil {
+		return nil, fmt.Errorf("postgres: the profile's journal is disabled; the shipper tails the journal")
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if _, err := postgres.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	pg := p.prof.Postgres
+	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: p.opts.JournalDir, Tenant: p.prof.TenantName(),
+		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: p.jour.Acked, Logger: log})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), jour: p.jour}
+	go func() { sh.done <- s.Run(sctx) }()
+	return sh, nil
+}
+
+// finish waits (up to wait) for the shipper to catch up with the closed
+// journal, then stops it.
+func (sh *shipper) finish(records uint64, wait time.Duration) ShipSummary {
+	deadline := time.Now().Add(wait)
+	for sh.s.Stats().NextOffset < records && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sh.cancel()
+	<-sh.done
+	sh.pool.Close()
+	st := sh.s.Stats()
+	return ShipSummary{Rows: st.Rows, Records: st.Records, NextOffset: st.NextOffset, Batches: st.Batches,
+		Rejects: st.Rejects, Errors: st.Errors, RowsPerSec: st.RowsPerSec, CaughtUp: st.NextOffset >= records,
+		LastError: st.LastError}
+}
+
+// postgresDSN is the run's DSN: THUNDERLINE_PG_DSN or the profile's.
+func (p *Pipeline) postgresDSN() string { return p.prof.PostgresDSN(os.Getenv) }
