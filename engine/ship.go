@@ -90,3 +90,44 @@ func (sh *shipper) finish(records uint64, wait time.Duration) ShipSummary {
 
 // postgresDSN is the run's DSN: THUNDERLINE_PG_DSN or the profile's.
 func (p *Pipeline) postgresDSN() string { return p.prof.PostgresDSN(os.Getenv) }
+
+// Ship ships a run's journal to Postgres until it is caught up (the journal
+// is closed) or ctx ends: the backfill after a crash or an outage, and what
+// `thunderline ship` runs. It resumes from the offset Postgres holds for the
+// journal, so rows already shipped are not written again.
+func Ship(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (ShipSummary, error) {
+	r, err := journal.NewReader(dir, 0)
+	if err != nil {
+		return ShipSummary{}, fmt.Errorf("ship: %w", err)
+	}
+	var records uint64
+	for {
+		_, off, _, err := r.Next()
+		if err != nil {
+			break
+		}
+		records = uint64(off) + 1
+	}
+	r.Close()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return ShipSummary{}, fmt.Errorf("postgres: %w", err)
+	}
+	if _, err := postgres.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return ShipSummary{}, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: dir, Tenant: tenant, Logger: log})
+	if err != nil {
+		pool.Close()
+		return ShipSummary{}, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1)}
+	go func() { sh.done <- s.Run(sctx) }()
+	sum := sh.finish(records, time.Hour)
+	if !sum.CaughtUp {
+		return sum, fmt.Errorf("ship: stopped at record %d of %d: %s", sum.NextOffset, records, sum.LastError)
+	}
+	return sum, nil
+}

@@ -239,3 +239,17 @@ func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
 	}
 	return n, nil
 }
+
+// JournalTenant returns the tenant a run's journal was written for.
+func JournalTenant(dir string) (string, error) {
+	src, meta, err := OpenJournal(dir, record.NewSymbols())
+	if err != nil {
+		return "", err
+	}
+	src.Close()
+	prof, err := decodeMeta(meta, dir)
+	if err != nil {
+		return "", err
+	}
+	return prof.TenantName(), nil
+}

@@ -44,6 +44,9 @@ Usage:
       (market-data files are replayed twice and the digests compared).
   thunderline migrate [--dsn DSN]
       Apply the Postgres schema (idempotent). DSN defaults to THUNDERLINE_PG_DSN.
+  thunderline ship [--dsn DSN] [--tenant T] JOURNAL_DIR
+      Ship a run's journal to Postgres (resuming where Postgres left off) and
+      wait until every record is there: the backfill after a crash or outage.
   thunderline version
 
 Run 'thunderline COMMAND --help' for a command's flags.
@@ -68,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdReplay(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "ship":
+		err = cmdShip(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":
@@ -356,4 +361,36 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, "applied", m)
 	}
 	return nil
+}
+
+func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ship", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := fs.String("dsn", os.Getenv("THUNDERLINE_PG_DSN"), "Postgres `dsn` (default: THUNDERLINE_PG_DSN)")
+	tenant := fs.String("tenant", "", "tenant of the rows (default: the run's, from its journal)")
+	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	dirs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(dirs) != 1 {
+		return usageError{errors.New("give one journal directory")}
+	}
+	if *dsn == "" {
+		return usageError{errors.New("no DSN: give --dsn or set THUNDERLINE_PG_DSN")}
+	}
+	if *tenant == "" {
+		if *tenant, err = engine.JournalTenant(dirs[0]); err != nil {
+			return err
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sum, err := engine.Ship(ctx, *dsn, dirs[0], *tenant, log)
+	if *jsonOut {
+		writeJSON(stdout, sum)
+	} else {
+		fmt.Fprintf(stdout, "shipped %s: %d rows from %d records in %d batches, caught up %v, rejects %d\n",
+			dirs[0], sum.Rows, sum.Records, sum.Batches, sum.CaughtUp, sum.Rejects)
+	}
+	return err
 }

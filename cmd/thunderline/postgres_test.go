@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"thunderline/engine"
+	"thunderline/hotpath/window"
+	"thunderline/persist/postgres"
+)
+
+// pgDSN returns a fresh database on a real server: THUNDERLINE_TEST_PG_DSN's,
+// or a throwaway cluster started (and purged at the end) with the script of
+// persist/postgres.
+func pgDSN(t *testing.T) string {
+	t.Helper()
+	server := os.Getenv("THUNDERLINE_TEST_PG_DSN")
+	if server == "" {
+		// Directly under the system temp dir: the postgres user must be able
+		// to reach it (t.TempDir's parents are private to root).
+		dir, err := os.MkdirTemp("", "thunderline-pg-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(dir) // pg-start.sh creates it, owned by postgres
+		script := func(name string, args ...string) string {
+			cmd := exec.Command(filepath.Join("..", "..", "persist", "postgres", "testdata", name), args...)
+			cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+dir)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s: %v %s", name, err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		server = script("pg-start.sh")
+		t.Cleanup(func() { script("pg-stop.sh", "--purge") })
+	}
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("tl_cli_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestKill9WhileShippingThenShip: the engine is killed with SIGKILL while it
+// journals and ships to Postgres; `thunderline ship` then resumes from the
+// offset Postgres committed: every window and trace of the journal is in
+// Postgres exactly once, with the journal's hashes.
+func TestKill9WhileShippingThenShip(t *testing.T) {
+	dsn := pgDSN(t)
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.yaml")
+	os.WriteFile(prof, []byte(`
+tenant: acme
+feed: {pace: realtime, synthetic: {rate: 100000, symbols: 16}}
+normalize: {seq: contiguous}
+journal: {dir: `+filepath.Join(dir, "j")+`, fsync: interval}
+admin: {enabled: false}
+progress: {interval: 100ms}
+postgres: {enabled: true, batch_rows: 2000, batch_delay: 50ms}
+`), 0o644)
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "run", "--profile", prof)
+	cmd.Env = append(os.Environ(), "THUNDERLINE_MAIN=1", "THUNDERLINE_PG_DSN="+dsn)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	defer killer.Stop()
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) > 2 && f[1] == "ticks" {
+			if n, err := strconv.ParseUint(f[2], 10, 64); err == nil && n >= 150_000 {
+				break
+			}
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	cmd.Wait()
+
+	runs, _ := filepath.Glob(filepath.Join(dir, "j", "run-*"))
+	if len(runs) != 1 {
+		t.Fatalf("journal runs %v", runs)
+	}
+	code, out, errOut := cli(t, "ship", "--dsn", dsn, runs[0])
+	if code != 0 {
+		t.Fatalf("ship after kill -9: exit %d\n%s%s", code, out, errOut)
+	}
+	rec, err := engine.LoadRecorded(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Windows) == 0 || len(rec.Traces) == 0 {
+		t.Fatalf("the killed run journaled %v", rec.Kinds)
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	rows := func(table string) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if err := postgres.WithTenant(ctx, tx, "acme"); err != nil {
+				return err
+			}
+			rs, err := tx.Query(ctx, "SELECT id::text, hash FROM "+table)
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			for rs.Next() {
+				var id string
+				var h []byte
+				if err := rs.Scan(&id, &h); err != nil {
+					return err
+				}
+				if _, dup := got[id]; dup {
+					return fmt.Errorf("%s: id %s twice", table, id)
+				}
+				got[id] = hex.EncodeToString(h)
+			}
+			return rs.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	check := func(table string, want map[[16]byte][32]byte) {
+		t.Helper()
+		got := rows(table)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d rows in Postgres, %d in the journal", table, len(got), len(want))
+		}
+		for id, h := range want {
+			if got[window.FormatUUID(id)] != hex.EncodeToString(h[:]) {
+				t.Fatalf("%s: row %s missing or with another hash", table, window.FormatUUID(id))
+			}
+		}
+	}
+	check("feature_windows", rec.Windows)
+	check("decision_traces", rec.Traces)
+}
