@@ -69,7 +69,33 @@ func (p *Pipeline) startShipper(ctx context.Context, dsn string, log *slog.Logge
 	sctx, cancel := context.WithCancel(context.Background())
 	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), jour: p.jour}
 	go func() { sh.done <- s.Run(sctx) }()
+	if age := time.Duration(pg.RawTicksRetention); age > 0 {
+		go func() {
+			t := time.NewTicker(time.Hour)
+			defer t.Stop()
+			for {
+				if n, err := DropRawTicksBefore(sctx, pool, time.Now().Add(-age)); err != nil {
+					log.Warn("postgres retention", "err", err)
+				} else if n > 0 {
+					log.Info("postgres retention: raw tick partitions dropped", "partitions", n)
+				}
+				select {
+				case <-sctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
 	return sh, nil
+}
+
+// DropRawTicksBefore drops the raw_market_ticks partitions wholly older than
+// cutoff and returns how many; feature windows and decisions are kept.
+func DropRawTicksBefore(ctx context.Context, pool *pgxpool.Pool, cutoff time.Time) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, "SELECT drop_partitions_before('raw_market_ticks', $1)", cutoff).Scan(&n)
+	return n, err
 }
 
 // finish waits (up to wait) for the shipper to catch up with the closed

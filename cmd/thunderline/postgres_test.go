@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,58 +20,15 @@ import (
 	"thunderline/engine"
 	"thunderline/hotpath/window"
 	"thunderline/persist/postgres"
+	"thunderline/persist/postgres/pgtest"
 )
-
-// pgDSN returns a fresh database on a real server: THUNDERLINE_TEST_PG_DSN's,
-// or a throwaway cluster started (and purged at the end) with the script of
-// persist/postgres.
-func pgDSN(t *testing.T) string {
-	t.Helper()
-	server := os.Getenv("THUNDERLINE_TEST_PG_DSN")
-	if server == "" {
-		// Directly under the system temp dir: the postgres user must be able
-		// to reach it (t.TempDir's parents are private to root).
-		dir, err := os.MkdirTemp("", "thunderline-pg-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(dir) // pg-start.sh creates it, owned by postgres
-		script := func(name string, args ...string) string {
-			cmd := exec.Command(filepath.Join("..", "..", "persist", "postgres", "testdata", name), args...)
-			cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+dir)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("%s: %v %s", name, err, out)
-			}
-			return strings.TrimSpace(string(out))
-		}
-		server = script("pg-start.sh")
-		t.Cleanup(func() { script("pg-stop.sh", "--purge") })
-	}
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("tl_cli_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 // TestKill9WhileShippingThenShip: the engine is killed with SIGKILL while it
 // journals and ships to Postgres; `thunderline ship` then resumes from the
 // offset Postgres committed: every window and trace of the journal is in
 // Postgres exactly once, with the journal's hashes.
 func TestKill9WhileShippingThenShip(t *testing.T) {
-	dsn := pgDSN(t)
+	dsn := pgtest.DSN(t)
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "p.yaml")
 	os.WriteFile(prof, []byte(`

@@ -227,8 +227,12 @@ type Postgres struct {
 	// DSN of the server; the environment variable THUNDERLINE_PG_DSN
 	// overrides it (so a profile need not hold credentials).
 	DSN        string   `yaml:"dsn"`
-	BatchRows  int      `yaml:"batch_rows"`  // rows per COPY batch [5000]
-	BatchDelay Duration `yaml:"batch_delay"` // longest wait to fill a batch [100ms]
+	BatchRows  int      `yaml:"batch_rows"`  // records per shipped transaction [4096]
+	BatchDelay Duration `yaml:"batch_delay"` // longest wait to fill a batch [200ms]
+	// RawTicksRetention drops raw_market_ticks partitions wholly older than
+	// this, at the start of a run and every hour [0: keep]. Features and
+	// decisions are kept (seed 004 §8).
+	RawTicksRetention Duration `yaml:"raw_ticks_retention"`
 }
 
 // PostgresDSN returns THUNDERLINE_PG_DSN when set, else the profile's dsn.
@@ -393,8 +397,8 @@ func (p *Profile) Validate() error {
 			return fail(fmt.Sprintf("admin.tokens[%d].value", i), "shorter than 16 characters")
 		}
 	}
-	if pg := p.Postgres; pg.BatchRows < 0 || pg.BatchDelay < 0 {
-		return fail("postgres", "batch_rows and batch_delay must not be negative")
+	if pg := p.Postgres; pg.BatchRows < 0 || pg.BatchDelay < 0 || pg.RawTicksRetention < 0 {
+		return fail("postgres", "batch_rows, batch_delay and raw_ticks_retention must not be negative")
 	}
 	if l := p.Ladder; l.Interval < 0 || l.UpAfter < 0 || l.DownAfter < 0 || l.PlannedExpertsPerToken < 0 || l.MinP < 0 || l.MinP >= 1 {
 		return fail("ladder", "interval, up_after, down_after and planned_experts_per_token must not be negative; min_p in [0, 1)")
