@@ -23,12 +23,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/zstd"
 
 	treepkg "thunderline/actors/tree"
@@ -125,6 +127,18 @@ func run(records, rounds int, realPath, out string) error {
 	rows = append(rows, row{name: "engine under the actor tree", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, journal off", synth),
 		value: withTree, baseline: bare, unit: "ticks/s", baseName: "bare pipeline"})
 
+	// The hot path with the journal shipped to a deliberately slowed
+	// Postgres, against the same run without shipping.
+	if dsn, stop, err := startPostgres(); err != nil {
+		fmt.Fprintln(os.Stderr, "harness: postgres rows skipped:", err)
+	} else {
+		noShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, "", tmp) })
+		withShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, dsn, tmp) })
+		rows = append(rows, row{name: "hot path while shipping to a slowed Postgres", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, s2 journal, 50 ms per shipped batch", synth),
+			value: withShip, baseline: noShip, unit: "ticks/s", baseName: "no shipper"})
+		stop()
+	}
+
 	// Window close → DecisionTrace latency under paced synthetic load.
 	var lat []latRow
 	for _, rate := range []float64{100_000, 1_000_000} {
@@ -175,6 +189,60 @@ func latency(rate float64, wait string, d time.Duration) (p50, p99, p999 int64, 
 	must(err)
 	x := sum.Decisions
 	return x.LatencyP50, x.LatencyP99, x.LatencyP999, min(x.LatencyCount, 65536)
+}
+
+// startPostgres starts a throwaway cluster (persist/postgres's script),
+// makes a database with a trigger that sleeps 50 ms on every shipper
+// offset update (one per shipped batch), and returns its DSN.
+func startPostgres() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "thunderline-bench-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	os.Remove(dir)
+	script := func(name string, args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join("persist", "postgres", "testdata", name), args...)
+		cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+dir)
+		out, err := cmd.Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	dsn, err := script("pg-start.sh")
+	if err != nil {
+		return "", nil, fmt.Errorf("pg-start.sh: %w", err)
+	}
+	stop := func() { script("pg-stop.sh", "--purge") }
+	ctx := context.Background()
+	if _, err := engine.Migrate(ctx, dsn); err != nil {
+		stop()
+		return "", nil, err
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE FUNCTION bench_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$;
+		CREATE TRIGGER bench_slow BEFORE INSERT OR UPDATE ON shipper_offsets FOR EACH ROW EXECUTE FUNCTION bench_slow();`); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return dsn, stop, nil
+}
+
+// shipping runs the synthetic feed at full speed with the journal on, and
+// ships it to dsn unless dsn is "".
+func shipping(ticks uint64, dsn, tmp string) (float64, uint64) {
+	yml := fmt.Sprintf("feed: {pace: max, synthetic: {max_ticks: %d}}\nnormalize: {seq: contiguous}\njournal: {dir: %s, compression: s2, fsync: never}\n", ticks, filepath.Join(tmp, "ship"))
+	if dsn != "" {
+		yml += fmt.Sprintf("postgres: {enabled: true, dsn: %q}\n", dsn)
+	}
+	prof, err := config.Parse([]byte(yml), "bench")
+	must(err)
+	sum, err := engine.RunLive(context.Background(), engine.RunOptions{Profile: prof})
+	must(err)
+	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
 }
 
 // underTree runs the synthetic feed at full speed through the pipeline,

@@ -476,7 +476,21 @@ func (b *batch) decode(kind uint8, off uint64, p []byte) error {
 
 // flush writes the batch and moves shipper_offsets from b.start to b.end in
 // one transaction. If the stored offset is not b.start, nothing is written.
-func (s *Shipper) flush(ctx context.Context, b *batch) error {
+//
+// A panic inside the driver (pgx v5.7.2 closed a channel twice when the
+// server died mid-COPY, jackc/pgx#2364) is turned into a failed batch: the
+// transaction was never committed, so the batch is retried like any other
+// connection loss instead of taking the engine down.
+func (s *Shipper) flush(ctx context.Context, b *batch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("batch [%d,%d): driver panic: %v", b.start, b.end, p)
+		}
+	}()
+	return s.flushTx(ctx, b)
+}
+
+func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("batch [%d,%d): begin: %w", b.start, b.end, err)

@@ -54,6 +54,11 @@ func DSN(t testing.TB) string {
 		server = run("pg-start.sh")
 		t.Cleanup(func() { run("pg-stop.sh", "--purge") })
 	}
+	return newDB(t, server)
+}
+
+func newDB(t testing.TB, server string) string {
+	t.Helper()
 	ctx := context.Background()
 	admin, err := pgxpool.New(ctx, server)
 	if err != nil {
@@ -71,3 +76,46 @@ func DSN(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// Cluster is a throwaway cluster a test owns, so it may stop and start it
+// (an outage drill).
+type Cluster struct {
+	t      testing.TB
+	dir    string
+	Server string // the DSN of the cluster's default database
+}
+
+// Own starts a cluster of the test's own, purged when the test ends.
+func Own(t testing.TB) *Cluster {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "thunderline-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(dir)
+	c := &Cluster{t: t, dir: dir}
+	c.Server = c.run("pg-start.sh")
+	t.Cleanup(func() { c.run("pg-stop.sh", "--purge") })
+	return c
+}
+
+func (c *Cluster) run(name string, args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command(filepath.Join(scripts(), name), args...)
+	cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+c.dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		c.t.Fatalf("%s: %v\n%s%s", name, err, out, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Stop stops the server (fast shutdown); Start starts it again on the same
+// port.
+func (c *Cluster) Stop()  { c.run("pg-stop.sh") }
+func (c *Cluster) Start() { c.run("pg-start.sh") }
+
+// NewDB creates an empty database on the cluster and returns its DSN.
+func (c *Cluster) NewDB() string { return newDB(c.t, c.Server) }
