@@ -12,6 +12,7 @@ import (
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
+	"thunderline/persist/postgres"
 )
 
 // collector exports the pipeline's counters as Prometheus metrics. It reads
@@ -69,6 +70,15 @@ var metricHelp = []struct{ name, help string }{
 	{"expert_abstains_total", "Expert abstentions, per expert."},
 	{"expert_panics_total", "Expert panics recovered, per expert."},
 	{"expert_over_budget_total", "Expert calls slower than their latency budget, per expert."},
+	{"shipper_lag_records", "Journal records written and not yet committed to Postgres."},
+	{"shipper_lag_seconds", "0 when the Postgres shipper is caught up, else the time since it last was."},
+	{"shipper_next_offset", "Journal offset below which every record is in Postgres."},
+	{"shipper_batches_total", "Postgres transactions committed by the shipper."},
+	{"shipper_rows_total", "Rows inserted into Postgres by the shipper."},
+	{"shipper_rows_per_second", "Rows inserted per second since the shipper started."},
+	{"shipper_rejects_total", "Journal records the shipper could not decode (rows in rejects)."},
+	{"shipper_errors_total", "Failed shipper batches and reconnects."},
+	{"shipper_batch_records", "Journal records per committed shipper batch."},
 	{"expert_latency_ms", "Expert call latency over the last 1024 calls, per expert and quantile."},
 }
 
@@ -153,6 +163,24 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			counter("ladder_transitions_total", float64(lc.Down[step]), name, "down")
 			counter("ladder_intervals_total", float64(lc.At[step]), name)
 		}
+	}
+	if sh := p.shipping.Load(); sh != nil {
+		ss := sh.Stats()
+		gauge("shipper_lag_records", float64(ss.Lag))
+		gauge("shipper_lag_seconds", ss.LagSeconds)
+		gauge("shipper_next_offset", float64(ss.NextOffset))
+		counter("shipper_batches_total", float64(ss.Batches))
+		counter("shipper_rows_total", float64(ss.Rows))
+		gauge("shipper_rows_per_second", ss.RowsPerSec)
+		counter("shipper_rejects_total", float64(ss.Rejects))
+		counter("shipper_errors_total", float64(ss.Errors))
+		buckets := map[float64]uint64{}
+		var cum uint64
+		for i, ub := range postgres.BatchSizeBounds {
+			cum += ss.BatchSizes[i]
+			buckets[float64(ub)] = cum
+		}
+		ch <- prometheus.MustNewConstHistogram(c.descs["shipper_batch_records"], ss.Batches, float64(ss.BatchRecords), buckets)
 	}
 	if p.stage == nil {
 		return

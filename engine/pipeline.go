@@ -21,6 +21,7 @@ import (
 	"thunderline/hotpath/ring"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
+	"thunderline/persist/postgres"
 )
 
 // Source is where ticks come from: a feed, a file, a journal. Next fills
@@ -82,6 +83,9 @@ type Progress struct {
 
 // Pipeline is the data plane of one run.
 type Pipeline struct {
+	// shipping is the Postgres shipper of this run, if any (metrics only).
+	shipping atomic.Pointer[postgres.Shipper]
+
 	opts      Options
 	prof      *config.Profile
 	syms      *record.Symbols

@@ -68,6 +68,7 @@ func (p *Pipeline) startShipper(ctx context.Context, dsn string, log *slog.Logge
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), jour: p.jour}
+	p.shipping.Store(s)
 	go func() { sh.done <- s.Run(sctx) }()
 	if age := time.Duration(pg.RawTicksRetention); age > 0 {
 		go func() {

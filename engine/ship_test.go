@@ -94,6 +94,11 @@ postgres: {enabled: true, dsn: "`+dsn+`", batch_delay: 50ms}
 	waitTicks(30_000) // the outage starts a third into the run
 	c.Stop()
 	waitTicks(90_000) // and lasts well over a second of it
+	// The scrape shows the outage: records waiting, for over a second.
+	lagRecords, lagSeconds := shipperLag(t, p)
+	if lagRecords == 0 || lagSeconds < 0.5 {
+		t.Errorf("during the outage thunderline_shipper_lag_records = %v, _lag_seconds = %v", lagRecords, lagSeconds)
+	}
 	c.Start()
 	sum := <-done
 	if sum == nil {
@@ -127,4 +132,26 @@ postgres: {enabled: true, dsn: "`+dsn+`", batch_delay: 50ms}
 	if w, tr := count("feature_windows"), count("decision_traces"); w != sum.Windows || tr != sum.Traces {
 		t.Fatalf("Postgres has %d windows and %d traces; the run made %d and %d", w, tr, sum.Windows, sum.Traces)
 	}
+}
+
+// shipperLag scrapes p's shipper lag metrics.
+func shipperLag(t *testing.T, p *Pipeline) (records, seconds float64) {
+	t.Helper()
+	fams, err := p.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, f := range fams {
+		switch f.GetName() {
+		case "thunderline_shipper_lag_records":
+			records, found = f.GetMetric()[0].GetGauge().GetValue(), found+1
+		case "thunderline_shipper_lag_seconds":
+			seconds, found = f.GetMetric()[0].GetGauge().GetValue(), found+1
+		}
+	}
+	if found != 2 {
+		t.Fatalf("the scrape lacks the shipper lag metrics")
+	}
+	return records, seconds
 }

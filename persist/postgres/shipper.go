@@ -111,8 +111,18 @@ type ShipperStats struct {
 	Rejects    uint64  // records the shipper could not decode (rows in rejects, source 'shipper')
 	Errors     uint64  // failed batches and reconnects
 	RowsPerSec float64 // Rows over the time Run has run
-	LastError  string  // the latest failure, "" if none
+	// LagSeconds: 0 when caught up, else the time since the shipper last was
+	// (an upper bound on the age of the oldest record not yet in Postgres).
+	LagSeconds float64
+	// BatchSizes counts committed batches by records per batch: entry i
+	// counts batches of at most BatchSizeBounds[i] records (the last, more).
+	BatchSizes   [len(BatchSizeBounds) + 1]uint64
+	BatchRecords uint64 // sum of records over committed batches (= Records)
+	LastError    string // the latest failure, "" if none
 }
+
+// BatchSizeBounds are the upper bounds of ShipperStats.BatchSizes' buckets.
+var BatchSizeBounds = [...]uint64{1, 10, 100, 1000, 10000}
 
 // Shipper copies a run's journal into Postgres: exactly once, in order, in
 // batches, resuming from shipper_offsets. It only reads the journal, so it
@@ -131,6 +141,8 @@ type Shipper struct {
 	rejects  atomic.Uint64
 	errs     atomic.Uint64
 	runNanos atomic.Int64 // Run's start, unix ns
+	caughtUp atomic.Int64 // last time nothing was left to ship, unix ns
+	sizes    [len(BatchSizeBounds) + 1]atomic.Uint64
 	lastErr  atomic.Pointer[string]
 
 	symbols map[uint32]string // Run's goroutine only
@@ -163,7 +175,16 @@ func (s *Shipper) Stats() ShipperStats {
 	}
 	if end > st.NextOffset {
 		st.Lag = end - st.NextOffset
+		if at := s.caughtUp.Load(); at != 0 {
+			st.LagSeconds = time.Since(time.Unix(0, at)).Seconds()
+		}
+	} else {
+		s.caughtUp.Store(time.Now().UnixNano())
 	}
+	for i := range s.sizes {
+		st.BatchSizes[i] = s.sizes[i].Load()
+	}
+	st.BatchRecords = st.Records
 	if start := s.runNanos.Load(); start != 0 {
 		if el := time.Since(time.Unix(0, start)).Seconds(); el > 0 {
 			st.RowsPerSec = float64(st.Rows) / el
@@ -181,6 +202,7 @@ func (s *Shipper) Stats() ShipperStats {
 // counted in Stats and retried with backoff, from the stored offset.
 func (s *Shipper) Run(ctx context.Context) error {
 	s.runNanos.CompareAndSwap(0, time.Now().UnixNano())
+	s.caughtUp.CompareAndSwap(0, time.Now().UnixNano())
 	backoff := s.opts.MinBackoff
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -232,6 +254,9 @@ func (s *Shipper) session(ctx context.Context, timer *time.Timer, backoff *time.
 		}
 		kind, o, payload, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			if b.n == 0 {
+				s.caughtUp.Store(time.Now().UnixNano())
+			}
 			wait := s.opts.Poll
 			if b.n > 0 {
 				left := s.opts.MaxDelay - time.Since(b.firstAt)
@@ -564,6 +589,11 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	s.batches.Add(1)
 	s.rows.Add(uint64(inserted))
 	s.records.Add(uint64(b.n))
+	i := 0
+	for i < len(BatchSizeBounds) && uint64(b.n) > BatchSizeBounds[i] {
+		i++
+	}
+	s.sizes[i].Add(1)
 	s.rejects.Add(uint64(b.rejected))
 	return nil
 }

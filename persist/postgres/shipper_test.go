@@ -244,6 +244,17 @@ func TestShipJournal(t *testing.T) {
 	if st.Lag != 0 || st.Records != g.n || st.Rows != g.n || st.Rejects != uint64(len(g.bad)) || st.Batches < g.n/500 || st.Errors != 0 {
 		t.Errorf("stats %+v after %d records (%d bad)", st, g.n, len(g.bad))
 	}
+	var batches uint64
+	for i, n := range st.BatchSizes {
+		batches += n
+		if i == len(BatchSizeBounds) && n != 0 {
+			t.Errorf("%d batches over %d records with BatchSize 500", n, BatchSizeBounds[i-1])
+		}
+	}
+	if batches != st.Batches || st.BatchRecords != st.Records || st.LagSeconds != 0 {
+		t.Errorf("batch sizes %v (%d records) for %d batches of %d records, lag %.3fs caught up",
+			st.BatchSizes, st.BatchRecords, st.Batches, st.Records, st.LagSeconds)
+	}
 
 	ctx := context.Background()
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {

@@ -65,11 +65,22 @@ if [ ! -f "$DIR/data/PG_VERSION" ]; then
 	free_port >"$DIR/port"
 	fresh=1
 fi
-PORT="$(cat "$DIR/port")"
 # Throwaway cluster: no fsync, small footprint, socket in the cluster dir.
-as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start \
-	-o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" >/dev/null ||
-	{ echo "pg-start: server did not start, see $DIR/server.log" >&2; tail -20 "$DIR/server.log" >&2; exit 1; }
+start() {
+	PORT="$(cat "$DIR/port")"
+	as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start \
+		-o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" >/dev/null
+}
+# A fresh cluster's port may be taken between free_port and the bind (tests
+# start clusters in parallel): pick another and try again.
+tries=1
+until start; do
+	if [ "$fresh" != 1 ] || [ "$tries" -ge 5 ] || ! grep -q "could not create any TCP/IP sockets" "$DIR/server.log"; then
+		echo "pg-start: server did not start, see $DIR/server.log" >&2; tail -20 "$DIR/server.log" >&2; exit 1
+	fi
+	tries=$((tries + 1))
+	free_port >"$DIR/port"
+done
 
 if [ "$fresh" = 1 ]; then
 	as_owner "$BIN/psql" -q -h "$DIR" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
