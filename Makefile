@@ -22,7 +22,9 @@ FUZZ_TARGETS := \
 	./adapters/edgar:FuzzParseXBRL \
 	./adapters/edgar:FuzzParseInlineXBRL \
 	./adapters/edgar:FuzzParseJSON \
-	./adapters/edgar:FuzzSectionsAndIndex
+	./adapters/edgar:FuzzSectionsAndIndex \
+	./persist/postgres:FuzzBatchAdd \
+	./hotpath/ring:FuzzModel
 
 .PHONY: all build run test deps browser vectors unit fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
@@ -60,6 +62,9 @@ unit:
 	$(GO) test -count=1 -run 'Alloc' ./...
 
 fuzz-smoke:
+	@missing=$$(grep -rho --include='*_test.go' '^func Fuzz[A-Za-z0-9]*' . | sed 's/^func //' | sort -u | \
+		while read fn; do case " $(FUZZ_TARGETS) " in *":$$fn "*) ;; *) echo $$fn;; esac; done); \
+	if [ -n "$$missing" ]; then echo "fuzz targets missing from FUZZ_TARGETS: $$missing"; exit 1; fi
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
