@@ -31,5 +31,7 @@ for name in ("router.txt", "router-simd.txt"):
         go = float(m.group(1))
         print(f"{name}: Go {go:.0f} ns/token, NumPy {numpy:.0f} ns/token, Go/NumPy time ratio {go/numpy:.2f} ({numpy/go:.1f}x faster)")
 PY
+# Shipper vs a plain CopyFrom of the same rows, on a throwaway cluster.
+go test -run '^$' -bench ShipperVsCopy -benchtime 5x ./persist/postgres/ 2>&1 | tee "$out/postgres.txt"
 go run ./bench/harness -records "${RECORDS:-2000000}" -rounds "${ROUNDS:-3}" -out "$out/harness.md" | tee "$out/harness.txt"
 echo "results in $out"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 // staging, no RLS, no conflict handling, no offset, no journal reading or
 // decoding): the floor the shipper is measured against. Metrics:
 // ship_rows/s, copy_rows/s and ship/copy (the ratio).
+//
+// THUNDERLINE_BENCH_BATCH sets the shipper's batch size (default 4096).
 func BenchmarkShipperVsCopy(b *testing.B) {
 	b.ReportAllocs()
 	pool, _ := migratedPool(b)
@@ -78,7 +82,7 @@ func BenchmarkShipperVsCopy(b *testing.B) {
 
 		t0 := time.Now()
 		s, stop := runShipper(b, pool, ShipperOptions{Dir: g.dir, Tenant: g.tenant, JournalID: fmt.Sprintf("ship-%d", i),
-			Poll: time.Millisecond, MaxDelay: 20 * time.Millisecond})
+			Poll: time.Millisecond, MaxDelay: 20 * time.Millisecond, BatchSize: shipBenchBatch})
 		waitShipped(b, s, g.n, time.Minute)
 		shipDur += time.Since(t0)
 		stop()
@@ -113,3 +117,5 @@ func BenchmarkShipperVsCopy(b *testing.B) {
 	b.ReportMetric(cp, "copy_rows/s")
 	b.ReportMetric(ship/cp, "ship/copy")
 }
+
+var shipBenchBatch, _ = strconv.Atoi(os.Getenv("THUNDERLINE_BENCH_BATCH"))
