@@ -46,6 +46,24 @@ func TestMigrate(t *testing.T) {
 			t.Errorf("schema lacks %s", want)
 		}
 	}
+	// Every table with a tenant_id (partitions included) is under forced
+	// RLS with the tenant_isolation policy.
+	var open []string
+	rows, err := pool.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+		AND NOT (c.relrowsecurity AND c.relforcerowsecurity
+			AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation'))
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 0 {
+		t.Errorf("tables with tenant_id but no forced tenant_isolation policy: %v", open)
+	}
 	// Monthly partitions of this month and 3 ahead, secured like the parent.
 	var parts int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
