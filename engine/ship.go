@@ -51,6 +51,9 @@ func (p *Pipeline) startShipper(ctx context.Context, dsn string, log *slog.Logge
 	if p.jour == nil {
 		return nil, fmt.Errorf("postgres: the profile's journal is disabled; the shipper tails the journal")
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -70,24 +73,33 @@ func (p *Pipeline) startShipper(ctx context.Context, dsn string, log *slog.Logge
 	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), jour: p.jour}
 	p.shipping.Store(s)
 	go func() { sh.done <- s.Run(sctx) }()
-	if age := time.Duration(pg.RawTicksRetention); age > 0 {
-		go func() {
-			t := time.NewTicker(time.Hour)
-			defer t.Stop()
-			for {
-				if n, err := DropRawTicksBefore(sctx, pool, time.Now().Add(-age)); err != nil {
-					log.Warn("postgres retention", "err", err)
-				} else if n > 0 {
-					log.Info("postgres retention: raw tick partitions dropped", "partitions", n)
-				}
+	// Hourly upkeep while the run lasts: next months' partitions (Migrate
+	// made three months ahead; a run may outlast them) and retention.
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for first := true; ; first = false {
+			if !first {
 				select {
 				case <-sctx.Done():
 					return
 				case <-t.C:
 				}
 			}
-		}()
-	}
+			if n, err := postgres.EnsurePartitions(sctx, pool, 3); err != nil {
+				log.Warn("postgres partitions", "err", err)
+			} else if n > 0 {
+				log.Info("postgres: monthly partitions created", "partitions", n)
+			}
+			if age := time.Duration(pg.RawTicksRetention); age > 0 {
+				if n, err := DropRawTicksBefore(sctx, pool, time.Now().Add(-age)); err != nil {
+					log.Warn("postgres retention", "err", err)
+				} else if n > 0 {
+					log.Info("postgres retention: raw tick partitions dropped", "partitions", n)
+				}
+			}
+		}
+	}()
 	return sh, nil
 }
 

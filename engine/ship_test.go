@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,6 +52,33 @@ func TestRetentionDropsOldRawTicks(t *testing.T) {
 	}
 	if w := count(`SELECT count(*) FROM pg_inherits WHERE inhparent = 'feature_windows'::regclass`); w != windowsBefore {
 		t.Fatalf("feature_windows partitions %d → %d: retention must keep features", windowsBefore, w)
+	}
+
+	// A run with postgres.raw_ticks_retention does the same when it starts
+	// (then hourly), and creates months ahead if some are missing.
+	if _, err := pool.Exec(ctx, `CREATE TABLE raw_market_ticks_y2024m05 PARTITION OF raw_market_ticks
+		FOR VALUES FROM ('2024-05-01') TO ('2024-06-01')`); err != nil {
+		t.Fatal(err)
+	}
+	next := time.Now().UTC().AddDate(0, 2, 0)
+	ahead := fmt.Sprintf("raw_market_ticks_y%04dm%02d", next.Year(), next.Month())
+	if _, err := pool.Exec(ctx, "DROP TABLE "+ahead); err != nil {
+		t.Fatal(err)
+	}
+	prof := testProfile(t, `
+tenant: acme
+feed: {synthetic: {rate: 50000, symbols: 4, max_ticks: 2000}}
+journal: {dir: `+t.TempDir()+`, fsync: never}
+postgres: {enabled: true, dsn: "`+dsn+`", raw_ticks_retention: 720h}
+`)
+	if _, err := RunLive(ctx, RunOptions{Profile: prof}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM pg_class WHERE relname = 'raw_market_ticks_y2024m05'`); n != 0 {
+		t.Errorf("the run kept a raw tick partition of 2024-05 with a 720h retention")
+	}
+	if n := count(`SELECT count(*) FROM pg_class WHERE relname = '` + ahead + `'`); n != 1 {
+		t.Errorf("the run did not create %s again", ahead)
 	}
 }
 
