@@ -24,6 +24,7 @@ FUZZ_TARGETS := \
 	./adapters/edgar:FuzzParseJSON \
 	./adapters/edgar:FuzzSectionsAndIndex \
 	./persist/postgres:FuzzBatchAdd \
+	./persist/postgres:FuzzAppendJSONString \
 	./hotpath/ring:FuzzModel
 
 .PHONY: all build run test deps browser vectors unit fuzz-smoke fuzz bench lint fmt clean

@@ -75,9 +75,47 @@ func (w *jsonw) key(k string) {
 	if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' {
 		w.b = append(w.b, ',')
 	}
-	w.b = strconv.AppendQuote(w.b, k)
+	w.b = appendJSONString(w.b, k)
 	w.b = append(w.b, ':')
 }
+
+// appendJSONString appends s as a JSON string that jsonb accepts: quotes,
+// backslashes and control characters escaped, NUL (which jsonb refuses) and
+// invalid UTF-8 as U+FFFD. Plain ASCII, every key here, is copied as is.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+		}
+		b = append(b, s[start:i]...)
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == 0 || c >= utf8.RuneSelf:
+			b = append(b, `\ufffd`...)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
 func (w *jsonw) sep() {
 	if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' {
 		w.b = append(w.b, ',')
@@ -99,7 +137,7 @@ func (w *jsonw) f32(v float32) {
 }
 func (w *jsonw) i64(v int64)  { w.b = strconv.AppendInt(w.b, v, 10) }
 func (w *jsonw) u64(v uint64) { w.b = strconv.AppendUint(w.b, v, 10) }
-func (w *jsonw) str(s string) { w.b = strconv.AppendQuote(w.b, s) }
+func (w *jsonw) str(s string) { w.b = appendJSONString(w.b, s) }
 func (w *jsonw) bool(v bool)  { w.b = strconv.AppendBool(w.b, v) }
 func (w *jsonw) done() []byte { out := w.b; w.b = nil; return out }
 
