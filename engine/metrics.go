@@ -180,7 +180,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			cum += ss.BatchSizes[i]
 			buckets[float64(ub)] = cum
 		}
-		ch <- prometheus.MustNewConstHistogram(c.descs["shipper_batch_records"], ss.Batches, float64(ss.BatchRecords), buckets)
+		ch <- prometheus.MustNewConstHistogram(c.descs["shipper_batch_records"], ss.Batches, float64(ss.Records), buckets)
 	}
 	if p.stage == nil {
 		return

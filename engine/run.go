@@ -97,7 +97,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			p.Close()
 			return nil, fmt.Errorf("postgres: enabled, but neither THUNDERLINE_PG_DSN nor postgres.dsn is set")
 		}
-		if sh, err = p.startShipper(ctx, dsn, opts.Logger); err != nil {
+		if sh, err = p.startShipper(ctx, dsn); err != nil {
 			p.Close()
 			return nil, err
 		}

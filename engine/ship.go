@@ -47,13 +47,11 @@ type shipper struct {
 }
 
 // startShipper connects, migrates and starts shipping p's journal.
-func (p *Pipeline) startShipper(ctx context.Context, dsn string, log *slog.Logger) (*shipper, error) {
+func (p *Pipeline) startShipper(ctx context.Context, dsn string) (*shipper, error) {
 	if p.jour == nil {
 		return nil, fmt.Errorf("postgres: the profile's journal is disabled; the shipper tails the journal")
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := p.opts.Logger // New defaulted it
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

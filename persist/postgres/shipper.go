@@ -116,9 +116,8 @@ type ShipperStats struct {
 	LagSeconds float64
 	// BatchSizes counts committed batches by records per batch: entry i
 	// counts batches of at most BatchSizeBounds[i] records (the last, more).
-	BatchSizes   [len(BatchSizeBounds) + 1]uint64
-	BatchRecords uint64 // sum of records over committed batches (= Records)
-	LastError    string // the latest failure, "" if none
+	BatchSizes [len(BatchSizeBounds) + 1]uint64
+	LastError  string // the latest failure, "" if none
 }
 
 // BatchSizeBounds are the upper bounds of ShipperStats.BatchSizes' buckets.
@@ -184,7 +183,6 @@ func (s *Shipper) Stats() ShipperStats {
 	for i := range s.sizes {
 		st.BatchSizes[i] = s.sizes[i].Load()
 	}
-	st.BatchRecords = st.Records
 	if start := s.runNanos.Load(); start != 0 {
 		if el := time.Since(time.Unix(0, start)).Seconds(); el > 0 {
 			st.RowsPerSec = float64(st.Rows) / el
