@@ -511,7 +511,7 @@ func (a *Admin) PublishLadder(ev any) {
 func windowJSON(w *window.FeatureWindow, name, tenant string) map[string]any {
 	feats := map[string]float64{}
 	for _, f := range w.Recipe.Features() {
-		feats[f.String()] = w.Features[f]
+		feats[f.String()] = w.Features[f.Slot()]
 	}
 	return map[string]any{"id": window.FormatUUID(w.ID), "tenant": tenant, "kind": w.Kind.String(), "key": name,
 		"window_start": w.Start, "window_end": w.End, "recipe": w.Recipe.String(), "feature_schema_version": w.SchemaVersion,

@@ -120,9 +120,9 @@ func NewBuilder(cfg Config, books *book.Books, syms *record.Symbols, tenant stri
 
 // SetRecipe makes every window emitted from now on use recipe r (ladder
 // steps 4 and 5). It arrives in band, at the same point of the stream in
-// every replay. An invalid recipe is ignored.
+// every replay. An invalid or non-market recipe is ignored.
 func (b *Builder) SetRecipe(r Recipe) {
-	if r.Valid() {
+	if r.Valid() && r != RecipeEdgar {
 		b.cfg.Recipe = r
 	}
 }

@@ -22,6 +22,10 @@ import (
 //	| label: horizon i64, type u8, threshold_bps f64
 //	| provenance: first_inseq u64, last_inseq u64, ticks u32
 //
+// A window of kind edgar continues (hashed) with its extension: len u32,
+// bytes (opaque here: the EDGAR provenance of hotpath/filing). Market
+// windows have none, so their encoding is unchanged.
+//
 // The journal record appends the window id (16 bytes) and status (u8),
 // which are derived or change over the window's life and are not hashed.
 //
@@ -83,7 +87,7 @@ func AppendWindow(dst []byte, w *FeatureWindow, tenant, key string) []byte {
 	e.u8(uint8(len(fs)))
 	for _, f := range fs {
 		e.u8(uint8(f))
-		e.f64(w.Features[f])
+		e.f64(w.Features[f.Slot()])
 	}
 	e.label(w.Label)
 	e.u64(w.FirstInSeq)
@@ -92,10 +96,28 @@ func AppendWindow(dst []byte, w *FeatureWindow, tenant, key string) []byte {
 	return e.b
 }
 
+// AppendWindowExt appends the hashed canonical encoding of an EDGAR window
+// with its extension ext (see the format above). For a market window it is
+// AppendWindow and ext must be empty.
+func AppendWindowExt(dst []byte, w *FeatureWindow, tenant, key string, ext []byte) []byte {
+	dst = AppendWindow(dst, w, tenant, key)
+	if w.Kind != KindEdgar {
+		return dst
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(ext)))
+	return append(dst, ext...)
+}
+
 // AppendWindowRecord appends the journal form of w: the hashed encoding,
 // then the id and status.
 func AppendWindowRecord(dst []byte, w *FeatureWindow, tenant, key string) []byte {
-	dst = AppendWindow(dst, w, tenant, key)
+	return AppendWindowRecordExt(dst, w, tenant, key, nil)
+}
+
+// AppendWindowRecordExt is AppendWindowRecord for a window with an
+// extension (kind edgar).
+func AppendWindowRecordExt(dst []byte, w *FeatureWindow, tenant, key string, ext []byte) []byte {
+	dst = AppendWindowExt(dst, w, tenant, key, ext)
 	dst = append(dst, w.ID[:]...)
 	return append(dst, uint8(w.Status))
 }
@@ -244,6 +266,8 @@ type DecodedWindow struct {
 	Window FeatureWindow // Symbol is 0: the key is given by name
 	Tenant string
 	Key    string
+	// Ext is the extension of an EDGAR window (a sub-slice of the record).
+	Ext []byte
 	// Hash is the sha256 of the hashed part of the record as stored.
 	Hash [32]byte
 }
@@ -275,14 +299,21 @@ func DecodeWindowRecord(b []byte) (DecodedWindow, error) {
 		if d.err == nil && f != w.Recipe.Features()[i] {
 			return out, fmt.Errorf("%w: feature %d is %d, recipe %s wants %d", ErrCorrupt, i, f, w.Recipe, w.Recipe.Features()[i])
 		}
-		if int(f) < NumFeatures {
-			w.Features[f] = v
+		if s := f.Slot(); s >= 0 {
+			w.Features[s] = v
 		}
 	}
 	w.Label = d.label("label")
 	w.FirstInSeq = d.u64("first_inseq")
 	w.LastInSeq = d.u64("last_inseq")
 	w.Ticks = d.u32("ticks")
+	if w.Kind == KindEdgar {
+		n := int(d.u32("extension length"))
+		if d.need(n, "extension") {
+			out.Ext = b[d.off : d.off+n : d.off+n]
+			d.off += n
+		}
+	}
 	hashed := d.off
 	d.bytes(w.ID[:], "id")
 	w.Status = Status(d.u8("status"))

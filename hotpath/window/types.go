@@ -214,7 +214,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("allowed_lateness %v: must not be negative", c.Lateness)
 	case c.slots() > 1024:
 		return fmt.Errorf("allowed_lateness %v: more than 1024 windows would be open per symbol", c.Lateness)
-	case !c.Recipe.Valid():
+	case !c.Recipe.Valid() || c.Recipe == RecipeEdgar:
 		return fmt.Errorf("recipe %d: unknown", c.Recipe)
 	case c.Label.Type != LabelDelta && c.Label.Type != LabelClass:
 		return fmt.Errorf("label.type %d: unknown", c.Label.Type)

@@ -218,7 +218,7 @@ func windowRow(d *window.DecodedWindow, jid string, off uint64) ([]any, error) {
 	w.raw("{")
 	for _, f := range fw.Recipe.Features() {
 		w.key(f.String())
-		w.f64(fw.Features[f])
+		w.f64(fw.Features[f.Slot()])
 	}
 	w.raw("}")
 	features := w.done()
