@@ -1,0 +1,12 @@
+// Package filing holds the journal forms of SEC EDGAR material: Doc, the
+// EDGARDoc of seed 004 §3 (what a filing said, as parsed), and Prov, the
+// provenance extension of an EDGAR FeatureWindow (the accession, the facts
+// and documents it was computed from, its text embedding).
+//
+// Both are canonical binary encodings — fixed field order, little-endian
+// fixed-width numbers, length-prefixed strings, floats as IEEE-754 bits —
+// so their sha256 is reproducible; both decoders never panic on bad bytes and
+// wrap ErrCorrupt. EDGAR work happens per document, off the per-tick path:
+// these types allocate freely. The package imports nothing of the project,
+// so the engine, the EDGAR adapters and the Postgres shipper can all use it.
+package filing
