@@ -54,6 +54,9 @@ func (s Status) String() string {
 type LabelType uint8
 
 const (
+	// LabelNone: the window has no label (EDGAR windows: their status
+	// follows their parts, not a horizon).
+	LabelNone LabelType = 0
 	// LabelDelta is mid(end+horizon) - mid(end), in price units.
 	LabelDelta LabelType = 1
 	// LabelClass is +1, 0 or -1: the return from end to end+horizon above
@@ -78,6 +81,8 @@ func (t LabelType) String() string {
 		return "delta"
 	case LabelClass:
 		return "class"
+	case LabelNone:
+		return "none"
 	}
 	return "invalid"
 }
