@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"thunderline/engine/config"
 	"thunderline/persist/journal"
 	"thunderline/persist/postgres"
 )
@@ -51,7 +52,17 @@ func (p *Pipeline) startShipper(ctx context.Context, dsn string) (*shipper, erro
 	if p.jour == nil {
 		return nil, fmt.Errorf("postgres: the profile's journal is disabled; the shipper tails the journal")
 	}
-	log := p.opts.Logger // New defaulted it
+	sh, err := startShipping(ctx, dsn, p.prof, p.opts.JournalDir, p.jour, p.opts.Logger) // New defaulted the logger
+	if err != nil {
+		return nil, err
+	}
+	p.shipping.Store(sh.s)
+	return sh, nil
+}
+
+// startShipping connects, migrates and starts shipping the journal jour
+// (directory dir) as the profile says, with hourly upkeep.
+func startShipping(ctx context.Context, dsn string, prof *config.Profile, dir string, jour *journal.Journal, log *slog.Logger) (*shipper, error) {
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -60,16 +71,15 @@ func (p *Pipeline) startShipper(ctx context.Context, dsn string) (*shipper, erro
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	pg := p.prof.Postgres
-	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: p.opts.JournalDir, Tenant: p.prof.TenantName(),
-		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: p.jour.Acked, Logger: log})
+	pg := prof.Postgres
+	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: dir, Tenant: prof.TenantName(),
+		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: jour.Acked, Logger: log})
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), jour: p.jour}
-	p.shipping.Store(s)
+	sh := &shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), jour: jour}
 	go func() { sh.done <- s.Run(sctx) }()
 	// Hourly upkeep while the run lasts: next months' partitions (Migrate
 	// made three months ahead; a run may outlast them) and retention.

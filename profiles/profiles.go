@@ -18,3 +18,12 @@ func Minimal() []byte {
 
 // Get returns an embedded profile by file name (e.g. "replay.yaml").
 func Get(name string) ([]byte, error) { return files.ReadFile(name) }
+
+// EdgarRouter returns the embedded filings router (router/edgar.yaml).
+func EdgarRouter() []byte {
+	b, err := files.ReadFile("router/edgar.yaml")
+	if err != nil {
+		panic("profiles: router/edgar.yaml is not embedded: " + err.Error()) // a build defect, not input
+	}
+	return b
+}

@@ -2,6 +2,7 @@
 //
 //	thunderline run [--profile FILE] [--for DURATION]
 //	thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
+//	thunderline edgar ingest|parse ...
 //	thunderline version
 package main
 
@@ -47,6 +48,13 @@ Usage:
   thunderline ship [--dsn DSN] [--tenant T] JOURNAL_DIR
       Ship a run's journal to Postgres (resuming where Postgres left off) and
       wait until every record is there: the backfill after a crash or outage.
+  thunderline edgar ingest [--profile FILE] [--partitions N] [--json] DIR|URL
+      Run the EDGAR filings path on its own: filings from a directory or an
+      EDGAR-style HTTP site (fair access: --user-agent with a contact e-mail,
+      --rate, resumable --state), parsed, windowed per CIK, routed, journaled.
+  thunderline edgar parse [--json] FILE
+      Print one EDGAR document as parsed (cik, form, filing time, period end,
+      sections with lengths, facts with concept, value, unit, period, dimensions).
   thunderline version
 
 Run 'thunderline COMMAND --help' for a command's flags.
@@ -73,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "ship":
 		err = cmdShip(ctx, args[1:], stdout, stderr)
+	case "edgar":
+		err = cmdEdgar(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":

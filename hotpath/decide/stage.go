@@ -308,17 +308,32 @@ func (s *Stage) evalToken(tok int, w *window.FeatureWindow, t *DecisionTrace, lm
 
 // finish applies risk and the paper book, derives the behavior embedding and
 // the hash, and emits the trace.
+//
+// An EDGAR window's decision is a signal about a company, not an order: it
+// has no market price, so the paper book and the position limits do not
+// apply; the kill switch (deny list) still does.
 func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
-	mid := w.Features[window.FMid]
-	pos, pnl := s.paper.state(w.Symbol, mid)
 	t.Action = t.Proposed
-	t.RiskFlags |= s.risk.check(w.Symbol, t.Proposed, pos, mid, pnl)
-	if t.RiskFlags&(RiskHalted|RiskPositionCap|RiskNoMarket) != 0 && t.Action != ActionAbstain {
-		t.Action = ActionAbstain
-		s.risk.Flagged.Add(1)
+	if w.Kind == window.KindEdgar {
+		if s.risk.halted(w.Symbol) {
+			s.risk.HaltedDecision.Add(1)
+			t.RiskFlags |= RiskHalted
+			if t.Action != ActionAbstain {
+				t.Action = ActionAbstain
+				s.risk.Flagged.Add(1)
+			}
+		}
+	} else {
+		mid := w.Features[window.FMid]
+		pos, pnl := s.paper.state(w.Symbol, mid)
+		t.RiskFlags |= s.risk.check(w.Symbol, t.Proposed, pos, mid, pnl)
+		if t.RiskFlags&(RiskHalted|RiskPositionCap|RiskNoMarket) != 0 && t.Action != ActionAbstain {
+			t.Action = ActionAbstain
+			s.risk.Flagged.Add(1)
+		}
+		t.Position, t.PnL = s.paper.apply(w.Symbol, t.Action, mid, t)
+		t.Mid = mid
 	}
-	t.Position, t.PnL = s.paper.apply(w.Symbol, t.Action, mid, t)
-	t.Mid = mid
 	behavior(w, t)
 	t.ID = TraceID(t.WindowID, t.RouterVersion)
 	s.scratch = HashTrace(t, s.cfg.Tenant, s.syms.Name(t.Symbol), s.scratch)
@@ -349,6 +364,12 @@ func (s *Stage) applyForcing(m *Model) {
 		}
 	}
 }
+
+// Drain routes every window pending now, whatever the partitions' marks,
+// and leaves the marks as they are: for a stream whose windows are final
+// when they arrive (EDGAR filings), it makes one call's windows the batches
+// (cut by boundary and MaxBatch as always).
+func (s *Stage) Drain() { s.batcher.release(math.MaxInt64, s.routeFn) }
 
 // Flush routes whatever is pending at the end of the input (every partition
 // has ended).

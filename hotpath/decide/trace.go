@@ -310,6 +310,8 @@ type Edge struct {
 const (
 	EdgeWindowTrace uint8 = 1 // a window was decided by a trace
 	EdgeTraceExpert uint8 = 2 // a trace used an expert (To is the expert's id)
+	EdgeDocWindow   uint8 = 3 // an EDGAR document opened a window (From is the document's id)
+	EdgeDocFill     uint8 = 4 // an EDGAR document filled an open window (Partial→Fill)
 )
 
 // AppendEdge appends the journal form of an edge.

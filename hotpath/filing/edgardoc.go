@@ -99,6 +99,17 @@ func AppendDoc(dst []byte, d *Doc) []byte {
 // Hash is the sha256 of d's canonical encoding: the EDGARDoc hash.
 func (d *Doc) Hash() [32]byte { return sha256.Sum256(AppendDoc(nil, d)) }
 
+// DocID is the id of a document whose canonical encoding hashes to h: a
+// UUID (version 8, RFC 9562) from the hash, so a document has the same id
+// in every run and lineage edges can name it.
+func DocID(h [32]byte) [16]byte {
+	var id [16]byte
+	copy(id[:], h[:16])
+	id[6] = id[6]&0x0f | 0x80
+	id[8] = id[8]&0x3f | 0x80
+	return id
+}
+
 // DecodeDoc parses AppendDoc's encoding. It never panics on bad bytes.
 func DecodeDoc(b []byte) (Doc, error) {
 	var d Doc

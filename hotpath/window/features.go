@@ -33,19 +33,19 @@ var featureNames = [NumFeatures]string{
 // the same fixed array, at slot id − FEdgarBase (Slot). Ids are hashed:
 // never renumber, only append (and bump the recipe's schema version).
 const (
-	FRevenueGrowth     Feature = FEdgarBase + iota // revenue / previous same-form filing's revenue − 1
-	FNetMargin                                     // net income / revenue
-	FNetMarginDelta                                // net margin − previous filing's net margin
-	FOperatingMargin                               // operating income / revenue
-	FLeverage                                      // liabilities / assets
-	FLeverageDelta                                 // leverage − previous filing's leverage
-	FNetIncomeGrowth                               // net income / |previous net income| − sign
-	FAssetsGrowth                                  // assets / previous assets − 1
-	FSentimentNet                                  // word-list net sentiment of Item 1A + Item 7
-	FNegativeShare                                 // negative words / words
-	FUncertaintyShare                              // uncertainty words / words
-	FTextChange                                    // 1 − cosine(text embedding, previous filing's)
-	FTextWords                                     // log(1 + words in Item 1A + Item 7)
+	FRevenueGrowth    Feature = FEdgarBase + iota // revenue / previous same-form filing's revenue − 1
+	FNetMargin                                    // net income / revenue
+	FNetMarginDelta                               // net margin − previous filing's net margin
+	FOperatingMargin                              // operating income / revenue
+	FLeverage                                     // liabilities / assets
+	FLeverageDelta                                // leverage − previous filing's leverage
+	FNetIncomeGrowth                              // net income / |previous net income| − sign
+	FAssetsGrowth                                 // assets / previous assets − 1
+	FSentimentNet                                 // word-list net sentiment of Item 1A + Item 7
+	FNegativeShare                                // negative words / words
+	FUncertaintyShare                             // uncertainty words / words
+	FTextChange                                   // 1 − cosine(text embedding, previous filing's)
+	FTextWords                                    // log(1 + words in Item 1A + Item 7)
 	fEdgarEnd
 )
 
