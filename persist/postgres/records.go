@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"thunderline/hotpath/decide"
+	"thunderline/hotpath/filing"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
@@ -18,17 +20,20 @@ import (
 // imports persist, so persist cannot import engine). The numbers are on
 // disk and never change; keep the two lists equal.
 const (
-	recMeta    uint8 = 1
-	recSymbol  uint8 = 2
-	recTick    uint8 = 3
-	recReject  uint8 = 4
-	recWindow  uint8 = 5
-	recLabel   uint8 = 6
-	recTrace   uint8 = 7
-	recEdge    uint8 = 8
-	recEnd     uint8 = 9
-	recRouter  uint8 = 10
-	recControl uint8 = 11
+	recMeta        uint8 = 1
+	recSymbol      uint8 = 2
+	recTick        uint8 = 3
+	recReject      uint8 = 4
+	recWindow      uint8 = 5
+	recLabel       uint8 = 6
+	recTrace       uint8 = 7
+	recEdge        uint8 = 8
+	recEnd         uint8 = 9
+	recRouter      uint8 = 10
+	recControl     uint8 = 11
+	recEdgarRaw    uint8 = 12
+	recEdgarDoc    uint8 = 13
+	recEdgarReject uint8 = 14
 )
 
 // outboxTopic is the outbox topic of the record kinds that go there.
@@ -222,6 +227,14 @@ func windowRow(d *window.DecodedWindow, jid string, off uint64) ([]any, error) {
 	}
 	w.raw("}")
 	features := w.done()
+	if fw.Kind == window.KindEdgar {
+		prov, err := edgarProvJSON(d)
+		if err != nil {
+			return nil, err
+		}
+		return []any{fw.ID, d.Tenant, kind, d.Key, nsTime(fw.Start), nsTime(fw.End), fw.Start, fw.End, status,
+			features, labelSpecJSON(fw.Label), int32(fw.SchemaVersion), prov, d.Hash[:], jid, int64(off)}, nil
+	}
 	w.raw("{")
 	w.key("first_inseq")
 	w.u64(fw.FirstInSeq)
@@ -351,6 +364,233 @@ func edgeType(t uint8) string {
 		return "window_trace"
 	case decide.EdgeTraceExpert:
 		return "trace_expert"
+	case decide.EdgeDocWindow:
+		return "doc_window"
+	case decide.EdgeDocFill:
+		return "doc_fill"
 	}
 	return "type_" + strconv.Itoa(int(t))
+}
+
+// edgarProvJSON is the provenance of an EDGAR window: its extension
+// (accession, documents, facts used, sections, sentiment, embedding).
+func edgarProvJSON(d *window.DecodedWindow) ([]byte, error) {
+	p, err := filing.DecodeProv(d.Ext)
+	if err != nil {
+		return nil, err
+	}
+	fw := &d.Window
+	var w jsonw
+	w.raw("{")
+	w.key("recipe")
+	w.str(fw.Recipe.String())
+	w.key("recipe_version")
+	w.u64(uint64(fw.Recipe))
+	w.key("first_inseq")
+	w.u64(fw.FirstInSeq)
+	w.key("last_inseq")
+	w.u64(fw.LastInSeq)
+	w.key("cik")
+	w.u64(p.CIK)
+	w.key("form")
+	w.str(p.Form)
+	w.key("accession")
+	w.str(p.Accession)
+	w.key("period_start_ns")
+	w.i64(p.PeriodStart)
+	w.key("period_end_ns")
+	w.i64(p.PeriodEnd)
+	w.key("filing_time_ns")
+	w.i64(p.FilingTime)
+	w.key("time_basis")
+	w.str(p.TimeBasis)
+	w.key("prev_accession")
+	w.str(p.PrevAccession)
+	w.key("docs")
+	strArray(&w, p.Docs)
+	w.key("facts")
+	w.raw("[")
+	for _, f := range p.Facts {
+		w.sep()
+		w.raw("{")
+		w.key("role")
+		w.str(f.Role)
+		w.key("concept")
+		w.str(f.Concept)
+		w.key("value")
+		w.str(f.Value)
+		w.key("unit")
+		w.str(f.Unit)
+		w.key("period")
+		w.str(f.Period)
+		w.raw("}")
+	}
+	w.raw("]")
+	w.key("sections")
+	w.raw("[")
+	for _, s := range p.Sections {
+		w.sep()
+		w.raw("{")
+		w.key("item")
+		w.str(s.Item)
+		w.key("chars")
+		w.u64(uint64(s.Chars))
+		w.key("words")
+		w.u64(uint64(s.Words))
+		w.raw("}")
+	}
+	w.raw("]")
+	s := p.Sentiment
+	w.key("sentiment")
+	w.raw("{")
+	for _, kv := range [...]struct {
+		k string
+		v uint32
+	}{{"words", s.Words}, {"positive", s.Positive}, {"negative", s.Negative}, {"uncertainty", s.Uncertainty},
+		{"litigious", s.Litigious}, {"constraining", s.Constraining}} {
+		w.key(kv.k)
+		w.u64(uint64(kv.v))
+	}
+	w.key("fell_back")
+	w.bool(s.FellBack)
+	w.raw("}")
+	w.key("embedding")
+	w.raw("[")
+	for i, v := range p.Embedding {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.f32(v)
+	}
+	w.raw("]")
+	w.key("missing")
+	strArray(&w, p.Missing)
+	w.raw("}")
+	return w.done(), nil
+}
+
+func strArray(w *jsonw, ss []string) {
+	w.raw("[")
+	for _, s := range ss {
+		w.sep()
+		w.str(s)
+	}
+	w.raw("]")
+}
+
+// edgarDocRow is a raw_edgar_docs row: sections as {item: text} (with
+// part and title beside), facts as a list, as the seed's EDGARDoc.
+func edgarDocRow(tenant string, p []byte, jid string, off uint64) ([]any, error) {
+	d, err := filing.DecodeDoc(p)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range []string{d.Name, d.Source, d.Form, d.Accession, d.Company} {
+		if err := checkText("edgar document field", t); err != nil {
+			return nil, err
+		}
+	}
+	hash := sha256.Sum256(p)
+	id := filing.DocID(hash)
+	var w jsonw
+	w.raw("{")
+	for _, s := range d.Sections {
+		k := s.Item
+		if s.Part != "" {
+			k = s.Part + "/" + s.Item
+		}
+		w.key(k)
+		w.raw("{")
+		w.key("title")
+		w.str(s.Title)
+		w.key("text")
+		w.str(s.Text)
+		w.raw("}")
+	}
+	w.raw("}")
+	sections := w.done()
+	w.raw("[")
+	for _, f := range d.Facts {
+		w.sep()
+		w.raw("{")
+		w.key("fact")
+		w.str(f.Concept)
+		w.key("value")
+		w.str(f.Value)
+		w.key("context")
+		w.raw("{")
+		w.key("unit")
+		w.str(f.Unit)
+		w.key("decimals")
+		w.str(f.Decimals)
+		w.key("start")
+		w.str(f.Start)
+		w.key("end")
+		w.str(f.End)
+		w.key("dimensions")
+		w.raw("{")
+		for _, dm := range f.Dims {
+			w.key(dm.Axis)
+			w.str(dm.Member)
+		}
+		w.raw("}")
+		w.raw("}")
+		w.raw("}")
+	}
+	w.raw("]")
+	facts := w.done()
+	w.raw("[")
+	for _, is := range d.Issues {
+		w.sep()
+		w.str(is)
+	}
+	w.raw("]")
+	issues := w.done()
+	var filed, period any
+	if d.FilingTime != 0 {
+		filed = nsTime(d.FilingTime)
+	}
+	if d.PeriodEnd != 0 {
+		period = nsTime(d.PeriodEnd)
+	}
+	return []any{id, tenant, strconv.FormatUint(d.CIK, 10), d.Form, filed, period, sections, facts, hash[:],
+		d.Name, d.Source, d.Accession, d.Company, d.Raw[:], int64(d.Size), issues, jid, int64(off)}, nil
+}
+
+// edgarRejectRow is a rejects row for a document the engine could not read.
+func edgarRejectRow(tenant string, p []byte, jid string, off uint64) ([]any, error) {
+	if len(p) < 8 {
+		return nil, fmt.Errorf("edgar_reject record of %d bytes", len(p))
+	}
+	inseq := binary.LittleEndian.Uint64(p)
+	p = p[8:]
+	var f [3]string
+	for i := range f {
+		if len(p) < 4 {
+			return nil, fmt.Errorf("edgar_reject record: field %d cut", i)
+		}
+		n := binary.LittleEndian.Uint32(p)
+		if uint64(len(p)-4) < uint64(n) {
+			return nil, fmt.Errorf("edgar_reject record: field %d of %d bytes, %d left", i, n, len(p)-4)
+		}
+		f[i] = string(p[4 : 4+n])
+		p = p[4+n:]
+	}
+	if len(p) != 0 {
+		return nil, fmt.Errorf("edgar_reject record: %d trailing bytes", len(p))
+	}
+	var w jsonw
+	w.raw("{")
+	w.key("inseq")
+	w.u64(inseq)
+	w.key("name")
+	w.str(f[0])
+	w.key("kind")
+	w.str(f[1])
+	w.raw("}")
+	reason := f[2]
+	if err := checkText("reason", reason); err != nil {
+		reason = strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")
+	}
+	return []any{tenant, jid, int64(off), "edgar", int32(recEdgarReject), reason, w.done(), nil}, nil
 }

@@ -346,6 +346,7 @@ const (
 	tRejects
 	tOutbox
 	tSymbols
+	tDocs
 	numTables
 )
 
@@ -358,6 +359,8 @@ var tables = [numTables]table{
 	tRejects: {"rejects", "stg_rejects", []string{"tenant_id", "journal_id", "journal_offset", "source", "kind", "reason", "detail", "raw"}},
 	tOutbox:  {"outbox", "stg_outbox", []string{"tenant_id", "topic", "journal_id", "journal_offset", "payload"}},
 	tSymbols: {"journal_symbols", "stg_symbols", []string{"tenant_id", "journal_id", "symbol_id", "name"}},
+	tDocs: {"raw_edgar_docs", "stg_docs", []string{"id", "tenant_id", "cik", "form", "filing_time", "period_end", "sections", "xbrl", "hash",
+		"name", "source_kind", "accession", "company", "raw_sha256", "raw_bytes", "issues", "journal_id", "journal_offset"}},
 }
 
 // stagingDDL creates the session's staging tables if this connection has
@@ -386,6 +389,15 @@ const fillLabels = `UPDATE feature_windows w SET
 	labels = jsonb_build_object('valid', l.valid, 'value', l.value, 'mid_end', l.mid_end, 'mid_target', l.mid_target),
 	status = CASE WHEN l.valid THEN 'filled' ELSE w.status END
 	FROM stg_labels l WHERE w.tenant_id = l.tenant_id AND w.id = l.window_id`
+
+// fillEdgar moves EDGAR windows from open to filled when their missing
+// part lands (Partial→Fill): the filled record replaces the open row's
+// features, provenance and hash. Insert-if-absent runs first, so a batch
+// holding both records ends with the filled one either way.
+const fillEdgar = `UPDATE feature_windows w SET status = s.status, features = s.features, provenance = s.provenance,
+	hash = s.hash, journal_id = s.journal_id, journal_offset = s.journal_offset
+	FROM stg_windows s WHERE s.kind = 'edgar' AND s.status = 'filled' AND w.status = 'open'
+	AND w.tenant_id = s.tenant_id AND w.id = s.id AND w.window_start = s.window_start`
 
 // batch is the rows decoded from journal records [start, end).
 type batch struct {
@@ -489,6 +501,21 @@ func (b *batch) decode(kind uint8, off uint64, p []byte) error {
 			return err
 		}
 		b.rows[tEdges] = append(b.rows[tEdges], []any{tenant, e.From, e.To, edgeType(e.Type), nsTime(e.At), jid, int64(off)})
+	case recEdgarDoc:
+		row, err := edgarDocRow(tenant, p, jid, off)
+		if err != nil {
+			return err
+		}
+		b.rows[tDocs] = append(b.rows[tDocs], row)
+	case recEdgarReject:
+		row, err := edgarRejectRow(tenant, p, jid, off)
+		if err != nil {
+			return err
+		}
+		b.rows[tRejects] = append(b.rows[tRejects], row)
+	case recEdgarRaw:
+		// The raw bytes stay in the journal (replay reads them there);
+		// Postgres gets the parsed document and its sha256.
 	case recMeta, recEnd, recRouter, recControl:
 		b.rows[tOutbox] = append(b.rows[tOutbox], []any{tenant, outboxTopic(kind), jid, int64(off), append([]byte{}, p...)})
 	default:
@@ -552,6 +579,10 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 			q.Queue(fillLabels)
 			queued = append(queued, -1)
 		}
+		if i == tWindows {
+			q.Queue(fillEdgar)
+			queued = append(queued, -3)
+		}
 	}
 	if s.testHookBeforeOffset != nil {
 		s.testHookBeforeOffset()
@@ -570,6 +601,8 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 				what = "insert " + tables[i].name
 			case i == -1:
 				what = "fill labels"
+			case i == -3:
+				what = "fill edgar windows"
 			}
 			return fmt.Errorf("batch [%d,%d): %s: %w", b.start, b.end, what, err)
 		}

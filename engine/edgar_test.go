@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"thunderline/adapters/edgar/source"
+	"thunderline/hotpath/filing"
+	"thunderline/hotpath/window"
+	"thunderline/persist/journal"
+)
+
+const edgarData = "../../shared/data/edgar"
+
+func ingestDir(t *testing.T, dir string, o EdgarOptions) *EdgarSummary {
+	t.Helper()
+	src, err := source.Dir(dir, source.DirOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sum, err := RunEdgar(context.Background(), src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// Every sample parses; replaying the sample directory gives the same
+// digests twice and whatever the number of partitions.
+func TestEdgarSamplesDeterministic(t *testing.T) {
+	var first *EdgarSummary
+	for _, parts := range []int{1, 3, 1} {
+		s := ingestDir(t, edgarData, EdgarOptions{Partitions: parts})
+		if s.Docs != 12 || s.Rejected != 0 || s.MetaDocs != 3 {
+			t.Fatalf("partitions %d: docs %d rejected %d (%v) meta %d", parts, s.Docs, s.Rejected, s.Rejects, s.MetaDocs)
+		}
+		if s.Windows == 0 || s.Traces != s.Filings {
+			t.Fatalf("partitions %d: windows %d, traces %d for %d filings", parts, s.Windows, s.Traces, s.Filings)
+		}
+		if first == nil {
+			first = s
+			continue
+		}
+		if s.DocDigest != first.DocDigest || s.WindowDigest != first.WindowDigest || s.TraceDigest != first.TraceDigest {
+			t.Fatalf("partitions %d: digests %s/%s/%s, first run %s/%s/%s", parts, s.DocDigest, s.WindowDigest, s.TraceDigest,
+				first.DocDigest, first.WindowDigest, first.TraceDigest)
+		}
+	}
+}
+
+// factsOnly is an XBRL instance holding part of Apple's FY2024 10-K facts
+// as filed (the values of html/Apple.10-K.html), arriving before the HTML.
+const factsOnly = `<?xml version="1.0" encoding="utf-8"?>
+<xbrli:xbrl xmlns:xbrli="http://www.xbrl.org/2003/instance" xmlns:dei="http://xbrl.sec.gov/dei/2024"
+ xmlns:us-gaap="http://fasb.org/us-gaap/2024" xmlns:iso4217="http://www.xbrl.org/2003/iso4217">
+ <xbrli:context id="FY"><xbrli:entity><xbrli:identifier scheme="http://www.sec.gov/CIK">0000320193</xbrli:identifier></xbrli:entity>
+  <xbrli:period><xbrli:startDate>2023-10-01</xbrli:startDate><xbrli:endDate>2024-09-28</xbrli:endDate></xbrli:period></xbrli:context>
+ <xbrli:context id="I"><xbrli:entity><xbrli:identifier scheme="http://www.sec.gov/CIK">0000320193</xbrli:identifier></xbrli:entity>
+  <xbrli:period><xbrli:instant>2024-09-28</xbrli:instant></xbrli:period></xbrli:context>
+ <xbrli:unit id="usd"><xbrli:measure>iso4217:USD</xbrli:measure></xbrli:unit>
+ <dei:DocumentType contextRef="FY">10-K</dei:DocumentType>
+ <dei:DocumentPeriodEndDate contextRef="FY">2024-09-28</dei:DocumentPeriodEndDate>
+ <dei:EntityCentralIndexKey contextRef="FY">0000320193</dei:EntityCentralIndexKey>
+ <dei:EntityRegistrantName contextRef="FY">Apple Inc.</dei:EntityRegistrantName>
+ <us-gaap:RevenueFromContractWithCustomerExcludingAssessedTax contextRef="FY" unitRef="usd" decimals="-6">391035000000</us-gaap:RevenueFromContractWithCustomerExcludingAssessedTax>
+ <us-gaap:NetIncomeLoss contextRef="FY" unitRef="usd" decimals="-6">93736000000</us-gaap:NetIncomeLoss>
+ <us-gaap:Assets contextRef="I" unitRef="usd" decimals="-6">364980000000</us-gaap:Assets>
+</xbrli:xbrl>
+`
+
+// partialFillDir lays out a filing whose facts arrive before its sections.
+func partialFillDir(t *testing.T) string {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "1-aapl-fy2024-facts.xml"), []byte(factsOnly), 0o644)
+	b, err := os.ReadFile(filepath.Join(edgarData, "html/Apple.10-K.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "2-Apple.10-K.html"), b, 0o644)
+	return dir
+}
+
+// Partial→Fill through the engine (seed §11): the facts open the window,
+// the HTML fills it; the journal holds both window records (same id, open
+// then filled), a doc_window and a doc_fill lineage edge, the raw bytes of
+// both documents and one trace, made from the filled window.
+func TestEdgarPartialFillJournaled(t *testing.T) {
+	jdir := filepath.Join(t.TempDir(), "j")
+	s := ingestDir(t, partialFillDir(t), EdgarOptions{JournalDir: jdir, Partitions: 2})
+	if s.Filings != 1 || s.Windows != 2 || s.Fills != 1 || s.Traces != 1 || s.OpenAtEnd != 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	r, err := journal.NewReader(jdir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var wins []window.DecodedWindow
+	kinds := map[uint8]int{}
+	var raw int
+	for {
+		k, _, p, err := r.Next()
+		if err != nil {
+			break
+		}
+		kinds[k]++
+		switch k {
+		case RecWindow:
+			d, err := window.DecodeWindowRecord(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Ext = append([]byte(nil), d.Ext...)
+			wins = append(wins, d)
+		case RecEdgarRaw:
+			e, err := decodeEdgarRaw(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw += len(e.data)
+		case RecEdgarDoc:
+			if _, err := filing.DecodeDoc(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(wins) != 2 || wins[0].Window.ID != wins[1].Window.ID || wins[0].Window.Status != window.StatusOpen ||
+		wins[1].Window.Status != window.StatusFilled || wins[0].Hash == wins[1].Hash {
+		t.Fatalf("window records: %+v", wins)
+	}
+	if kinds[RecEdgarDoc] != 2 || kinds[RecTrace] != 1 || kinds[RecMeta] != 1 || kinds[RecEnd] != 1 {
+		t.Fatalf("record kinds %v", kinds)
+	}
+	html, _ := os.Stat(filepath.Join(edgarData, "html/Apple.10-K.html"))
+	if raw != len(factsOnly)+int(html.Size()) {
+		t.Fatalf("raw bytes journaled %d, want %d", raw, len(factsOnly)+int(html.Size()))
+	}
+	p, err := filing.DecodeProv(wins[1].Ext)
+	if err != nil || len(p.Docs) != 2 || len(p.Sections) != 2 || p.Sentiment.Words == 0 {
+		t.Fatalf("filled provenance %+v %v", p, err)
+	}
+}
