@@ -6,6 +6,11 @@ FUZZTIME ?= 3s
 FUZZLOG := $(or $(TMPDIR),/tmp)/thunderline-fuzz.log
 # Every fuzz target: package and function.
 FUZZ_TARGETS := \
+	./hotpath/filing:FuzzDecodeDoc \
+	./adapters/edgar/source:FuzzParseIndex \
+	./adapters/edgar/source:FuzzSniff \
+	./adapters/edgar/text:FuzzTokens \
+	./adapters/edgar/filings:FuzzParse \
 	./adapters/dbn:FuzzReader \
 	./adapters/dbn:FuzzSource \
 	./persist/journal:FuzzReader \

@@ -202,6 +202,13 @@ func RunEdgar(ctx context.Context, src source.Source, o EdgarOptions) (*EdgarSum
 			return nil, err
 		}
 		r.append(RecMeta, meta)
+		if o.Router != nil {
+			y, err := routerYAMLOf(o.Router)
+			if err != nil {
+				return nil, err
+			}
+			r.append(RecRouter, y)
+		}
 		if o.Profile.Postgres.Enabled {
 			dsn := o.Profile.PostgresDSN(os.Getenv)
 			if dsn == "" {

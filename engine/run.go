@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"thunderline/adapters/dbn"
@@ -130,36 +128,48 @@ type ReplayOptions struct {
 // ErrVerify is returned when replay --verify finds a mismatch.
 var ErrVerify = errors.New("verification failed")
 
-// IsJournal reports whether path is a journal directory.
-func IsJournal(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
-}
+// IsJournal reports whether path is a journal directory (it holds journal
+// segments).
+func IsJournal(path string) bool { return isDir(path) && isJournalDir(path) }
 
-// Replay replays inputs: one journal directory, or DBN files (.dbn,
-// .dbn.zst) played in the order given. With Verify, a journal's windows and
-// labels are re-derived and checked against their recorded hashes; market
-// data is replayed twice and the two runs' digests compared.
+// Replay replays inputs: one journal directory (of a market or an EDGAR
+// run), DBN files (.dbn, .dbn.zst) played in the order given, or filing
+// directories (EDGAR documents). With Verify, a journal's windows and
+// labels are re-derived and checked against their recorded hashes (an
+// EDGAR journal's digests against the ones it recorded); market data and
+// filings are replayed twice and the two runs' digests compared.
 func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, error) {
 	if len(inputs) == 0 {
-		return nil, errors.New("replay: no input (give a .dbn or .dbn.zst file, or a journal directory)")
+		return nil, errors.New("replay: no input (give a .dbn or .dbn.zst file, a journal directory or a filing directory)")
 	}
-	var dirs, files []string
+	var journals, files, filingDirs []string
 	for _, in := range inputs {
-		if IsJournal(in) {
-			dirs = append(dirs, in)
-			continue
+		switch {
+		case IsJournal(in):
+			journals = append(journals, in)
+		case isDir(in):
+			filingDirs = append(filingDirs, in)
+		case isMarketFile(in):
+			files = append(files, in)
+		default:
+			return nil, fmt.Errorf("replay: input %s: want a .dbn or .dbn.zst file, a journal directory or a filing directory", in)
 		}
-		if !strings.HasSuffix(in, ".dbn") && !strings.HasSuffix(in, ".dbn.zst") {
-			return nil, fmt.Errorf("replay: input %s: want a .dbn or .dbn.zst file, or a journal directory", in)
+	}
+	kinds := 0
+	for _, l := range [][]string{journals, files, filingDirs} {
+		if len(l) > 0 {
+			kinds++
 		}
-		files = append(files, in)
 	}
 	switch {
-	case len(dirs) > 1 || (len(dirs) == 1 && len(files) > 0):
-		return nil, errors.New("replay: give one journal directory, or market-data files, not both")
-	case len(dirs) == 1:
-		return replayJournal(ctx, dirs[0], ro)
+	case len(journals) > 1 || kinds > 1:
+		return nil, errors.New("replay: give one journal directory, market-data files, or filing directories, not a mix")
+	case len(journals) == 1 && isEdgarJournal(journals[0]):
+		return replayEdgarJournal(ctx, journals[0], ro)
+	case len(journals) == 1:
+		return replayJournal(ctx, journals[0], ro)
+	case len(filingDirs) > 0:
+		return replayFilings(ctx, filingDirs, ro)
 	}
 	prof := ro.Profile
 	if prof == nil {

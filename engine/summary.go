@@ -40,10 +40,23 @@ type Summary struct {
 	Journal      *JournalSummary   `json:"journal,omitempty"`
 	Postgres     *ShipSummary      `json:"postgres,omitempty"`
 	Verify       *VerifyResult     `json:"verify,omitempty"`
+	// Edgar is the summary of a filings replay (the market fields are
+	// then empty).
+	Edgar *EdgarSummary `json:"edgar,omitempty"`
 }
 
 // Seconds is a duration that encodes as seconds in JSON.
 type Seconds time.Duration
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*s = Seconds(time.Duration(f * float64(time.Second)))
+	return nil
+}
 
 // MarshalJSON writes seconds with millisecond precision.
 func (s Seconds) MarshalJSON() ([]byte, error) {
@@ -120,6 +133,10 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 
 // Text writes the summary for people.
 func (s *Summary) Text(w io.Writer) {
+	if s.Edgar != nil {
+		s.Edgar.Text(w)
+		return
+	}
 	fmt.Fprintf(w, "inputs      %s\n", strings.Join(s.Inputs, ", "))
 	fmt.Fprintf(w, "partitions  %d\n", s.Partitions)
 	if len(s.Records) > 0 {
