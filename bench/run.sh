@@ -31,6 +31,13 @@ for name in ("router.txt", "router-simd.txt"):
         go = float(m.group(1))
         print(f"{name}: Go {go:.0f} ns/token, NumPy {numpy:.0f} ns/token, Go/NumPy time ratio {go/numpy:.2f} ({numpy/go:.1f}x faster)")
 PY
+# EDGAR: the sample filings through parse → sections → features against a
+# standard-library tokenizer floor on the same bytes, the engine's ingest of
+# the sample directory, and the largest sample's peak memory.
+go test -run '^$' -bench 'Samples' -benchmem -count 3 -benchtime 5x ./adapters/edgar/filings/ | tee "$out/edgar.txt"
+go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" ./adapters/edgar/text/ | tee -a "$out/edgar.txt"
+for p in 1 2; do bin/thunderline edgar ingest --no-journal --partitions $p ../shared/data/edgar | head -1; done | tee -a "$out/edgar.txt"
+bin/thunderline edgar parse --mem ../shared/data/edgar/html/Apple.10-K.html | tail -1 | tee -a "$out/edgar.txt"
 # Shipper vs a plain CopyFrom of the same rows, on a throwaway cluster.
 go test -run '^$' -bench ShipperVsCopy -benchtime 5x ./persist/postgres/ 2>&1 | tee "$out/postgres.txt"
 go run ./bench/harness -records "${RECORDS:-2000000}" -rounds "${ROUNDS:-3}" -out "$out/harness.md" | tee "$out/harness.txt"

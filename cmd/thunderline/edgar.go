@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -175,6 +176,34 @@ type parsedJSON struct {
 	Filings     []filingJSON  `json:"filings"` // what the document says about each filing: the fundamentals used
 	Meta        bool          `json:"meta,omitempty"`
 	ParseMillis float64       `json:"parse_ms"`
+	Memory      *memJSON      `json:"memory,omitempty"`
+}
+
+// memJSON is `edgar parse --mem`: the process's peak resident set after
+// reading the file (the baseline) and after parsing it, and what the parse
+// allocated in all.
+type memJSON struct {
+	PeakRSSBeforeParse uint64 `json:"peak_rss_before_parse_bytes"`
+	PeakRSS            uint64 `json:"peak_rss_bytes"`
+	ParseAllocBytes    uint64 `json:"parse_alloc_bytes"`
+}
+
+// peakRSS is the process's peak resident set (Linux VmHWM), 0 elsewhere.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				v, _ := strconv.ParseUint(f[0], 10, 64)
+				return v << 10
+			}
+		}
+	}
+	return 0
 }
 
 type sectionJSON struct {
@@ -216,6 +245,7 @@ func cmdEdgarParse(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print the document as JSON")
 	withText := fs.Bool("text", false, "include section texts")
+	mem := fs.Bool("mem", false, "report memory: peak resident set (VmHWM) before and after parsing, and bytes allocated by the parse")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -228,12 +258,18 @@ func cmdEdgarParse(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	kind := source.Sniff(pos[0], body)
+	var before runtime.MemStats
+	hwmBefore := peakRSS()
+	runtime.ReadMemStats(&before)
 	start := time.Now()
 	p, err := filings.Parse(pos[0], filings.Kind(kind.String()), body)
 	if err != nil {
 		return err
 	}
 	el := time.Since(start)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	hwmAfter := peakRSS()
 	d := &p.Doc
 	out := parsedJSON{Name: d.Name, Kind: kind.String(), SHA256: fmt.Sprintf("%x", d.Raw), Bytes: d.Size, CIK: d.CIK, Company: d.Company,
 		Form: d.Form, Accession: d.Accession, FilingTime: fmtNs(d.FilingTime, time.RFC3339), PeriodEnd: fmtNs(d.PeriodEnd, "2006-01-02"),
@@ -241,6 +277,9 @@ func cmdEdgarParse(args []string, stdout, stderr io.Writer) error {
 		ParseMillis: float64(el.Microseconds()) / 1000}
 	if out.Issues == nil {
 		out.Issues = []string{}
+	}
+	if *mem {
+		out.Memory = &memJSON{PeakRSSBeforeParse: hwmBefore, PeakRSS: hwmAfter, ParseAllocBytes: after.TotalAlloc - before.TotalAlloc}
 	}
 	for _, s := range d.Sections {
 		sj := sectionJSON{Part: s.Part, Item: s.Item, Title: s.Title, Chars: len(s.Text)}
@@ -298,6 +337,10 @@ func cmdEdgarParse(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(out.Issues) > 0 {
 		fmt.Fprintf(stdout, "  issues %d (first: %s)\n", len(out.Issues), out.Issues[0])
+	}
+	if m := out.Memory; m != nil {
+		fmt.Fprintf(stdout, "  memory: peak RSS %.1f MB (%.1f MB before parsing), parse allocated %.1f MB\n",
+			float64(m.PeakRSS)/1e6, float64(m.PeakRSSBeforeParse)/1e6, float64(m.ParseAllocBytes)/1e6)
 	}
 	return nil
 }
