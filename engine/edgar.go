@@ -20,6 +20,7 @@ import (
 
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
+	"thunderline/adapters/edgar/text"
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/filing"
@@ -45,8 +46,13 @@ type EdgarOptions struct {
 	// (profiles/router/edgar.yaml); the profile's router section is for
 	// market windows.
 	Router *config.Router
-	// Score is the sentiment scorer; default the shipped word list.
-	Score         func(string) filing.Sentiment
+	// Scorer, when set, is a model sentiment scorer (slow, maybe remote).
+	// It runs on the flow partitions through text.Timed: a call slower than
+	// ScorerTimeout (default 1s), failed, or refused by a full queue falls
+	// back to the word list, and the window's provenance says so
+	// (sentiment.fell_back). Default: the word list alone, deterministic.
+	Scorer        text.Scorer
+	ScorerTimeout time.Duration
 	Logger        *slog.Logger
 	Progress      func(EdgarProgress)
 	ProgressEvery time.Duration
@@ -84,8 +90,11 @@ type EdgarSummary struct {
 	Windows    uint64            `json:"windows"`         // window records emitted (first emissions and fills)
 	Fills      uint64            `json:"fills"`           // open → filled
 	OpenAtEnd  uint64            `json:"open_at_end"`     // routed as open at the end of the input
-	Traces     uint64            `json:"traces"`
-	Actions    map[string]uint64 `json:"actions,omitempty"`
+	// ScorerFallbacks counts texts the model scorer did not answer in time
+	// (or failed): the word list scored them.
+	ScorerFallbacks uint64            `json:"scorer_fallbacks"`
+	Traces          uint64            `json:"traces"`
+	Actions         map[string]uint64 `json:"actions,omitempty"`
 	// Digests chain the hashes of docs, windows and traces in emission
 	// order: equal digests, equal outputs.
 	DocDigest    string         `json:"doc_digest"`
@@ -147,6 +156,7 @@ type edgarRun struct {
 	docs      atomic.Uint64
 	bytes     atomic.Uint64
 	rejected  atomic.Uint64
+	fallbacks atomic.Uint64
 }
 
 // RunEdgar runs the EDGAR path over src until it ends or ctx is cancelled:
@@ -229,6 +239,7 @@ func RunEdgar(ctx context.Context, src source.Source, o EdgarOptions) (*EdgarSum
 	s.Elapsed = Seconds(el)
 	s.Docs, s.Bytes, s.Rejected = r.docs.Load(), r.bytes.Load(), r.rejected.Load()
 	s.Windows, s.Traces = r.windows.Load(), r.traces.Load()
+	s.ScorerFallbacks = r.fallbacks.Load()
 	s.Filings = uint64(len(r.filings))
 	if el > 0 {
 		s.DocsPerSec = float64(s.Docs) / el.Seconds()
@@ -298,12 +309,31 @@ func (r *edgarRun) flow(ctx context.Context, src source.Source) error {
 	ins := make([]chan edgarJob, n)
 	outs := make([]chan edgarResult, n)
 	order := make(chan int, 1024)
+	score := filings.WordList
+	if r.o.Scorer != nil {
+		timeout := r.o.ScorerTimeout
+		if timeout <= 0 {
+			timeout = text.DefaultTimedTimeout
+		}
+		timed := text.NewTimed(r.o.Scorer, timeout, n, 2*n)
+		defer timed.Close()
+		score = func(s string) filing.Sentiment {
+			c, fell, reason := timed.Score(ctx, s)
+			out := filings.FromText(c)
+			if fell {
+				out.FellBack = true
+				r.fallbacks.Add(1)
+				r.log.Debug("edgar: sentiment scorer fell back to the word list", "reason", reason)
+			}
+			return out
+		}
+	}
 	for i := range ins {
 		ins[i], outs[i] = make(chan edgarJob, 2), make(chan edgarResult, 2)
 		go func(in <-chan edgarJob, out chan<- edgarResult) {
 			defer close(out)
 			for j := range in {
-				out <- parseDoc(j)
+				out <- parseDoc(j, score)
 			}
 		}(ins[i], outs[i])
 	}
@@ -368,14 +398,14 @@ func partitionKey(d *source.Doc, inseq uint64) uint64 {
 
 // parseDoc parses one document; a panic in a parser is a bug, but a
 // document must never take the engine down: it becomes a reject naming it.
-func parseDoc(j edgarJob) (res edgarResult) {
+func parseDoc(j edgarJob, score func(string) filing.Sentiment) (res edgarResult) {
 	res.edgarJob = j
 	defer func() {
 		if v := recover(); v != nil {
 			res.parsed, res.err = nil, fmt.Errorf("parser panic (a bug; the document is rejected): %v\n%s", v, debug.Stack())
 		}
 	}()
-	res.parsed, res.err = filings.Parse(j.doc.Name, filings.Kind(j.doc.Kind.String()), j.doc.Body)
+	res.parsed, res.err = filings.ParseWith(j.doc.Name, filings.Kind(j.doc.Kind.String()), j.doc.Body, score)
 	return res
 }
 
@@ -421,7 +451,7 @@ func (r *edgarRun) merge(res edgarResult) {
 		r.filings[part.Key] = true
 		c := r.companies[part.Key.CIK]
 		if c == nil {
-			c = filings.NewCompany(part.Key.CIK, filings.Options{Tenant: r.tenant, Score: r.o.Score})
+			c = filings.NewCompany(part.Key.CIK, filings.Options{Tenant: r.tenant})
 			r.companies[part.Key.CIK] = c
 		}
 		w := c.Add(part, d.Name, res.inseq)

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"thunderline/adapters/edgar/source"
+	"thunderline/adapters/edgar/text"
 	"thunderline/hotpath/filing"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
@@ -168,5 +170,58 @@ func TestEdgarReplay(t *testing.T) {
 	e := again.Edgar
 	if e == nil || !e.Verify.Equal || e.WindowDigest != run.WindowDigest || e.TraceDigest != run.TraceDigest || e.Fills != 1 {
 		t.Fatalf("journal replay: %+v, run %+v", e, run)
+	}
+}
+
+// blockingScorer never answers until released: a model that hangs.
+type blockingScorer struct{ release chan struct{} }
+
+func (b blockingScorer) Score(ctx context.Context, s string) (text.Sentiment, error) {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return text.Sentiment{}, ctx.Err()
+}
+
+// A slow sentiment model (seed §6 step 4) never holds the pipeline: each
+// call falls back to the word list after its timeout, the run completes
+// with the word-list features, and the provenance records the fallback.
+func TestEdgarSlowScorerFallsBack(t *testing.T) {
+	b := blockingScorer{release: make(chan struct{})}
+	defer close(b.release)
+	base := ingestDir(t, partialFillDir(t), EdgarOptions{})
+	jdir := filepath.Join(t.TempDir(), "j")
+	s := ingestDir(t, partialFillDir(t), EdgarOptions{Scorer: b, ScorerTimeout: 20 * time.Millisecond, JournalDir: jdir})
+	if s.ScorerFallbacks == 0 || s.Traces != 1 || s.Fills != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	if s.WindowDigest == base.WindowDigest {
+		t.Fatal("a fallback must show in the window (its provenance), so a replay that took the other branch is detectable")
+	}
+	r, err := journal.NewReader(jdir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var filled *filing.Prov
+	for {
+		k, _, p, err := r.Next()
+		if err != nil {
+			break
+		}
+		if k == RecWindow {
+			d, _ := window.DecodeWindowRecord(p)
+			if d.Window.Status == window.StatusFilled {
+				pr, err := filing.DecodeProv(d.Ext)
+				if err != nil {
+					t.Fatal(err)
+				}
+				filled = &pr
+			}
+		}
+	}
+	if filled == nil || !filled.Sentiment.FellBack || filled.Sentiment.Words == 0 {
+		t.Fatalf("filled window sentiment %+v", filled)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
+	"thunderline/adapters/edgar/text"
 	"thunderline/engine"
 	"thunderline/engine/config"
 	"thunderline/hotpath/filing"
@@ -75,6 +76,9 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.Var(&forms, "form", "HTTP: keep only these form types, e.g. 10-K,10-Q (repeatable)")
 	fs.Var(&ciks, "cik", "HTTP: keep only these CIKs (repeatable)")
 	companyFacts := fs.Bool("companyfacts", false, "HTTP: also fetch each selected company's XBRL companyfacts JSON")
+	dataURL := fs.String("data-url", "", "HTTP: root of the api/ paths (companyfacts); at the SEC https://data.sec.gov (default: the site URL)")
+	scorerURL := fs.String("scorer-url", "", "sentiment model `url` (POST text, JSON counts back); slower than --scorer-timeout or failing falls back to the word list")
+	scorerTimeout := fs.Duration("scorer-timeout", time.Second, "time limit of one sentiment model call")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -89,7 +93,7 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	in := pos[0]
 	var src source.Source
 	if strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://") {
-		cfg := source.HTTPConfig{BaseURL: in, UserAgent: *ua, RatePerSec: *rate, StateFile: *state,
+		cfg := source.HTTPConfig{BaseURL: in, DataBaseURL: *dataURL, UserAgent: *ua, RatePerSec: *rate, StateFile: *state,
 			Indexes: indexes, Forms: forms, CompanyFacts: *companyFacts}
 		if cfg.StateFile == "" {
 			cfg.StateFile = filepath.Join(prof.JournalRoot(), "edgar-state.jsonl")
@@ -128,6 +132,9 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer src.Close()
 	eo := engine.EdgarOptions{Profile: prof, Partitions: *parts, Inputs: []string{in}}
+	if *scorerURL != "" {
+		eo.Scorer, eo.ScorerTimeout = text.HTTPScorer{URL: *scorerURL}, *scorerTimeout
+	}
 	if *routerFile != "" {
 		if eo.Router, err = config.LoadRouter(*routerFile); err != nil {
 			return err

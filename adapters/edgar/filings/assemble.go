@@ -16,15 +16,53 @@ import (
 // Options configure a Company's window assembly.
 type Options struct {
 	Tenant string
-	// Score is the sentiment scorer. Default: the word list (text.Score),
-	// which is deterministic. A model scorer goes through text.Timed so a
-	// slow one falls back to the word list instead of blocking.
-	Score func(s string) filing.Sentiment
+}
+
+// TextFeatures are the text features of a filing's sections: Item 1A and
+// the MD&A, as read (lengths), embedded and scored. Computed per document
+// on the flow partitions (ComputeText), so a slow scorer never holds the
+// merge.
+type TextFeatures struct {
+	Sections  []filing.SectionRef
+	Embedding *[text.EmbedDim]float32 // nil when neither section was found
+	Sentiment filing.Sentiment
+}
+
+// ComputeText fills p.Text from p.Sections with score (WordList when nil).
+// A part without sections keeps Text nil.
+func (p *Part) ComputeText(score func(string) filing.Sentiment) {
+	if p.Sections == nil {
+		return
+	}
+	if score == nil {
+		score = WordList
+	}
+	tf := &TextFeatures{}
+	var parts []string
+	for _, want := range []func([]edgar.Section) (edgar.Section, error){edgar.RiskFactors, edgar.MDA} {
+		s, err := want(p.Sections)
+		if err != nil {
+			continue
+		}
+		words := 0
+		text.Tokens(s.Text, func([]byte) { words++ })
+		tf.Sections = append(tf.Sections, filing.SectionRef{Item: s.Item, Chars: uint32(len(s.Text)), Words: uint32(words)})
+		parts = append(parts, s.Text)
+	}
+	if len(parts) > 0 {
+		all := strings.Join(parts, "\n")
+		tf.Embedding = new([text.EmbedDim]float32)
+		text.Embed(all, tf.Embedding)
+		tf.Sentiment = score(all)
+	}
+	p.Text = tf
 }
 
 // WordList scores s with the shipped word list.
-func WordList(s string) filing.Sentiment {
-	c := text.Score(s)
+func WordList(s string) filing.Sentiment { return FromText(text.Score(s)) }
+
+// FromText converts the text package's counts.
+func FromText(c text.Sentiment) filing.Sentiment {
 	return filing.Sentiment{Words: uint32(c.Words), Positive: uint32(c.Positive), Negative: uint32(c.Negative),
 		Uncertainty: uint32(c.Uncertainty), Litigious: uint32(c.Litigious), Constraining: uint32(c.Constraining)}
 }
@@ -60,7 +98,7 @@ type Company struct {
 type pending struct {
 	w         Window
 	facts     *Fundamentals
-	sections  []edgar.Section
+	text      *TextFeatures
 	missing   []string
 	accession string
 	filed     int64
@@ -78,9 +116,6 @@ type snapshot struct {
 
 // NewCompany returns the state of company cik.
 func NewCompany(cik uint64, opts Options) *Company {
-	if opts.Score == nil {
-		opts.Score = WordList
-	}
 	return &Company{opts: opts, cik: cik, key: KeyOf(cik), open: map[Key]*pending{}, history: map[string][]snapshot{}}
 }
 
@@ -97,15 +132,15 @@ func (c *Company) Add(p *Part, doc string, inseq uint64) *Window {
 	if pd == nil {
 		pd = &pending{first: inseq}
 		c.open[p.Key] = pd
-	} else if pd.w.W.Status == window.StatusFilled || (p.Facts == nil || pd.facts != nil) && (p.Sections == nil || pd.sections != nil) {
+	} else if pd.w.W.Status == window.StatusFilled || (p.Facts == nil || pd.facts != nil) && (p.Text == nil || pd.text != nil) {
 		return nil
 	}
 	fill := pd.w.W.Status == window.StatusOpen
 	if pd.facts == nil && p.Facts != nil {
 		pd.facts = p.Facts
 	}
-	if pd.sections == nil && p.Sections != nil {
-		pd.sections, pd.missing = p.Sections, p.SectionsMissing
+	if pd.text == nil && p.Text != nil {
+		pd.text, pd.missing = p.Text, p.SectionsMissing
 	}
 	if pd.accession == "" {
 		pd.accession = p.Accession
@@ -239,25 +274,13 @@ func (c *Company) compute(pd *pending, key Key) {
 		pr.Missing = append(pr.Missing, "facts")
 	}
 	var emb *[text.EmbedDim]float32
-	if pd.sections != nil {
-		var parts []string
-		for _, want := range []func([]edgar.Section) (edgar.Section, error){edgar.RiskFactors, edgar.MDA} {
-			s, err := want(pd.sections)
-			if err != nil {
-				continue
-			}
-			words := 0
-			text.Tokens(s.Text, func([]byte) { words++ })
-			pr.Sections = append(pr.Sections, filing.SectionRef{Item: s.Item, Chars: uint32(len(s.Text)), Words: uint32(words)})
-			parts = append(parts, s.Text)
-		}
+	if tf := pd.text; tf != nil {
+		pr.Sections = tf.Sections
 		pr.Missing = append(pr.Missing, pd.missing...)
-		if len(parts) > 0 {
-			all := strings.Join(parts, "\n")
-			emb = new([text.EmbedDim]float32)
-			text.Embed(all, emb)
+		if tf.Embedding != nil {
+			emb = tf.Embedding
 			pr.Embedding = emb[:]
-			s := c.opts.Score(all)
+			s := tf.Sentiment
 			pr.Sentiment = s
 			if s.Words > 0 {
 				set(window.FNegativeShare, float64(s.Negative)/float64(s.Words))

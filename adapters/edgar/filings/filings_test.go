@@ -21,7 +21,7 @@ func read(t testing.TB, rel string) []byte {
 	return b
 }
 
-func parse(t testing.TB, rel string, k Kind) *Parsed {
+func parseFile(t testing.TB, rel string, k Kind) *Parsed {
 	t.Helper()
 	p, err := Parse(rel, k, read(t, rel))
 	if err != nil {
@@ -57,7 +57,7 @@ func TestAppleFundamentals(t *testing.T) {
 		{"xbrl/aapl-20230930_htm.xml", KindXBRL, "2023-09-30", "383285000000", "2022-09-25..2023-09-30", "96995000000", "352583000000", "15552752000", "2023-10-20"},
 		{"html/Apple.10-K.html", KindInlineXBRL, "2024-09-28", "391035000000", "2023-10-01..2024-09-28", "93736000000", "364980000000", "15115823000", "2024-10-18"},
 	} {
-		p := parse(t, c.rel, c.kind)
+		p := parseFile(t, c.rel, c.kind)
 		if len(p.Parts) != 1 {
 			t.Fatalf("%s: %d parts", c.rel, len(p.Parts))
 		}
@@ -85,7 +85,7 @@ func TestAppleFundamentals(t *testing.T) {
 }
 
 func TestNetflixQuarter(t *testing.T) {
-	p := parse(t, "xbrl/nflx-20240331_htm.xml", KindXBRL)
+	p := parseFile(t, "xbrl/nflx-20240331_htm.xml", KindXBRL)
 	part := &p.Parts[0]
 	if part.Key.Form != "10-Q" || part.Key.CIK != 1065280 {
 		t.Fatalf("key %+v", part.Key)
@@ -96,7 +96,7 @@ func TestNetflixQuarter(t *testing.T) {
 	if got := ref(t, part, "net_income"); got.Value != "2332209000" {
 		t.Errorf("net income %+v", got)
 	}
-	old := parse(t, "xbrl/nflx-20100930.xml", KindXBRL)
+	old := parseFile(t, "xbrl/nflx-20100930.xml", KindXBRL)
 	// The 10-Q of 2010 reports the quarter and nine months: the quarter wins.
 	if got := ref(t, &old.Parts[0], "revenue"); got.Value != "553219000" || got.Period != "2010-07-01..2010-09-30" {
 		t.Errorf("2010 revenue %+v", got)
@@ -109,9 +109,9 @@ func TestNetflixQuarter(t *testing.T) {
 // filled, text features set, fundamentals unchanged.
 func TestPartialThenFill(t *testing.T) {
 	c := NewCompany(320193, Options{Tenant: "t"})
-	html := parse(t, "html/Apple.10-K.html", KindInlineXBRL)
+	html := parseFile(t, "html/Apple.10-K.html", KindInlineXBRL)
 	facts, secs := html.Parts[0], html.Parts[0]
-	facts.Sections, facts.SectionsMissing = nil, nil
+	facts.Sections, facts.SectionsMissing, facts.Text = nil, nil, nil
 	secs.Facts = nil
 	w1 := c.Add(&facts, "facts", 1)
 	if w1 == nil || w1.W.Status != window.StatusOpen || w1.Fill || len(w1.NewDocs) != 1 {
@@ -155,8 +155,8 @@ func TestPartialThenFill(t *testing.T) {
 // exact figures.
 func TestAppleYearOverYear(t *testing.T) {
 	c := NewCompany(320193, Options{Tenant: "t"})
-	fy23 := parse(t, "xbrl/aapl-20230930_htm.xml", KindXBRL)
-	fy24 := parse(t, "html/Apple.10-K.html", KindInlineXBRL)
+	fy23 := parseFile(t, "xbrl/aapl-20230930_htm.xml", KindXBRL)
+	fy24 := parseFile(t, "html/Apple.10-K.html", KindInlineXBRL)
 	w1 := c.Add(&fy23.Parts[0], "fy23", 1)
 	w2 := c.Add(&fy24.Parts[0], "fy24", 2)
 	if w1.W.Status != window.StatusOpen || w2.W.Status != window.StatusFilled {
@@ -181,8 +181,8 @@ func TestAppleYearOverYear(t *testing.T) {
 // 2024 against the 10-Q of 2010 (the only earlier one in the samples).
 func TestDeltasAgainstPrevious(t *testing.T) {
 	c := NewCompany(1065280, Options{Tenant: "t"})
-	old := parse(t, "xbrl/nflx-20100930.xml", KindXBRL)
-	nw := parse(t, "xbrl/nflx-20240331_htm.xml", KindXBRL)
+	old := parseFile(t, "xbrl/nflx-20100930.xml", KindXBRL)
+	nw := parseFile(t, "xbrl/nflx-20240331_htm.xml", KindXBRL)
 	w1 := c.Add(&old.Parts[0], "old", 1)
 	w2 := c.Add(&nw.Parts[0], "new", 2)
 	if contains(w1.Prov.Missing, "previous") == false || contains(w2.Prov.Missing, "previous") {
@@ -196,15 +196,15 @@ func TestDeltasAgainstPrevious(t *testing.T) {
 }
 
 func TestSGMLAndCompanyFacts(t *testing.T) {
-	p := parse(t, "sgml/0001213900-25-032135.txt", KindSGML)
+	p := parseFile(t, "sgml/0001213900-25-032135.txt", KindSGML)
 	if p.Doc.CIK != 1173313 || p.Doc.Form != "8-K" || p.Doc.Accession != "0001213900-25-032135" || p.Doc.FilingTime == 0 {
 		t.Fatalf("doc %+v", p.Doc.Name)
 	}
-	old := parse(t, "sgml/0000950129-95-001652.txt", KindSGML)
+	old := parseFile(t, "sgml/0000950129-95-001652.txt", KindSGML)
 	if old.Doc.CIK != 810271 || len(old.Parts) != 0 {
 		t.Fatalf("1995 doc: cik %d, parts %d", old.Doc.CIK, len(old.Parts))
 	}
-	cf := parse(t, "json/CIK0001997711.companyfacts.json", KindCompanyFacts)
+	cf := parseFile(t, "json/CIK0001997711.companyfacts.json", KindCompanyFacts)
 	if cf.Doc.CIK != 1997711 || len(cf.Parts) == 0 {
 		t.Fatalf("companyfacts: cik %d, %d parts", cf.Doc.CIK, len(cf.Parts))
 	}
@@ -212,7 +212,7 @@ func TestSGMLAndCompanyFacts(t *testing.T) {
 		rel  string
 		kind Kind
 	}{{"json/CIK0001318605.submissions.json", KindSubmissions}, {"index/form.20200318.idx", KindIndex}, {"index/company.20221003.idx", KindIndex}} {
-		if p := parse(t, k.rel, k.kind); !p.Meta {
+		if p := parseFile(t, k.rel, k.kind); !p.Meta {
 			t.Errorf("%s not meta", k.rel)
 		}
 	}

@@ -34,6 +34,8 @@ type Part struct {
 	// SectionsMissing names the wanted items the text does not have
 	// (reported, never guessed).
 	SectionsMissing []string
+	// Text is the text features of Sections (nil without sections).
+	Text *TextFeatures
 }
 
 // Parsed is one document as parsed: its EDGARDoc and the filing parts it
@@ -60,11 +62,28 @@ const (
 // ErrUnsupported is returned for a document that is none of the kinds.
 var ErrUnsupported = errors.New("filings: not an EDGAR document this engine reads")
 
-// Parse reads one document. kind is what the source sniffed; name is where
-// it came from. An error means nothing usable could be read; partial
+// Parse reads one document and computes the text features of its
+// sections with the word list. kind is what the source sniffed; name is
+// where it came from. An error means nothing usable could be read; partial
 // problems (a fact that could not be read, a missing section) are listed in
 // Doc.Issues.
 func Parse(name string, kind Kind, body []byte) (*Parsed, error) {
+	return ParseWith(name, kind, body, WordList)
+}
+
+// ParseWith is Parse with a sentiment scorer of the caller's.
+func ParseWith(name string, kind Kind, body []byte, score func(string) filing.Sentiment) (*Parsed, error) {
+	p, err := parse(name, kind, body)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Parts {
+		p.Parts[i].ComputeText(score)
+	}
+	return p, nil
+}
+
+func parse(name string, kind Kind, body []byte) (*Parsed, error) {
 	p := &Parsed{Doc: filing.Doc{Name: name, Source: string(kind), Raw: sha256.Sum256(body), Size: uint64(len(body))}}
 	var err error
 	switch kind {
