@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"thunderline/adapters/edgar/filings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -478,6 +479,26 @@ func (a *Admin) Attach() {
 	a.p.OnWindow = func(w *window.FeatureWindow) {
 		if b, err := json.Marshal(windowJSON(w, a.p.syms.Name(w.Symbol), tenant)); err == nil {
 			a.bus.Publish("feature_windows:market", b)
+		}
+	}
+	// The filings path (edgar section): its windows on
+	// feature_windows:edgar, its traces on decisions, as the market's.
+	a.p.OnEdgarWindow = func(w *filings.Window) {
+		m := windowJSON(&w.W, w.Key, tenant)
+		m["status"] = w.W.Status.String()
+		m["fill"] = w.Fill
+		m["provenance"] = map[string]any{"cik": w.Prov.CIK, "form": w.Prov.Form, "accession": w.Prov.Accession,
+			"period_end": time.Unix(0, w.Prov.PeriodEnd).UTC().Format("2006-01-02"), "docs": w.Prov.Docs, "missing": w.Prov.Missing}
+		if b, err := json.Marshal(m); err == nil {
+			a.bus.Publish("feature_windows:edgar", b)
+		}
+	}
+	a.p.OnEdgarTrace = func(t *decide.DecisionTrace, key string) {
+		if b, err := json.Marshal(traceJSON(t, key, tenant)); err == nil {
+			a.bus.Publish("decisions", b)
+			if t.RiskFlags != 0 {
+				a.bus.Publish("risk", b)
+			}
 		}
 	}
 	a.p.OnTrace = func(t *decide.DecisionTrace) {

@@ -58,6 +58,47 @@ type EdgarOptions struct {
 	ProgressEvery time.Duration
 	// Inputs names the inputs in the summary.
 	Inputs []string
+	// Live, when set, is filled with the running path, for metrics and
+	// /actors while it runs.
+	Live *EdgarLive
+	// OnWindow, OnTrace and OnReject see every window emission, trace and
+	// rejected document, on the merge goroutine, valid during the call
+	// (the link topics feature_windows:edgar and decisions, /actors).
+	OnWindow func(w *filings.Window)
+	OnTrace  func(t *decide.DecisionTrace, key string)
+	OnReject func(partition int, rej EdgarReject)
+}
+
+// EdgarLive is a running EDGAR path seen from outside: counters and the
+// depth of each flow partition's queue.
+type EdgarLive struct {
+	r atomic.Pointer[edgarRun]
+}
+
+// EdgarCounts are the live counters of an EDGAR run.
+type EdgarCounts struct {
+	Docs, Bytes, Windows, Traces, Rejected, Fallbacks uint64
+	Elapsed                                          time.Duration
+}
+
+// Counts returns the counters; ok is false before the run starts.
+func (l *EdgarLive) Counts() (c EdgarCounts, ok bool) {
+	r := l.r.Load()
+	if r == nil {
+		return c, false
+	}
+	return EdgarCounts{Docs: r.docs.Load(), Bytes: r.bytes.Load(), Windows: r.windows.Load(), Traces: r.traces.Load(),
+		Rejected: r.rejected.Load(), Fallbacks: r.fallbacks.Load(), Elapsed: time.Since(r.start)}, true
+}
+
+// Queue returns the documents waiting for flow partition i and its
+// capacity.
+func (l *EdgarLive) Queue(i int) (n, capacity int) {
+	r := l.r.Load()
+	if r == nil || i >= len(r.ins) {
+		return 0, 0
+	}
+	return len(r.ins[i]), cap(r.ins[i])
 }
 
 // EdgarProgress is a live view of an EDGAR run.
@@ -157,6 +198,8 @@ type edgarRun struct {
 	bytes     atomic.Uint64
 	rejected  atomic.Uint64
 	fallbacks atomic.Uint64
+	start     time.Time
+	ins       []chan edgarJob
 }
 
 // RunEdgar runs the EDGAR path over src until it ends or ctx is cancelled:
@@ -230,6 +273,7 @@ func RunEdgar(ctx context.Context, src source.Source, o EdgarOptions) (*EdgarSum
 		}
 	}
 	start := time.Now()
+	r.start = start
 	stopProgress := r.progress(start)
 	readErr := r.flow(ctx, src)
 	stopProgress()
@@ -330,6 +374,12 @@ func (r *edgarRun) flow(ctx context.Context, src source.Source) error {
 	}
 	for i := range ins {
 		ins[i], outs[i] = make(chan edgarJob, 2), make(chan edgarResult, 2)
+	}
+	r.ins = ins
+	if r.o.Live != nil {
+		r.o.Live.r.Store(r)
+	}
+	for i := range ins {
 		go func(in <-chan edgarJob, out chan<- edgarResult) {
 			defer close(out)
 			for j := range in {
@@ -359,7 +409,7 @@ func (r *edgarRun) flow(ctx context.Context, src source.Source) error {
 		}
 	}()
 	for p := range order {
-		r.merge(<-outs[p])
+		r.merge(p, <-outs[p])
 	}
 	for _, c := range outs {
 		for range c {
@@ -417,7 +467,7 @@ func chain(c *[32]byte, h []byte) {
 }
 
 // merge takes one document's result, in input order.
-func (r *edgarRun) merge(res edgarResult) {
+func (r *edgarRun) merge(partIdx int, res edgarResult) {
 	d := &res.doc
 	r.docs.Add(1)
 	r.bytes.Add(uint64(len(d.Body)))
@@ -432,6 +482,9 @@ func (r *edgarRun) merge(res edgarResult) {
 		r.log.Warn("edgar: document rejected", "name", d.Name, "kind", rej.Kind, "err", res.err)
 		r.buf = appendEdgarReject(r.buf[:0], res.inseq, &rej)
 		r.append(RecEdgarReject, r.buf)
+		if r.o.OnReject != nil {
+			r.o.OnReject(partIdx, rej)
+		}
 		return
 	}
 	p := res.parsed
@@ -515,6 +568,9 @@ func (r *edgarRun) emit(w *filings.Window, docID [16]byte) {
 	}
 	r.buf = decide.AppendEdge(r.buf[:0], &e)
 	r.append(RecEdge, r.buf)
+	if r.o.OnWindow != nil {
+		r.o.OnWindow(w)
+	}
 	if r.stage != nil && w.Ready() {
 		r.stage.OnWindow(fw)
 	}
@@ -561,6 +617,9 @@ func (r *edgarRun) onTrace(t *decide.DecisionTrace) {
 	r.traces.Add(1)
 	chain(&r.trChain, t.Hash[:])
 	r.sum.Actions[decide.ActionName(t.Action)]++
+	if r.o.OnTrace != nil {
+		r.o.OnTrace(t, r.syms.Name(t.Symbol))
+	}
 	if r.jour == nil {
 		return
 	}

@@ -80,6 +80,14 @@ var metricHelp = []struct{ name, help string }{
 	{"shipper_errors_total", "Failed shipper batches and reconnects."},
 	{"shipper_batch_records", "Journal records per committed shipper batch."},
 	{"expert_latency_ms", "Expert call latency over the last 1024 calls, per expert and quantile."},
+	{"flow_edgar_docs_total", "EDGAR documents read by the filings path (flow.edgar)."},
+	{"flow_edgar_bytes_total", "Bytes of EDGAR documents read."},
+	{"flow_edgar_rejects_total", "EDGAR documents that could not be read (journaled with their reason)."},
+	{"flow_edgar_windows_total", "EDGAR feature window emissions (first emissions and fills)."},
+	{"flow_edgar_traces_total", "Decision traces of EDGAR windows."},
+	{"flow_edgar_scorer_fallbacks_total", "Sentiment model calls that timed out or failed: the word list answered."},
+	{"flow_edgar_throughput", "EDGAR documents per second since the filings path started (flow.edgar.throughput)."},
+	{"flow_edgar_queue", "Documents waiting for each filings partition."},
 }
 
 func newCollector(p *Pipeline) *collector {
@@ -95,6 +103,7 @@ func newCollector(p *Pipeline) *collector {
 		"decisions_total": {"action"}, "expert_calls_total": {"layer", "expert"},
 		"expert_abstains_total": {"layer", "expert"}, "expert_panics_total": {"layer", "expert"},
 		"expert_over_budget_total": {"layer", "expert"}, "expert_latency_ms": {"layer", "expert", "quantile"},
+		"flow_edgar_queue": {"partition"},
 	}
 	for _, m := range metricHelp {
 		c.desc(m.name, m.help, labels[m.name]...)
@@ -119,6 +128,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, v, labels...)
 	}
 	counter("ticks_total", float64(p.disp.Dispatched.Load()))
+	if l := p.edgarLive; l != nil {
+		if ec, ok := l.Counts(); ok {
+			counter("flow_edgar_docs_total", float64(ec.Docs))
+			counter("flow_edgar_bytes_total", float64(ec.Bytes))
+			counter("flow_edgar_rejects_total", float64(ec.Rejected))
+			counter("flow_edgar_windows_total", float64(ec.Windows))
+			counter("flow_edgar_traces_total", float64(ec.Traces))
+			counter("flow_edgar_scorer_fallbacks_total", float64(ec.Fallbacks))
+			if s := ec.Elapsed.Seconds(); s > 0 {
+				gauge("flow_edgar_throughput", float64(ec.Docs)/s)
+			}
+			for i := 0; i < p.edgarParts(); i++ {
+				n, _ := l.Queue(i)
+				gauge("flow_edgar_queue", float64(n), strconv.Itoa(i))
+			}
+		}
+	}
 	counter("ring_full_waits_total", float64(p.disp.Waits.Load()), "partition")
 	var applied, windows, labels, outWaits, backlog uint64
 	var rejects [record.NumReasons]uint64

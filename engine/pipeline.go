@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"thunderline/adapters/edgar/filings"
 	"time"
 
 	"thunderline/actors/tree"
@@ -140,6 +141,12 @@ type Pipeline struct {
 	// be quick.
 	OnTrace  func(t *decide.DecisionTrace)
 	OnWindow func(w *window.FeatureWindow)
+	// OnEdgarWindow and OnEdgarTrace, when set before Run, see the windows
+	// and traces of the profile's filings path (edgar section).
+	OnEdgarWindow func(w *filings.Window)
+	OnEdgarTrace  func(t *decide.DecisionTrace, key string)
+	// edgarLive is the filings path's live view when the profile has one.
+	edgarLive *EdgarLive
 
 	// Waiters: idle loops park on them, producers wake them.
 	stageWake *ring.Waiter

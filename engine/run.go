@@ -82,6 +82,9 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	if prof.Edgar.Enabled() {
+		p.edgarLive = &EdgarLive{}
+	}
 	if ro.Started != nil {
 		if err := ro.Started(p); err != nil {
 			p.Close()
@@ -100,7 +103,36 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
+	var eb *edgarBeside
+	if prof.Edgar.Enabled() {
+		jdir := ""
+		if opts.JournalDir != "" {
+			jdir = opts.JournalDir + "-edgar"
+		}
+		if eb, err = p.startEdgar(ctx, jdir); err != nil {
+			if sh != nil {
+				sh.finish(0, 0)
+			}
+			p.Close()
+			return nil, err
+		}
+	}
 	sum, err := p.Run(ctx, src)
+	if eb != nil {
+		// The market run ended: the filings path may finish its input
+		// (a directory) for a while, unless the run was interrupted.
+		grace := 30 * time.Second
+		if ctx.Err() != nil {
+			grace = 0
+		}
+		es, eerr := eb.wait(grace)
+		if sum != nil {
+			sum.Edgar = es
+		}
+		if err == nil && eerr != nil {
+			err = fmt.Errorf("edgar: %w", eerr)
+		}
+	}
 	if sh != nil && sum != nil && sum.Journal != nil {
 		ss := sh.finish(sum.Journal.Records, 30*time.Second)
 		sum.Postgres = &ss

@@ -133,9 +133,12 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 
 // Text writes the summary for people.
 func (s *Summary) Text(w io.Writer) {
-	if s.Edgar != nil {
+	if s.Edgar != nil && s.Ticks == 0 {
 		s.Edgar.Text(w)
 		return
+	}
+	if s.Edgar != nil {
+		defer s.Edgar.Text(w)
 	}
 	fmt.Fprintf(w, "inputs      %s\n", strings.Join(s.Inputs, ", "))
 	fmt.Fprintf(w, "partitions  %d\n", s.Partitions)

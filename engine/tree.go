@@ -16,6 +16,13 @@ func (p *Pipeline) StartTree(opts tree.Options, link, eye bool) (*tree.Tree, err
 		},
 		Link: link, Eye: eye,
 	}
+	if p.edgarLive != nil {
+		comps.EdgarPartitions = p.edgarParts()
+		comps.EdgarRings = func(i int) []tree.Ring {
+			n, c := p.edgarLive.Queue(i)
+			return []tree.Ring{{Name: "documents", Len: n, Cap: c}}
+		}
+	}
 	if p.jour != nil {
 		comps.PersistRings = func() []tree.Ring {
 			r := []tree.Ring{{Name: "output", Len: p.outRing.Len(), Cap: ocap}}

@@ -5,6 +5,8 @@
 //	├─ chief        cadence, router versions; parent of the bolts
 //	│  └─ bolt/<l>.<name>   one per expert: restarts a failed expert with backoff
 //	├─ flow/<p>     one per partition: decides restarts of its partition
+//	├─ flow/edgar-<p>  one per filings partition (by CIK): its queue, the
+//	│                  last document it could not read
 //	├─ cell         registry of short-lived jobs
 //	├─ persist      journal status
 //	├─ link         pub/sub
@@ -137,6 +139,10 @@ type Components struct {
 	PersistRings func() []Ring
 	Link         bool
 	Eye          bool
+	// EdgarPartitions is the filings path's partition count (0: none);
+	// EdgarRings their queue depths.
+	EdgarPartitions int
+	EdgarRings      func(i int) []Ring
 }
 
 // Options tune supervision.
@@ -182,6 +188,8 @@ type Tree struct {
 	root   *actor.PID
 	flows  []*actor.PID
 	chief  *actor.PID
+	// edgarFlows are the filings partitions' actors.
+	edgarFlows []*actor.PID
 	reg    *Registry
 	cancel actor.SendRepeater
 }
@@ -212,6 +220,17 @@ func Start(opts Options, comps Components) (*Tree, error) {
 		}
 		t.flows = append(t.flows, eng.Spawn(func() actor.Receiver { return &flowActor{t: t, i: i, path: path} }, "flow", actor.WithID(fmt.Sprint(i))))
 	}
+	for i := 0; i < comps.EdgarPartitions; i++ {
+		i := i
+		path := fmt.Sprintf("engine/flow/edgar-%d", i)
+		if comps.EdgarRings != nil {
+			t.reg.setRings(path, func() []Ring { return comps.EdgarRings(i) })
+		} else {
+			t.reg.set(path, func(*NodeStatus) {})
+		}
+		t.edgarFlows = append(t.edgarFlows, eng.Spawn(func() actor.Receiver { return &edgarFlowActor{t: t, path: path} },
+			"flow", actor.WithID(fmt.Sprintf("edgar-%d", i))))
+	}
 	t.reg.set("engine/chief", func(*NodeStatus) {})
 	t.chief = eng.Spawn(func() actor.Receiver { return &chiefActor{t: t, bolts: map[string]*actor.PID{}} }, "chief", actor.WithID("chief"))
 	for _, c := range []struct {
@@ -239,7 +258,7 @@ func (t *Tree) Registry() *Registry { return t.reg }
 // Stop stops every actor.
 func (t *Tree) Stop() {
 	t.cancel.Stop()
-	for _, pid := range append([]*actor.PID{t.chief, t.root}, t.flows...) {
+	for _, pid := range append(append([]*actor.PID{t.chief, t.root}, t.flows...), t.edgarFlows...) {
 		<-t.eng.Poison(pid).Done()
 	}
 	t.reg.mu.Lock()
@@ -264,6 +283,15 @@ func (t *Tree) PartitionCrashed(i int, crash error) (restart bool, delay time.Du
 	return d.restart, d.delay
 }
 
+// EdgarRejected tells flow/edgar-<i> a document it parsed could not be
+// read (a parse error, or a parser panic recovered at the document): the
+// partition goes on; /actors shows the last one.
+func (t *Tree) EdgarRejected(i int, reason string) {
+	if i >= 0 && i < len(t.edgarFlows) {
+		t.eng.Send(t.edgarFlows[i], documentRejected{reason: reason})
+	}
+}
+
 // PartitionRestarted tells flow/<i> its partition runs again.
 func (t *Tree) PartitionRestarted(i int) { t.eng.Send(t.flows[i], partitionRestarted{}) }
 
@@ -283,6 +311,7 @@ type (
 		delay   time.Duration
 	}
 	partitionRestarted struct{}
+	documentRejected   struct{ reason string }
 	cadence            struct{}
 	expertCheck        struct{}
 	expertRestart      struct{}
@@ -331,6 +360,21 @@ func (f *flowActor) Receive(c *actor.Context) {
 		c.Respond(partitionVerdict{restart: true, delay: f.t.backoff(f.restarts - 1)})
 	case partitionRestarted:
 		f.t.reg.set(f.path, func(n *NodeStatus) { n.Status = Running })
+	}
+}
+
+// edgarFlowActor is a filings partition's actor. A document that cannot be
+// read is rejected at the document (counted and journaled by the engine),
+// so the partition never stops; the actor keeps the last reason.
+type edgarFlowActor struct {
+	t    *Tree
+	path string
+}
+
+func (f *edgarFlowActor) Receive(c *actor.Context) {
+	if m, ok := c.Message().(documentRejected); ok {
+		now := time.Now()
+		f.t.reg.set(f.path, func(n *NodeStatus) { n.LastError, n.LastErrorAt = m.reason, now })
 	}
 }
 

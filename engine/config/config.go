@@ -127,6 +127,7 @@ type Profile struct {
 	Ladder     Ladder    `yaml:"ladder"`
 	Postgres   Postgres  `yaml:"postgres"`
 	Risk       Risk      `yaml:"risk"`
+	Edgar      Edgar     `yaml:"edgar"`
 	source     string    // file the profile came from, for error messages
 }
 
@@ -404,6 +405,9 @@ func (p *Profile) Validate() error {
 		return fail("ladder", "interval, up_after, down_after and planned_experts_per_token must not be negative; min_p in [0, 1)")
 	}
 	if err := p.Risk.validate(); err != nil {
+		return fmt.Errorf("profile %s: %w", p.source, err)
+	}
+	if err := p.Edgar.validate(); err != nil {
 		return fmt.Errorf("profile %s: %w", p.source, err)
 	}
 	return nil
