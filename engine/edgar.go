@@ -78,7 +78,7 @@ type EdgarLive struct {
 // EdgarCounts are the live counters of an EDGAR run.
 type EdgarCounts struct {
 	Docs, Bytes, Windows, Traces, Rejected, Fallbacks uint64
-	Elapsed                                          time.Duration
+	Elapsed                                           time.Duration
 }
 
 // Counts returns the counters; ok is false before the run starts.

@@ -182,16 +182,16 @@ func (o Options) withDefaults() Options {
 
 // Tree is the running actor tree.
 type Tree struct {
-	opts   Options
-	comps  Components
-	eng    *actor.Engine
-	root   *actor.PID
-	flows  []*actor.PID
-	chief  *actor.PID
+	opts  Options
+	comps Components
+	eng   *actor.Engine
+	root  *actor.PID
+	flows []*actor.PID
+	chief *actor.PID
 	// edgarFlows are the filings partitions' actors.
 	edgarFlows []*actor.PID
-	reg    *Registry
-	cancel actor.SendRepeater
+	reg        *Registry
+	cancel     actor.SendRepeater
 }
 
 // Start builds the tree and starts its actors.
