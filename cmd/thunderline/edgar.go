@@ -83,16 +83,28 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
+	if len(pos) > 1 {
 		return usageError{errors.New("edgar ingest: want one DIR or URL")}
 	}
 	prof, err := loadProfile(*profile)
 	if err != nil {
 		return err
 	}
-	in := pos[0]
+	var in string
+	switch {
+	case len(pos) == 1:
+		in = pos[0]
+	case prof.Edgar.Enabled():
+		in = prof.Edgar.Dir + prof.Edgar.URL
+	default:
+		return usageError{errors.New("edgar ingest: want a DIR or URL, or a --profile with an edgar section")}
+	}
 	var src source.Source
-	if strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://") {
+	if len(pos) == 0 {
+		if src, err = engine.EdgarSource(prof); err != nil {
+			return err
+		}
+	} else if strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://") {
 		cfg := source.HTTPConfig{BaseURL: in, DataBaseURL: *dataURL, UserAgent: *ua, RatePerSec: *rate, StateFile: *state,
 			Indexes: indexes, Forms: forms, CompanyFacts: *companyFacts}
 		if cfg.StateFile == "" {
@@ -131,7 +143,14 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		src = s
 	}
 	defer src.Close()
-	eo := engine.EdgarOptions{Profile: prof, Partitions: *parts, Inputs: []string{in}}
+	eo, err := engine.EdgarOptionsFor(prof)
+	if err != nil {
+		return err
+	}
+	eo.Inputs = []string{in}
+	if *parts > 0 {
+		eo.Partitions = *parts
+	}
 	if *scorerURL != "" {
 		eo.Scorer, eo.ScorerTimeout = text.HTTPScorer{URL: *scorerURL}, *scorerTimeout
 	}

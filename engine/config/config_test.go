@@ -12,7 +12,7 @@ import (
 )
 
 func TestEmbeddedProfilesParse(t *testing.T) {
-	for _, name := range []string{"minimal.yaml", "replay.yaml", "colocated.yaml", "scaled.yaml", "postgres.yaml"} {
+	for _, name := range []string{"minimal.yaml", "replay.yaml", "colocated.yaml", "scaled.yaml", "postgres.yaml", "filings.yaml"} {
 		b, err := profiles.Get(name)
 		if err != nil {
 			t.Fatal(err)
