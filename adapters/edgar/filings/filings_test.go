@@ -3,6 +3,7 @@ package filings
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,4 +226,39 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// A 10-K without Item 1A: the missing section is reported in the
+// document's issues and the window's provenance, never guessed, and the
+// window is still built from what the filing has.
+func TestMissingSectionReported(t *testing.T) {
+	doc := "<SEC-DOCUMENT>0000000000-24-000001.txt : 20240301\n<SEC-HEADER>0000000000-24-000001.hdr.sgml : 20240301\n" +
+		"ACCESSION NUMBER:\t\t0000000000-24-000001\nCONFORMED SUBMISSION TYPE:\t10-K\nPUBLIC DOCUMENT COUNT:\t\t1\n" +
+		"CONFORMED PERIOD OF REPORT:\t20231231\nFILED AS OF DATE:\t\t20240301\n\nFILER:\n\n\tCOMPANY DATA:\t\n" +
+		"\t\tCOMPANY CONFORMED NAME:\t\t\tSMALL CO\n\t\tCENTRAL INDEX KEY:\t\t\t0000000042\n</SEC-HEADER>\n" +
+		"<DOCUMENT>\n<TYPE>10-K\n<SEQUENCE>1\n<FILENAME>small-10k.htm\n<TEXT>\n<html><body>" +
+		"<p>PART I</p><p>Item 1. Business</p><p>We make things and sell them.</p>" +
+		"<p>PART II</p><p>Item 7. Management's Discussion and Analysis</p><p>Revenue grew but losses remain uncertain.</p>" +
+		"</body></html>\n</TEXT>\n</DOCUMENT>\n</SEC-DOCUMENT>\n"
+	p, err := Parse("small.txt", KindSGML, []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Parts) != 1 || p.Parts[0].Key.CIK != 42 || len(p.Parts[0].Sections) == 0 {
+		t.Fatalf("parts %+v", p.Parts)
+	}
+	if m := p.Parts[0].SectionsMissing; len(m) != 1 || !strings.Contains(m[0], "1A") {
+		t.Fatalf("missing %v", m)
+	}
+	var reported bool
+	for _, is := range p.Doc.Issues {
+		reported = reported || strings.Contains(is, "section missing: Risk Factors")
+	}
+	if !reported {
+		t.Fatalf("issues %v", p.Doc.Issues)
+	}
+	w := NewCompany(42, Options{Tenant: "t"}).Add(&p.Parts[0], "small.txt", 1)
+	if w == nil || !contains(w.Prov.Missing, "Risk Factors (Item 1A)") || len(w.Prov.Sections) != 1 || w.Prov.Sections[0].Item != "7" {
+		t.Fatalf("window %+v", w.Prov)
+	}
 }
