@@ -201,6 +201,11 @@ func TestSGMLAndCompanyFacts(t *testing.T) {
 	if p.Doc.CIK != 1173313 || p.Doc.Form != "8-K" || p.Doc.Accession != "0001213900-25-032135" || p.Doc.FilingTime == 0 {
 		t.Fatalf("doc %+v", p.Doc.Name)
 	}
+	// Its XBRL instance is an XML document wrapped in <XML>…</XML>: read,
+	// with no issue.
+	if len(p.Doc.Issues) != 0 || len(p.Doc.Facts) == 0 || p.Parts[0].Facts == nil {
+		t.Fatalf("8-K facts %d, issues %v", len(p.Doc.Facts), p.Doc.Issues)
+	}
 	old := parseFile(t, "sgml/0000950129-95-001652.txt", KindSGML)
 	if old.Doc.CIK != 810271 || len(old.Parts) != 0 {
 		t.Fatalf("1995 doc: cik %d, parts %d", old.Doc.CIK, len(old.Parts))

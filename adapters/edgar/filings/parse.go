@@ -171,8 +171,8 @@ func (p *Parsed) sgml(body []byte) error {
 		if primary == nil && (doc.Type == sub.Type || i == 0) {
 			primary = doc.Body
 		}
-		if part.Facts == nil && (doc.Type == "EX-101.INS" || (doc.Type == "XML" && isInstance(doc.Body))) {
-			in, err := edgar.ParseXBRL(bytes.NewReader(doc.Body))
+		if body := unwrapXML(doc.Body); part.Facts == nil && (doc.Type == "EX-101.INS" || (doc.Type == "XML" && isInstance(body))) {
+			in, err := edgar.ParseXBRL(bytes.NewReader(body))
 			if err != nil {
 				d.Issues = append(d.Issues, fmt.Sprintf("document %d (%s): %v", doc.Sequence, doc.Type, err))
 				continue
@@ -211,6 +211,17 @@ func parseDate(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// unwrapXML strips the <XML>…</XML> wrapper EDGAR puts around XML
+// documents in a full-text submission.
+func unwrapXML(b []byte) []byte {
+	t := bytes.TrimSpace(b)
+	if !bytes.HasPrefix(t, []byte("<XML>")) {
+		return b
+	}
+	t = bytes.TrimSpace(bytes.TrimPrefix(t, []byte("<XML>")))
+	return bytes.TrimSpace(bytes.TrimSuffix(t, []byte("</XML>")))
 }
 
 func isInstance(b []byte) bool {
