@@ -108,13 +108,12 @@ type Pipeline struct {
 	src       Source
 
 	// Decision stage (nil when the router is disabled).
-	stage    *decide.Stage
-	pass     *ring.SPSC[partition.Output]     // stage → sink: windows, labels, rejects
-	trRing   *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
-	traces   *window.Digest                   // chains of trace hashes, by symbol
-	nTraces  atomic.Uint64
-	models   sync.Map // version → *decide.Model
-	stageErr error
+	stage   *decide.Stage
+	pass    *ring.SPSC[partition.Output]     // stage → sink: windows, labels, rejects
+	trRing  *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
+	traces  *window.Digest                   // chains of trace hashes, by symbol
+	nTraces atomic.Uint64
+	models  sync.Map // version → *decide.Model
 
 	// Router versions: configs and models by version, the newest scheduled,
 	// and controls waiting for the reader.

@@ -72,52 +72,52 @@ type HTTPConfig struct {
 // Validate reports the first bad field, by name.
 func (c *HTTPConfig) Validate() error {
 	if err := validBaseURL(c.BaseURL); err != nil {
-		return fmt.Errorf("BaseURL: %w", err)
+		return fmt.Errorf("edgar http source: BaseURL: %w", err)
 	}
 	if c.DataBaseURL != "" {
 		if err := validBaseURL(c.DataBaseURL); err != nil {
-			return fmt.Errorf("DataBaseURL: %w", err)
+			return fmt.Errorf("edgar http source: DataBaseURL: %w", err)
 		}
 	}
 	switch {
 	case strings.TrimSpace(c.UserAgent) == "":
-		return fmt.Errorf("UserAgent: required (the SEC asks for \"Company Name admin@example.com\")")
+		return fmt.Errorf("edgar http source: UserAgent: required (the SEC asks for \"Company Name admin@example.com\")")
 	case !printable(c.UserAgent):
-		return fmt.Errorf("UserAgent: contains control characters")
+		return fmt.Errorf("edgar http source: UserAgent: contains control characters")
 	case !hasEmail(c.UserAgent):
-		return fmt.Errorf("UserAgent: %q has no contact e-mail address (the SEC asks for \"Company Name admin@example.com\")", c.UserAgent)
+		return fmt.Errorf("edgar http source: UserAgent: %q has no contact e-mail address (the SEC asks for \"Company Name admin@example.com\")", c.UserAgent)
 	case c.RatePerSec < 0 || math.IsNaN(c.RatePerSec) || math.IsInf(c.RatePerSec, 0):
-		return fmt.Errorf("RatePerSec: %v is not a positive rate", c.RatePerSec)
+		return fmt.Errorf("edgar http source: RatePerSec: %v is not a positive rate", c.RatePerSec)
 	case c.Burst < 0:
-		return fmt.Errorf("Burst: %d is negative", c.Burst)
+		return fmt.Errorf("edgar http source: Burst: %d is negative", c.Burst)
 	case c.BackoffMin < 0:
-		return fmt.Errorf("BackoffMin: %v is negative", c.BackoffMin)
+		return fmt.Errorf("edgar http source: BackoffMin: %v is negative", c.BackoffMin)
 	case c.BackoffMax < 0:
-		return fmt.Errorf("BackoffMax: %v is negative", c.BackoffMax)
+		return fmt.Errorf("edgar http source: BackoffMax: %v is negative", c.BackoffMax)
 	case c.BackoffMin > 0 && c.BackoffMax > 0 && c.BackoffMin > c.BackoffMax:
-		return fmt.Errorf("BackoffMax: %v is below BackoffMin %v", c.BackoffMax, c.BackoffMin)
+		return fmt.Errorf("edgar http source: BackoffMax: %v is below BackoffMin %v", c.BackoffMax, c.BackoffMin)
 	case c.Timeout < 0:
-		return fmt.Errorf("Timeout: %v is negative", c.Timeout)
+		return fmt.Errorf("edgar http source: Timeout: %v is negative", c.Timeout)
 	case c.MaxBytes < 0:
-		return fmt.Errorf("MaxBytes: %d is negative", c.MaxBytes)
+		return fmt.Errorf("edgar http source: MaxBytes: %d is negative", c.MaxBytes)
 	case c.StateFile == "":
-		return fmt.Errorf("StateFile: required")
+		return fmt.Errorf("edgar http source: StateFile: required")
 	case len(c.Indexes) == 0 && !(c.CompanyFacts && len(c.CIKs) > 0):
-		return fmt.Errorf("Indexes: empty, and no CompanyFacts with CIKs: nothing to fetch")
+		return fmt.Errorf("edgar http source: Indexes: empty, and no CompanyFacts with CIKs: nothing to fetch")
 	}
 	for i, p := range c.Indexes {
 		if !validPath(p) {
-			return fmt.Errorf("Indexes[%d]: %q is not a relative path of [A-Za-z0-9._-] segments", i, p)
+			return fmt.Errorf("edgar http source: Indexes[%d]: %q is not a relative path of [A-Za-z0-9._-] segments", i, p)
 		}
 	}
 	for i, f := range c.Forms {
 		if strings.TrimSpace(f) == "" {
-			return fmt.Errorf("Forms[%d]: empty", i)
+			return fmt.Errorf("edgar http source: Forms[%d]: empty", i)
 		}
 	}
 	for i, n := range c.CIKs {
 		if n == 0 || n > 9999999999 {
-			return fmt.Errorf("CIKs[%d]: %d is not a CIK (1 to 10 digits)", i, n)
+			return fmt.Errorf("edgar http source: CIKs[%d]: %d is not a CIK (1 to 10 digits)", i, n)
 		}
 	}
 	return nil

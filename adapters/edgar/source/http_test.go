@@ -609,7 +609,7 @@ func TestHTTPConfigValidate(t *testing.T) {
 			}
 			return
 		}
-		if err == nil || !strings.HasPrefix(err.Error(), field+":") {
+		if err == nil || !strings.HasPrefix(err.Error(), "edgar http source: "+field+":") {
 			t.Errorf("Validate = %v, want an error naming %s", err, field)
 		}
 		if _, nerr := NewHTTP(c); nerr == nil || !strings.Contains(nerr.Error(), field) {
