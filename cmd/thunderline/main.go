@@ -55,6 +55,10 @@ Usage:
   thunderline edgar parse [--json] FILE
       Print one EDGAR document as parsed (cik, form, filing time, period end,
       sections with lengths, facts with concept, value, unit, period, dimensions).
+  thunderline export --out FILE JOURNAL_DIR
+      Write a run's training slice (JSON Lines): every window whose label was
+      filled, with its features and label class — what federated clients
+      train on.
   thunderline version
 
 Run 'thunderline COMMAND --help' for a command's flags.
@@ -83,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdShip(ctx, args[1:], stdout, stderr)
 	case "edgar":
 		err = cmdEdgar(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = cmdExport(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":
