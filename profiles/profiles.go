@@ -4,7 +4,7 @@ package profiles
 
 import "embed"
 
-//go:embed *.yaml router/*.yaml
+//go:embed *.yaml router/*.yaml federation/*.yaml
 var files embed.FS
 
 // Minimal returns the embedded minimal profile, the engine's default.
