@@ -10,7 +10,8 @@
 // # Tables (migrations/*.sql, applied by Migrate)
 //
 //	raw_market_ticks   one row per tick record; partitioned by month on ts
-//	raw_edgar_docs     EDGAR filings (no journal record feeds it yet)
+//	raw_edgar_docs     one row per EDGARDoc record (parsed filing: sections,
+//	                   facts, issues, raw sha256); unique per (tenant, hash)
 //	feature_windows    one row per window record; partitioned by month on
 //	                   window_start; labels/status filled by label records
 //	window_labels      one row per label record, as journaled
@@ -20,12 +21,17 @@
 //	lineage_edges      one row per edge record
 //	experts            the expert registry (not a tenant table)
 //	export_jobs        training-slice exports
-//	rejects            engine rejects (source 'engine') and records the
-//	                   shipper could not decode (source 'shipper': reason,
-//	                   raw bytes, offset)
-//	outbox             run meta, end, router and control records, for
-//	                   consumers outside the database (published_at NULL
-//	                   until taken)
+//	rejects            engine rejects (source 'engine'), EDGAR documents the
+//	                   engine could not read (source 'edgar'), and records
+//	                   the shipper could not decode (source 'shipper':
+//	                   reason, raw bytes, offset)
+//	outbox             run meta, end, router and control records, and the
+//	                   federation events (fl.*, event_id, no journal
+//	                   position), for consumers outside the database
+//	                   (published_at NULL until taken)
+//	federations, fl_rounds, client_leases, model_artifacts, metrics_rollups
+//	                   the federated-training resources (federation.go: one
+//	                   write path, each change with its outbox event)
 //	journal_symbols    the symbol records, so a resumed shipper names ticks
 //	shipper_offsets    (journal_id, next_offset, updated_at) per journal
 //	schema_migrations  applied migrations
