@@ -11,6 +11,7 @@ FUZZ_TARGETS := \
 	./adapters/edgar/source:FuzzSniff \
 	./adapters/edgar/text:FuzzTokens \
 	./adapters/edgar/filings:FuzzParse \
+	./adapters/federation/lease:FuzzVerify \
 	./adapters/dbn:FuzzReader \
 	./adapters/dbn:FuzzSource \
 	./persist/journal:FuzzReader \
