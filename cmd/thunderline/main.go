@@ -59,6 +59,11 @@ Usage:
       Write a run's training slice (JSON Lines): every window whose label was
       filled, with its features and label class — what federated clients
       train on.
+  thunderline federate --spec FILE [--dsn DSN] [--tenant T] [--work DIR]
+      Run a federation end to end through a real Flower deployment: leases
+      and signed manifests over mutual TLS, rounds and artifacts recorded in
+      Postgres, checkpoints in the artifact store (S3 when
+      THUNDERLINE_S3_ENDPOINT is set), the final model a shadow candidate.
   thunderline version
 
 Run 'thunderline COMMAND --help' for a command's flags.
@@ -89,6 +94,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEdgar(ctx, args[1:], stdout, stderr)
 	case "export":
 		err = cmdExport(args[1:], stdout, stderr)
+	case "federate":
+		err = cmdFederate(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":
