@@ -1,0 +1,1 @@
+"""Flower federation for the engine's MLP expert (see README.md)."""
