@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
 )
@@ -23,7 +24,12 @@ type SliceRow struct {
 	Kind     string    `json:"kind"`
 	End      int64     `json:"end_ns"`
 	Recipe   string    `json:"recipe"`
-	Features []float64 `json:"features"` // the window's 13 feature slots, in slot order
+	// Features is what the router's experts read: the window's embedding
+	// under the run's router (Model.Embed of the raw features), so a model
+	// trained on it loads as an MLP expert of that router.
+	Features []float64 `json:"features"`
+	// Raw is the window's 13 feature slots, in slot order.
+	Raw []float64 `json:"raw_features"`
 	// Label is the class −1, 0, +1: the label's class, or the sign of a
 	// delta label.
 	Label int `json:"label"`
@@ -41,9 +47,10 @@ type SliceSummary struct {
 
 // ExportSlice writes the training slice of a run's journal to w: one row
 // per window whose label was filled with a valid value, in the journal's
-// order of label fills. Windows whose labels stayed open or invalid are
-// counted, not exported. Market windows only: EDGAR windows carry no label.
-func ExportSlice(dir string, w io.Writer) (SliceSummary, error) {
+// order of label fills, with its embedding under m. Windows whose labels
+// stayed open or invalid are counted, not exported. Market windows only:
+// EDGAR windows carry no label.
+func ExportSlice(dir string, m *decide.Model, w io.Writer) (SliceSummary, error) {
 	var sum SliceSummary
 	r, err := journal.NewReader(dir, 0)
 	if err != nil {
@@ -56,6 +63,7 @@ func ExportSlice(dir string, w io.Writer) (SliceSummary, error) {
 		hash [32]byte
 	}
 	open := map[[16]byte]pending{}
+	emb := make([]float32, m.EmbedDim)
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	for {
@@ -100,15 +108,20 @@ func ExportSlice(dir string, w io.Writer) (SliceSummary, error) {
 			case l.Value < 0:
 				cls = -1
 			}
-			feats := make([]float64, window.NumFeatures)
-			copy(feats, pw.w.Features[:])
-			for i, v := range feats {
+			raw := make([]float64, window.NumFeatures)
+			copy(raw, pw.w.Features[:])
+			for i, v := range raw {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
-					feats[i] = 0
+					raw[i] = 0
 				}
 			}
+			m.Embed(&pw.w.Features, emb)
+			feats := make([]float64, len(emb))
+			for i, v := range emb {
+				feats[i] = float64(v)
+			}
 			row := SliceRow{WindowID: window.FormatUUID(pw.w.ID), Key: pw.key, Kind: pw.w.Kind.String(), End: pw.w.End,
-				Recipe: pw.w.Recipe.String(), Features: feats, Label: cls, Value: l.Value, Hash: hex.EncodeToString(pw.hash[:])}
+				Recipe: pw.w.Recipe.String(), Features: feats, Raw: raw, Label: cls, Value: l.Value, Hash: hex.EncodeToString(pw.hash[:])}
 			if err := enc.Encode(&row); err != nil {
 				return sum, fmt.Errorf("export: %w", err)
 			}
@@ -119,19 +132,44 @@ func ExportSlice(dir string, w io.Writer) (SliceSummary, error) {
 	return sum, bw.Flush()
 }
 
-// ExportSliceFile writes the slice to path and records its sha256.
+// ExportSliceFile writes the slice of a run's journal to path, embedded
+// with the router the run recorded (its profile's), and records its sha256.
 func ExportSliceFile(dir, path string) (SliceSummary, error) {
+	m, err := journalRouter(dir)
+	if err != nil {
+		return SliceSummary{}, err
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return SliceSummary{}, fmt.Errorf("export: %w", err)
 	}
 	h := newSHA256Writer(f)
-	sum, err := ExportSlice(dir, h)
+	sum, err := ExportSlice(dir, m, h)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	sum.SHA256 = h.hex()
 	return sum, err
+}
+
+// journalRouter builds the router model of a run from its meta record
+// (the profile's router; a run that swapped routers is embedded with the
+// one it started with).
+func journalRouter(dir string) (*decide.Model, error) {
+	r, err := journal.NewReader(dir, 0)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer r.Close()
+	k, _, p, err := r.Next()
+	if err != nil || k != RecMeta {
+		return nil, fmt.Errorf("export: journal %s: no meta record first", dir)
+	}
+	prof, err := decodeMeta(p, dir)
+	if err != nil {
+		return nil, err
+	}
+	return BuildModel(prof.Router)
 }
 
 type sha256Writer struct {

@@ -36,7 +36,7 @@ func TestExportSlice(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Features) != 13 || r.Kind != "market" || len(r.Hash) != 64 || (r.Label != -1 && r.Label != 0 && r.Label != 1) {
+		if len(r.Features) != 16 || len(r.Raw) != 13 || r.Kind != "market" || len(r.Hash) != 64 || (r.Label != -1 && r.Label != 0 && r.Label != 1) {
 			t.Fatalf("row %+v", r)
 		}
 		classes[r.Label]++

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -50,6 +51,9 @@ type FederateOptions struct {
 	// DieInRound makes client i exit abruptly during round DieInRound[i]
 	// (fault drills; 0: never).
 	DieInRound map[string]int
+	// InDim is the model's input width: the router's embed_dim, which the
+	// exported slices' features have [16, the default router's].
+	InDim int
 	// LR, Seed tune the clients' SGD.
 	LR   float64
 	Seed int64
@@ -143,6 +147,9 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	if o.LR == 0 {
 		o.LR = 0.1
 	}
+	if o.InDim == 0 {
+		o.InDim = 16
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -204,6 +211,9 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	}
 	store := &siteStore{fl: fl, tenant: o.Tenant, fedID: fed.ID, server: flowerAddr, strategy: spec.Strategy.Kind,
 		byLease: map[string]lease.Manifest{}}
+	if _, err := pki.ServerCert("127.0.0.1", "localhost"); err != nil {
+		return fail(err)
+	}
 	srvTLS, err := pki.ServerTLSConfig()
 	if err != nil {
 		return fail(err)
@@ -222,7 +232,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	leases := map[string]string{} // client → lease id
 	for i, uri := range spec.DatasetSpec.URIs {
 		cid := clientIDs[i]
-		l, err := fl.IssueLease(ctx, fed.ID, cid, "", expires, spec.Lease.EpochsMax, spec.Lease.TokensMax)
+		l, err := fl.IssueLease(ctx, fed.ID, cid, leaseURL+"/leases/{lease_id}/claim", expires, spec.Lease.EpochsMax, spec.Lease.TokensMax)
 		if err != nil {
 			return fail(err)
 		}
@@ -232,11 +242,22 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 			EpochsMax: int64(spec.Lease.EpochsMax), TokensMax: spec.Lease.TokensMax, Strategy: spec.Strategy.Kind}
 	}
 
+	// The sites' client certificates, then every PEM file: the Flower
+	// channel is mutual TLS too.
+	for _, cid := range clientIDs {
+		if _, err := pki.ClientCert(cid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := pki.WritePEM(pkiDir); err != nil {
+		return fail(err)
+	}
 	// The Flower server, with the spec's strategy.
 	outDir := filepath.Join(o.WorkDir, "server")
 	sc := flowerbridge.ServerConfig{Python: o.Python, Script: filepath.Join(o.FlowerDir, "server.py"), Address: flowerAddr,
 		Rounds: spec.NumRounds, MinClients: spec.MinClients, Fraction: spec.ClientFraction, Strategy: spec.Strategy.Kind, OutDir: outDir,
-		SecureAgg: spec.SecureAgg}
+		SecureAgg: spec.SecureAgg, InDim: o.InDim, StartClients: len(clientIDs),
+		TLS: &flowerbridge.TLSFiles{CA: filepath.Join(pkiDir, "ca.pem"), Cert: filepath.Join(pkiDir, "server.pem"), Key: filepath.Join(pkiDir, "server.key")}}
 	if p := spec.Strategy.Params.Mu; p != nil {
 		sc.Mu = *p
 	}
@@ -254,11 +275,9 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	defer server.Kill()
 
 	// The sites' runners: claim over mTLS, verify, check the data, join.
-	if err := pki.WritePEM(pkiDir); err != nil {
-		return fail(err)
-	}
 	var mu sync.Mutex
 	var clients []*flowerbridge.Process
+	var finished atomic.Bool // the server reported the federation complete: clients end now
 	clientErr := make(chan error, len(clientIDs))
 	for _, cid := range clientIDs {
 		m, err := claimAndVerify(ctx, pki, leaseURL, leases[cid], cid)
@@ -276,7 +295,9 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		sum.Joined = append(sum.Joined, cid)
 		p, err := flowerbridge.StartClient(ctx, flowerbridge.ClientConfig{Python: o.Python, Script: filepath.Join(o.FlowerDir, "client.py"),
 			Server: m.ServerAddress, Data: data, ClientID: cid, Epochs: spec.LocalEpochs, LR: o.LR, Seed: o.Seed + int64(len(clients)),
-			DieInRound: o.DieInRound[cid], DP: spec.DP != nil})
+			DieInRound: o.DieInRound[cid], DP: spec.DP != nil,
+			TLS: &flowerbridge.TLSFiles{CA: filepath.Join(pkiDir, "ca.pem"), Cert: filepath.Join(pkiDir, "client-"+cid+".pem"),
+				Key: filepath.Join(pkiDir, "client-"+cid+".key")}})
 		if err != nil {
 			return fail(err)
 		}
@@ -284,7 +305,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		clients = append(clients, p)
 		mu.Unlock()
 		go func(cid string, p *flowerbridge.Process) {
-			if err := p.Wait(); err != nil && ctx.Err() == nil {
+			if err := p.Wait(); err != nil && ctx.Err() == nil && !finished.Load() {
 				// A client that died is recorded as dropped; the round
 				// goes on per the strategy's minimums.
 				fl.DropClient(context.Background(), leases[cid], "client process exited: "+firstLine(err.Error()))
@@ -346,6 +367,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 			}
 		case "federation.completed":
 			completed = true
+			finished.Store(true)
 		}
 	}
 	if err := server.Wait(); err != nil || !completed {

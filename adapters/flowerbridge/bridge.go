@@ -49,6 +49,8 @@ type ServerConfig struct {
 	HalfLife       float64
 	OutDir         string
 	Init           string // initial model (safetensors), optional
+	InDim          int    // the model's input width (the router's embed_dim) when no Init
+	StartClients   int    // clients round 1 waits for [min clients]
 	Webhook        string
 	DPEpsilon      float64
 	DPDelta        float64
@@ -68,6 +70,12 @@ func (c ServerConfig) args() []string {
 	}
 	if c.Init != "" {
 		a = append(a, "--init", c.Init)
+	}
+	if c.InDim > 0 {
+		a = append(a, "--in-dim", strconv.Itoa(c.InDim))
+	}
+	if c.StartClients > 0 {
+		a = append(a, "--start-clients", strconv.Itoa(c.StartClients))
 	}
 	if c.Webhook != "" {
 		a = append(a, "--webhook", c.Webhook)
