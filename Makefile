@@ -34,7 +34,7 @@ FUZZ_TARGETS := \
 	./persist/postgres:FuzzAppendJSONString \
 	./hotpath/ring:FuzzModel
 
-.PHONY: all build run test deps browser vectors unit fuzz-smoke fuzz bench lint fmt clean
+.PHONY: all build run test deps browser vectors unit flower fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
 
 all: build
@@ -47,7 +47,7 @@ run: build
 	./$(BIN) run $(ARGS)
 
 ## test: Python deps, the NumPy reference vectors, vet, every test under the race detector, and a short run of every fuzz target.
-test: deps browser vectors unit fuzz-smoke
+test: deps browser vectors unit flower fuzz-smoke
 
 ## deps: the pinned Python packages the tests use (requirements.txt).
 deps:
@@ -60,6 +60,10 @@ browser:
 ## vectors: regenerate the router's test vectors with the independent NumPy reference.
 vectors: deps
 	$(PYTHON) hotpath/router/testdata/reference.py --out hotpath/router/testdata/vectors.json
+
+## flower: the Flower apps' own tests (a real flwr federation over loopback).
+flower: deps
+	$(PYTHON) -m pytest -q -p no:cacheprovider adapters/flower/tests
 
 unit:
 	$(GO) vet ./...

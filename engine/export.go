@@ -19,11 +19,11 @@ import (
 // SliceRow is one example of a training slice: a window's features and its
 // filled label, as JSON Lines (what a federated client trains on).
 type SliceRow struct {
-	WindowID string    `json:"window_id"`
-	Key      string    `json:"key"`
-	Kind     string    `json:"kind"`
-	End      int64     `json:"end_ns"`
-	Recipe   string    `json:"recipe"`
+	WindowID string `json:"window_id"`
+	Key      string `json:"key"`
+	Kind     string `json:"kind"`
+	End      int64  `json:"end_ns"`
+	Recipe   string `json:"recipe"`
 	// Features is what the router's experts read: the window's embedding
 	// under the run's router (Model.Embed of the raw features), so a model
 	// trained on it loads as an MLP expert of that router.
