@@ -12,6 +12,7 @@ FUZZ_TARGETS := \
 	./adapters/edgar/text:FuzzTokens \
 	./adapters/edgar/filings:FuzzParse \
 	./adapters/federation/lease:FuzzVerify \
+	./hotpath/decide:FuzzDecodeShadow \
 	./adapters/dbn:FuzzReader \
 	./adapters/dbn:FuzzSource \
 	./persist/journal:FuzzReader \

@@ -64,6 +64,17 @@ func BuildModel(rc config.Router) (*decide.Model, error) {
 			in = lc.OutDim
 		}
 	}
+	for j, spec := range rc.Shadow {
+		if spec.Hidden == 0 {
+			spec.Hidden = 32
+		}
+		x, err := buildExpert(spec, len(rc.Layers), j, rc.EmbedDim, 0, true, rc.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("router.shadow[%d] %q: %w", j, spec.Name, err)
+		}
+		m.Shadow = append(m.Shadow, decide.ShadowExpert{Name: spec.Name, ID: decide.ExpertID(-1, spec.Name),
+			Guard: expert.NewGuard(x, time.Duration(spec.Budget))})
+	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}

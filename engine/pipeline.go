@@ -113,6 +113,8 @@ type Pipeline struct {
 	trRing  *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
 	traces  *window.Digest                   // chains of trace hashes, by symbol
 	nTraces atomic.Uint64
+	shadows *window.Digest // chains of shadow decision hashes, by symbol
+	nShadow atomic.Uint64
 	models  sync.Map // version → *decide.Model
 
 	// Router versions: configs and models by version, the newest scheduled,

@@ -23,6 +23,7 @@ const (
 	RecEdgarRaw    uint8 = 12 // a chunk of a raw EDGAR document: u64 inseq, u32 chunk, u32 chunks, u8 kind, u16 name len, name, bytes
 	RecEdgarDoc    uint8 = 13 // filing.AppendDoc: a parsed EDGAR document (raw_edgar_docs)
 	RecEdgarReject uint8 = 14 // an EDGAR document that could not be read: u64 inseq, name, kind, reason (u32-length strings)
+	RecShadow      uint8 = 15 // decide.AppendShadow: a shadow expert's decision on a routed window (never voting)
 )
 
 // KindName names a record kind for summaries.
@@ -56,6 +57,8 @@ func KindName(k uint8) string {
 		return "edgar_doc"
 	case RecEdgarReject:
 		return "edgar_reject"
+	case RecShadow:
+		return "shadow"
 	}
 	return fmt.Sprintf("kind_%d", k)
 }

@@ -237,10 +237,14 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 	}
 	v := &VerifyResult{WindowsChecked: again.Windows, LabelsChecked: again.LabelsFilled,
 		RecordedWindows: sum.Windows, RecordedDigest: sum.WindowDigest, RecordedLabels: sum.LabelDigest,
-		DigestMatches: sum.WindowDigest == again.WindowDigest, LabelsMatch: sum.LabelDigest == again.LabelDigest}
+		DigestMatches: sum.WindowDigest == again.WindowDigest, LabelsMatch: sum.LabelDigest == again.LabelDigest,
+		TracesChecked: again.Traces, RecordedTraces: sum.Traces, RecordedTraceDigest: sum.TraceDigest,
+		TracesMatch: sum.TraceDigest == again.TraceDigest, RecordedShadowDigest: sum.ShadowDigest,
+		ShadowsMatch: sum.ShadowDigest == again.ShadowDigest}
 	sum.Verify = v
 	if !v.OK() {
-		return sum, fmt.Errorf("%w: two replays of the same input gave window digests %s and %s", ErrVerify, sum.WindowDigest, again.WindowDigest)
+		return sum, fmt.Errorf("%w: two replays of the same input gave window digests %s and %s, trace digests %s and %s",
+			ErrVerify, sum.WindowDigest, again.WindowDigest, sum.TraceDigest, again.TraceDigest)
 	}
 	return sum, nil
 }

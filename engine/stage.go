@@ -30,6 +30,7 @@ func (p *Pipeline) newStage() error {
 		return err
 	}
 	p.traces = window.NewDigest()
+	p.shadows = window.NewDigest()
 	deny := decide.NewDenyList()
 	for _, d := range prof.Risk.Deny {
 		deny.Set(d.Tenant, d.Symbol, true)
@@ -41,6 +42,10 @@ func (p *Pipeline) newStage() error {
 		Emit: func(t *decide.DecisionTrace) {
 			p.traces.Add(t.Symbol, &t.Hash)
 			p.nTraces.Add(1)
+			for k := 0; k < int(t.NShadow); k++ {
+				p.shadows.Add(t.Symbol, &t.Shadows[k].Hash)
+				p.nShadow.Add(1)
+			}
 			for !p.trRing.Push(t) {
 				p.sinkWake.Wake()
 				bo.Wait()

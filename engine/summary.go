@@ -34,12 +34,16 @@ type Summary struct {
 	LabelDigest  string            `json:"label_digest"`
 	Traces       uint64            `json:"traces"`
 	TraceDigest  string            `json:"trace_digest"`
-	Decisions    *DecisionSummary  `json:"decisions,omitempty"`
-	Elapsed      Seconds           `json:"elapsed_s"`
-	TicksPerSec  float64           `json:"ticks_per_s"`
-	Journal      *JournalSummary   `json:"journal,omitempty"`
-	Postgres     *ShipSummary      `json:"postgres,omitempty"`
-	Verify       *VerifyResult     `json:"verify,omitempty"`
+	// Shadow decisions of the router's shadow experts (candidates that
+	// never vote), and their digest; absent without shadow experts.
+	ShadowDecisions uint64           `json:"shadow_decisions,omitempty"`
+	ShadowDigest    string           `json:"shadow_digest,omitempty"`
+	Decisions       *DecisionSummary `json:"decisions,omitempty"`
+	Elapsed         Seconds          `json:"elapsed_s"`
+	TicksPerSec     float64          `json:"ticks_per_s"`
+	Journal         *JournalSummary  `json:"journal,omitempty"`
+	Postgres        *ShipSummary     `json:"postgres,omitempty"`
+	Verify          *VerifyResult    `json:"verify,omitempty"`
 	// Edgar is the summary of a filings replay (the market fields are
 	// then empty).
 	Edgar *EdgarSummary `json:"edgar,omitempty"`
@@ -109,6 +113,10 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 	if p.stage != nil {
 		tsum, _ := window.Sum(p.syms, p.traces)
 		s.Traces, s.TraceDigest = p.nTraces.Load(), hexDigest(tsum)
+		if n := p.nShadow.Load(); n > 0 {
+			ssum, _ := window.Sum(p.syms, p.shadows)
+			s.ShadowDecisions, s.ShadowDigest = n, hexDigest(ssum)
+		}
 		s.Decisions = p.decisionSummary()
 	}
 	perWin := map[string]uint64{}
@@ -167,6 +175,9 @@ func (s *Summary) Text(w io.Writer) {
 	fmt.Fprintf(w, "label_digest  %s\n", s.LabelDigest)
 	if s.TraceDigest != "" {
 		fmt.Fprintf(w, "trace_digest  %s\n", s.TraceDigest)
+	}
+	if s.ShadowDigest != "" {
+		fmt.Fprintf(w, "shadow_digest %s (%d shadow decisions, never voting)\n", s.ShadowDigest, s.ShadowDecisions)
 	}
 	if j := s.Journal; j != nil {
 		ratio := 0.0
@@ -240,11 +251,12 @@ type endRecord struct {
 	WindowDigest string `json:"window_digest"`
 	LabelDigest  string `json:"label_digest"`
 	TraceDigest  string `json:"trace_digest"`
+	ShadowDigest string `json:"shadow_digest,omitempty"`
 }
 
 func encodeEnd(s *Summary) ([]byte, error) {
 	return json.Marshal(endRecord{Ticks: s.Ticks, Windows: s.Windows, LabelsFilled: s.LabelsFilled, Traces: s.Traces,
-		WindowDigest: s.WindowDigest, LabelDigest: s.LabelDigest, TraceDigest: s.TraceDigest})
+		WindowDigest: s.WindowDigest, LabelDigest: s.LabelDigest, TraceDigest: s.TraceDigest, ShadowDigest: s.ShadowDigest})
 }
 
 // DecisionSummary reports the decision stage of a run.

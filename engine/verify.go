@@ -39,11 +39,14 @@ type VerifyResult struct {
 	RecordedTraces      uint64     `json:"recorded_traces"`
 	RecordedTraceDigest string     `json:"recorded_trace_digest,omitempty"`
 	TracesMatch         bool       `json:"trace_digest_matches"`
+	// The shadow experts' decisions (digest only; equal when none).
+	RecordedShadowDigest string `json:"recorded_shadow_digest,omitempty"`
+	ShadowsMatch         bool   `json:"shadow_digest_matches"`
 }
 
 // OK reports whether everything matched.
 func (v *VerifyResult) OK() bool {
-	return v.Mismatches == 0 && v.DigestMatches && v.LabelsMatch && v.TracesMatch
+	return v.Mismatches == 0 && v.DigestMatches && v.LabelsMatch && v.TracesMatch && v.ShadowsMatch
 }
 
 // Text writes the result for people.
@@ -52,8 +55,8 @@ func (v *VerifyResult) Text(w io.Writer) {
 	if !v.OK() {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "verify      %s: %d windows, %d labels and %d traces re-derived and checked, %d mismatches; digests match: windows %v, labels %v, traces %v\n",
-		status, v.WindowsChecked, v.LabelsChecked, v.TracesChecked, v.Mismatches, v.DigestMatches, v.LabelsMatch, v.TracesMatch)
+	fmt.Fprintf(w, "verify      %s: %d windows, %d labels and %d traces re-derived and checked, %d mismatches; digests match: windows %v, labels %v, traces %v, shadow decisions %v\n",
+		status, v.WindowsChecked, v.LabelsChecked, v.TracesChecked, v.Mismatches, v.DigestMatches, v.LabelsMatch, v.TracesMatch, v.ShadowsMatch)
 	for _, m := range v.First {
 		fmt.Fprintf(w, "  %s %s %s start %d: recorded %q derived %q\n", m.What, m.ID, m.Symbol, m.Start, m.Recorded, m.Derived)
 	}
@@ -144,9 +147,10 @@ func (v *verifySink) result(sum *Summary) *VerifyResult {
 		r.DigestMatches = e.WindowDigest == sum.WindowDigest
 		r.LabelsMatch = e.LabelDigest == sum.LabelDigest
 		r.TracesMatch = e.TraceDigest == sum.TraceDigest
+		r.RecordedShadowDigest, r.ShadowsMatch = e.ShadowDigest, e.ShadowDigest == sum.ShadowDigest
 	} else {
 		// A run killed before its end record: the per-record checks stand alone.
-		r.DigestMatches, r.LabelsMatch, r.TracesMatch = true, true, true
+		r.DigestMatches, r.LabelsMatch, r.TracesMatch, r.ShadowsMatch = true, true, true, true
 	}
 	return r
 }

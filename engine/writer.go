@@ -200,6 +200,16 @@ func (s *journalSink) trace(t *decide.DecisionTrace) error {
 	if err := s.append(RecEdge, s.buf); err != nil {
 		return err
 	}
+	if t.NShadow > 0 && s.models != nil {
+		if m := s.models(t.RouterVersion); m != nil {
+			for k := 0; k < int(t.NShadow) && k < len(m.Shadow); k++ {
+				s.buf = decide.AppendShadow(s.buf[:0], t, k, m.Shadow[k].ID, s.tenant, s.syms.Name(t.Symbol))
+				if err := s.append(RecShadow, s.buf); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	for l := 0; l < int(t.Layers); l++ {
 		for k := 0; k < int(t.NSel[l]); k++ {
 			a := &t.Actions[l][k]

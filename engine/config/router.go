@@ -25,6 +25,10 @@ type Router struct {
 	// (input dim × experts), float32 row-major. Missing ones are seeded.
 	Weights string        `yaml:"weights"`
 	Layers  []RouterLayer `yaml:"layers"`
+	// Shadow lists candidate experts (at most 2, action heads: mlp with
+	// weights, or a built-in head) run in shadow mode: evaluated on every
+	// routed window's first-layer embedding and traced, never voting.
+	Shadow []ExpertSpec `yaml:"shadow"`
 }
 
 // RouterLayer is one layer (seed 004 §7 config).
@@ -206,6 +210,24 @@ func (r Router) Validate() error {
 				}
 			}
 		}
+	}
+	if len(r.Shadow) > 2 {
+		return fmt.Errorf("router.shadow: %d experts, at most 2", len(r.Shadow))
+	}
+	names := map[string]bool{}
+	for j, e := range r.Shadow {
+		sf := func(field string) string { return fmt.Sprintf("router.shadow[%d].%s", j, field) }
+		switch {
+		case e.Name == "":
+			return fmt.Errorf("%s: every shadow expert needs a name", sf("name"))
+		case names[e.Name]:
+			return fmt.Errorf("%s %q: two shadow experts share the name", sf("name"), e.Name)
+		case e.Kind != "mlp" && e.Kind != "momentum" && e.Kind != "mean_reversion" && e.Kind != "order_flow":
+			return fmt.Errorf("%s %q: a shadow expert is an action head: mlp, momentum, mean_reversion or order_flow", sf("kind"), e.Kind)
+		case e.Hidden < 0 || e.Hidden > 4096:
+			return fmt.Errorf("%s %d: want 1 to 4096", sf("hidden"), e.Hidden)
+		}
+		names[e.Name] = true
 	}
 	return nil
 }

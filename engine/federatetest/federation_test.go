@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"thunderline/persist/artifacts/s3test"
 	"thunderline/persist/postgres"
 	"thunderline/persist/postgres/pgtest"
+	"thunderline/profiles"
 )
 
 func TestMain(m *testing.M) { s3test.Main(m) }
@@ -127,12 +129,15 @@ func TestFederationEndToEnd(t *testing.T) {
 		t.Fatalf("dropped %v, want [site-3]", sum.Dropped)
 	}
 	for _, r := range sum.Rounds {
-		t.Logf("round %d: loss %.4f accuracy %.3f clients %v failures %v examples %v", r.Num, r.Metrics["loss"], r.Metrics["accuracy"],
-			r.Metrics["clients"], r.Metrics["failures"], r.Metrics["examples"])
+		t.Logf("round %d: %v", r.Num, r.Metrics)
 	}
-	first, last := sum.Rounds[0].Metrics["loss"], sum.Rounds[2].Metrics["loss"]
-	if !(last < first) {
-		t.Fatalf("global loss %v → %v: did not fall", first, last)
+	// The federation's training loss (example-weighted over the clients of
+	// the round) falls; round 1 had three sites, rounds 2 and 3 the two left
+	// after the drop, so it is compared where the clients are the same. The
+	// held-out loss is logged, not asserted: on these synthetic windows the
+	// next move is close to unpredictable, and it wanders around chance.
+	if a, b := sum.Rounds[1].Metrics["train_loss"], sum.Rounds[2].Metrics["train_loss"]; !(b < a) {
+		t.Fatalf("training loss %v → %v from round 2 to 3: did not fall", a, b)
 	}
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
@@ -198,6 +203,71 @@ func TestFederationEndToEnd(t *testing.T) {
 	if err := tx.QueryRow(ctx, `SELECT status FROM experts WHERE model_artifact_ref = $1`, sum.Final.URI).Scan(&status); err != nil || status != "shadow" {
 		t.Fatalf("candidate expert: %q %v", status, err)
 	}
+	shadowRun(t, sum.Final, s3o)
+}
+
+// shadowRun puts the federation's final model into a router as a shadow
+// expert: it is evaluated and traced on every routed window, the traces
+// and their digest are exactly those of the router without it (it never
+// votes), and its decisions are deterministic: the same digest with 1 and
+// 3 partitions, and a journal replay --verify re-derives them.
+func shadowRun(t *testing.T, final artifacts.Artifact, s3o artifacts.S3Options) {
+	ctx := context.Background()
+	rc, err := artifacts.OpenURI(ctx, final.URI, final.SHA256, s3o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(t.TempDir(), "candidate.safetensors")
+	f, _ := os.Create(model)
+	if _, err := io.Copy(f, rc); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+	f.Close()
+	b, err := profiles.Get("router/default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := config.ParseRouter(b, "default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withShadow := *base
+	withShadow.Shadow = []config.ExpertSpec{{Name: "fl-candidate", Kind: "mlp", Weights: model, Prefix: "mlp"}}
+	run := func(rc config.Router, parts int, dir string) *engine.Summary {
+		prof, err := config.Parse([]byte("feed: {synthetic: {symbols: 8, seed: 5}}\nnormalize: {seq: contiguous}\njournal: {fsync: never}\n"), "shadow.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prof.Router = rc
+		syms := record.NewSymbols()
+		sc := prof.SyntheticConfig()
+		sc.MaxTicks = 40_000
+		feed, _ := synthetic.New(sc, syms)
+		p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, Partitions: parts, JournalDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := p.Run(ctx, engine.SyntheticSource{Feed: feed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	plain := run(*base, 2, "")
+	dir := filepath.Join(t.TempDir(), "j")
+	one := run(withShadow, 1, dir)
+	three := run(withShadow, 3, "")
+	if one.ShadowDecisions == 0 || one.ShadowDecisions != one.Traces || one.ShadowDigest != three.ShadowDigest {
+		t.Fatalf("shadow decisions %d for %d traces; digests %s / %s", one.ShadowDecisions, one.Traces, one.ShadowDigest, three.ShadowDigest)
+	}
+	if one.TraceDigest != plain.TraceDigest || one.Decisions.Actions["buy"] != plain.Decisions.Actions["buy"] {
+		t.Fatal("a shadow expert changed the router's decisions: it must never vote")
+	}
+	again, err := engine.Replay(ctx, []string{dir}, engine.ReplayOptions{Verify: true, Partitions: 2})
+	if err != nil || !again.Verify.ShadowsMatch || again.ShadowDigest != one.ShadowDigest {
+		t.Fatalf("replay --verify with shadows: %v %+v", err, again.Verify)
+	}
 }
 
 // FedProx with differential privacy, and the recency-weighted custom
@@ -217,6 +287,12 @@ func TestFederationStrategies(t *testing.T) {
 			FlowerDir: flowerDir(t), Seed: 3})
 		if err != nil || sum.Status != "completed" || len(sum.Rounds) != 3 {
 			t.Fatalf("%s: %+v %v", kind, sum, err)
+		}
+		for _, r := range sum.Rounds {
+			t.Logf("%s round %d: %v", kind, r.Num, r.Metrics)
+		}
+		if a, b := sum.Rounds[0].Metrics["train_loss"], sum.Rounds[2].Metrics["train_loss"]; !(b < a) {
+			t.Fatalf("%s: training loss %v → %v: did not fall", kind, a, b)
 		}
 		if kind == "fedprox" && !(sum.Rounds[2].Metrics["dp_epsilon_spent"] > 0) {
 			t.Fatalf("fedprox+dp: no budget reported: %v", sum.Rounds[2].Metrics)

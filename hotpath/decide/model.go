@@ -28,6 +28,9 @@ type Model struct {
 	// EmbedDim×window.NumFeatures, row-major (see Embed).
 	Proj   []float32
 	Layers []LayerModel
+	// Shadow are candidate experts run beside the router on the
+	// first-layer embedding, traced, never voting (at most MaxShadow).
+	Shadow []ShadowExpert
 }
 
 // Validate checks that the layers fit together and within the trace limits.

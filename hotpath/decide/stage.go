@@ -48,10 +48,13 @@ type Stage struct {
 	out     expert.Output
 	traces  []DecisionTrace
 	scratch []byte
-	forced  []*expert.Guard // experts this stage forced to abstain
-	lat     latencies
-	m       Metrics
-	routeFn func([]window.FeatureWindow)
+	// Shadow experts' output and encoding scratch.
+	shOut     expert.Output
+	shScratch []byte
+	forced    []*expert.Guard // experts this stage forced to abstain
+	lat       latencies
+	m         Metrics
+	routeFn   func([]window.FeatureWindow)
 
 	pendMu   sync.Mutex
 	pending  []scheduled // models to switch to, by boundary, in order
@@ -91,7 +94,7 @@ func NewStage(cfg StageConfig, syms *record.Symbols, m *Model) (*Stage, error) {
 		risk:    newRisk(cfg.Risk, cfg.Deny, cfg.Tenant, syms),
 		traces:  make([]DecisionTrace, cfg.MaxBatch),
 		paper:   newPaper(MaxGates, cfg.Risk.TradeSize), // the final layer has at most MaxGates experts
-		scratch: make([]byte, 0, MaxTraceSize),
+		scratch: make([]byte, 0, MaxTraceSize), shScratch: make([]byte, 0, 256+2*maxTraceNameLen),
 	}
 	s.lat.init()
 	s.cur.Store(m)
@@ -199,6 +202,9 @@ func (s *Stage) route(batch []window.FeatureWindow) {
 		t := &s.traces[i]
 		*t = DecisionTrace{WindowID: batch[i].ID, WindowHash: batch[i].Hash, RouterVersion: m.Version,
 			Symbol: batch[i].Symbol, End: batch[i].End, Layers: uint8(len(m.Layers)), Batch: uint16(n)}
+		if len(m.Shadow) > 0 {
+			s.evalShadows(m, t, in[i*d0:(i+1)*d0], batch[i].Features[:])
+		}
 	}
 	dimIn := d0
 	for l := range m.Layers {
@@ -337,6 +343,9 @@ func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
 	behavior(w, t)
 	t.ID = TraceID(t.WindowID, t.RouterVersion)
 	s.scratch = HashTrace(t, s.cfg.Tenant, s.syms.Name(t.Symbol), s.scratch)
+	if t.NShadow > 0 {
+		s.hashShadows(s.active, t, s.syms.Name(t.Symbol))
+	}
 	if w.ClosedNs != 0 {
 		t.LatencyNs = now - w.ClosedNs
 		s.lat.add(t.LatencyNs)

@@ -103,6 +103,10 @@ type DecisionTrace struct {
 	Mid      float64 // mark price
 	PnL      float64 // symbol's mark-to-market PnL
 	Behavior [BehaviorDim]int8
+	// Shadow experts' decisions (not in the blend, not in Hash: each has
+	// its own hash, see AppendShadow).
+	NShadow uint8
+	Shadows [MaxShadow]ShadowAction
 	// Measured, not hashed: wall-clock nanoseconds from window close to
 	// trace, and the batch size the window was routed in.
 	LatencyNs int64

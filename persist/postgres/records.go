@@ -3,6 +3,7 @@ package postgres
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -34,6 +35,7 @@ const (
 	recEdgarRaw    uint8 = 12
 	recEdgarDoc    uint8 = 13
 	recEdgarReject uint8 = 14
+	recShadow      uint8 = 15
 )
 
 // outboxTopic is the outbox topic of the record kinds that go there.
@@ -593,4 +595,44 @@ func edgarRejectRow(tenant string, p []byte, jid string, off uint64) ([]any, err
 		reason = strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")
 	}
 	return []any{tenant, jid, int64(off), "edgar", int32(recEdgarReject), reason, w.done(), nil}, nil
+}
+
+// shadowJSON is the outbox payload of a shadow decision: a candidate
+// expert's output on a routed window (it never voted).
+func shadowJSON(d *decide.DecodedShadow) []byte {
+	var w jsonw
+	w.raw("{")
+	w.key("trace_id")
+	w.str(window.FormatUUID(d.TraceID))
+	w.key("feature_window_id")
+	w.str(window.FormatUUID(d.WindowID))
+	w.key("key")
+	w.str(d.Key)
+	w.key("router_version")
+	w.u64(d.RouterVersion)
+	w.key("window_end_ns")
+	w.i64(d.End)
+	w.key("expert_id")
+	w.str(window.FormatUUID(d.ExpertID))
+	w.key("expert_index")
+	w.u64(uint64(d.Action.Expert))
+	w.key("action")
+	w.str(decide.ActionName(d.Action.Action()))
+	w.key("abstain")
+	w.bool(d.Action.Abstain)
+	w.key("scores")
+	w.raw("[")
+	for i, v := range d.Action.Scores {
+		if i > 0 {
+			w.raw(",")
+		}
+		w.f32(v)
+	}
+	w.raw("]")
+	w.key("confidence")
+	w.f32(d.Action.Confidence)
+	w.key("hash")
+	w.str(hex.EncodeToString(d.Hash[:]))
+	w.raw("}")
+	return w.done()
 }

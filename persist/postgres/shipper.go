@@ -513,6 +513,18 @@ func (b *batch) decode(kind uint8, off uint64, p []byte) error {
 			return err
 		}
 		b.rows[tRejects] = append(b.rows[tRejects], row)
+	case recShadow:
+		d, err := decide.DecodeShadow(p)
+		if err != nil {
+			return err
+		}
+		if err := checkText("shadow key", d.Key); err != nil {
+			return err
+		}
+		if d.Tenant != tenant {
+			return fmt.Errorf("shadow decision of tenant %q in a journal of tenant %q", d.Tenant, tenant)
+		}
+		b.rows[tOutbox] = append(b.rows[tOutbox], []any{tenant, "decision.shadow", jid, int64(off), shadowJSON(&d)})
 	case recEdgarRaw:
 		// The raw bytes stay in the journal (replay reads them there);
 		// Postgres gets the parsed document and its sha256.
