@@ -62,6 +62,8 @@ type FederateOptions struct {
 	Logger  *slog.Logger
 	// OnEvent sees every Flower lifecycle event.
 	OnEvent func(flowerbridge.Event)
+	// Metrics, when set, receives the federation SLO metrics.
+	Metrics *FederationMetrics
 }
 
 // FederationRound is one round as the control plane recorded it.
@@ -278,16 +280,24 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	var mu sync.Mutex
 	var clients []*flowerbridge.Process
 	var finished atomic.Bool // the server reported the federation complete: clients end now
+	met := fedMetrics{o.Metrics}
+	sliceBytes := map[string]int64{}
 	clientErr := make(chan error, len(clientIDs))
 	for _, cid := range clientIDs {
 		m, err := claimAndVerify(ctx, pki, leaseURL, leases[cid], cid)
 		if err != nil {
+			met.join(false)
 			return fail(fmt.Errorf("client %s: %w", cid, err))
 		}
 		data, err := checkDataset(m)
 		if err != nil {
+			met.join(false)
 			fl.DropClient(ctx, leases[cid], err.Error())
 			return fail(fmt.Errorf("client %s: %w", cid, err))
+		}
+		met.join(true)
+		if st, err := os.Stat(data); err == nil {
+			sliceBytes[cid] = st.Size()
 		}
 		if _, err := fl.JoinClient(ctx, leases[cid], cid); err != nil {
 			return fail(err)
@@ -309,6 +319,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 				// A client that died is recorded as dropped; the round
 				// goes on per the strategy's minimums.
 				fl.DropClient(context.Background(), leases[cid], "client process exited: "+firstLine(err.Error()))
+				met.drop()
 				mu.Lock()
 				sum.Dropped = append(sum.Dropped, cid)
 				mu.Unlock()
@@ -324,6 +335,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 
 	// The federation's lifecycle as the server reports it.
 	rounds := map[int]postgres.Round{}
+	roundStart := map[int]time.Time{}
 	var final artifacts.Artifact
 	completed := false
 	for ev := range events {
@@ -337,7 +349,9 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 				return fail(err)
 			}
 			rounds[ev.Round] = r
+			roundStart[ev.Round] = time.Now()
 		case "round.completed":
+			ended := time.Now()
 			r, ok := rounds[ev.Round]
 			if !ok {
 				return fail(fmt.Errorf("round %d completed before it started", ev.Round))
@@ -345,14 +359,19 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 			fr := FederationRound{Num: ev.Round, Metrics: ev.Metrics}
 			if ev.Artifact != nil {
 				a, err := storeCheckpoint(ctx, o.Store, ev.Artifact)
-				if err != nil {
-					return fail(err)
+				if err == nil {
+					_, err = fl.RecordArtifact(ctx, fed.ID, r.ID, a.URI, a.SHA256[:], a.Size, "safetensors")
 				}
-				if _, err := fl.RecordArtifact(ctx, fed.ID, r.ID, a.URI, a.SHA256[:], a.Size, "safetensors"); err != nil {
+				met.artifact(err == nil, time.Since(ended))
+				if err != nil {
 					return fail(err)
 				}
 				fr.Artifact, final = a, a
 			}
+			mu.Lock()
+			dropped := append([]string(nil), sum.Dropped...)
+			mu.Unlock()
+			met.round(ended.Sub(roundStart[ev.Round]), ev.Metrics["examples"], sliceBytes, dropped)
 			metrics, _ := json.Marshal(ev.Metrics)
 			if _, err := fl.CompleteRound(ctx, r.ID, metrics); err != nil {
 				return fail(err)

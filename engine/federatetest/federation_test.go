@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"thunderline/adapters/flowerbridge"
 	"thunderline/adapters/synthetic"
@@ -116,7 +117,9 @@ func TestFederationEndToEnd(t *testing.T) {
 	uris, hashes := sites(t)
 	sp, y := spec(t, "fedavg", uris, hashes)
 	var events []flowerbridge.Event
+	reg := prometheus.NewRegistry()
 	sum, err := engine.RunFederation(ctx, engine.FederateOptions{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", Store: st,
+		Metrics: engine.NewFederationMetrics(reg),
 		WorkDir: t.TempDir(), FlowerDir: flowerDir(t), DieInRound: map[string]int{"site-3": 2}, Seed: 7,
 		OnEvent: func(ev flowerbridge.Event) { events = append(events, ev) }})
 	if err != nil {
@@ -138,6 +141,37 @@ func TestFederationEndToEnd(t *testing.T) {
 	// next move is close to unpredictable, and it wanders around chance.
 	if a, b := sum.Rounds[1].Metrics["train_loss"], sum.Rounds[2].Metrics["train_loss"]; !(b < a) {
 		t.Fatalf("training loss %v → %v from round 2 to 3: did not fall", a, b)
+	}
+	// The SLO metrics (seed 000): 3 rounds timed, 3 joins, 1 drop, 3
+	// artifacts written and available, a throughput.
+	metric := func(name, label string) float64 {
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
+					continue
+				}
+				switch {
+				case m.GetCounter() != nil:
+					return m.GetCounter().GetValue()
+				case m.GetGauge() != nil:
+					return m.GetGauge().GetValue()
+				case m.GetHistogram() != nil:
+					return float64(m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+		return -1
+	}
+	if metric("thunderline_fl_rounds_total", "completed") != 3 || metric("thunderline_fl_round_seconds", "") != 3 ||
+		metric("thunderline_fl_joins_total", "ok") != 3 || metric("thunderline_fl_client_drops_total", "") != 1 ||
+		metric("thunderline_fl_artifact_writes_total", "ok") != 3 || metric("thunderline_fl_artifact_available_seconds", "") != 3 ||
+		!(metric("thunderline_fl_examples_per_second", "") > 0) || !(metric("thunderline_fl_client_examples_per_second", "site-1") > 0) ||
+		metric("thunderline_fl_client_examples_per_second", "site-3") != 0 {
+		t.Fatal("federation metrics do not add up")
 	}
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
