@@ -30,6 +30,7 @@ type Admin struct {
 	p       *Pipeline
 	hub     *eye.Hub
 	bus     *link.Bus
+	fed     federations
 	sse     http.Handler
 	started time.Time
 	feed    string
@@ -407,6 +408,9 @@ func (a *Admin) compute() eye.Summary {
 func (a *Admin) Metrics() http.Handler {
 	reg := a.p.Registry()
 	reg.MustRegister(a.hub)
+	if a.fed.Metrics != nil {
+		reg.MustRegister(a.fed.Metrics)
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -64,6 +64,9 @@ type FederateOptions struct {
 	OnEvent func(flowerbridge.Event)
 	// Metrics, when set, receives the federation SLO metrics.
 	Metrics *FederationMetrics
+	// FederationID runs a federation already recorded (status created, as
+	// POST /federations leaves it) instead of creating one.
+	FederationID string
 }
 
 // FederationRound is one round as the control plane recorded it.
@@ -177,7 +180,12 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	if err != nil {
 		return nil, err
 	}
-	fed, err := fl.CreateFederation(ctx, postgres.FederationInput{Name: spec.Name, SpecYAML: string(o.SpecYAML), CreatedBy: "thunderline federate"})
+	var fed postgres.Federation
+	if o.FederationID != "" {
+		fed, err = fl.GetFederation(ctx, o.FederationID)
+	} else {
+		fed, err = fl.CreateFederation(ctx, postgres.FederationInput{Name: spec.Name, SpecYAML: string(o.SpecYAML), CreatedBy: "thunderline federate"})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,8 @@ type FederationMetrics struct {
 	Drops             prometheus.Counter
 }
 
-// NewFederationMetrics registers the federation metrics on r.
+// NewFederationMetrics makes the federation metrics and, when r is not
+// nil, registers them on it (they are also one prometheus.Collector).
 func NewFederationMetrics(r prometheus.Registerer) *FederationMetrics {
 	buckets := []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
 	m := &FederationMetrics{
@@ -42,8 +43,29 @@ func NewFederationMetrics(r prometheus.Registerer) *FederationMetrics {
 		Drops: prometheus.NewCounter(prometheus.CounterOpts{Name: "thunderline_fl_client_drops_total",
 			Help: "Clients dropped during a federation (fl.client.dropped)."}),
 	}
-	r.MustRegister(m.RoundSeconds, m.Joins, m.ExamplesPerSecond, m.ClientExamples, m.ArtifactWrites, m.ArtifactAvailable, m.Rounds, m.Drops)
+	if r != nil {
+		r.MustRegister(m)
+	}
 	return m
+}
+
+func (m *FederationMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.RoundSeconds, m.Joins, m.ExamplesPerSecond, m.ClientExamples, m.ArtifactWrites,
+		m.ArtifactAvailable, m.Rounds, m.Drops}
+}
+
+// Describe implements prometheus.Collector.
+func (m *FederationMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *FederationMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
 }
 
 // fedMetrics records into FederationMetrics when there are some.

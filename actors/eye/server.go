@@ -70,7 +70,7 @@ func New(opts Options, b Backend, logger *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("eye: register metrics: %w", err)
 		}
 	}
-	for _, rt := range s.routes() {
+	for _, rt := range append(s.routes(), s.federationRoutes()...) {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	s.mux.Handle("/", s.wrap(route{pattern: "/", name: "unknown", handle: func(w http.ResponseWriter, r *http.Request) {

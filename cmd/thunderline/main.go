@@ -211,6 +211,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			be = engine.NewAdmin(p, feedName(prof))
 			be.Attach()
+			be.ConfigureFederations(envOr("THUNDERLINE_FLOWER_DIR", "adapters/flower"), envOr("THUNDERLINE_PYTHON", "python3"))
 			admin, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
 			if err != nil {
 				return fmt.Errorf("admin: %w", err)
@@ -416,4 +417,11 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			dirs[0], sum.Rows, sum.Records, sum.Batches, sum.CaughtUp, sum.Rejects)
 	}
 	return err
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

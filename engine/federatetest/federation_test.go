@@ -3,6 +3,8 @@ package federatetest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"thunderline/actors/eye"
 	"thunderline/adapters/flowerbridge"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine"
@@ -343,5 +346,53 @@ func TestFederationStrategies(t *testing.T) {
 		FlowerDir: flowerDir(t)})
 	if err == nil || sum == nil || sum.Status != "failed" {
 		t.Fatalf("secure_agg: %+v %v", sum, err)
+	}
+}
+
+// The admin backend runs federations over HTTP (POST /federations): the
+// spec is validated with the field named, the federation is recorded and
+// runs in the background, and GET /federations/{id} shows its rounds.
+func TestFederationThroughAdmin(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	t.Setenv("THUNDERLINE_PG_DSN", dsn)
+	ctx := context.Background()
+	uris, hashes := sites(t)
+	_, y := spec(t, "fedavg", uris, hashes)
+	prof, err := config.Parse([]byte("tenant: lab\njournal: {dir: "+t.TempDir()+"}\n"), "admin.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms := record.NewSymbols()
+	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a := engine.NewAdmin(p, "synthetic")
+	a.ConfigureFederations(flowerDir(t), "python3")
+	var ce *eye.ConfigError
+	if _, err := a.CreateFederation(ctx, []byte("name: x\nnum_rounds: 0\n")); !errors.As(err, &ce) || ce.Field == "" {
+		t.Fatalf("a bad spec: %v", err)
+	}
+	id, err := a.CreateFederation(ctx, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.WaitFederations()
+	v, err := a.Federation(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(v)
+	var view struct {
+		Federation struct{ Status string }
+		Rounds     []struct{ Status string }
+		Artifacts  []struct{ URI string }
+	}
+	if err := json.Unmarshal(b, &view); err != nil || view.Federation.Status != "completed" || len(view.Rounds) != 3 || len(view.Artifacts) != 3 {
+		t.Fatalf("federation view: %s", b)
+	}
+	if _, err := a.Federation(ctx, "00000000-0000-0000-0000-000000000000"); !errors.Is(err, eye.ErrNotFound) {
+		t.Fatalf("unknown federation: %v", err)
 	}
 }

@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"thunderline/actors/eye"
+	"thunderline/engine/config"
+	"thunderline/persist/postgres"
+)
+
+// federations is the admin backend's control plane: a pool on the
+// profile's Postgres, opened on first use.
+type federations struct {
+	mu   sync.Mutex
+	pool *pgxpool.Pool
+	// FlowerDir and Python for federations started over HTTP
+	// [adapters/flower, python3].
+	FlowerDir, Python string
+	Metrics           *FederationMetrics
+	runs              sync.WaitGroup
+}
+
+func (a *Admin) control(ctx context.Context) (*postgres.FL, *pgxpool.Pool, error) {
+	f := &a.fed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pool == nil {
+		dsn := a.p.postgresDSN()
+		if dsn == "" {
+			return nil, nil, fmt.Errorf("%w: federations need the Postgres control plane: set postgres.dsn or THUNDERLINE_PG_DSN", eye.ErrUnavailable)
+		}
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: postgres: %v", eye.ErrUnavailable, err)
+		}
+		if _, err := postgres.Migrate(ctx, pool); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("%w: migrate: %v", eye.ErrUnavailable, err)
+		}
+		f.pool = pool
+	}
+	fl, err := postgres.NewFL(f.pool, a.p.prof.TenantName())
+	return fl, f.pool, err
+}
+
+// Federations implements eye.FederationBackend.
+func (a *Admin) Federations(ctx context.Context) (any, error) {
+	fl, _, err := a.control(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fl.ListFederations(ctx)
+}
+
+// Federation implements eye.FederationBackend.
+func (a *Admin) Federation(ctx context.Context, id string) (any, error) {
+	fl, _, err := a.control(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fed, err := fl.GetFederation(ctx, id)
+	if errors.Is(err, postgres.ErrNotFound) {
+		return nil, fmt.Errorf("%w: federation %s", eye.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rounds, err := fl.ListRounds(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := fl.ListLeases(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	arts, err := fl.ListArtifacts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rollups, err := fl.ListRollups(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"federation": fed, "rounds": rounds, "leases": leases, "artifacts": arts, "rollups": rollups}, nil
+}
+
+// CreateFederation implements eye.FederationBackend: the spec is validated
+// (a *eye.ConfigError naming the field), recorded, and the federation runs
+// in the background, its work under the journal root.
+func (a *Admin) CreateFederation(ctx context.Context, specYAML []byte) (string, error) {
+	spec, err := config.ParseFederationSpec(specYAML, "request")
+	if err != nil {
+		return "", specError(err)
+	}
+	fl, _, err := a.control(ctx)
+	if err != nil {
+		return "", err
+	}
+	fed, err := fl.CreateFederation(ctx, postgres.FederationInput{Name: spec.Name, SpecYAML: string(specYAML), CreatedBy: "admin http"})
+	if err != nil {
+		return "", err
+	}
+	o := FederateOptions{Spec: spec, SpecYAML: specYAML, DSN: a.p.postgresDSN(), Tenant: a.p.prof.TenantName(),
+		WorkDir: filepath.Join(a.p.prof.JournalRoot(), "federations", fed.ID), Python: a.fed.Python, FlowerDir: a.fed.FlowerDir,
+		Metrics: a.fed.Metrics, FederationID: fed.ID, Logger: a.p.opts.Logger}
+	if o.FlowerDir == "" {
+		o.FlowerDir = os.Getenv("THUNDERLINE_FLOWER_DIR")
+	}
+	a.fed.runs.Add(1)
+	go func() {
+		defer a.fed.runs.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+		defer cancel()
+		if _, err := RunFederation(ctx, o); err != nil {
+			a.p.opts.Logger.Error("federation failed", "id", fed.ID, "err", err)
+		}
+	}()
+	return fed.ID, nil
+}
+
+// specError turns a spec validation error ("federation spec NAME: FIELD:
+// reason") into the admin API's invalid_config with the field.
+func specError(err error) error {
+	msg := err.Error()
+	rest := strings.TrimPrefix(msg, "federation spec request: ")
+	field, reason, ok := strings.Cut(rest, ": ")
+	if !ok || strings.ContainsAny(field, " ") {
+		return &eye.ConfigError{Reason: msg}
+	}
+	return &eye.ConfigError{Field: field, Reason: reason}
+}
+
+// ConfigureFederations sets where the Flower apps are (flowerDir, python)
+// for federations started over HTTP, and turns their metrics on (served by
+// /metrics).
+func (a *Admin) ConfigureFederations(flowerDir, python string) {
+	a.fed.FlowerDir, a.fed.Python = flowerDir, python
+	a.fed.Metrics = NewFederationMetrics(nil)
+}
+
+// WaitFederations waits for the federations started over HTTP to end
+// (shutdown, tests).
+func (a *Admin) WaitFederations() { a.fed.runs.Wait() }
