@@ -21,6 +21,10 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"thunderline/adapters/federation/lease"
@@ -64,6 +68,9 @@ type FederateOptions struct {
 	OnEvent func(flowerbridge.Event)
 	// Metrics, when set, receives the federation SLO metrics.
 	Metrics *FederationMetrics
+	// Tracer receives the round lifecycle spans (FederationTracer); nil:
+	// none.
+	Tracer trace.Tracer
 	// FederationID runs a federation already recorded (status created, as
 	// POST /federations leaves it) instead of creating one.
 	FederationID string
@@ -190,7 +197,16 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		return nil, err
 	}
 	sum := &FederationSummary{FederationID: fed.ID}
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider().Tracer("")
+	}
+	ctx, fedSpan := o.Tracer.Start(ctx, "federation", trace.WithAttributes(attribute.String("federation.id", fed.ID),
+		attribute.String("federation.name", spec.Name), attribute.String("strategy", spec.Strategy.Kind),
+		attribute.Int("rounds", spec.NumRounds), attribute.Int("sites", len(spec.DatasetSpec.URIs))))
+	defer fedSpan.End()
 	fail := func(cause error) (*FederationSummary, error) {
+		fedSpan.RecordError(cause)
+		fedSpan.SetStatus(codes.Error, cause.Error())
 		fl.FailFederation(context.Background(), fed.ID, cause)
 		sum.Status = "failed"
 		sum.Elapsed = Seconds(time.Since(start))
@@ -292,7 +308,9 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	sliceBytes := map[string]int64{}
 	clientErr := make(chan error, len(clientIDs))
 	for _, cid := range clientIDs {
+		_, claimSpan := o.Tracer.Start(ctx, "lease.claim", trace.WithAttributes(attribute.String("client", cid), attribute.String("lease.id", leases[cid])))
 		m, err := claimAndVerify(ctx, pki, leaseURL, leases[cid], cid)
+		claimSpan.End()
 		if err != nil {
 			met.join(false)
 			return fail(fmt.Errorf("client %s: %w", cid, err))
@@ -328,6 +346,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 				// goes on per the strategy's minimums.
 				fl.DropClient(context.Background(), leases[cid], "client process exited: "+firstLine(err.Error()))
 				met.drop()
+				fedSpan.AddEvent("client.dropped", trace.WithAttributes(attribute.String("client", cid)))
 				mu.Lock()
 				sum.Dropped = append(sum.Dropped, cid)
 				mu.Unlock()
@@ -344,6 +363,12 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	// The federation's lifecycle as the server reports it.
 	rounds := map[int]postgres.Round{}
 	roundStart := map[int]time.Time{}
+	roundSpans := map[int]trace.Span{}
+	defer func() {
+		for _, sp := range roundSpans {
+			sp.End()
+		}
+	}()
 	var final artifacts.Artifact
 	completed := false
 	for ev := range events {
@@ -358,6 +383,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 			}
 			rounds[ev.Round] = r
 			roundStart[ev.Round] = time.Now()
+			_, roundSpans[ev.Round] = o.Tracer.Start(ctx, "round", trace.WithAttributes(attribute.Int("round", ev.Round), attribute.String("round.id", r.ID)))
 		case "round.completed":
 			ended := time.Now()
 			r, ok := rounds[ev.Round]
@@ -366,15 +392,25 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 			}
 			fr := FederationRound{Num: ev.Round, Metrics: ev.Metrics}
 			if ev.Artifact != nil {
+				_, artSpan := o.Tracer.Start(ctx, "artifact.store", trace.WithAttributes(attribute.Int("round", ev.Round)))
 				a, err := storeCheckpoint(ctx, o.Store, ev.Artifact)
 				if err == nil {
 					_, err = fl.RecordArtifact(ctx, fed.ID, r.ID, a.URI, a.SHA256[:], a.Size, "safetensors")
 				}
 				met.artifact(err == nil, time.Since(ended))
+				artSpan.SetAttributes(attribute.String("uri", a.URI), attribute.String("sha256", a.Hex()))
+				artSpan.End()
 				if err != nil {
 					return fail(err)
 				}
 				fr.Artifact, final = a, a
+			}
+			if sp := roundSpans[ev.Round]; sp != nil {
+				for k, v := range ev.Metrics {
+					sp.SetAttributes(attribute.Float64("metric."+k, v))
+				}
+				sp.End()
+				delete(roundSpans, ev.Round)
 			}
 			mu.Lock()
 			dropped := append([]string(nil), sum.Dropped...)

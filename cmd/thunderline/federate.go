@@ -28,6 +28,8 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	flowerDir := fs.String("flower-dir", "adapters/flower", "`dir` of the Flower server and client apps")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
+	traceExp := fs.String("trace", "off", "round lifecycle spans (OpenTelemetry): off, stdout (to stderr) or otlp")
+	otlpEndpoint := fs.String("otlp-endpoint", "", "OTLP/HTTP collector `host:port` for --trace otlp (e.g. 127.0.0.1:4318)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -56,6 +58,12 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
+	tr, shutdown, err := engine.FederationTracer(ctx, *traceExp, *otlpEndpoint, stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer shutdown(context.Background())
+	o.Tracer = tr
 	o.OnEvent = func(ev flowerbridge.Event) {
 		fmt.Fprintf(stderr, "federate: %s round %d %v\n", ev.Event, ev.Round, ev.Metrics)
 	}

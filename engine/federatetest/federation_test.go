@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"thunderline/actors/eye"
 	"thunderline/adapters/flowerbridge"
@@ -121,8 +123,10 @@ func TestFederationEndToEnd(t *testing.T) {
 	sp, y := spec(t, "fedavg", uris, hashes)
 	var events []flowerbridge.Event
 	reg := prometheus.NewRegistry()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	sum, err := engine.RunFederation(ctx, engine.FederateOptions{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", Store: st,
-		Metrics: engine.NewFederationMetrics(reg),
+		Metrics: engine.NewFederationMetrics(reg), Tracer: tp.Tracer("test"),
 		WorkDir: t.TempDir(), FlowerDir: flowerDir(t), DieInRound: map[string]int{"site-3": 2}, Seed: 7,
 		OnEvent: func(ev flowerbridge.Event) { events = append(events, ev) }})
 	if err != nil {
@@ -144,6 +148,22 @@ func TestFederationEndToEnd(t *testing.T) {
 	// next move is close to unpredictable, and it wanders around chance.
 	if a, b := sum.Rounds[1].Metrics["train_loss"], sum.Rounds[2].Metrics["train_loss"]; !(b < a) {
 		t.Fatalf("training loss %v → %v from round 2 to 3: did not fall", a, b)
+	}
+	// The round lifecycle as trace spans.
+	names := map[string]int{}
+	var dropEvents int
+	for _, sp := range spans.Ended() {
+		names[sp.Name()]++
+		if sp.Name() == "federation" {
+			for _, ev := range sp.Events() {
+				if ev.Name == "client.dropped" {
+					dropEvents++
+				}
+			}
+		}
+	}
+	if names["federation"] != 1 || names["lease.claim"] != 3 || names["round"] != 3 || names["artifact.store"] != 3 || dropEvents != 1 {
+		t.Fatalf("spans %v, drop events %d", names, dropEvents)
 	}
 	// The SLO metrics (seed 000): 3 rounds timed, 3 joins, 1 drop, 3
 	// artifacts written and available, a throughput.
