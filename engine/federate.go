@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"thunderline/adapters/federation/lease"
 	"thunderline/adapters/flowerbridge"
