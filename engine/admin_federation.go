@@ -115,15 +115,28 @@ func (a *Admin) CreateFederation(ctx context.Context, specYAML []byte) (string, 
 	if o.FlowerDir == "" {
 		o.FlowerDir = os.Getenv("THUNDERLINE_FLOWER_DIR")
 	}
-	a.fed.runs.Add(1)
-	go func() {
-		defer a.fed.runs.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Hour)
+	run := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 6*time.Hour)
 		defer cancel()
-		if _, err := RunFederation(ctx, o); err != nil {
+		_, err := RunFederation(ctx, o)
+		if err != nil {
 			a.p.opts.Logger.Error("federation failed", "id", fed.ID, "err", err)
 		}
-	}()
+		return err
+	}
+	a.fed.runs.Add(1)
+	tracked := func(ctx context.Context) error {
+		defer a.fed.runs.Done()
+		return run(ctx)
+	}
+	// The actor tree's engine/federation supervises the run when the
+	// engine has a tree; otherwise it runs on its own goroutine.
+	if t, ok := a.p.tree.(interface {
+		RunFederation(string, func(context.Context) error) bool
+	}); ok && t.RunFederation(fed.ID, tracked) {
+		return fed.ID, nil
+	}
+	go tracked(context.Background())
 	return fed.ID, nil
 }
 

@@ -14,7 +14,7 @@ func (p *Pipeline) StartTree(opts tree.Options, link, eye bool) (*tree.Tree, err
 		PartitionRings: func(i int) []tree.Ring {
 			return []tree.Ring{{Name: "in", Len: p.inRings[i].Len(), Cap: pcap}}
 		},
-		Link: link, Eye: eye,
+		Link: link, Eye: eye, Federation: eye,
 	}
 	if p.edgarLive != nil {
 		comps.EdgarPartitions = p.edgarParts()

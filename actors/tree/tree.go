@@ -7,6 +7,7 @@
 //	├─ flow/<p>     one per partition: decides restarts of its partition
 //	├─ flow/edgar-<p>  one per filings partition (by CIK): its queue, the
 //	│                  last document it could not read
+//	├─ federation   launches and supervises federated training runs
 //	├─ cell         registry of short-lived jobs
 //	├─ persist      journal status
 //	├─ link         pub/sub
@@ -143,6 +144,9 @@ type Components struct {
 	// EdgarRings their queue depths.
 	EdgarPartitions int
 	EdgarRings      func(i int) []Ring
+	// Federation starts engine/federation, the actor that launches and
+	// supervises federated training runs (RunFederation).
+	Federation bool
 }
 
 // Options tune supervision.
@@ -190,6 +194,7 @@ type Tree struct {
 	chief *actor.PID
 	// edgarFlows are the filings partitions' actors.
 	edgarFlows []*actor.PID
+	federation *actor.PID
 	reg        *Registry
 	cancel     actor.SendRepeater
 }
@@ -231,6 +236,10 @@ func Start(opts Options, comps Components) (*Tree, error) {
 		t.edgarFlows = append(t.edgarFlows, eng.Spawn(func() actor.Receiver { return &edgarFlowActor{t: t, path: path} },
 			"flow", actor.WithID(fmt.Sprintf("edgar-%d", i))))
 	}
+	if comps.Federation {
+		t.reg.set("engine/federation", func(*NodeStatus) {})
+		t.federation = eng.Spawn(func() actor.Receiver { return &federationActor{t: t, path: "engine/federation"} }, "federation", actor.WithID("federation"))
+	}
 	t.reg.set("engine/chief", func(*NodeStatus) {})
 	t.chief = eng.Spawn(func() actor.Receiver { return &chiefActor{t: t, bolts: map[string]*actor.PID{}} }, "chief", actor.WithID("chief"))
 	for _, c := range []struct {
@@ -258,7 +267,11 @@ func (t *Tree) Registry() *Registry { return t.reg }
 // Stop stops every actor.
 func (t *Tree) Stop() {
 	t.cancel.Stop()
-	for _, pid := range append(append([]*actor.PID{t.chief, t.root}, t.flows...), t.edgarFlows...) {
+	pids := append(append([]*actor.PID{t.chief, t.root}, t.flows...), t.edgarFlows...)
+	if t.federation != nil {
+		pids = append(pids, t.federation)
+	}
+	for _, pid := range pids {
 		<-t.eng.Poison(pid).Done()
 	}
 	t.reg.mu.Lock()

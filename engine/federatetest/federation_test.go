@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"thunderline/actors/eye"
+	"thunderline/actors/tree"
 	"thunderline/adapters/flowerbridge"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine"
@@ -390,6 +392,11 @@ func TestFederationThroughAdmin(t *testing.T) {
 	defer p.Close()
 	a := engine.NewAdmin(p, "synthetic")
 	a.ConfigureFederations(flowerDir(t), "python3")
+	tr, err := p.StartTree(tree.Options{}, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Stop()
 	var ce *eye.ConfigError
 	if _, err := a.CreateFederation(ctx, []byte("name: x\nnum_rounds: 0\n")); !errors.As(err, &ce) || ce.Field == "" {
 		t.Fatalf("a bad spec: %v", err)
@@ -399,6 +406,24 @@ func TestFederationThroughAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.WaitFederations()
+	// The run went through the tree's engine/federation actor.
+	var fedNode tree.NodeStatus
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		for _, n := range tr.Registry().Snapshot() {
+			if n.Path == "engine/federation" {
+				fedNode = n
+			}
+		}
+		if len(fedNode.Rings) == 3 && fedNode.Rings[1].Len == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("engine/federation node %+v", fedNode)
+		}
+	}
+	if fedNode.Rings[2].Len != 0 || fedNode.Rings[0].Len != 0 {
+		t.Fatalf("engine/federation node %+v", fedNode)
+	}
 	v, err := a.Federation(ctx, id)
 	if err != nil {
 		t.Fatal(err)
