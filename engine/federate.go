@@ -212,6 +212,10 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		sum.Elapsed = Seconds(time.Since(start))
 		return sum, fmt.Errorf("federate: %w", cause)
 	}
+	if spec.SecureAgg && (spec.Strategy.Kind != config.StrategyFedAvg || spec.DP != nil) {
+		return fail(fmt.Errorf("secure_agg: the SecAgg+ deployment (adapters/flower/secagg) aggregates with FedAvg, without DP; spec asks for %s%s",
+			spec.Strategy.Kind, map[bool]string{true: " with dp", false: ""}[spec.DP != nil]))
+	}
 	if _, err := fl.StartFederation(ctx, fed.ID); err != nil {
 		return fail(err)
 	}
@@ -294,11 +298,21 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		sc.DPEpsilon, sc.DPDelta, sc.DPClip = spec.DP.Epsilon, spec.DP.Delta, spec.DP.ClipNorm
 	}
 	events := make(chan flowerbridge.Event, 64)
-	server, err := flowerbridge.StartServer(ctx, sc, events)
-	if err != nil {
-		return fail(err)
+	// Secure aggregation runs as Flower's SuperLink deployment with a
+	// SuperNode per verified site (adapters/flower/secagg), started once
+	// every site has joined; otherwise the server starts now.
+	var server *flowerbridge.Process
+	if !spec.SecureAgg {
+		if server, err = flowerbridge.StartServer(ctx, sc, events); err != nil {
+			return fail(err)
+		}
 	}
-	defer server.Kill()
+	defer func() {
+		if server != nil {
+			server.Kill()
+		}
+	}()
+	var secaggData []string
 
 	// The sites' runners: claim over mTLS, verify, check the data, join.
 	var mu sync.Mutex
@@ -329,6 +343,10 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 			return fail(err)
 		}
 		sum.Joined = append(sum.Joined, cid)
+		if spec.SecureAgg {
+			secaggData = append(secaggData, data)
+			continue
+		}
 		p, err := flowerbridge.StartClient(ctx, flowerbridge.ClientConfig{Python: o.Python, Script: filepath.Join(o.FlowerDir, "client.py"),
 			Server: m.ServerAddress, Data: data, ClientID: cid, Epochs: spec.LocalEpochs, LR: o.LR, Seed: o.Seed + int64(len(clients)),
 			DieInRound: o.DieInRound[cid], DP: spec.DP != nil,
@@ -360,6 +378,13 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		}
 	}()
 
+	if spec.SecureAgg {
+		if server, err = flowerbridge.StartSecAgg(ctx, flowerbridge.SecAggConfig{Python: o.Python,
+			Script: filepath.Join(o.FlowerDir, "secagg", "run.py"), Rounds: spec.NumRounds, MinClients: spec.MinClients,
+			OutDir: outDir, Data: secaggData, ClientIDs: clientIDs, InDim: o.InDim, Seed: o.Seed, LR: o.LR, Epochs: spec.LocalEpochs}, events); err != nil {
+			return fail(err)
+		}
+	}
 	// The federation's lifecycle as the server reports it.
 	rounds := map[int]postgres.Round{}
 	roundStart := map[int]time.Time{}

@@ -195,8 +195,51 @@ func StartServer(ctx context.Context, cfg ServerConfig, events chan<- Event) (*P
 	if cfg.Rounds < 1 || cfg.MinClients < 1 || cfg.Address == "" || cfg.OutDir == "" || cfg.Script == "" {
 		return nil, errors.New("flower server: rounds, min_clients, address, out_dir and script are required")
 	}
+	return startEvents(ctx, "flower server", cfg.Python, cfg.args(), events)
+}
+
+// SecAggConfig is the secure-aggregation deployment's command line
+// (adapters/flower/secagg/run.py: a SuperLink, a SuperNode per site's
+// slice, FedAvg inside Flower's SecAggPlusWorkflow).
+type SecAggConfig struct {
+	Python, Script string
+	Rounds         int
+	MinClients     int
+	OutDir         string
+	Data           []string // each site's own slice, one SuperNode each
+	ClientIDs      []string
+	InDim          int
+	Seed           int64
+	LR             float64
+	Epochs         int
+}
+
+// StartSecAgg starts a secure-aggregation federation; its events are
+// those of StartServer.
+func StartSecAgg(ctx context.Context, cfg SecAggConfig, events chan<- Event) (*Process, error) {
+	if cfg.Rounds < 1 || cfg.MinClients < 1 || cfg.OutDir == "" || cfg.Script == "" || len(cfg.Data) < cfg.MinClients {
+		return nil, errors.New("flower secagg: rounds, min_clients, out_dir, script and a slice per client are required")
+	}
+	a := []string{cfg.Script, "--rounds", strconv.Itoa(cfg.Rounds), "--min-clients", strconv.Itoa(cfg.MinClients),
+		"--out-dir", cfg.OutDir, "--seed", strconv.FormatInt(cfg.Seed, 10), "--epochs", strconv.Itoa(max(1, cfg.Epochs))}
+	if cfg.InDim > 0 {
+		a = append(a, "--in-dim", strconv.Itoa(cfg.InDim))
+	}
+	if cfg.LR > 0 {
+		a = append(a, "--lr", ftoa(cfg.LR))
+	}
+	for i, d := range cfg.Data {
+		a = append(a, "--data", d)
+		if i < len(cfg.ClientIDs) {
+			a = append(a, "--client-id", cfg.ClientIDs[i])
+		}
+	}
+	return startEvents(ctx, "flower secagg", cfg.Python, a, events)
+}
+
+func startEvents(ctx context.Context, name, python string, args []string, events chan<- Event) (*Process, error) {
 	pr, pw := io.Pipe()
-	p, err := start(ctx, "flower server", cfg.Python, cfg.args(), pw)
+	p, err := start(ctx, name, python, args, pw)
 	if err != nil {
 		pw.Close()
 		return nil, err

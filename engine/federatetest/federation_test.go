@@ -363,11 +363,18 @@ func TestFederationStrategies(t *testing.T) {
 		}
 	}
 	sp, y := spec(t, "fedavg", uris, hashes)
-	sp.SecureAgg = true
+	// Secure aggregation: Flower's SecAgg+ (a SuperLink, a SuperNode per
+	// verified site); every round reports masked vectors from 3 sites.
+	sp.SecureAgg, sp.NumRounds = true, 2
 	sum, err := engine.RunFederation(ctx, engine.FederateOptions{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
 		FlowerDir: flowerDir(t)})
-	if err == nil || sum == nil || sum.Status != "failed" {
+	if err != nil || sum.Status != "completed" || len(sum.Rounds) != 2 {
 		t.Fatalf("secure_agg: %+v %v", sum, err)
+	}
+	for _, r := range sum.Rounds {
+		if r.Metrics["secure_agg"] != 1 || r.Metrics["secagg_masked_vectors"] != 3 || r.Artifact.URI == "" {
+			t.Fatalf("secure_agg round %d: %v", r.Num, r.Metrics)
+		}
 	}
 }
 
