@@ -99,14 +99,8 @@ type FederationSummary struct {
 // FL.ClaimLease (idempotent), and the manifest names the client's own
 // dataset, its hash and the Flower server.
 type siteStore struct {
-	fl        *postgres.FL
-	tenant    string
-	fedID     string
-	server    string
-	strategy  string
-	byLease   map[string]lease.Manifest
-	epochsMax int64
-	tokensMax int64
+	fl      *postgres.FL
+	byLease map[string]lease.Manifest
 }
 
 func (s *siteStore) Claim(ctx context.Context, leaseID, clientID string) (lease.Manifest, error) {
@@ -239,8 +233,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 	if err != nil {
 		return fail(err)
 	}
-	store := &siteStore{fl: fl, tenant: o.Tenant, fedID: fed.ID, server: flowerAddr, strategy: spec.Strategy.Kind,
-		byLease: map[string]lease.Manifest{}}
+	store := &siteStore{fl: fl, byLease: map[string]lease.Manifest{}}
 	if _, err := pki.ServerCert("127.0.0.1", "localhost"); err != nil {
 		return fail(err)
 	}
@@ -349,7 +342,7 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		}
 		p, err := flowerbridge.StartClient(ctx, flowerbridge.ClientConfig{Python: o.Python, Script: filepath.Join(o.FlowerDir, "client.py"),
 			Server: m.ServerAddress, Data: data, ClientID: cid, Epochs: spec.LocalEpochs, LR: o.LR, Seed: o.Seed + int64(len(clients)),
-			DieInRound: o.DieInRound[cid], DP: spec.DP != nil,
+			DieInRound: o.DieInRound[cid],
 			TLS: &flowerbridge.TLSFiles{CA: filepath.Join(pkiDir, "ca.pem"), Cert: filepath.Join(pkiDir, "client-"+cid+".pem"),
 				Key: filepath.Join(pkiDir, "client-"+cid+".key")}})
 		if err != nil {
@@ -464,11 +457,10 @@ func RunFederation(ctx context.Context, o FederateOptions) (*FederationSummary, 
 		}
 		return fail(err)
 	}
-	for cid, lid := range leases {
+	for _, lid := range leases {
 		if l, err := fl.GetLease(ctx, lid); err == nil && l.Status == postgres.LeaseJoined {
 			fl.CompleteLease(ctx, lid)
 		}
-		_ = cid
 	}
 	if final.URI != "" {
 		name, err := registerCandidate(ctx, pool, fed, final)

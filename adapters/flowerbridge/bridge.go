@@ -102,7 +102,6 @@ type ClientConfig struct {
 	LR             float64
 	Seed           int64
 	DieInRound     int // fault injection: exit abruptly during this round's fit
-	DP             bool
 	TLS            *TLSFiles
 }
 
