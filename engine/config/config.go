@@ -1,15 +1,7 @@
-// Package config is the engine's profile: the YAML file that says what the
-// engine runs, decoded strictly (an unknown key or a bad value is an error
-// naming the key and the file, never a silent default) and turned into the
-// options of each component. It lives apart from engine so that actors and
-// engine can both import it.
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,31 +13,12 @@ import (
 
 	"thunderline/adapters/synthetic"
 	"thunderline/hotpath/book"
+	"thunderline/hotpath/decide/spec"
 	"thunderline/hotpath/normalize"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
 )
-
-// Duration is a time.Duration written as "250ms" in YAML.
-type Duration time.Duration
-
-// UnmarshalYAML parses a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (like 250ms or 2s)", n.Line, s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML writes the duration as a string.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 // Price is a decimal price in YAML ("4500.25"), held as 1e-9 fixed point.
 type Price int64
@@ -54,7 +27,7 @@ type Price int64
 func (p *Price) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParsePrice(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return err
 	}
 	*p = Price(v)
 	return nil
@@ -303,16 +276,13 @@ func Load(path string) (*Profile, error) {
 	return Parse(b, path)
 }
 
-// Parse decodes a profile strictly and validates it. name is used in
-// errors.
+// Parse decodes a profile strictly and validates it. name is the file
+// errors name; every error is a *FieldError.
 func Parse(b []byte, name string) (*Profile, error) {
-	p := &Profile{}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("profile %s: %w", name, err)
+	p := &Profile{source: name}
+	if err := spec.Decode(b, p, ""); err != nil {
+		return nil, spec.Locate(err, "profile", name)
 	}
-	p.source = name
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -324,11 +294,31 @@ func (p *Profile) Source() string { return p.source }
 
 func pow2(v int) bool { return v >= 2 && v&(v-1) == 0 }
 
-// Validate checks the profile; errors name the key and the file.
-func (p *Profile) Validate() error {
-	fail := func(key string, format string, args ...any) error {
-		return fmt.Errorf("profile %s: %s: %s", p.source, key, fmt.Sprintf(format, args...))
+// sign is a field's value and whether it is negative.
+type sign struct {
+	key string
+	neg bool
+	v   any
+}
+
+func negative[T ~int | ~int64 | ~float64](key string, v T) sign { return sign{key, v < 0, v} }
+
+// notNegative is a *FieldError naming the first negative field.
+func notNegative(fields ...sign) error {
+	for _, f := range fields {
+		if f.neg {
+			return spec.Fieldf(f.key, "%v: must not be negative", f.v)
+		}
 	}
+	return nil
+}
+
+// Validate checks the profile. The error is a *FieldError naming the key
+// by its full path, and the file.
+func (p *Profile) Validate() error { return spec.Locate(p.validate(), "profile", p.source) }
+
+func (p *Profile) validate() error {
+	fail := spec.Fieldf
 	if len(p.Tenant) > 255 {
 		return fail("tenant", "longer than 255 bytes")
 	}
@@ -369,48 +359,55 @@ func (p *Profile) Validate() error {
 		return fail("book", "%v", err)
 	}
 	wc, err := p.WindowConfig()
-	if err != nil {
-		return fail("window", "%v", err)
+	if err == nil {
+		err = wc.Validate()
 	}
-	if err := wc.Validate(); err != nil {
+	if err != nil {
 		return fail("window", "%v", err)
 	}
 	if wc.Label.Horizon <= int64(wc.Lateness) {
 		return fail("window.label.horizon", "%v must exceed window.allowed_lateness %v", time.Duration(wc.Label.Horizon), wc.Lateness)
 	}
-	jo := p.JournalOptions("x").WithDefaults()
-	if err := jo.Validate(); err != nil {
+	if err := p.JournalOptions("x").WithDefaults().Validate(); err != nil {
 		return fail("journal", "%v", err)
 	}
-	if p.Progress.Interval < 0 {
-		return fail("progress.interval", "must not be negative")
+	if err := notNegative(negative("progress.interval", time.Duration(p.Progress.Interval))); err != nil {
+		return err
 	}
 	if err := p.Router.Validate(); err != nil {
-		return fmt.Errorf("profile %s: %w", p.source, err)
+		return err
 	}
 	for i, t := range p.Admin.Tokens {
+		key := fmt.Sprintf("admin.tokens[%d]", i)
 		switch {
 		case t.Role != "admin" && t.Role != "operator" && t.Role != "read_only":
-			return fail(fmt.Sprintf("admin.tokens[%d].role", i), "%q: want admin, operator or read_only", t.Role)
+			return fail(key+".role", "%q: want admin, operator or read_only", t.Role)
 		case (t.ValueEnv == "") == (t.Value == ""):
-			return fail(fmt.Sprintf("admin.tokens[%d]", i), "give exactly one of value_env and value")
+			return fail(key, "give exactly one of value_env and value")
 		case t.Value != "" && len(t.Value) < 16:
-			return fail(fmt.Sprintf("admin.tokens[%d].value", i), "shorter than 16 characters")
+			return fail(key+".value", "shorter than 16 characters")
 		}
 	}
-	if pg := p.Postgres; pg.BatchRows < 0 || pg.BatchDelay < 0 || pg.RawTicksRetention < 0 {
-		return fail("postgres", "batch_rows, batch_delay and raw_ticks_retention must not be negative")
+	pg, l := p.Postgres, p.Ladder
+	if err := notNegative(
+		negative("postgres.batch_rows", pg.BatchRows),
+		negative("postgres.batch_delay", time.Duration(pg.BatchDelay)),
+		negative("postgres.raw_ticks_retention", time.Duration(pg.RawTicksRetention)),
+		negative("ladder.interval", time.Duration(l.Interval)),
+		negative("ladder.up_after", l.UpAfter),
+		negative("ladder.down_after", l.DownAfter),
+		negative("ladder.planned_experts_per_token", l.PlannedExpertsPerToken),
+		negative("ladder.min_p", l.MinP),
+	); err != nil {
+		return err
 	}
-	if l := p.Ladder; l.Interval < 0 || l.UpAfter < 0 || l.DownAfter < 0 || l.PlannedExpertsPerToken < 0 || l.MinP < 0 || l.MinP >= 1 {
-		return fail("ladder", "interval, up_after, down_after and planned_experts_per_token must not be negative; min_p in [0, 1)")
+	if l.MinP >= 1 {
+		return fail("ladder.min_p", "%v: want a number in [0, 1)", l.MinP)
 	}
 	if err := p.Risk.validate(); err != nil {
-		return fmt.Errorf("profile %s: %w", p.source, err)
+		return err
 	}
-	if err := p.Edgar.validate(); err != nil {
-		return fmt.Errorf("profile %s: %w", p.source, err)
-	}
-	return nil
+	return p.Edgar.validate()
 }
 
 // TenantName returns the tenant, with its default.

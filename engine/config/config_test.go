@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -66,35 +67,54 @@ func TestMinimalIsDefaults(t *testing.T) {
 	}
 }
 
+// TestStrictErrors: every bad profile is a *FieldError naming the file
+// and the field by its full path.
 func TestStrictErrors(t *testing.T) {
-	f := func(yamlText, wantInErr string) {
+	f := func(yamlText, wantPath, wantInErr string) {
 		t.Helper()
 		_, err := Parse([]byte(yamlText), "bad.yaml")
 		if err == nil {
 			t.Fatalf("%q: want an error", yamlText)
 		}
-		if !strings.Contains(err.Error(), "bad.yaml") || !strings.Contains(err.Error(), wantInErr) {
-			t.Fatalf("%q: error %q should name the file and %q", yamlText, err, wantInErr)
+		if !strings.HasPrefix(err.Error(), "profile bad.yaml: ") || !strings.Contains(err.Error(), wantInErr) {
+			t.Errorf("%q: error %q should name the file and %q", yamlText, err, wantInErr)
+		}
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Path != wantPath || fe.File != "bad.yaml" || fe.Doc != "profile" {
+			t.Errorf("%q: error %#v, want a *FieldError with path %q", yamlText, err, wantPath)
 		}
 	}
-	f("windw: {length: 1s}\n", "windw")
-	f("window: {lenght: 1s}\n", "lenght")
-	f("window: {length: soon}\n", "soon")
-	f("window: {overlap: 1.5}\n", "window")
-	f("window: {recipe: fancy}\n", "fancy")
-	f("window: {label: {type: maybe}}\n", "maybe")
-	f("window: {allowed_lateness: 1s}\n", "window.label.horizon")
-	f("feed: {kind: kafka}\n", "feed.kind")
-	f("feed: {kind: dbn}\n", "feed.dbn.files")
-	f("feed: {synthetic: {symbols: -2}}\n", "feed.synthetic")
-	f("partitions: 1000\n", "partitions")
-	f("rings: {partition: 1000}\n", "rings.partition")
-	f("normalize: {seq: sometimes}\n", "sometimes")
-	f("normalize: {min_price: \"abc\"}\n", "abc")
-	f("normalize: {min_price: \"5\", max_price: \"1\"}\n", "min_price")
-	f("book: {depth: 99}\n", "book")
-	f("journal: {fsync: sometimes}\n", "journal")
-	f("tenant: [1, 2]\n", "line 1")
+	f("windw: {length: 1s}\n", "windw", "line 1: windw: unknown key")
+	f("window: {lenght: 1s}\n", "window.lenght", "lenght")
+	f("window: {length: soon}\n", "window.length", "soon")
+	f("window: {overlap: 1.5}\n", "window", "window")
+	f("window: {recipe: fancy}\n", "window", "fancy")
+	f("window: {label: {type: maybe}}\n", "window", "maybe")
+	f("window: {allowed_lateness: 1s}\n", "window.label.horizon", "window.label.horizon")
+	f("feed: {kind: kafka}\n", "feed.kind", "feed.kind")
+	f("feed: {kind: dbn}\n", "feed.dbn.files", "feed.dbn.files")
+	f("feed: {synthetic: {symbols: -2}}\n", "feed.synthetic", "feed.synthetic")
+	f("partitions: 1000\n", "partitions", "partitions")
+	f("partitions: 2\npartitions: 3\n", "partitions", "line 2: partitions: given twice (first at line 1)")
+	f("rings: {partition: 1000}\n", "rings.partition", "rings.partition")
+	f("normalize: {seq: sometimes}\n", "normalize", "sometimes")
+	f("normalize: {min_price: \"abc\"}\n", "normalize.min_price", "abc")
+	f("normalize: {min_price: \"5\", max_price: \"1\"}\n", "normalize", "min_price")
+	f("book: {depth: 99}\n", "book", "book")
+	f("journal: {fsync: sometimes}\n", "journal", "journal")
+	f("tenant: [1, 2]\n", "tenant", "line 1: tenant: a list: want a string")
+	f("progress: {interval: -1s}\n", "progress.interval", "-1s: must not be negative")
+	f("router: {layers: [{experts: 4, capacity_factor: 2, p: 1.5}]}\n", "router.layers[0].p", "1.5: want a number in (0, 1]")
+	f("router:\n  layers:\n    - {experts: 4, capacity_factor: 2, p: 0.5, bogus: 1}\n", "router.layers[0].bogus", "line 3: router.layers[0].bogus: unknown key")
+	f("router: {shadow: [{name: s, kind: remote}]}\n", "router.shadow[0].kind", "action head")
+	f("admin: {tokens: [{role: root, value: 0123456789abcdef}]}\n", "admin.tokens[0].role", "root")
+	f("postgres: {batch_delay: -1s}\n", "postgres.batch_delay", "must not be negative")
+	f("ladder: {min_p: 1}\n", "ladder.min_p", "want a number in [0, 1)")
+	f("risk: {high_latency: -5us}\n", "risk.high_latency", "-5µs: must not be negative")
+	f("risk: {deny: [{tenant: a}]}\n", "risk.deny[0]", "needs a tenant and a symbol")
+	f("edgar: {dir: d, forms: [10-K]}\n", "edgar.forms", "url is not set")
+	f("[1, 2]\n", "", "a list: want a mapping")
+	f("window: {length: [1\n", "", "yaml:")
 }
 
 func TestPrice(t *testing.T) {

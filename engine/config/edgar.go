@@ -1,8 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"strings"
+
+	"thunderline/hotpath/decide/spec"
 )
 
 // Edgar configures the filings path `thunderline run` runs beside the
@@ -45,21 +46,31 @@ type Edgar struct {
 func (e *Edgar) Enabled() bool { return e.Dir != "" || e.URL != "" }
 
 func (e *Edgar) validate() error {
+	fail := spec.Fieldf
 	switch {
 	case e.Dir != "" && e.URL != "":
-		return fmt.Errorf("edgar: give dir or url, not both")
+		return fail("edgar", "give dir or url, not both")
 	case e.URL != "" && !strings.HasPrefix(e.URL, "http://") && !strings.HasPrefix(e.URL, "https://"):
-		return fmt.Errorf("edgar.url %q: want http:// or https://", e.URL)
+		return fail("edgar.url", "%q: want http:// or https://", e.URL)
 	case e.URL != "" && !strings.Contains(e.UserAgent, "@"):
-		return fmt.Errorf("edgar.user_agent %q: the SEC's fair-access policy asks for a name and a contact e-mail", e.UserAgent)
+		return fail("edgar.user_agent", "%q: the SEC's fair-access policy asks for a name and a contact e-mail", e.UserAgent)
 	case e.Rate < 0:
-		return fmt.Errorf("edgar.rate %g: must not be negative", e.Rate)
+		return fail("edgar.rate", "%g: must not be negative", e.Rate)
 	case e.Partitions < 0 || e.Partitions > 256:
-		return fmt.Errorf("edgar.partitions %d: want 1 to 256", e.Partitions)
+		return fail("edgar.partitions", "%d: want 1 to 256", e.Partitions)
 	case e.ScorerTimeout < 0:
-		return fmt.Errorf("edgar.scorer_timeout: must not be negative")
-	case e.URL == "" && (len(e.Indexes) > 0 || len(e.Forms) > 0 || len(e.CIKs) > 0 || e.CompanyFacts || e.DataURL != ""):
-		return fmt.Errorf("edgar: indexes, forms, ciks, companyfacts and data_url select what url fetches; url is not set")
+		return fail("edgar.scorer_timeout", "must not be negative")
+	case e.URL != "":
+		return nil
+	}
+	for _, sel := range []struct {
+		key string
+		set bool
+	}{{"edgar.indexes", len(e.Indexes) > 0}, {"edgar.forms", len(e.Forms) > 0}, {"edgar.ciks", len(e.CIKs) > 0},
+		{"edgar.companyfacts", e.CompanyFacts}, {"edgar.data_url", e.DataURL != ""}} {
+		if sel.set {
+			return fail(sel.key, "indexes, forms, ciks, companyfacts and data_url select what url fetches; url is not set")
+		}
 	}
 	return nil
 }

@@ -1,17 +1,14 @@
 package config
 
 import (
-	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"thunderline/hotpath/decide/spec"
 )
 
 // FederationSpec is a federated training run (seed 000, "Core contracts"):
@@ -128,15 +125,13 @@ func LoadFederationSpec(path string) (*FederationSpec, error) {
 }
 
 // ParseFederationSpec decodes a federation spec strictly, fills its
-// defaults and validates it. name is used in errors.
+// defaults and validates it. name is the file errors name; every error is
+// a *FieldError.
 func ParseFederationSpec(b []byte, name string) (*FederationSpec, error) {
-	s := &FederationSpec{}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("federation spec %s: %w", name, err)
+	s := &FederationSpec{source: name}
+	if err := spec.Decode(b, s, ""); err != nil {
+		return nil, spec.Locate(err, "federation spec", name)
 	}
-	s.source = name
 	s.applyDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -166,12 +161,15 @@ func (s *FederationSpec) applyDefaults() {
 	}
 }
 
-// Validate checks the spec (with its defaults filled); an error names the
-// field by its full path, e.g. "strategy.params.mu".
+// Validate checks the spec (with its defaults filled). The error is a
+// *FieldError naming the field by its full path, e.g.
+// "strategy.params.mu", and the file.
 func (s *FederationSpec) Validate() error {
-	fail := func(key string, format string, args ...any) error {
-		return fmt.Errorf("federation spec %s: %s: %s", s.source, key, fmt.Sprintf(format, args...))
-	}
+	return spec.Locate(s.validate(), "federation spec", s.source)
+}
+
+func (s *FederationSpec) validate() error {
+	fail := spec.Fieldf
 	switch {
 	case s.Name == "":
 		return fail("name", "required")
@@ -188,7 +186,7 @@ func (s *FederationSpec) Validate() error {
 		return fail("model_ref", "%q: want expert:<name> or a .safetensors path or URI", s.ModelRef)
 	}
 	if err := s.Strategy.validate(); err != nil {
-		return fail(err.key, "%s", err.msg)
+		return err
 	}
 	switch {
 	case s.NumRounds < 1 || s.NumRounds > 1000:
@@ -210,31 +208,15 @@ func (s *FederationSpec) Validate() error {
 			return fail("dp.clip_norm", "%g: must be > 0", d.ClipNorm)
 		}
 	}
-	seen := map[string]bool{}
-	for i, tag := range s.ClientSelector.Tags {
-		key := fmt.Sprintf("client_selector.tags[%d]", i)
-		if tag == "" {
-			return fail(key, "empty tag")
-		}
-		if seen[tag] {
-			return fail(key, "%q: listed twice", tag)
-		}
-		seen[tag] = true
+	if err := distinct("client_selector.tags", "tag", s.ClientSelector.Tags); err != nil {
+		return err
 	}
 	ds := s.DatasetSpec
 	if len(ds.URIs) == 0 {
 		return fail("dataset_spec.uris", "required: at least one URI")
 	}
-	seen = map[string]bool{}
-	for i, u := range ds.URIs {
-		key := fmt.Sprintf("dataset_spec.uris[%d]", i)
-		if u == "" {
-			return fail(key, "empty URI")
-		}
-		if seen[u] {
-			return fail(key, "%q: listed twice", u)
-		}
-		seen[u] = true
+	if err := distinct("dataset_spec.uris", "URI", ds.URIs); err != nil {
+		return err
 	}
 	if ds.Shards < 1 {
 		return fail("dataset_spec.shards", "%d: must be >= 1", ds.Shards)
@@ -259,24 +241,38 @@ func (s *FederationSpec) Validate() error {
 	return nil
 }
 
+// distinct refuses an empty or repeated item of the list at key; what
+// names an item.
+func distinct(key, what string, items []string) error {
+	seen := map[string]bool{}
+	for i, v := range items {
+		path := fmt.Sprintf("%s[%d]", key, i)
+		if v == "" {
+			return spec.Fieldf(path, "empty %s", what)
+		}
+		if seen[v] {
+			return spec.Fieldf(path, "%q: listed twice", v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
 // positive reports whether v is a finite number > 0 (NaN and +Inf are
 // not: YAML can spell both).
 func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
-// fieldError is a validation failure of a nested section: key is the
-// field's full path.
-type fieldError struct{ key, msg string }
-
-func (s Strategy) validate() *fieldError {
+func (s Strategy) validate() error {
 	p := s.Params
+	fail := spec.Fieldf
 	// notFor refuses the first parameter set that kind does not take.
-	notFor := func(kind string, mu, weighting, halfLife bool) *fieldError {
+	notFor := func(kind string, mu, weighting, halfLife bool) error {
 		for _, f := range []struct {
 			name    string
 			set, ok bool
 		}{{"mu", p.Mu != nil, mu}, {"weighting", p.Weighting != "", weighting}, {"half_life_rounds", p.HalfLifeRounds != nil, halfLife}} {
 			if f.set && !f.ok {
-				return &fieldError{"strategy.params." + f.name, "not a parameter of " + kind}
+				return fail("strategy.params."+f.name, "not a parameter of %s", kind)
 			}
 		}
 		return nil
@@ -289,31 +285,31 @@ func (s Strategy) validate() *fieldError {
 			return err
 		}
 		if p.Mu == nil {
-			return &fieldError{"strategy.params.mu", "required for fedprox"}
+			return fail("strategy.params.mu", "required for fedprox")
 		}
 		if !positive(*p.Mu) {
-			return &fieldError{"strategy.params.mu", "must be > 0"}
+			return fail("strategy.params.mu", "must be > 0")
 		}
 	case StrategyCustom:
 		if err := notFor(s.Kind, false, true, true); err != nil {
 			return err
 		}
 		if p.Weighting == "" {
-			return &fieldError{"strategy.params.weighting", "required for custom: recency"}
+			return fail("strategy.params.weighting", "required for custom: recency")
 		}
 		if p.Weighting != "recency" {
-			return &fieldError{"strategy.params.weighting", fmt.Sprintf("%q: want recency", p.Weighting)}
+			return fail("strategy.params.weighting", "%q: want recency", p.Weighting)
 		}
 		if p.HalfLifeRounds == nil {
-			return &fieldError{"strategy.params.half_life_rounds", "required for custom recency weighting"}
+			return fail("strategy.params.half_life_rounds", "required for custom recency weighting")
 		}
 		if !positive(*p.HalfLifeRounds) {
-			return &fieldError{"strategy.params.half_life_rounds", "must be > 0"}
+			return fail("strategy.params.half_life_rounds", "must be > 0")
 		}
 	case "":
-		return &fieldError{"strategy.kind", "required: fedavg, fedprox or custom"}
+		return fail("strategy.kind", "required: fedavg, fedprox or custom")
 	default:
-		return &fieldError{"strategy.kind", fmt.Sprintf("%q: want fedavg, fedprox or custom", s.Kind)}
+		return fail("strategy.kind", "%q: want fedavg, fedprox or custom", s.Kind)
 	}
 	return nil
 }

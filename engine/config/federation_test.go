@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,9 @@ func TestFederationSpecValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), wantErr) || !strings.HasPrefix(err.Error(), "federation spec spec.yaml: ") {
 			t.Errorf("%s: error %v, want one starting with the file and containing %q", name, err, wantErr)
 		}
+		if fe := (*FieldError)(nil); !errors.As(err, &fe) || fe.File != "spec.yaml" || !strings.Contains(wantErr, fe.Path+":") {
+			t.Errorf("%s: error %#v: want a *FieldError naming the file and the field of %q", name, err, wantErr)
+		}
 	}
 	f("valid", validSpec, "")
 	f("empty document", "", "name: required")
@@ -132,7 +136,7 @@ func TestFederationSpecValidate(t *testing.T) {
 		"strategy.params.half_life_rounds: must be > 0")
 	f("custom with mu", edit("strategy:", "strategy: {kind: custom, params: {mu: 1, weighting: recency, half_life_rounds: 1}}"),
 		"strategy.params.mu: not a parameter of custom")
-	f("unknown param", edit("strategy:", "strategy: {kind: fedprox, params: {mu: 1, nu: 2}}"), "field nu not found")
+	f("unknown param", edit("strategy:", "strategy: {kind: fedprox, params: {mu: 1, nu: 2}}"), "line 3: strategy.params.nu: unknown key")
 
 	// rounds and clients
 	f("num_rounds 0", edit("num_rounds:", "num_rounds: 0"), "num_rounds: 0: want 1 to 1000")
@@ -153,7 +157,7 @@ func TestFederationSpecValidate(t *testing.T) {
 	f("dp delta 0", edit("dp:", "dp: {epsilon: 1, delta: 0, clip_norm: 1}"), "dp.delta: 0: want (0, 1)")
 	f("dp delta 1", edit("dp:", "dp: {epsilon: 1, delta: 1, clip_norm: 1}"), "dp.delta: 1: want (0, 1)")
 	f("dp clip_norm negative", edit("dp:", "dp: {epsilon: 1, delta: 0.1, clip_norm: -1}"), "dp.clip_norm: -1: must be > 0")
-	f("dp unknown key", edit("dp:", "dp: {epsilon: 1, delta: 0.1, clip_norm: 1, sigma: 2}"), "field sigma not found")
+	f("dp unknown key", edit("dp:", "dp: {epsilon: 1, delta: 0.1, clip_norm: 1, sigma: 2}"), "dp.sigma: unknown key")
 
 	// client_selector
 	f("selector", edit("client_selector:", "client_selector: {tenant: a, tags: [x, y], embedding_query: q}"), "")
@@ -175,18 +179,18 @@ func TestFederationSpecValidate(t *testing.T) {
 	// lease
 	f("lease", edit("lease:", "lease: {ttl: 1h, epochs_max: 5, tokens_max: 100}"), "")
 	f("lease ttl negative", edit("lease:", "lease: {ttl: -1m}"), "lease.ttl: -1m0s: must be > 0")
-	f("lease ttl not a duration", edit("lease:", "lease: {ttl: 15}"), `"15" is not a duration`)
+	f("lease ttl not a duration", edit("lease:", "lease: {ttl: 15}"), `lease.ttl: "15" is not a duration`)
 	f("lease epochs_max below local_epochs", edit("lease:", "lease: {epochs_max: 1}\nlocal_epochs: 2"), "lease.epochs_max: 1: must be >= local_epochs (2)")
 	f("lease epochs_max negative", edit("lease:", "lease: {epochs_max: -1}"), "lease.epochs_max: -1")
 	f("lease tokens_max negative", edit("lease:", "lease: {tokens_max: -1}"), "lease.tokens_max: -1: must not be negative")
 
 	// strict decoding: an unknown key anywhere fails, naming it
-	f("unknown top-level key", edit("rounds:", "rounds: 3"), "field rounds not found")
-	f("unknown strategy key", edit("strategy:", "strategy: {kind: fedavg, mu: 1}"), "field mu not found")
-	f("unknown selector key", edit("client_selector:", "client_selector: {region: eu}"), "field region not found")
-	f("unknown dataset key", edit("dataset_spec:", "dataset_spec: {uris: [a], hashes: ["+hash+"], format: csv}"), "field format not found")
-	f("unknown lease key", edit("lease:", "lease: {ttl: 1m, renew: true}"), "field renew not found")
-	f("wrong type", edit("num_rounds:", "num_rounds: many"), "cannot unmarshal !!str `many` into int")
+	f("unknown top-level key", edit("rounds:", "rounds: 3"), "rounds: unknown key")
+	f("unknown strategy key", edit("strategy:", "strategy: {kind: fedavg, mu: 1}"), "strategy.mu: unknown key")
+	f("unknown selector key", edit("client_selector:", "client_selector: {region: eu}"), "client_selector.region: unknown key")
+	f("unknown dataset key", edit("dataset_spec:", "dataset_spec: {uris: [a], hashes: ["+hash+"], format: csv}"), "dataset_spec.format: unknown key")
+	f("unknown lease key", edit("lease:", "lease: {ttl: 1m, renew: true}"), "lease.renew: unknown key")
+	f("wrong type", edit("num_rounds:", "num_rounds: many"), `num_rounds: "many": want an integer`)
 }
 
 // TestFederationSpecErrorFormat pins the documented error shape.
