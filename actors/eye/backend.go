@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"thunderline/engine/config"
+	"thunderline/hotpath/decide/spec"
 )
 
 // Backend is what the admin server shows and acts on. The engine implements
@@ -30,11 +30,11 @@ type Backend interface {
 	// Router is the router config in use and its version.
 	Router() RouterSnapshot
 	// ReloadRouter hot-swaps cfg, which the server has already decoded
-	// strictly and validated with config.ParseRouter. The backend checks what
+	// strictly and validated with spec.ParseRouter. The backend checks what
 	// only it can (the version must rise, weight files load, layer shapes)
 	// and returns the new version, or a *ConfigError naming the field; the
 	// running version must stay in use when it refuses.
-	ReloadRouter(ctx context.Context, cfg *config.Router) (version uint64, err error)
+	ReloadRouter(ctx context.Context, cfg *spec.Router) (version uint64, err error)
 
 	// Experts lists the experts of the router in use, per layer.
 	Experts() []LayerExperts
@@ -48,7 +48,7 @@ type Backend interface {
 	// backend builds a router version in which expert name of layer runs
 	// spec, swaps it in, and returns the new version; an invalid spec is a
 	// *ConfigError naming the field, ErrNotFound an unknown expert.
-	SwapExpert(ctx context.Context, layer int, name string, spec config.ExpertSpec) (version uint64, err error)
+	SwapExpert(ctx context.Context, layer int, name string, spec spec.ExpertSpec) (version uint64, err error)
 
 	// Risk is the kill-switch state (seed 004 §9 deny map).
 	Risk() RiskState
@@ -112,7 +112,7 @@ type RingDepth struct {
 // RouterSnapshot is the router config in use.
 type RouterSnapshot struct {
 	Version uint64
-	Config  config.Router
+	Config  spec.Router
 	// Source says where it came from: "profile", a file path, or "admin"
 	// for a PUT /router.
 	Source string

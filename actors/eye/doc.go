@@ -2,8 +2,9 @@
 // the live dashboard. It owns the HTTP surface, its authentication and the
 // dashboard page; everything it shows or changes goes through a Backend,
 // which the engine implements. It never imports thunderline/engine (the
-// engine imports actors), never touches the hot path, and never logs a
-// token.
+// engine imports actors; the router schema it validates comes from the leaf
+// package hotpath/decide/spec), never touches the hot path, never reads
+// another library's error text, and never logs a token.
 //
 // # Routes and roles
 //
@@ -34,10 +35,11 @@
 // conflict 409, invalid_config 422, not_ready and unavailable 503,
 // internal 500.
 //
-// PUT /router decodes the body with config.ParseRouter (strict: an unknown
+// PUT /router decodes the body with spec.ParseRouter (strict: an unknown
 // key is an error), requires a version higher than the running one, and
-// hands it to Backend.ReloadRouter; any refusal is a 422 naming the field,
-// and the running version stays. Bodies are capped: Options.MaxBodyBytes
+// hands it to Backend.ReloadRouter; any refusal is a 422 naming the field
+// by its full path ("router.layers[0].p", from the spec.FieldError or the
+// backend's ConfigError), and the running version stays. Bodies are capped: Options.MaxBodyBytes
 // (1 MiB) for PUT /router, 64 KiB for the JSON bodies.
 //
 // # Tokens

@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
+
+	"thunderline/hotpath/decide/spec"
 )
 
 // apiError is the body of every error response.
@@ -67,28 +68,16 @@ func writeBackendError(w http.ResponseWriter, err error) {
 	}
 }
 
-var (
-	// "router.layers[0].list[2].params" in a validation error.
-	fieldPath = regexp.MustCompile(`\brouter\.[A-Za-z0-9_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_]+(?:\[\d+\])?)*`)
-	// yaml.v3's strict decoding: "line 3: field bogus not found in type config.RouterLayer".
-	unknownField = regexp.MustCompile(`field (\S+) not found in type`)
-)
-
-// routerConfigError turns a config.ParseRouter error into a *ConfigError,
-// naming the field the message names.
-func routerConfigError(err error) *ConfigError {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "router config "+routerBodyName+": ")
-	ce := &ConfigError{Reason: msg}
-	if m := unknownField.FindStringSubmatch(msg); m != nil {
-		ce.Field = m[1]
-	} else if m := fieldPath.FindString(msg); m != "" {
-		ce.Field = m
-		ce.Reason = strings.TrimPrefix(strings.TrimPrefix(msg, m), ":")
-		ce.Reason = strings.TrimSpace(ce.Reason)
+// configError turns a spec.ParseRouter error into a *ConfigError naming
+// the field its spec.FieldError names (none for a syntax error).
+func configError(err error) *ConfigError {
+	var fe *spec.FieldError
+	if !errors.As(err, &fe) {
+		return &ConfigError{Reason: err.Error()}
+	}
+	ce := &ConfigError{Field: fe.Path, Reason: fe.Reason}
+	if fe.Line > 0 {
+		ce.Reason = fmt.Sprintf("line %d: %s", fe.Line, fe.Reason)
 	}
 	return ce
 }
-
-// routerBodyName names the request body in config.ParseRouter errors.
-const routerBodyName = "request body"

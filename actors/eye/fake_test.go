@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"thunderline/engine/config"
+	"thunderline/hotpath/decide/spec"
 )
 
 // fakeBackend is an in-process Backend for unit tests: plain state behind a
@@ -22,7 +22,7 @@ type fakeBackend struct {
 	mu       sync.Mutex
 	ready    error
 	version  uint64
-	cfg      config.Router
+	cfg      spec.Router
 	reloads  int
 	experts  []LayerExperts
 	deny     []DenyEntry
@@ -36,9 +36,9 @@ type fakeBackend struct {
 func newFakeBackend() *fakeBackend {
 	f := &fakeBackend{hub: NewHub(HubOptions{Heartbeat: time.Minute}), reg: prometheus.NewRegistry(),
 		version: 3, haltCh: make(chan bool, 16)}
-	f.cfg = config.Router{Version: 3, EmbedDim: 16, MaxBatch: 256, Layers: []config.RouterLayer{{
+	f.cfg = spec.Router{Version: 3, EmbedDim: 16, MaxBatch: 256, Layers: []spec.RouterLayer{{
 		Experts: 4, CapacityFactor: 2, P: 0.65, MaxExpertsPerToken: 3, Undercovered: "argmax",
-		List: []config.ExpertSpec{{Name: "momentum", Kind: "momentum"}, {Name: "mean_reversion", Kind: "mean_reversion"},
+		List: []spec.ExpertSpec{{Name: "momentum", Kind: "momentum"}, {Name: "mean_reversion", Kind: "mean_reversion"},
 			{Name: "order_flow", Kind: "order_flow"}, {Name: "mlp_head", Kind: "mlp", Hidden: 32}}}}}
 	f.experts = []LayerExperts{{Layer: 0, Experts: []ExpertStats{
 		{Layer: 0, Name: "momentum", Kind: "momentum", Status: "failed", Calls: 1200, Abstains: 300, Panics: 1, Failed: true,
@@ -88,7 +88,7 @@ func (f *fakeBackend) Router() RouterSnapshot {
 	return RouterSnapshot{Version: f.version, Config: f.cfg, Source: "profile"}
 }
 
-func (f *fakeBackend) ReloadRouter(ctx context.Context, cfg *config.Router) (uint64, error) {
+func (f *fakeBackend) ReloadRouter(ctx context.Context, cfg *spec.Router) (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if cfg.Weights == "missing.safetensors" {
@@ -112,7 +112,7 @@ func (f *fakeBackend) Experts() []LayerExperts {
 	return out
 }
 
-func (f *fakeBackend) SwapExpert(ctx context.Context, layer int, name string, spec config.ExpertSpec) (uint64, error) {
+func (f *fakeBackend) SwapExpert(ctx context.Context, layer int, name string, spec spec.ExpertSpec) (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if layer >= len(f.experts) {

@@ -15,7 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"thunderline/engine/config"
+	"thunderline/hotpath/decide/spec"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +92,7 @@ func wantsYAML(r *http.Request) bool {
 		strings.Contains(a, "application/x-yaml")
 }
 
-// putRouter decodes the body strictly (config.ParseRouter), refuses a
+// putRouter decodes the body strictly (spec.ParseRouter), refuses a
 // version that does not rise, and hands the config to the backend.
 func (s *Server) putRouter(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, s.opts.MaxBodyBytes)
@@ -103,9 +103,9 @@ func (s *Server) putRouter(w http.ResponseWriter, r *http.Request) {
 		writeError(w, "bad_request", "empty body: send a router config (YAML or JSON) with a higher version")
 		return
 	}
-	cfg, err := config.ParseRouter(body, routerBodyName)
+	cfg, err := spec.ParseRouter(body, "request body")
 	if err != nil {
-		writeBackendError(w, routerConfigError(err))
+		writeBackendError(w, configError(err))
 		return
 	}
 	running := s.b.Router().Version
@@ -180,8 +180,8 @@ func (s *Server) expertSwap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	spec := config.ExpertSpec{Name: name, Kind: body.Kind, Weights: body.Weights, Prefix: body.Prefix, Hidden: body.Hidden,
-		Seed: body.Seed, Params: body.Params, Socket: body.Socket, Budget: config.Duration(body.BudgetUs * 1e3)}
+	spec := spec.ExpertSpec{Name: name, Kind: body.Kind, Weights: body.Weights, Prefix: body.Prefix, Hidden: body.Hidden,
+		Seed: body.Seed, Params: body.Params, Socket: body.Socket, Budget: spec.Duration(body.BudgetUs * 1e3)}
 	v, err := s.b.SwapExpert(r.Context(), layer, name, spec)
 	if err != nil {
 		writeBackendError(w, err)

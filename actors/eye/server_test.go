@@ -315,7 +315,10 @@ func TestRouterPutInvalid(t *testing.T) {
 	}
 	for _, c := range []struct{ body, field, inMessage string }{
 		{"version: 4\nlayers:\n  - experts: 4\n    capacity_factor: 2\n    p: 1.5\n", "router.layers[0].p", "(0, 1]"},
-		{"version: 4\nbogus: 1\n", "bogus", "not found"},
+		{"version: 4\nbogus: 1\n", "router.bogus", "line 2: unknown key, not found among"},
+		{"version: 4\nlayers:\n  - experts: 4\n    capacity_factor: 2\n    p: 0.5\n    list:\n      - {name: x, kind: mlp, bias: 1}\n",
+			"router.layers[0].list[0].bias", "line 7: unknown key"},
+		{"version: 4\nlayers:\n  - experts: many\n", "router.layers[0].experts", `line 3: "many": want an integer`},
 		{"version: 4\nlayers:\n  - experts: 4\n    capacity_factor: 2\n    p: 0.5\n    list:\n      - {name: x, kind: laser}\n", "router.layers[0].list[0].kind", "laser"},
 		{"version: 4\nembed_dim: 0\nmax_batch: 70000\n", "router.max_batch", "65535"},
 		{"version: 2\n", "router.version", "higher than the running version 3"},
