@@ -131,27 +131,14 @@ const (
 	OpRetire                      // abstain permanently (admin)
 )
 
-func (o ExpertOp) String() string {
-	switch o {
-	case OpRestart:
-		return "restart"
-	case OpForce:
-		return "force"
-	case OpUnforce:
-		return "unforce"
-	case OpRetire:
-		return "retire"
-	}
-	return "invalid"
-}
+// expertOpNames are the actions' names, by ExpertOp.
+var expertOpNames = enumNames{OpRestart: "restart", OpForce: "force", OpUnforce: "unforce", OpRetire: "retire"}
+
+func (o ExpertOp) String() string { return expertOpNames.name(uint8(o), "invalid") }
 
 func parseExpertOp(s string) (ExpertOp, bool) {
-	for _, o := range []ExpertOp{OpRestart, OpForce, OpUnforce, OpRetire} {
-		if o.String() == s {
-			return o, true
-		}
-	}
-	return 0, false
+	v, ok := expertOpNames.parse(s)
+	return ExpertOp(v), ok
 }
 
 // LayerExperts is one router layer's experts.

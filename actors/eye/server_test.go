@@ -478,39 +478,16 @@ func TestQueryTokenOnlyOnStream(t *testing.T) {
 	}
 }
 
-func TestLoopbackOnly(t *testing.T) {
-	tok, _ := GenerateToken()
-	for _, c := range []struct {
-		addr   string
-		remote bool
-		ok     bool
-	}{
-		{"127.0.0.1:0", false, true}, {"127.0.0.5:8470", false, true}, {"[::1]:8470", false, true},
-		{"localhost:8470", false, true}, {"", false, true},
-		{"0.0.0.0:8470", false, false}, {":8470", false, false}, {"10.1.2.3:8470", false, false},
-		{"[::]:8470", false, false}, {"example.com:8470", false, false},
-		{"0.0.0.0:8470", true, true}, {"10.1.2.3:8470", true, true},
-		{"127.0.0.1", false, false}, {"127.0.0.1:99999", false, false},
-	} {
-		_, err := New(Options{Addr: c.addr, AllowRemote: c.remote, Tokens: []Token{tok}}, newFakeBackend(), nil)
-		if (err == nil) != c.ok {
-			t.Errorf("Addr %q AllowRemote %v: err %v, want ok=%v", c.addr, c.remote, err, c.ok)
-		}
-		if err != nil && c.ok == false && !c.remote && strings.Contains(err.Error(), "loopback") &&
-			!strings.Contains(err.Error(), "AllowRemote") {
-			t.Errorf("Addr %q: error %q does not name AllowRemote", c.addr, err)
-		}
-	}
-	if DefaultAddr != "127.0.0.1:8470" {
-		t.Fatalf("DefaultAddr %s", DefaultAddr)
-	}
-}
-
+// TestOptionsValidate: New refuses options that do not validate, naming
+// the field; an address must be loopback unless AllowRemote.
 func TestOptionsValidate(t *testing.T) {
 	good, _ := GenerateToken()
+	addr := func(a string, remote bool) Options {
+		return Options{Addr: a, AllowRemote: remote, Tokens: []Token{good}}
+	}
 	for _, c := range []struct {
 		opts Options
-		want string
+		want string // "": valid
 	}{
 		{Options{}, "GenerateToken"},
 		{Options{Tokens: []Token{{Value: "short", Role: RoleAdmin}}}, "Options.Tokens[0].Value"},
@@ -518,14 +495,22 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{Tokens: []Token{{Value: good.Value}}}, "Options.Tokens[0].Role"},
 		{Options{Tokens: []Token{{Value: "has a space in the middle", Role: RoleAdmin}}}, "Options.Tokens[0].Value"},
 		{Options{Tokens: []Token{good}, MaxBodyBytes: 10}, "Options.MaxBodyBytes"},
+		{Options{Tokens: []Token{good}}, ""},
+		{addr("127.0.0.1:0", false), ""}, {addr("127.0.0.5:8470", false), ""}, {addr("[::1]:8470", false), ""},
+		{addr("localhost:8470", false), ""},
+		{addr("0.0.0.0:8470", false), "AllowRemote"}, {addr(":8470", false), "AllowRemote"},
+		{addr("10.1.2.3:8470", false), "AllowRemote"}, {addr("[::]:8470", false), "AllowRemote"},
+		{addr("example.com:8470", false), "AllowRemote"},
+		{addr("0.0.0.0:8470", true), ""}, {addr("10.1.2.3:8470", true), ""},
+		{addr("127.0.0.1", false), "Options.Addr"}, {addr("127.0.0.1:99999", false), "bad port"},
 	} {
-		err := c.opts.Validate()
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Validate: %v, want an error naming %q", err, c.want)
+		_, err := New(c.opts, newFakeBackend(), nil)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("New(%+v): %v, want an error naming %q (none if empty)", c.opts, err, c.want)
 		}
 	}
-	if err := (Options{Tokens: []Token{good}}).Validate(); err != nil {
-		t.Fatal(err)
+	if DefaultAddr != "127.0.0.1:8470" {
+		t.Fatalf("DefaultAddr %s", DefaultAddr)
 	}
 }
 

@@ -23,24 +23,15 @@ const (
 	RoleAdmin         // also PUT /router, retiring experts and /debug/pprof
 )
 
-func (r Role) String() string {
-	switch r {
-	case RoleReadOnly:
-		return "read_only"
-	case RoleOperator:
-		return "operator"
-	case RoleAdmin:
-		return "admin"
-	}
-	return "none"
-}
+// roleNames are the roles' names, by role; roleNone has none.
+var roleNames = enumNames{RoleReadOnly: "read_only", RoleOperator: "operator", RoleAdmin: "admin"}
+
+func (r Role) String() string { return roleNames.name(uint8(r), "none") }
 
 // ParseRole reads "admin", "operator" or "read_only".
 func ParseRole(s string) (Role, error) {
-	for _, r := range []Role{RoleReadOnly, RoleOperator, RoleAdmin} {
-		if r.String() == s {
-			return r, nil
-		}
+	if v, ok := roleNames.parse(s); ok {
+		return Role(v), nil
 	}
 	return roleNone, fmt.Errorf("role %q: want admin, operator or read_only", s)
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -268,13 +267,7 @@ func (p *Profile) AdminAddr() string {
 }
 
 // Load reads and validates a profile file.
-func Load(path string) (*Profile, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read profile: %w", err)
-	}
-	return Parse(b, path)
-}
+func Load(path string) (*Profile, error) { return spec.Load(path, "profile", Parse) }
 
 // Parse decodes a profile strictly and validates it. name is the file
 // errors name; every error is a *FieldError.

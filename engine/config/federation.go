@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"time"
 
@@ -117,11 +116,7 @@ const (
 
 // LoadFederationSpec reads and validates a federation spec file.
 func LoadFederationSpec(path string) (*FederationSpec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read federation spec: %w", err)
-	}
-	return ParseFederationSpec(b, path)
+	return spec.Load(path, "federation spec", ParseFederationSpec)
 }
 
 // ParseFederationSpec decodes a federation spec strictly, fills its

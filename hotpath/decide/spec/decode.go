@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -41,6 +42,17 @@ func Decode(b []byte, v any, root string) error {
 	}
 	d := &decoder{budget: maxExpansion * (countNodes(&doc) + 1000)}
 	return d.value(doc.Content[0], rv.Elem(), root)
+}
+
+// Load reads the file at path and parses it with parse, which names path
+// in its errors; doc names the file in a read error ("read profile: …").
+func Load[T any](path, doc string, parse func(b []byte, name string) (T, error)) (T, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("read %s: %w", doc, err)
+	}
+	return parse(b, path)
 }
 
 // maxExpansion bounds the nodes a decode visits, following aliases, per

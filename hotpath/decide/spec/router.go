@@ -3,7 +3,6 @@ package spec
 import (
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"time"
 )
@@ -253,10 +252,4 @@ func ParseRouter(b []byte, name string) (*Router, error) {
 }
 
 // LoadRouter reads a router config file.
-func LoadRouter(path string) (*Router, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read router config: %w", err)
-	}
-	return ParseRouter(b, path)
-}
+func LoadRouter(path string) (*Router, error) { return Load(path, "router config", ParseRouter) }

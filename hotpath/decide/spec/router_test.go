@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,10 +40,8 @@ func TestParseRouterErrors(t *testing.T) {
 	f := func(in, wantPath, wantReason string) {
 		t.Helper()
 		_, err := ParseRouter([]byte(in), "request body")
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Path != wantPath || !strings.Contains(fe.Reason, wantReason) ||
-			fe.Doc != "router config" || fe.File != "request body" {
-			t.Errorf("%q: %#v, want path %q and %q", in, err, wantPath, wantReason)
+		if fe := checkFieldError(t, in, err, wantPath, wantReason); fe.Doc != "router config" || fe.File != "request body" {
+			t.Errorf("%q: %v names no router config request body", in, err)
 		}
 	}
 	layer := func(fields string) string {
