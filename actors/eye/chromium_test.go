@@ -3,7 +3,6 @@ package eye
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"image/png"
 	"os"
@@ -92,42 +91,17 @@ func TestDashboardChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	b := eyetest.Launch(t, path)
-	fail := func(what string, err error) {
-		t.Helper()
-		t.Fatalf("%s: %v\nexceptions: %v\nconsole: %v\nchromium stderr (tail):\n%s", what, err, b.Exceptions(), b.Console(), b.Stderr())
-	}
-	sess, err := b.NewPage(ctx)
-	if err != nil {
-		fail("open a tab", err)
-	}
-	if err := b.Call(ctx, sess, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1440, "height": 1000,
-		"deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
-		fail("viewport", err)
-	}
-	loaded := b.Expect(sess, "Page.loadEventFired")
-	if err := b.Call(ctx, sess, "Page.navigate", map[string]any{"url": e.url + "/dashboard"}, nil); err != nil {
-		fail("navigate", err)
-	}
-	select {
-	case <-loaded:
-	case <-ctx.Done():
-		fail("load the dashboard", ctx.Err())
-	}
+	page := eyetest.Launch(t, path).Open(ctx, e.url+"/dashboard", 1440, 1000)
 	wait := func(what, cond string) {
 		t.Helper()
-		if err := b.Eval(ctx, sess, eyetest.WaitJS(cond, 10*time.Second), nil); err != nil {
-			fail(what, err)
-		}
+		page.Wait(what, cond, 10*time.Second)
 	}
 	tok, _ := json.Marshal(e.tokens[RoleOperator])
 	state := func() pageState {
 		t.Helper()
 		var st pageState
 		// A block, so that each evaluation declares its own TOKEN.
-		if err := b.Eval(ctx, sess, "{ const TOKEN = "+string(tok)+"; "+readState+" }", &st); err != nil {
-			fail("read the page", err)
-		}
+		page.Eval("read the page", "{ const TOKEN = "+string(tok)+"; "+readState+" }", &st)
 		return st
 	}
 
@@ -135,9 +109,7 @@ func TestDashboardChromium(t *testing.T) {
 	wait("the token form", `!document.getElementById('login').hidden`)
 	signIn := `(() => { document.getElementById('tok-input').value = ` + string(tok) + `;
 	  document.getElementById('tok-form').requestSubmit(); return true; })()`
-	if err := b.Eval(ctx, sess, signIn, nil); err != nil {
-		fail("sign in", err)
-	}
+	page.Eval("sign in", signIn, nil)
 	wait("live data", `document.getElementById('conn-status').dataset.state === 'open'
 	  && document.querySelector('#decisions-table tr[data-symbol="ESU4"]')
 	  && document.querySelector('#experts-table tr[data-expert="0/momentum"]')
@@ -210,39 +182,19 @@ func TestDashboardChromium(t *testing.T) {
 	}
 
 	// The kill switch, engaged from the page with the operator token.
-	if err := b.Eval(ctx, sess, `document.getElementById('halt-toggle').click(), true`, nil); err != nil {
-		fail("click HALT ALL", err)
-	}
+	page.Eval("click HALT ALL", `document.getElementById('halt-toggle').click(), true`, nil)
 	select {
 	case on := <-e.fake.haltCh:
 		if !on {
 			t.Fatal("HALT ALL turned the kill switch off")
 		}
 	case <-ctx.Done():
-		fail("the kill switch click to reach the backend", ctx.Err())
+		page.Fail("the kill switch click to reach the backend", ctx.Err())
 	}
 	wait("the halted state", `document.getElementById('halt-state').dataset.on === 'true'`)
 
 	// Screenshot of the whole page.
-	var lm struct {
-		CSSContentSize struct {
-			Width, Height float64
-		} `json:"cssContentSize"`
-	}
-	if err := b.Call(ctx, sess, "Page.getLayoutMetrics", map[string]any{}, &lm); err != nil {
-		fail("layout metrics", err)
-	}
-	var shot struct {
-		Data string `json:"data"`
-	}
-	if err := b.Call(ctx, sess, "Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
-		"clip": map[string]any{"x": 0, "y": 0, "width": 1440, "height": lm.CSSContentSize.Height, "scale": 1}}, &shot); err != nil {
-		fail("screenshot", err)
-	}
-	img, err := base64.StdEncoding.DecodeString(shot.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := page.Screenshot(1440)
 	cfg, err := png.DecodeConfig(bytes.NewReader(img))
 	if err != nil || cfg.Width != 1440 || cfg.Height < 900 {
 		t.Fatalf("screenshot: %v, %dx%d", err, cfg.Width, cfg.Height)
@@ -257,10 +209,5 @@ func TestDashboardChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(b.Exceptions()) > 0 {
-		t.Errorf("JavaScript exceptions: %v", b.Exceptions())
-	}
-	if len(b.Console()) > 0 {
-		t.Errorf("console errors: %v", b.Console())
-	}
+	page.CheckClean()
 }

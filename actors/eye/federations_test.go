@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"thunderline/actors/eye/eyetest"
 )
 
 // fedBackend adds the federation routes to the fake backend.
@@ -50,16 +52,8 @@ func TestFederationRoutes(t *testing.T) {
 	fb := &fedBackend{fakeBackend: newFakeBackend()}
 	srv, err := New(Options{Addr: "127.0.0.1:0", Tokens: []Token{{Value: e.tokens[RoleReadOnly], Role: RoleReadOnly},
 		{Value: e.tokens[RoleAdmin], Role: RoleAdmin}}}, fb, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	defer fb.hub.Close()
-	e.url = url
+	t.Cleanup(fb.hub.Close)
+	e.url = eyetest.Serve(t, srv, err)
 	r := e.do(http.MethodGet, "/federations", e.tokens[RoleReadOnly], nil)
 	var list struct{ Federations []map[string]string }
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &list) != nil || len(list.Federations) != 1 {

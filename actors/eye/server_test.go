@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"thunderline/actors/eye/eyetest"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -64,22 +66,10 @@ func startEnv(t *testing.T, mod func(*Options)) *testEnv {
 		mod(&opts)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(e.fake.hub.Close) // after the server's shutdown
 	srv, err := New(opts, e.fake, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.srv = srv
-	if e.url, err = srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		e.fake.hub.Close()
-	})
+	e.url = eyetest.Serve(t, srv, err)
 	return e
 }
 

@@ -1,6 +1,3 @@
-// Package eyetest drives a headless Chromium over the DevTools protocol for
-// tests of the dashboard: the eye package's own test (against a fake
-// backend) and the engine's (against a running engine). Test helpers only.
 package eyetest
 
 import (
@@ -19,7 +16,7 @@ import (
 	"time"
 )
 
-// browser drives a headless Chromium over the DevTools protocol on a pipe
+// Browser drives a headless Chromium over the DevTools protocol on a pipe
 // (--remote-debugging-pipe: JSON messages separated by NUL bytes, on file
 // descriptors 3 for commands and 4 for replies and events). A pipe needs no
 // WebSocket client and opens no debugging port on the machine.
@@ -94,7 +91,7 @@ func chromiumFlags(userDataDir string) []string {
 	}
 }
 
-// launchChromium starts Chromium in its own process group; the test's
+// Launch starts Chromium (at path, see ChromiumPath) in its own process group; the test's
 // cleanup closes it and, if it lingers, kills that group (only the
 // processes this test started).
 func Launch(t testing.TB, path string) *Browser {
@@ -172,7 +169,7 @@ func (b *Browser) read() {
 	}
 }
 
-// expect registers for the next event of method in session; register
+// Expect registers for the next event of method in session; register
 // before the command that causes it.
 func (b *Browser) Expect(session, method string) <-chan json.RawMessage {
 	w := &cdpWaiter{session: session, method: method, ch: make(chan json.RawMessage, 1)}
@@ -182,7 +179,7 @@ func (b *Browser) Expect(session, method string) <-chan json.RawMessage {
 	return w.ch
 }
 
-// call sends a command and decodes its result into out (if not nil).
+// Call sends a command and decodes its result into out (if not nil).
 func (b *Browser) Call(ctx context.Context, session, method string, params, out any) error {
 	p, err := json.Marshal(params)
 	if err != nil {
@@ -217,7 +214,7 @@ func (b *Browser) Call(ctx context.Context, session, method string, params, out 
 	}
 }
 
-// newPage opens a tab and attaches to it; it returns the session id.
+// NewPage opens a tab and attaches to it; it returns the session id.
 func (b *Browser) NewPage(ctx context.Context) (string, error) {
 	var target struct {
 		TargetID string `json:"targetId"`
@@ -239,7 +236,7 @@ func (b *Browser) NewPage(ctx context.Context) (string, error) {
 	return att.SessionID, nil
 }
 
-// eval evaluates a JavaScript expression in the page, awaiting a promise,
+// Eval evaluates a JavaScript expression in the page, awaiting a promise,
 // and decodes its value into out (if not nil).
 func (b *Browser) Eval(ctx context.Context, session, expr string, out any) error {
 	var res struct {
@@ -267,7 +264,7 @@ func (b *Browser) Eval(ctx context.Context, session, expr string, out any) error
 	return nil
 }
 
-// waitJS is an expression that resolves when cond (a JavaScript
+// WaitJS is an expression that resolves when cond (a JavaScript
 // expression) is truthy, checked on every DOM change, and rejects after
 // timeout naming what it waited for.
 func WaitJS(cond string, timeout time.Duration) string {
