@@ -56,7 +56,7 @@ plain: 4
 	if d.Name != "n" || d.Count != 3 || time.Duration(d.Wait) != 250*time.Millisecond || d.Opt == nil || !*d.Opt ||
 		d.Inner != (inner{1, "x"}) || d.Ptr == nil || *d.Ptr != (inner{A: 2}) || len(d.Items) != 2 ||
 		d.Items[1] != (inner{B: "y"}) || strings.Join(d.Tags, ",") != "p,q" || d.Params["k"] != 1.5 ||
-		d.Embed.Extra != "e" || d.Plain != 4 {
+		d.Embed.Extra != "e" || d.Plain != 4 || d.Skip != 0 || d.hidden != 0 {
 		t.Fatalf("decoded %+v", d)
 	}
 }
