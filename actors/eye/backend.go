@@ -32,7 +32,8 @@ type Backend interface {
 	// ReloadRouter hot-swaps cfg, which the server has already decoded
 	// strictly and validated with spec.ParseRouter. The backend checks what
 	// only it can (the version must rise, weight files load, layer shapes)
-	// and returns the new version, or a *ConfigError naming the field; the
+	// and returns the new version, or a *ConfigError (or *spec.FieldError)
+	// naming the field; the
 	// running version must stay in use when it refuses.
 	ReloadRouter(ctx context.Context, cfg *spec.Router) (version uint64, err error)
 
@@ -79,6 +80,8 @@ var (
 )
 
 // ConfigError is a router config the backend refuses (422 invalid_config).
+// A backend may return a *spec.FieldError (what config parsing returns)
+// instead: the server answers it the same way, its Path as the field.
 type ConfigError struct {
 	Field  string // the offending key, as "router.layers[1].p"; "" if unknown
 	Reason string

@@ -49,10 +49,13 @@ func writeError(w http.ResponseWriter, code, msg string) {
 // writeBackendError maps a Backend error to its status.
 func writeBackendError(w http.ResponseWriter, err error) {
 	var ce *ConfigError
+	var fe *spec.FieldError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ce):
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{Code: "invalid_config", Message: ce.Error(), Field: ce.Field})
+	case errors.As(err, &fe):
+		writeBackendError(w, configError(fe))
 	case errors.As(err, &mbe):
 		writeError(w, "too_large", err.Error())
 	case errors.Is(err, ErrNotFound):
@@ -68,8 +71,9 @@ func writeBackendError(w http.ResponseWriter, err error) {
 	}
 }
 
-// configError turns a spec.ParseRouter error into a *ConfigError naming
-// the field its spec.FieldError names (none for a syntax error).
+// configError turns a config parsing error (spec.ParseRouter's) into a
+// *ConfigError naming the field its spec.FieldError names (none for a
+// syntax error, or an error that is no FieldError).
 func configError(err error) *ConfigError {
 	var fe *spec.FieldError
 	if !errors.As(err, &fe) {

@@ -15,8 +15,8 @@ type FederationBackend interface {
 	// Federation is one federation with its rounds, leases, artifacts and
 	// rollups; ErrNotFound for an unknown id.
 	Federation(ctx context.Context, id string) (any, error)
-	// CreateFederation validates a FederationSpec (YAML; a *ConfigError
-	// naming the field when it is invalid), records the federation and
+	// CreateFederation validates a FederationSpec (YAML; a *ConfigError or
+	// a *spec.FieldError naming the field when it is invalid), records the federation and
 	// starts it; it returns at once with the federation's id.
 	CreateFederation(ctx context.Context, specYAML []byte) (id string, err error)
 }

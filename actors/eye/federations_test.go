@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"thunderline/actors/eye/eyetest"
+	"thunderline/hotpath/decide/spec"
 )
 
 // fedBackend adds the federation routes to the fake backend.
@@ -30,12 +31,13 @@ func (f *fedBackend) Federation(_ context.Context, id string) (any, error) {
 	return map[string]any{"id": "f1", "rounds": []int{1, 2, 3}}, nil
 }
 
-func (f *fedBackend) CreateFederation(_ context.Context, spec []byte) (string, error) {
-	if !strings.Contains(string(spec), "name:") {
-		return "", &ConfigError{Field: "name", Reason: "required"}
+func (f *fedBackend) CreateFederation(_ context.Context, specYAML []byte) (string, error) {
+	if !strings.Contains(string(specYAML), "name:") {
+		// As the engine's config.ParseFederationSpec says it.
+		return "", spec.Locate(spec.Fieldf("name", "required"), "federation spec", "request")
 	}
 	f.mu.Lock()
-	f.created = append(f.created, spec)
+	f.created = append(f.created, specYAML)
 	f.mu.Unlock()
 	return "f2", nil
 }
