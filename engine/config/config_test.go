@@ -176,6 +176,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("window: {length: 1s, overlap: 0.2}\n"))
 	f.Add([]byte("normalize: {min_price: \"-1.5\"}\n"))
 	f.Add([]byte("feed: {kind: dbn, dbn: {files: [a.dbn]}}\n"))
+	f.Add([]byte("router: {layers: [{experts: 4, capacity_factor: 2, p: 0.5, list: [{name: a, kind: momentum, params: {vol_floor: 1}}]}]}\n"))
+	f.Add([]byte("base: &b {length: 1s}\nwindow: {<<: *b, overlap: 0}\n"))
+	f.Add([]byte("window: &w {length: 1s}\nbook: *w\nrisk: {deny: [{tenant: a, symbol: b}, {tenant: a, symbol: b}]}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := Parse(b, "fuzz.yaml")
 		if err == nil {
