@@ -171,6 +171,20 @@ type ExpertStats struct {
 	LastErrAt  time.Time
 }
 
+// FlagStatus is the Status the flags give: retired, failed, forced or
+// running, the first that applies. A backend fills Status with it.
+func (s ExpertStats) FlagStatus() string {
+	switch {
+	case s.Retired:
+		return "retired"
+	case s.Failed:
+		return "failed"
+	case s.Forced:
+		return "forced"
+	}
+	return "running"
+}
+
 // MarshalJSON writes durations as microseconds (p50_us, …).
 func (s ExpertStats) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {

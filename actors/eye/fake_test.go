@@ -152,16 +152,7 @@ func (f *fakeBackend) ExpertAction(ctx context.Context, layer int, name string, 
 		case OpRetire:
 			e.Retired, e.Forced = true, true
 		}
-		switch {
-		case e.Retired:
-			e.Status = "retired"
-		case e.Failed:
-			e.Status = "failed"
-		case e.Forced:
-			e.Status = "forced"
-		default:
-			e.Status = "running"
-		}
+		e.Status = e.FlagStatus()
 		return *e, nil
 	}
 	return ExpertStats{}, fmt.Errorf("expert %q of layer %d: %w", name, layer, ErrNotFound)

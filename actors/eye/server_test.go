@@ -521,3 +521,18 @@ func TestStartTwiceAndShutdown(t *testing.T) {
 		t.Fatal("second Start worked")
 	}
 }
+
+// TestFlagStatus: retired wins over failed, failed over forced.
+func TestFlagStatus(t *testing.T) {
+	for _, c := range []struct {
+		s    ExpertStats
+		want string
+	}{
+		{ExpertStats{}, "running"}, {ExpertStats{Forced: true}, "forced"}, {ExpertStats{Failed: true, Forced: true}, "failed"},
+		{ExpertStats{Retired: true, Failed: true, Forced: true}, "retired"},
+	} {
+		if got := c.s.FlagStatus(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.s, got, c.want)
+		}
+	}
+}
