@@ -265,12 +265,13 @@ func describe(n *yaml.Node) string {
 
 // want names what a value of type t is written as.
 func want(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	if custom(t) {
 		return "a " + strings.ToLower(t.Name())
 	}
 	switch t.Kind() {
-	case reflect.Pointer:
-		return want(t.Elem())
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

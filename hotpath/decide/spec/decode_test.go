@@ -15,6 +15,7 @@ type doc struct {
 	Count  int                `yaml:"count"`
 	Wait   Duration           `yaml:"wait"`
 	Opt    *bool              `yaml:"opt"`
+	Until  *Duration          `yaml:"until"`
 	Inner  inner              `yaml:"inner"`
 	Ptr    *inner             `yaml:"ptr"`
 	Items  []inner            `yaml:"items"`
@@ -105,7 +106,7 @@ func TestDecodeErrors(t *testing.T) {
 			t.Errorf("%q: line %d, want %d", in, fe.Line, wantLine)
 		}
 	}
-	f("bogus: 1\n", "root.bogus", 1, "unknown key, not found among name, count, wait, opt, inner, ptr, items, tags, params, extra, plain")
+	f("bogus: 1\n", "root.bogus", 1, "unknown key, not found among name, count, wait, opt, until, inner, ptr, items, tags, params, extra, plain")
 	f("name: a\ninner: {a: 1, c: 2}\n", "root.inner.c", 2, "unknown key, not found among a, b")
 	f("items:\n  - {a: 1}\n  - {a: 2, zz: 3}\n", "root.items[1].zz", 3, "unknown key")
 	f("ptr: {q: 1}\n", "root.ptr.q", 1, "unknown key")
@@ -124,6 +125,7 @@ func TestDecodeErrors(t *testing.T) {
 	f("tags: [a, [b]]\n", "root.tags[1]", 1, "a list: want a string")
 	f("wait: soon\n", "root.wait", 1, `"soon" is not a duration`)
 	f("wait: [1s]\n", "root.wait", 1, "a list: want a duration")
+	f("until: {a: 1}\n", "root.until", 1, "a mapping: want a duration")
 	f("inner: {<<: 5}\n", "root.inner", 1, "<< merges a mapping")
 	f("[1, 2]\n", "root", 1, "a list: want a mapping")
 	f("? [a]\n: 1\n", "root", 1, "want a key name")
