@@ -12,11 +12,15 @@ import (
 	"thunderline/actors/tree"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/profiles"
 )
 
-const dataDir = "../../shared/data/dbn"
+const (
+	dataDir   = "../../shared/data/dbn"
+	edgarData = "../../shared/data/edgar"
+)
 
 // TestReplayDBNSamples replays every DBN sample: record counts as the data
 // README gives them (taken with an independent reader), the same digests
@@ -211,12 +215,12 @@ func TestJournalReplayVerify(t *testing.T) {
 		break
 	}
 	syms := record.NewSymbols()
-	src, meta, err := OpenJournal(dir, syms)
+	src, meta, err := openJournal(dir, syms)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	rprof, err := decodeMeta(meta, dir)
+	rprof, err := runjournal.DecodeMeta(meta, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +262,29 @@ func TestReplayBadInputs(t *testing.T) {
 	}
 	if _, err := Replay(context.Background(), []string{dir}, ReplayOptions{}); err == nil {
 		t.Fatal("a directory that is no journal replayed")
+	}
+}
+
+// TestReplayFilings: replay takes filing directories and EDGAR journals to
+// the filings path: a directory replayed into a journal, then the journal
+// replayed with --verify, re-derives the digests the first run recorded.
+func TestReplayFilings(t *testing.T) {
+	ctx := context.Background()
+	jdir := filepath.Join(t.TempDir(), "j")
+	first, err := Replay(ctx, []string{edgarData}, ReplayOptions{JournalDir: jdir, Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Replay(ctx, []string{jdir}, ReplayOptions{Verify: true, Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Edgar == nil || first.Edgar.Journal == nil || first.Ticks != 0 || again.Edgar == nil || !again.Edgar.Verify.Equal ||
+		again.Edgar.WindowDigest != first.Edgar.WindowDigest || again.Edgar.Docs != 12 || again.Inputs[0] != jdir {
+		t.Fatalf("filings %+v, then its journal %+v", first.Edgar, again.Edgar)
+	}
+	if _, err := Replay(ctx, []string{jdir, edgarData}, ReplayOptions{}); err == nil {
+		t.Fatal("a journal and a filing directory replayed together")
 	}
 }
 

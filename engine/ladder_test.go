@@ -8,6 +8,7 @@ import (
 
 	"thunderline/actors/chief"
 	"thunderline/adapters/synthetic"
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
@@ -111,7 +112,7 @@ func journalWindows(t *testing.T, dir string) []window.FeatureWindow {
 		if err != nil {
 			return out
 		}
-		if kind == RecWindow {
+		if kind == runjournal.RecWindow {
 			d, err := window.DecodeWindowRecord(payload)
 			if err != nil {
 				t.Fatal(err)

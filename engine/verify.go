@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -172,29 +173,29 @@ func LoadRecorded(dir string) (*Recorded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("journal %s: %w", dir, err)
 		}
-		rec.Kinds[KindName(kind)]++
+		rec.Kinds[runjournal.KindName(kind)]++
 		switch kind {
-		case RecWindow:
+		case runjournal.RecWindow:
 			d, err := window.DecodeWindowRecord(payload)
 			if err != nil {
 				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
 			}
 			rec.Windows[d.Window.ID] = d.Hash
-		case RecLabel:
+		case runjournal.RecLabel:
 			d, err := window.DecodeLabel(payload)
 			if err != nil {
 				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
 			}
 			rec.Labels[d.Label.WindowID] = d.Label.Hash
-		case RecReject:
+		case runjournal.RecReject:
 			rec.Rejects++
-		case RecTrace:
+		case runjournal.RecTrace:
 			d, err := decide.DecodeTraceRecord(payload)
 			if err != nil {
 				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
 			}
 			rec.Traces[d.Trace.ID] = d.Trace.Hash
-		case RecEnd:
+		case runjournal.RecEnd:
 			var e endRecord
 			if err := json.Unmarshal(payload, &e); err != nil {
 				return nil, fmt.Errorf("journal %s record %d: end record: %w", dir, off, err)

@@ -37,7 +37,9 @@ import (
 	"thunderline/adapters/dbn"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine"
+	"thunderline/engine/admin"
 	"thunderline/engine/config"
+	"thunderline/engine/ship"
 	"thunderline/hotpath/record"
 )
 
@@ -222,7 +224,7 @@ func startPostgres() (string, string, func(), error) {
 	}
 	stop := func() { script("pg-stop.sh", "--purge") }
 	ctx := context.Background()
-	if _, err := engine.Migrate(ctx, dsn); err != nil {
+	if _, err := ship.Migrate(ctx, dsn); err != nil {
 		stop()
 		return "", "", nil, err
 	}
@@ -285,7 +287,7 @@ func underTree(ticks uint64, tree bool) (float64, uint64) {
 		t, err := p.StartTree(treepkg.Options{}, true, true)
 		must(err)
 		defer t.Stop()
-		be := engine.NewAdmin(p, "synthetic")
+		be := admin.New(p, "synthetic")
 		be.Attach()
 		go be.Run(ctx, 100*time.Millisecond)
 		_, err = p.RunLadder(ctx, nil)

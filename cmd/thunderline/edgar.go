@@ -17,8 +17,8 @@ import (
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
 	"thunderline/adapters/edgar/text"
-	"thunderline/engine"
 	"thunderline/engine/config"
+	"thunderline/engine/edgar"
 	"thunderline/hotpath/filing"
 )
 
@@ -101,7 +101,7 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var src source.Source
 	if len(pos) == 0 {
-		if src, err = engine.EdgarSource(prof); err != nil {
+		if src, err = edgar.OpenSource(prof); err != nil {
 			return err
 		}
 	} else if strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://") {
@@ -143,7 +143,7 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		src = s
 	}
 	defer src.Close()
-	eo, err := engine.EdgarOptionsFor(prof)
+	eo, err := edgar.OptionsFor(prof)
 	if err != nil {
 		return err
 	}
@@ -167,13 +167,13 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if isTerminal(stderr) {
 		eo.ProgressEvery = 200 * time.Millisecond
-		eo.Progress = func(p engine.EdgarProgress) {
+		eo.Progress = func(p edgar.Counts) {
 			fmt.Fprintf(stderr, "\r\033[Kdocs %d (%.1f MB)  windows %d  traces %d  rejected %d  %s",
 				p.Docs, float64(p.Bytes)/1e6, p.Windows, p.Traces, p.Rejected, p.Elapsed.Truncate(time.Millisecond))
 		}
 		defer fmt.Fprint(stderr, "\r\033[K")
 	}
-	sum, err := engine.RunEdgar(ctx, src, eo)
+	sum, err := edgar.Run(ctx, src, eo)
 	if sum != nil {
 		if *jsonOut {
 			writeJSON(stdout, sum)

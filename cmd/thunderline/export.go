@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"thunderline/engine"
+	"thunderline/engine/export"
 )
 
 // cmdExport writes a run's training slice: `thunderline export --out FILE
@@ -23,7 +23,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 || *out == "" {
 		return usageError{errors.New("export: want --out FILE and one JOURNAL_DIR")}
 	}
-	sum, err := engine.ExportSliceFile(pos[0], *out)
+	sum, err := export.SliceFile(pos[0], *out)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"thunderline/adapters/flowerbridge"
-	"thunderline/engine"
 	"thunderline/engine/config"
+	"thunderline/engine/federation"
 	"thunderline/persist/artifacts"
 )
 
@@ -47,7 +47,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *work == "" {
 		*work = filepath.Join("var", "federations", time.Now().UTC().Format("20060102T150405Z"))
 	}
-	o := engine.FederateOptions{Spec: spec, SpecYAML: b, DSN: *dsn, Tenant: *tenant, WorkDir: *work, Python: *python,
+	o := federation.Options{Spec: spec, SpecYAML: b, DSN: *dsn, Tenant: *tenant, WorkDir: *work, Python: *python,
 		FlowerDir: *flowerDir, Timeout: *timeout}
 	// S3-compatible storage when configured (the secret only from the
 	// environment, never a flag: flags show in process lists).
@@ -58,7 +58,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	tr, shutdown, err := engine.FederationTracer(ctx, *traceExp, *otlpEndpoint, stderr)
+	tr, shutdown, err := federation.Tracer(ctx, *traceExp, *otlpEndpoint, stderr)
 	if err != nil {
 		return usageError{err}
 	}
@@ -67,7 +67,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	o.OnEvent = func(ev flowerbridge.Event) {
 		fmt.Fprintf(stderr, "federate: %s round %d %v\n", ev.Event, ev.Round, ev.Metrics)
 	}
-	sum, err := engine.RunFederation(ctx, o)
+	sum, err := federation.Run(ctx, o)
 	if sum != nil {
 		if *jsonOut {
 			writeJSON(stdout, sum)

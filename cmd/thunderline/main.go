@@ -25,7 +25,10 @@ import (
 	"thunderline/actors/eye"
 	"thunderline/actors/tree"
 	"thunderline/engine"
+	"thunderline/engine/admin"
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
+	"thunderline/engine/ship"
 )
 
 const usage = `thunderline — low-latency decision engine for market and filings data
@@ -195,7 +198,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tty := isTerminal(stderr)
 	src := prof.Source()
 	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
-	var admin *eye.Server
+	var srv *eye.Server
 	var actors *tree.Tree
 	started := func(p *engine.Pipeline) error {
 		var err error
@@ -203,20 +206,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if actors, err = p.StartTree(tree.Options{Logger: log}, withAdmin, withAdmin); err != nil {
 			return err
 		}
-		var be *engine.Admin
+		var be *admin.Admin
 		if prof.AdminEnabled() && !*noAdmin {
-			tokens, generated, err := engine.AdminTokens(prof)
+			tokens, generated, err := admin.Tokens(prof)
 			if err != nil {
 				return err
 			}
-			be = engine.NewAdmin(p, feedName(prof))
+			be = admin.New(p, feedName(prof))
 			be.Attach()
 			be.ConfigureFederations(envOr("THUNDERLINE_FLOWER_DIR", "adapters/flower"), envOr("THUNDERLINE_PYTHON", "python3"))
-			admin, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
+			srv, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
 			if err != nil {
 				return fmt.Errorf("admin: %w", err)
 			}
-			url, err := admin.Start()
+			url, err := srv.Start()
 			if err != nil {
 				return fmt.Errorf("admin: %w", err)
 			}
@@ -264,9 +267,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if actors != nil {
 		actors.Stop()
 	}
-	if admin != nil {
+	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		admin.Shutdown(sctx)
+		srv.Shutdown(sctx)
 		cancel()
 	}
 	if tty {
@@ -374,7 +377,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *dsn == "" {
 		return usageError{errors.New("no DSN: give --dsn or set THUNDERLINE_PG_DSN")}
 	}
-	applied, err := engine.Migrate(ctx, *dsn)
+	applied, err := ship.Migrate(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -404,12 +407,14 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{errors.New("no DSN: give --dsn or set THUNDERLINE_PG_DSN")}
 	}
 	if *tenant == "" {
-		if *tenant, err = engine.JournalTenant(dirs[0]); err != nil {
+		prof, err := runjournal.ReadMeta(dirs[0])
+		if err != nil {
 			return err
 		}
+		*tenant = prof.TenantName()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sum, err := engine.Ship(ctx, *dsn, dirs[0], *tenant, log)
+	sum, err := ship.Backfill(ctx, *dsn, dirs[0], *tenant, log)
 	if *jsonOut {
 		writeJSON(stdout, sum)
 	} else {
