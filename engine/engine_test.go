@@ -10,16 +10,10 @@ import (
 	"time"
 
 	"thunderline/actors/tree"
-	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
 	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/profiles"
-)
-
-const (
-	dataDir   = "../../shared/data/dbn"
-	edgarData = "../../shared/data/edgar"
 )
 
 // TestReplayDBNSamples replays every DBN sample: record counts as the data
@@ -108,47 +102,6 @@ func TestReplayDBNFigures(t *testing.T) {
 		t.Fatalf("windows %d, labels %d filled + %d open", sum.Windows, sum.LabelsFilled, sum.LabelsOpen)
 	}
 }
-
-func testProfile(t *testing.T, yaml string) *config.Profile {
-	t.Helper()
-	p, err := config.Parse([]byte(yaml), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// runSynthetic runs a bounded synthetic feed through a pipeline journaling
-// to dir (if set) and returns the summary.
-func runSynthetic(t *testing.T, prof *config.Profile, ticks uint64, parts int, dir string) *Summary {
-	t.Helper()
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = ticks
-	feed, err := synthetic.New(sc, syms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(Options{Profile: prof, Symbols: syms, Partitions: parts, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Ticks != ticks {
-		t.Fatalf("ran %d ticks, want %d", sum.Ticks, ticks)
-	}
-	return sum
-}
-
-const lateProfile = `
-feed: {synthetic: {symbols: 40, seed: 9, bad_ratio: 0.001, burst_every: 2s, burst_length: 300ms}}
-normalize: {seq: contiguous}
-window: {length: 100ms, overlap: 0.75, allowed_lateness: 5ms, label: {horizon: 300ms, type: class, threshold_bps: 0.5}}
-journal: {fsync: never}
-`
 
 // TestDigestIndependentOfPartitions: the same feed through 1, 2 and 5
 // partitions gives the same window and label digests.
@@ -334,15 +287,8 @@ func TestRouterProfiles(t *testing.T) {
 // (the swaps are journaled in band and happen at the same batches).
 func TestReloadRouterWhileRunning(t *testing.T) {
 	prof := testProfile(t, lateProfile)
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 250_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 250_000, Options{JournalDir: dir})
 	done := make(chan error, 1)
 	go func() {
 		var err error
@@ -361,7 +307,7 @@ func TestReloadRouterWhileRunning(t *testing.T) {
 		}
 		done <- err
 	}()
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,15 +336,8 @@ func TestPartitionCrashRestarts(t *testing.T) {
 	prof := testProfile(t, lateProfile)
 	base := runSynthetic(t, prof, 150_000, 2, "")
 
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 150_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, Partitions: 2, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 150_000, Options{Partitions: 2, JournalDir: dir})
 	// Under the actor tree: flow actors decide the restart.
 	tr, err := p.StartTree(tree.Options{}, false, false)
 	if err != nil {
@@ -408,7 +347,7 @@ func TestPartitionCrashRestarts(t *testing.T) {
 	// The tick goes to one of the two partitions: arm both.
 	p.InjectPartitionPanic(0, 60_000)
 	p.InjectPartitionPanic(1, 60_000)
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,15 +402,8 @@ func TestPartitionCrashRestarts(t *testing.T) {
 // and no duplicate.
 func TestExpertPanicUnderTree(t *testing.T) {
 	prof := testProfile(t, strings.Replace(lateProfile, "feed: {synthetic: {symbols: 40,", "feed: {pace: realtime, synthetic: {rate: 50000, symbols: 8,", 1))
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 60_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir, Pacing: PaceRealtime})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 60_000, Options{JournalDir: dir, Pacing: PaceRealtime})
 	tr, err := p.StartTree(tree.Options{Cadence: 10 * time.Millisecond}, false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -484,7 +416,7 @@ func TestExpertPanicUnderTree(t *testing.T) {
 		}
 		momentum.InjectPanic()
 	}()
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +16,7 @@ import (
 
 // cmdFederate runs a federation end to end: `thunderline federate --spec FILE`.
 func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("federate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("federate", stderr)
 	specFile := fs.String("spec", "", "federation spec YAML `file` (see profiles/federation/)")
 	dsn := fs.String("dsn", os.Getenv("THUNDERLINE_PG_DSN"), "control plane Postgres DSN (default $THUNDERLINE_PG_DSN)")
 	tenant := fs.String("tenant", "default", "tenant of the federation")
@@ -34,7 +31,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *specFile == "" || *dsn == "" {
-		return usageError{errors.New("federate: want --spec FILE and a DSN (--dsn or THUNDERLINE_PG_DSN)")}
+		return usagef("federate: want --spec FILE and a DSN (--dsn or THUNDERLINE_PG_DSN)")
 	}
 	b, err := os.ReadFile(*specFile)
 	if err != nil {

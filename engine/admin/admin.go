@@ -19,6 +19,7 @@ import (
 	"thunderline/adapters/edgar/filings"
 	"thunderline/engine"
 	"thunderline/engine/config"
+	"thunderline/engine/report"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/window"
 )
@@ -279,20 +280,15 @@ func (a *Admin) Summary() eye.Summary {
 // Run computes the summary every interval and publishes it to the
 // dashboard stream, until ctx is done.
 func (a *Admin) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s := a.compute()
-			a.mu.Lock()
-			a.cached, a.haveCached = s, true
-			a.mu.Unlock()
-			a.hub.PublishSummary(s)
-		}
-	}
+	stop := report.Every(every, func() {
+		s := a.compute()
+		a.mu.Lock()
+		a.cached, a.haveCached = s, true
+		a.mu.Unlock()
+		a.hub.PublishSummary(s)
+	})
+	<-ctx.Done()
+	stop()
 }
 
 func (a *Admin) compute() eye.Summary {

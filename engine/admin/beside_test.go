@@ -11,6 +11,7 @@ import (
 	"thunderline/actors/link"
 	"thunderline/actors/tree"
 	"thunderline/engine"
+	"thunderline/engine/config"
 	"thunderline/engine/edgar"
 	"thunderline/engine/runjournal"
 )
@@ -21,11 +22,14 @@ import (
 // beside the run's, and the run's summary includes it.
 func TestRunWithFilingsBeside(t *testing.T) {
 	root := t.TempDir()
-	prof := testProfile(t, `
+	prof, err := config.Parse([]byte(`
 feed: {pace: max, synthetic: {symbols: 4, max_ticks: 20000}}
 journal: {dir: `+filepath.Join(root, "j")+`, fsync: never}
 edgar: {dir: `+edgarData+`, partitions: 3}
-`)
+`), "beside.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var sub *link.Subscription
 	var actors *tree.Tree
 	var pipe *engine.Pipeline

@@ -30,32 +30,31 @@ type federations struct {
 	runs              sync.WaitGroup
 }
 
-func (a *Admin) control(ctx context.Context) (*postgres.FL, *pgxpool.Pool, error) {
+func (a *Admin) control(ctx context.Context) (*postgres.FL, error) {
 	f := &a.fed
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pool == nil {
 		dsn := a.p.Profile().PostgresDSN(os.Getenv)
 		if dsn == "" {
-			return nil, nil, fmt.Errorf("%w: federations need the Postgres control plane: set postgres.dsn or THUNDERLINE_PG_DSN", eye.ErrUnavailable)
+			return nil, fmt.Errorf("%w: federations need the Postgres control plane: set postgres.dsn or THUNDERLINE_PG_DSN", eye.ErrUnavailable)
 		}
 		pool, err := pgxpool.New(ctx, dsn)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: postgres: %v", eye.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: postgres: %v", eye.ErrUnavailable, err)
 		}
 		if _, err := postgres.Migrate(ctx, pool); err != nil {
 			pool.Close()
-			return nil, nil, fmt.Errorf("%w: migrate: %v", eye.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: migrate: %v", eye.ErrUnavailable, err)
 		}
 		f.pool = pool
 	}
-	fl, err := postgres.NewFL(f.pool, a.p.Profile().TenantName())
-	return fl, f.pool, err
+	return postgres.NewFL(f.pool, a.p.Profile().TenantName())
 }
 
 // Federations implements eye.FederationBackend.
 func (a *Admin) Federations(ctx context.Context) (any, error) {
-	fl, _, err := a.control(ctx)
+	fl, err := a.control(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +63,7 @@ func (a *Admin) Federations(ctx context.Context) (any, error) {
 
 // Federation implements eye.FederationBackend.
 func (a *Admin) Federation(ctx context.Context, id string) (any, error) {
-	fl, _, err := a.control(ctx)
+	fl, err := a.control(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,20 +74,11 @@ func (a *Admin) Federation(ctx context.Context, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rounds, err := fl.ListRounds(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	leases, err := fl.ListLeases(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	arts, err := fl.ListArtifacts(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	rollups, err := fl.ListRollups(ctx, id)
-	if err != nil {
+	rounds, err1 := fl.ListRounds(ctx, id)
+	leases, err2 := fl.ListLeases(ctx, id)
+	arts, err3 := fl.ListArtifacts(ctx, id)
+	rollups, err4 := fl.ListRollups(ctx, id)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
 	return map[string]any{"federation": fed, "rounds": rounds, "leases": leases, "artifacts": arts, "rollups": rollups}, nil
@@ -102,7 +92,7 @@ func (a *Admin) CreateFederation(ctx context.Context, specYAML []byte) (string, 
 	if err != nil {
 		return "", specError(err)
 	}
-	fl, _, err := a.control(ctx)
+	fl, err := a.control(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -15,21 +15,15 @@ import (
 
 const edgarData = "../../../shared/data/edgar"
 
-func testProfile(t *testing.T, yaml string) *config.Profile {
-	t.Helper()
-	p, err := config.Parse([]byte(yaml), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // realtime assembles a pipeline over an endless synthetic feed of symbols
 // symbols at rate ticks a second, paced in real time, without a journal.
 func realtime(t *testing.T, symbols, rate int) (*engine.Pipeline, engine.Source) {
 	t.Helper()
-	prof := testProfile(t, fmt.Sprintf("feed: {pace: realtime, synthetic: {symbols: %d, rate: %d}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\n",
-		symbols, rate))
+	prof, err := config.Parse(fmt.Appendf(nil, "feed: {pace: realtime, synthetic: {symbols: %d, rate: %d}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\n",
+		symbols, rate), "realtime.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	syms := record.NewSymbols()
 	feed, err := synthetic.New(prof.SyntheticConfig(), syms)
 	if err != nil {

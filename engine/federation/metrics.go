@@ -25,23 +25,27 @@ type Metrics struct {
 // nil, registers them on it (they are also one prometheus.Collector).
 func NewMetrics(r prometheus.Registerer) *Metrics {
 	buckets := []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+	opts := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Name: "thunderline_fl_" + name, Help: help}
+	}
+	histogram := func(name, help string) prometheus.Histogram {
+		o := opts(name, help)
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: o.Name, Help: o.Help, Buckets: buckets})
+	}
+	counters := func(name, help, label string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts(opts(name, help)), []string{label})
+	}
 	m := &Metrics{
-		RoundSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "thunderline_fl_round_seconds",
-			Help: "Wall time of a federated round, from round.started to round.completed (p95: histogram_quantile).", Buckets: buckets}),
-		Joins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "thunderline_fl_joins_total",
-			Help: "Clients that claimed their lease, verified its manifest and data and joined (ok), or failed to."}, []string{"result"}),
-		ExamplesPerSecond: prometheus.NewGauge(prometheus.GaugeOpts{Name: "thunderline_fl_examples_per_second",
-			Help: "Effective training examples per second of the last round, all clients."}),
-		ClientExamples: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "thunderline_fl_client_examples_per_second",
-			Help: "Effective training examples per second of the last round, by client (its share of the round's examples, by slice size)."}, []string{"client"}),
-		ArtifactWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "thunderline_fl_artifact_writes_total",
-			Help: "Round checkpoints written to the artifact store and recorded (ok), or not."}, []string{"result"}),
-		ArtifactAvailable: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "thunderline_fl_artifact_available_seconds",
-			Help: "Seconds from a round's completion to its checkpoint stored and recorded (time to availability).", Buckets: buckets}),
-		Rounds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "thunderline_fl_rounds_total",
-			Help: "Federated rounds by outcome."}, []string{"status"}),
-		Drops: prometheus.NewCounter(prometheus.CounterOpts{Name: "thunderline_fl_client_drops_total",
-			Help: "Clients dropped during a federation (fl.client.dropped)."}),
+		RoundSeconds: histogram("round_seconds", "Wall time of a federated round, from round.started to round.completed (p95: histogram_quantile)."),
+		Joins:        counters("joins_total", "Clients that claimed their lease, verified its manifest and data and joined (ok), or failed to.", "result"),
+		ExamplesPerSecond: prometheus.NewGauge(prometheus.GaugeOpts(opts("examples_per_second",
+			"Effective training examples per second of the last round, all clients."))),
+		ClientExamples: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("client_examples_per_second",
+			"Effective training examples per second of the last round, by client (its share of the round's examples, by slice size).")), []string{"client"}),
+		ArtifactWrites:    counters("artifact_writes_total", "Round checkpoints written to the artifact store and recorded (ok), or not.", "result"),
+		ArtifactAvailable: histogram("artifact_available_seconds", "Seconds from a round's completion to its checkpoint stored and recorded (time to availability)."),
+		Rounds:            counters("rounds_total", "Federated rounds by outcome.", "status"),
+		Drops:             prometheus.NewCounter(prometheus.CounterOpts(opts("client_drops_total", "Clients dropped during a federation (fl.client.dropped)."))),
 	}
 	if r != nil {
 		r.MustRegister(m)
