@@ -27,23 +27,22 @@ func TestEdgarShipsToPostgres(t *testing.T) {
 	if s.Postgres == nil || !s.Postgres.CaughtUp || s.Postgres.Rejects != 0 {
 		t.Fatalf("postgres: %+v", s.Postgres)
 	}
+	// Read as the tenant: its setting for the whole session (the engine
+	// sets it per transaction, postgres.WithTenant).
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams[postgres.TenantSetting] = "filer"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if err := postgres.WithTenant(ctx, tx, "filer"); err != nil {
-		t.Fatal(err)
-	}
 	one := func(q string, dst ...any) {
 		t.Helper()
-		if err := tx.QueryRow(ctx, q).Scan(dst...); err != nil {
+		if err := pool.QueryRow(ctx, q).Scan(dst...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
