@@ -10,13 +10,11 @@ import (
 	"time"
 
 	"thunderline/actors/tree"
-	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/profiles"
 )
-
-const dataDir = "../../shared/data/dbn"
 
 // TestReplayDBNSamples replays every DBN sample: record counts as the data
 // README gives them (taken with an independent reader), the same digests
@@ -105,47 +103,6 @@ func TestReplayDBNFigures(t *testing.T) {
 	}
 }
 
-func testProfile(t *testing.T, yaml string) *config.Profile {
-	t.Helper()
-	p, err := config.Parse([]byte(yaml), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// runSynthetic runs a bounded synthetic feed through a pipeline journaling
-// to dir (if set) and returns the summary.
-func runSynthetic(t *testing.T, prof *config.Profile, ticks uint64, parts int, dir string) *Summary {
-	t.Helper()
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = ticks
-	feed, err := synthetic.New(sc, syms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(Options{Profile: prof, Symbols: syms, Partitions: parts, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Ticks != ticks {
-		t.Fatalf("ran %d ticks, want %d", sum.Ticks, ticks)
-	}
-	return sum
-}
-
-const lateProfile = `
-feed: {synthetic: {symbols: 40, seed: 9, bad_ratio: 0.001, burst_every: 2s, burst_length: 300ms}}
-normalize: {seq: contiguous}
-window: {length: 100ms, overlap: 0.75, allowed_lateness: 5ms, label: {horizon: 300ms, type: class, threshold_bps: 0.5}}
-journal: {fsync: never}
-`
-
 // TestDigestIndependentOfPartitions: the same feed through 1, 2 and 5
 // partitions gives the same window and label digests.
 func TestDigestIndependentOfPartitions(t *testing.T) {
@@ -211,12 +168,12 @@ func TestJournalReplayVerify(t *testing.T) {
 		break
 	}
 	syms := record.NewSymbols()
-	src, meta, err := OpenJournal(dir, syms)
+	src, meta, err := openJournal(dir, syms)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	rprof, err := decodeMeta(meta, dir)
+	rprof, err := runjournal.DecodeMeta(meta, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +215,29 @@ func TestReplayBadInputs(t *testing.T) {
 	}
 	if _, err := Replay(context.Background(), []string{dir}, ReplayOptions{}); err == nil {
 		t.Fatal("a directory that is no journal replayed")
+	}
+}
+
+// TestReplayFilings: replay takes filing directories and EDGAR journals to
+// the filings path: a directory replayed into a journal, then the journal
+// replayed with --verify, re-derives the digests the first run recorded.
+func TestReplayFilings(t *testing.T) {
+	ctx := context.Background()
+	jdir := filepath.Join(t.TempDir(), "j")
+	first, err := Replay(ctx, []string{edgarData}, ReplayOptions{JournalDir: jdir, Partitions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Replay(ctx, []string{jdir}, ReplayOptions{Verify: true, Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Edgar == nil || first.Edgar.Journal == nil || first.Ticks != 0 || again.Edgar == nil || !again.Edgar.Verify.Equal ||
+		again.Edgar.WindowDigest != first.Edgar.WindowDigest || again.Edgar.Docs != 12 || again.Inputs[0] != jdir {
+		t.Fatalf("filings %+v, then its journal %+v", first.Edgar, again.Edgar)
+	}
+	if _, err := Replay(ctx, []string{jdir, edgarData}, ReplayOptions{}); err == nil {
+		t.Fatal("a journal and a filing directory replayed together")
 	}
 }
 
@@ -307,15 +287,8 @@ func TestRouterProfiles(t *testing.T) {
 // (the swaps are journaled in band and happen at the same batches).
 func TestReloadRouterWhileRunning(t *testing.T) {
 	prof := testProfile(t, lateProfile)
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 250_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 250_000, Options{JournalDir: dir})
 	done := make(chan error, 1)
 	go func() {
 		var err error
@@ -334,7 +307,7 @@ func TestReloadRouterWhileRunning(t *testing.T) {
 		}
 		done <- err
 	}()
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,15 +336,8 @@ func TestPartitionCrashRestarts(t *testing.T) {
 	prof := testProfile(t, lateProfile)
 	base := runSynthetic(t, prof, 150_000, 2, "")
 
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 150_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, Partitions: 2, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 150_000, Options{Partitions: 2, JournalDir: dir})
 	// Under the actor tree: flow actors decide the restart.
 	tr, err := p.StartTree(tree.Options{}, false, false)
 	if err != nil {
@@ -381,7 +347,7 @@ func TestPartitionCrashRestarts(t *testing.T) {
 	// The tick goes to one of the two partitions: arm both.
 	p.InjectPartitionPanic(0, 60_000)
 	p.InjectPartitionPanic(1, 60_000)
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,15 +402,8 @@ func TestPartitionCrashRestarts(t *testing.T) {
 // and no duplicate.
 func TestExpertPanicUnderTree(t *testing.T) {
 	prof := testProfile(t, strings.Replace(lateProfile, "feed: {synthetic: {symbols: 40,", "feed: {pace: realtime, synthetic: {rate: 50000, symbols: 8,", 1))
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 60_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir, Pacing: PaceRealtime})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 60_000, Options{JournalDir: dir, Pacing: PaceRealtime})
 	tr, err := p.StartTree(tree.Options{Cadence: 10 * time.Millisecond}, false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +416,7 @@ func TestExpertPanicUnderTree(t *testing.T) {
 		}
 		momentum.InjectPanic()
 	}()
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}

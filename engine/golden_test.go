@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -18,7 +19,11 @@ var update = flag.Bool("update", false, "rewrite the golden digests in testdata/
 // announced hash change.
 func TestGoldenDigests(t *testing.T) {
 	var b strings.Builder
-	e := ingestDir(t, edgarData, EdgarOptions{Partitions: 2})
+	es, err := Replay(context.Background(), []string{edgarData}, ReplayOptions{Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := es.Edgar
 	fmt.Fprintf(&b, "edgar samples: docs %d filings %d windows %d traces %d\n", e.Docs, e.Filings, e.Windows, e.Traces)
 	fmt.Fprintf(&b, "  doc_digest %s\n  window_digest %s\n  trace_digest %s\n", e.DocDigest, e.WindowDigest, e.TraceDigest)
 	s := runSynthetic(t, testProfile(t, lateProfile), 60_000, 2, "")

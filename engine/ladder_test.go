@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"thunderline/actors/chief"
-	"thunderline/adapters/synthetic"
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
+	"thunderline/persist/journal"
 )
 
 // TestLadderActionsInBand: a scripted 10× burst (lag and backlog far over
@@ -20,15 +21,8 @@ import (
 // another partition count) re-derives every hash.
 func TestLadderActionsInBand(t *testing.T) {
 	prof := testProfile(t, lateProfile)
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 300_000
-	feed, _ := synthetic.New(sc, syms)
 	dir := filepath.Join(t.TempDir(), "run")
-	p, err := New(Options{Profile: prof, Symbols: syms, JournalDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := newSynthetic(t, prof, 300_000, Options{JournalDir: dir})
 	var steps []int
 	l, err := p.NewLadder(LadderConfig{Chief: chief.Config{DownAfter: 2}, OnEvent: func(ev chief.Event) { steps = append(steps, ev.To) }})
 	if err != nil {
@@ -44,13 +38,13 @@ func TestLadderActionsInBand(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		script = append(script, calm)
 	}
-	src := &scriptedSource{src: SyntheticSource{Feed: feed}, every: 15_000, step: func() {
+	scripted := &scriptedSource{src: src, every: 15_000, step: func() {
 		if len(script) > 0 {
 			l.Observe(script[0])
 			script = script[1:]
 		}
 	}}
-	sum, err := p.Run(context.Background(), src)
+	sum, err := p.Run(context.Background(), scripted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +94,7 @@ func TestLadderActionsInBand(t *testing.T) {
 // journalWindows decodes every window record of a run's journal.
 func journalWindows(t *testing.T, dir string) []window.FeatureWindow {
 	t.Helper()
-	r, err := journalReader(dir)
+	r, err := journal.NewReader(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +105,7 @@ func journalWindows(t *testing.T, dir string) []window.FeatureWindow {
 		if err != nil {
 			return out
 		}
-		if kind == RecWindow {
+		if kind == runjournal.RecWindow {
 			d, err := window.DecodeWindowRecord(payload)
 			if err != nil {
 				t.Fatal(err)

@@ -120,32 +120,60 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	e := emitter{ch: ch, descs: c.descs}
+	c.collectFlow(e)
+	c.collectEdgar(e)
+	c.collectLadder(e)
+	c.collectShipper(e)
+	c.collectStage(e)
+}
+
+// emitter sends the metrics of one scrape.
+type emitter struct {
+	ch    chan<- prometheus.Metric
+	descs map[string]*prometheus.Desc
+}
+
+func (e emitter) counter(name string, v float64, labels ...string) {
+	e.ch <- prometheus.MustNewConstMetric(e.descs[name], prometheus.CounterValue, v, labels...)
+}
+
+func (e emitter) gauge(name string, v float64, labels ...string) {
+	e.ch <- prometheus.MustNewConstMetric(e.descs[name], prometheus.GaugeValue, v, labels...)
+}
+
+func (e emitter) histogram(name string, count uint64, sum float64, buckets map[float64]uint64, labels ...string) {
+	e.ch <- prometheus.MustNewConstHistogram(e.descs[name], count, sum, buckets, labels...)
+}
+
+// collectEdgar: the filings path beside the run, if any.
+func (c *collector) collectEdgar(e emitter) {
 	p := c.p
-	counter := func(name string, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, v, labels...)
-	}
-	gauge := func(name string, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, v, labels...)
-	}
-	counter("ticks_total", float64(p.disp.Dispatched.Load()))
 	if l := p.edgarLive; l != nil {
 		if ec, ok := l.Counts(); ok {
-			counter("flow_edgar_docs_total", float64(ec.Docs))
-			counter("flow_edgar_bytes_total", float64(ec.Bytes))
-			counter("flow_edgar_rejects_total", float64(ec.Rejected))
-			counter("flow_edgar_windows_total", float64(ec.Windows))
-			counter("flow_edgar_traces_total", float64(ec.Traces))
-			counter("flow_edgar_scorer_fallbacks_total", float64(ec.Fallbacks))
+			e.counter("flow_edgar_docs_total", float64(ec.Docs))
+			e.counter("flow_edgar_bytes_total", float64(ec.Bytes))
+			e.counter("flow_edgar_rejects_total", float64(ec.Rejected))
+			e.counter("flow_edgar_windows_total", float64(ec.Windows))
+			e.counter("flow_edgar_traces_total", float64(ec.Traces))
+			e.counter("flow_edgar_scorer_fallbacks_total", float64(ec.Fallbacks))
 			if s := ec.Elapsed.Seconds(); s > 0 {
-				gauge("flow_edgar_throughput", float64(ec.Docs)/s)
+				e.gauge("flow_edgar_throughput", float64(ec.Docs)/s)
 			}
 			for i := 0; i < p.edgarParts(); i++ {
 				n, _ := l.Queue(i)
-				gauge("flow_edgar_queue", float64(n), strconv.Itoa(i))
+				e.gauge("flow_edgar_queue", float64(n), strconv.Itoa(i))
 			}
 		}
 	}
-	counter("ring_full_waits_total", float64(p.disp.Waits.Load()), "partition")
+}
+
+// collectFlow: the reader, the partitions, and the telemetry of windows
+// and labels.
+func (c *collector) collectFlow(e emitter) {
+	p := c.p
+	e.counter("ticks_total", float64(p.disp.Dispatched.Load()))
+	e.counter("ring_full_waits_total", float64(p.disp.Waits.Load()), "partition")
 	var applied, windows, labels, outWaits, backlog uint64
 	var rejects [record.NumReasons]uint64
 	p.eachPart(func(part *partition.Partition) {
@@ -158,81 +186,93 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			rejects[i] += part.C.Rejects[i].Load()
 		}
 	})
-	counter("ticks_applied_total", float64(applied))
-	counter("windows_total", float64(windows))
-	counter("labels_filled_total", float64(labels))
-	counter("ring_full_waits_total", float64(outWaits), "output")
-	gauge("flow_market_backlog", float64(backlog))
-	gauge("flow_market_lag_ms", float64(p.Snapshot(time.Unix(0, p.startWall.Load())).Lag)/1e6)
+	e.counter("ticks_applied_total", float64(applied))
+	e.counter("windows_total", float64(windows))
+	e.counter("labels_filled_total", float64(labels))
+	e.counter("ring_full_waits_total", float64(outWaits), "output")
+	e.gauge("flow_market_backlog", float64(backlog))
+	e.gauge("flow_market_lag_ms", float64(p.Snapshot(time.Unix(0, p.startWall.Load())).Lag)/1e6)
 	p.tel.mu.Lock()
 	fc, fs, fb := p.tel.fill.snapshot()
 	lc, ls, lb := p.tel.labelH.snapshot()
 	p.tel.mu.Unlock()
-	ch <- prometheus.MustNewConstHistogram(c.descs["feature_fill_latency_ms"], fc, fs, fb)
-	ch <- prometheus.MustNewConstHistogram(c.descs["label_realization_latency_ms"], lc, ls, lb)
+	e.histogram("feature_fill_latency_ms", fc, fs, fb)
+	e.histogram("label_realization_latency_ms", lc, ls, lb)
 	for f, v := range p.tel.psi() {
 		if !math.IsNaN(v) {
-			gauge("drift_feature_psi", v, window.Feature(f).String())
+			e.gauge("drift_feature_psi", v, window.Feature(f).String())
 		}
 	}
 	for i := 1; i < record.NumReasons; i++ {
-		counter("rejects_total", float64(rejects[i]), record.Reason(i).String())
+		e.counter("rejects_total", float64(rejects[i]), record.Reason(i).String())
 	}
-	if l := p.ladder; l != nil {
-		gauge("ladder_step", float64(l.Step.Load()))
-		counter("ladder_changes_total", float64(l.Changes.Load()))
-		counter("ladder_actions_total", float64(l.ActionsSent.Load()))
+}
+
+// collectLadder: the backpressure ladder, if it runs.
+func (c *collector) collectLadder(e emitter) {
+	if l := c.p.ladder; l != nil {
+		e.gauge("ladder_step", float64(l.Step.Load()))
+		e.counter("ladder_changes_total", float64(l.Changes.Load()))
+		e.counter("ladder_actions_total", float64(l.ActionsSent.Load()))
 		lc := l.l.Counters()
 		for step := range lc.Up {
 			name := chief.StepName(step)
-			counter("ladder_transitions_total", float64(lc.Up[step]), name, "up")
-			counter("ladder_transitions_total", float64(lc.Down[step]), name, "down")
-			counter("ladder_intervals_total", float64(lc.At[step]), name)
+			e.counter("ladder_transitions_total", float64(lc.Up[step]), name, "up")
+			e.counter("ladder_transitions_total", float64(lc.Down[step]), name, "down")
+			e.counter("ladder_intervals_total", float64(lc.At[step]), name)
 		}
 	}
-	if sh := p.shipping.Load(); sh != nil {
+}
+
+// collectShipper: the Postgres shipper, if it runs.
+func (c *collector) collectShipper(e emitter) {
+	if sh := c.p.shipping.Load(); sh != nil {
 		ss := sh.Stats()
-		gauge("shipper_lag_records", float64(ss.Lag))
-		gauge("shipper_lag_seconds", ss.LagSeconds)
-		gauge("shipper_next_offset", float64(ss.NextOffset))
-		counter("shipper_batches_total", float64(ss.Batches))
-		counter("shipper_rows_total", float64(ss.Rows))
-		gauge("shipper_rows_per_second", ss.RowsPerSec)
-		counter("shipper_rejects_total", float64(ss.Rejects))
-		counter("shipper_errors_total", float64(ss.Errors))
+		e.gauge("shipper_lag_records", float64(ss.Lag))
+		e.gauge("shipper_lag_seconds", ss.LagSeconds)
+		e.gauge("shipper_next_offset", float64(ss.NextOffset))
+		e.counter("shipper_batches_total", float64(ss.Batches))
+		e.counter("shipper_rows_total", float64(ss.Rows))
+		e.gauge("shipper_rows_per_second", ss.RowsPerSec)
+		e.counter("shipper_rejects_total", float64(ss.Rejects))
+		e.counter("shipper_errors_total", float64(ss.Errors))
 		buckets := map[float64]uint64{}
 		var cum uint64
 		for i, ub := range postgres.BatchSizeBounds {
 			cum += ss.BatchSizes[i]
 			buckets[float64(ub)] = cum
 		}
-		ch <- prometheus.MustNewConstHistogram(c.descs["shipper_batch_records"], ss.Batches, float64(ss.Records), buckets)
+		e.histogram("shipper_batch_records", ss.Batches, float64(ss.Records), buckets)
 	}
-	if p.stage == nil {
+}
+
+// collectStage: the decision stage, its layers and experts, and risk.
+func (c *collector) collectStage(e emitter) {
+	st := c.p.stage
+	if st == nil {
 		return
 	}
-	st := p.stage
 	m := st.Metrics()
-	gauge("router_version", float64(m.Version.Load()))
-	counter("router_swaps_total", float64(m.Swaps.Load()))
-	counter("router_batches_total", float64(m.Batches.Load()))
+	e.gauge("router_version", float64(m.Version.Load()))
+	e.counter("router_swaps_total", float64(m.Swaps.Load()))
+	e.counter("router_batches_total", float64(m.Batches.Load()))
 	for a := range m.Actions {
-		counter("decisions_total", float64(m.Actions[a].Load()), decide.ActionName(uint8(a)))
+		e.counter("decisions_total", float64(m.Actions[a].Load()), decide.ActionName(uint8(a)))
 	}
 	model := st.Current()
 	for l := range model.Layers {
 		lm := &m.Layers[l]
 		ls := strconv.Itoa(l)
 		tokens := lm.Tokens.Load()
-		counter("router_tokens_total", float64(tokens), ls)
+		e.counter("router_tokens_total", float64(tokens), ls)
 		if tokens > 0 {
-			gauge("router_assignment_experts_per_token", lm.Pairs.Load()/float64(tokens), ls)
+			e.gauge("router_assignment_experts_per_token", lm.Pairs.Load()/float64(tokens), ls)
 		}
-		gauge("router_load_balance_ratio", lm.LoadBalanceRatio.Load(), ls)
-		gauge("router_capacity_utilization", lm.CapacityUtilization.Load(), ls)
-		gauge("router_entropy", lm.Entropy.Load(), ls)
-		counter("router_undercovered_token_total", float64(lm.Undercovered.Load()), ls)
-		counter("router_undercovered_assigned_total", float64(lm.UndercoveredArgmax.Load()), ls)
+		e.gauge("router_load_balance_ratio", lm.LoadBalanceRatio.Load(), ls)
+		e.gauge("router_capacity_utilization", lm.CapacityUtilization.Load(), ls)
+		e.gauge("router_entropy", lm.Entropy.Load(), ls)
+		e.counter("router_undercovered_token_total", float64(lm.Undercovered.Load()), ls)
+		e.counter("router_undercovered_assigned_total", float64(lm.UndercoveredArgmax.Load()), ls)
 		buckets := map[float64]uint64{}
 		var cum, count uint64
 		var sum float64
@@ -243,26 +283,26 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			sum += float64(n) * (float64(b) + 0.5) / 10 // bucket midpoints: the sum is approximate
 			count += n
 		}
-		ch <- prometheus.MustNewConstHistogram(c.descs["router_p_saturation"], count, sum, buckets, ls)
+		e.histogram("router_p_saturation", count, sum, buckets, ls)
 		for _, g := range model.Layers[l].Experts {
 			gs := g.Stats()
-			counter("expert_calls_total", float64(gs.Calls), ls, gs.Name)
-			counter("expert_abstains_total", float64(gs.Abstains), ls, gs.Name)
-			counter("expert_panics_total", float64(gs.Panics), ls, gs.Name)
-			counter("expert_over_budget_total", float64(gs.OverBudget), ls, gs.Name)
-			gauge("expert_latency_ms", gs.P50.Seconds()*1e3, ls, gs.Name, "0.5")
-			gauge("expert_latency_ms", gs.P99.Seconds()*1e3, ls, gs.Name, "0.99")
+			e.counter("expert_calls_total", float64(gs.Calls), ls, gs.Name)
+			e.counter("expert_abstains_total", float64(gs.Abstains), ls, gs.Name)
+			e.counter("expert_panics_total", float64(gs.Panics), ls, gs.Name)
+			e.counter("expert_over_budget_total", float64(gs.OverBudget), ls, gs.Name)
+			e.gauge("expert_latency_ms", gs.P50.Seconds()*1e3, ls, gs.Name, "0.5")
+			e.gauge("expert_latency_ms", gs.P99.Seconds()*1e3, ls, gs.Name, "0.99")
 		}
 	}
 	breaches, streaks, flagged, _, forcing := st.RiskCounters()
-	counter("risk_breach_total", float64(breaches))
-	counter("risk_breach_streaks_total", float64(streaks))
-	counter("risk_flagged_total", float64(flagged))
+	e.counter("risk_breach_total", float64(breaches))
+	e.counter("risk_breach_streaks_total", float64(streaks))
+	e.counter("risk_flagged_total", float64(flagged))
 	f := 0.0
 	if forcing {
 		f = 1
 	}
-	gauge("risk_forced_abstain", f)
+	e.gauge("risk_forced_abstain", f)
 }
 
 // Registry returns a Prometheus registry holding the pipeline's metrics.

@@ -8,22 +8,13 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"thunderline/adapters/synthetic"
-	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
 
 func TestMetrics(t *testing.T) {
 	prof := testProfile(t, lateProfile)
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 100_000
-	feed, _ := synthetic.New(sc, syms)
-	p, err := New(Options{Profile: prof, Symbols: syms})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := p.Run(context.Background(), SyntheticSource{Feed: feed})
+	p, src := newSynthetic(t, prof, 100_000, Options{})
+	sum, err := p.Run(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +77,8 @@ func TestMetrics(t *testing.T) {
 // window exist.
 func TestTelemetryEvents(t *testing.T) {
 	prof := testProfile(t, "feed: {pace: realtime, synthetic: {symbols: 64, rate: 200000}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\nwindow: {length: 20ms}\n")
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = 400_000
-	feed, _ := synthetic.New(sc, syms)
-	p, err := New(Options{Profile: prof, Symbols: syms, Pacing: PaceRealtime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Run(context.Background(), SyntheticSource{Feed: feed}); err != nil {
+	p, src := newSynthetic(t, prof, 400_000, Options{Pacing: PaceRealtime})
+	if _, err := p.Run(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	fams, _ := p.Registry().Gather()

@@ -9,8 +9,8 @@ import (
 	"thunderline/adapters/remoteexpert"
 	"thunderline/adapters/safetensors"
 	"thunderline/engine/config"
+	"thunderline/engine/routermodel"
 	"thunderline/hotpath/expert"
-	"thunderline/profiles"
 )
 
 // TestModelFromFiles: an MLP expert and the router's gate matrix load from
@@ -57,7 +57,7 @@ layers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := BuildModel(*rc)
+	m, err := routermodel.Build(*rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,29 +91,12 @@ layers:
 
 	// A config naming a missing file fails with the expert named.
 	bad, _ := config.ParseRouter([]byte("layers: [{experts: 1, capacity_factor: 1, p: 1, list: [{name: x, kind: mlp, weights: /nonexistent.safetensors}]}]\n"), "bad")
-	if _, err := BuildModel(*bad); err == nil || !strings.Contains(err.Error(), `"x"`) {
+	if _, err := routermodel.Build(*bad); err == nil || !strings.Contains(err.Error(), `"x"`) {
 		t.Fatalf("missing weights: %v", err)
 	}
 	// An MLP whose dims do not fit its layer is refused.
 	wrong, _ := config.ParseRouter([]byte("embed_dim: 8\nlayers: [{experts: 1, capacity_factor: 1, p: 1, list: [{name: trained, kind: mlp, weights: "+mlpPath+"}]}]\n"), "wrong")
-	if _, err := BuildModel(*wrong); err == nil || !strings.Contains(err.Error(), "reads 16 inputs") {
+	if _, err := routermodel.Build(*wrong); err == nil || !strings.Contains(err.Error(), "reads 16 inputs") {
 		t.Fatalf("mismatched MLP: %v", err)
-	}
-}
-
-// TestShippedProfilesBuild: every shipped profile's router builds.
-func TestShippedProfilesBuild(t *testing.T) {
-	for _, name := range []string{"minimal.yaml", "replay.yaml", "colocated.yaml", "scaled.yaml", "postgres.yaml", "filings.yaml"} {
-		b, err := profiles.Get(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		prof, err := config.Parse(b, name)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := BuildModel(prof.Router); err != nil {
-			t.Fatalf("%s: router: %v", name, err)
-		}
 	}
 }

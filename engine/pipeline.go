@@ -10,11 +10,15 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"thunderline/adapters/edgar/filings"
 	"time"
 
 	"thunderline/actors/tree"
+	"thunderline/adapters/edgar/filings"
 	"thunderline/engine/config"
+	"thunderline/engine/edgar"
+	"thunderline/engine/report"
+	"thunderline/engine/runjournal"
+	"thunderline/engine/ship"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/normalize"
 	"thunderline/hotpath/partition"
@@ -22,7 +26,6 @@ import (
 	"thunderline/hotpath/ring"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
-	"thunderline/persist/postgres"
 )
 
 // Source is where ticks come from: a feed, a file, a journal. Next fills
@@ -80,12 +83,13 @@ type Progress struct {
 	InputBytes int64         // for file inputs: bytes consumed, when known
 	InputTotal int64         // for file inputs: total bytes, when known
 	Decisions  uint64        // decision traces
+	RingWaits  uint64        // times the reader found a partition ring full and waited
 }
 
 // Pipeline is the data plane of one run.
 type Pipeline struct {
 	// shipping is the Postgres shipper of this run, if any (metrics only).
-	shipping atomic.Pointer[postgres.Shipper]
+	shipping atomic.Pointer[ship.Shipper]
 
 	opts      Options
 	prof      *config.Profile
@@ -134,9 +138,7 @@ type Pipeline struct {
 	// Supervisor, when set before Run, decides partition restarts.
 	Supervisor Supervisor
 	ladder     *Ladder
-	tree       interface {
-		Registry() *tree.Registry
-	}
+	tree       *tree.Tree
 	// OnTrace and OnWindow, when set before Run, see every trace and window
 	// on the sink's goroutine (the dashboard and pub/sub feeds); they must
 	// be quick.
@@ -147,7 +149,7 @@ type Pipeline struct {
 	OnEdgarWindow func(w *filings.Window)
 	OnEdgarTrace  func(t *decide.DecisionTrace, key string)
 	// edgarLive is the filings path's live view when the profile has one.
-	edgarLive *EdgarLive
+	edgarLive *edgar.Live
 
 	// Waiters: idle loops park on them, producers wake them.
 	stageWake *ring.Waiter
@@ -207,12 +209,12 @@ func New(opts Options) (*Pipeline, error) {
 			return nil, fmt.Errorf("open journal: %w", err)
 		}
 		p.jsink = newJournalSink(p.jour, p.syms, prof.TenantName())
-		meta, err := encodeMeta(prof)
+		meta, err := runjournal.EncodeMeta(prof)
 		if err != nil {
 			p.jour.Close()
 			return nil, err
 		}
-		if err := p.jsink.append(RecMeta, meta); err != nil {
+		if err := p.jsink.append(runjournal.RecMeta, meta); err != nil {
 			p.jour.Close()
 			return nil, err
 		}
@@ -292,11 +294,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	p.running.Store(true)
 	defer p.running.Store(false)
 	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep(), p.sinkWake) }()
-	monDone := make(chan struct{})
-	var monWG sync.WaitGroup
+	stopProgress := func() {}
 	if p.opts.Progress != nil {
-		monWG.Add(1)
-		go func() { defer monWG.Done(); p.monitor(start, monDone) }()
+		stopProgress = report.Every(p.opts.ProgressEvery, func() { p.opts.Progress(p.Snapshot(start)) })
 	}
 
 	readErr := p.read(ctx, src, start)
@@ -308,14 +308,13 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	stopSink.Store(true)
 	p.sinkWake.Wake()
 	werr := <-sinkErr
-	close(monDone)
-	monWG.Wait()
+	stopProgress()
 
 	sum := p.summary(time.Since(start))
 	if p.jour != nil {
 		end, err := encodeEnd(sum)
 		if err == nil {
-			_, err = p.jour.Append(RecEnd, end)
+			_, err = p.jour.Append(runjournal.RecEnd, end)
 		}
 		if err == nil {
 			err = p.jour.Close()
@@ -408,26 +407,9 @@ func (p *Pipeline) read(ctx context.Context, src Source, start time.Time) error 
 	}
 }
 
-func (p *Pipeline) monitor(start time.Time, done <-chan struct{}) {
-	every := p.opts.ProgressEvery
-	if every <= 0 {
-		every = time.Second
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			p.opts.Progress(p.Snapshot(start))
-		}
-	}
-}
-
 // Snapshot reads the pipeline's counters (safe while it runs).
 func (p *Pipeline) Snapshot(start time.Time) Progress {
-	pr := Progress{Elapsed: time.Since(start), Ticks: p.disp.Dispatched.Load()}
+	pr := Progress{Elapsed: time.Since(start), Ticks: p.disp.Dispatched.Load(), RingWaits: p.disp.Waits.Load()}
 	var lastEvent int64
 	p.eachPart(func(part *partition.Partition) {
 		pr.Applied += part.C.Applied.Load()
@@ -491,16 +473,6 @@ func (t tapSink) output(o *partition.Output) error {
 		t.p.tel.label(t.p, &o.Label)
 	}
 	return err
-}
-
-func (p *Pipeline) paperPnL() float64 {
-	pnl, _ := p.stage.PaperTotals()
-	return pnl
-}
-
-func (p *Pipeline) paperTrades() uint64 {
-	_, n := p.stage.PaperTotals()
-	return n
 }
 
 // Profile returns the pipeline's profile.

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"thunderline/adapters/dbn"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
+	"thunderline/engine/edgar"
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/profiles"
 )
@@ -60,7 +64,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		src = SyntheticSource{Feed: feed}
 		inputs = []string{fmt.Sprintf("synthetic(seed=%d, symbols=%d, rate=%g/s)", feed.Config().Seed, feed.Config().Symbols, feed.Config().Rate)}
 	case "dbn":
-		s, err := NewDBNSource(prof.Feed.DBN.Files, syms, dbn.SourceOptions{Strict: prof.Feed.DBN.StrictSymbols})
+		s, err := newDBNSource(prof.Feed.DBN.Files, syms, dbn.SourceOptions{Strict: prof.Feed.DBN.StrictSymbols})
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +87,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	if prof.Edgar.Enabled() {
-		p.edgarLive = &EdgarLive{}
+		p.edgarLive = &edgar.Live{}
 	}
 	if ro.Started != nil {
 		if err := ro.Started(p); err != nil {
@@ -91,27 +95,16 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
-	var sh *shipper
-	if prof.Postgres.Enabled {
-		dsn := p.postgresDSN()
-		if dsn == "" {
-			p.Close()
-			return nil, fmt.Errorf("postgres: enabled, but neither THUNDERLINE_PG_DSN nor postgres.dsn is set")
-		}
-		if sh, err = p.startShipper(ctx, dsn); err != nil {
-			p.Close()
-			return nil, err
-		}
+	sh, err := p.startShipper(ctx)
+	if err != nil {
+		p.Close()
+		return nil, err
 	}
-	var eb *edgarBeside
+	var eb *edgar.Beside
 	if prof.Edgar.Enabled() {
-		jdir := ""
-		if opts.JournalDir != "" {
-			jdir = opts.JournalDir + "-edgar"
-		}
-		if eb, err = p.startEdgar(ctx, jdir); err != nil {
+		if eb, err = p.startEdgar(ctx); err != nil {
 			if sh != nil {
-				sh.finish(0, 0)
+				sh.Finish(0, 0)
 			}
 			p.Close()
 			return nil, err
@@ -125,7 +118,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		if ctx.Err() != nil {
 			grace = 0
 		}
-		es, eerr := eb.wait(grace)
+		es, eerr := eb.Wait(grace)
 		if sum != nil {
 			sum.Edgar = es
 		}
@@ -134,10 +127,10 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		}
 	}
 	if sh != nil && sum != nil && sum.Journal != nil {
-		ss := sh.finish(sum.Journal.Records, 30*time.Second)
+		ss := sh.Finish(sum.Journal.Records, 30*time.Second)
 		sum.Postgres = &ss
 	}
-	if s, ok := src.(*DBNSource); ok && sum != nil {
+	if s, ok := src.(*dbnSource); ok && sum != nil {
 		sum.Records = recordNames(s.Counts())
 	}
 	return sum, err
@@ -158,11 +151,7 @@ type ReplayOptions struct {
 }
 
 // ErrVerify is returned when replay --verify finds a mismatch.
-var ErrVerify = errors.New("verification failed")
-
-// IsJournal reports whether path is a journal directory (it holds journal
-// segments).
-func IsJournal(path string) bool { return isDir(path) && isJournalDir(path) }
+var ErrVerify = runjournal.ErrVerify
 
 // Replay replays inputs: one journal directory (of a market or an EDGAR
 // run), DBN files (.dbn, .dbn.zst) played in the order given, or filing
@@ -177,7 +166,7 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 	var journals, files, filingDirs []string
 	for _, in := range inputs {
 		switch {
-		case IsJournal(in):
+		case runjournal.IsJournal(in):
 			journals = append(journals, in)
 		case isDir(in):
 			filingDirs = append(filingDirs, in)
@@ -196,12 +185,17 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 	switch {
 	case len(journals) > 1 || kinds > 1:
 		return nil, errors.New("replay: give one journal directory, market-data files, or filing directories, not a mix")
-	case len(journals) == 1 && isEdgarJournal(journals[0]):
-		return replayEdgarJournal(ctx, journals[0], ro)
+	case len(journals) == 1 && edgar.IsJournal(journals[0]):
+		es, err := edgar.ReplayJournal(ctx, journals[0], ro.edgar())
+		if es == nil {
+			return nil, err
+		}
+		return &Summary{Inputs: journals, Edgar: es}, err
 	case len(journals) == 1:
 		return replayJournal(ctx, journals[0], ro)
 	case len(filingDirs) > 0:
-		return replayFilings(ctx, filingDirs, ro)
+		es, err := edgar.ReplayDirs(ctx, filingDirs, ro.edgar())
+		return &Summary{Inputs: filingDirs, Edgar: es}, err
 	}
 	prof := ro.Profile
 	if prof == nil {
@@ -212,7 +206,7 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 	}
 	once := func(journalDir string) (*Summary, error) {
 		syms := record.NewSymbols()
-		src, err := NewDBNSource(files, syms, dbn.SourceOptions{})
+		src, err := newDBNSource(files, syms, dbn.SourceOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -251,12 +245,12 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 
 func replayJournal(ctx context.Context, dir string, ro ReplayOptions) (*Summary, error) {
 	syms := record.NewSymbols()
-	src, meta, err := OpenJournal(dir, syms)
+	src, meta, err := openJournal(dir, syms)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	prof, err := decodeMeta(meta, dir)
+	prof, err := runjournal.DecodeMeta(meta, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +276,20 @@ func replayJournal(ctx context.Context, dir string, ro ReplayOptions) (*Summary,
 		err = fmt.Errorf("%w: %d mismatches between the journal and its replay", ErrVerify, sum.Verify.Mismatches)
 	}
 	return sum, err
+}
+
+// edgar returns the options of a replay of filings.
+func (ro ReplayOptions) edgar() edgar.ReplayOptions {
+	return edgar.ReplayOptions{Profile: ro.Profile, Partitions: ro.Partitions, Verify: ro.Verify, Logger: ro.Logger, JournalDir: ro.JournalDir}
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func isMarketFile(p string) bool {
+	return strings.HasSuffix(p, ".dbn") || strings.HasSuffix(p, ".dbn.zst")
 }
 
 func recordNames(c dbn.RecordCounts) map[string]uint64 {

@@ -10,6 +10,7 @@ import (
 	"thunderline/adapters/dbn"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
 	"thunderline/persist/journal"
 )
@@ -38,8 +39,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// DBNSource plays DBN files one after the other.
-type DBNSource struct {
+// dbnSource plays DBN files one after the other.
+type dbnSource struct {
 	paths  []string
 	syms   *record.Symbols
 	opts   dbn.SourceOptions
@@ -53,9 +54,9 @@ type DBNSource struct {
 	counts dbn.RecordCounts
 }
 
-// NewDBNSource checks that every file exists and returns a source over them.
-func NewDBNSource(paths []string, syms *record.Symbols, opts dbn.SourceOptions) (*DBNSource, error) {
-	s := &DBNSource{paths: paths, syms: syms, opts: opts}
+// newDBNSource checks that every file exists and returns a source over them.
+func newDBNSource(paths []string, syms *record.Symbols, opts dbn.SourceOptions) (*dbnSource, error) {
+	s := &dbnSource{paths: paths, syms: syms, opts: opts}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -66,7 +67,7 @@ func NewDBNSource(paths []string, syms *record.Symbols, opts dbn.SourceOptions) 
 	return s, nil
 }
 
-func (s *DBNSource) open() error {
+func (s *dbnSource) open() error {
 	f, err := os.Open(s.paths[s.i])
 	if err != nil {
 		return fmt.Errorf("dbn input: %w", err)
@@ -84,7 +85,7 @@ func (s *DBNSource) open() error {
 	return nil
 }
 
-func (s *DBNSource) closeFile() {
+func (s *dbnSource) closeFile() {
 	c := s.src.RecordCounts()
 	for i, n := range c.ByRType {
 		s.counts.ByRType[i] += n
@@ -102,7 +103,7 @@ func (s *DBNSource) closeFile() {
 }
 
 // Next implements Source.
-func (s *DBNSource) Next(dst []record.MarketTick) (int, error) {
+func (s *dbnSource) Next(dst []record.MarketTick) (int, error) {
 	for s.i < len(s.paths) {
 		if s.src == nil {
 			if err := s.open(); err != nil {
@@ -128,12 +129,12 @@ func (s *DBNSource) Next(dst []record.MarketTick) (int, error) {
 }
 
 // Counts returns the records read from finished files, by rtype.
-func (s *DBNSource) Counts() dbn.RecordCounts { return s.counts }
+func (s *dbnSource) Counts() dbn.RecordCounts { return s.counts }
 
 // Position reports compressed bytes consumed and the total, for progress.
 // Called from the monitor goroutine; the counters it reads are updated by
 // the reader, so the figure is approximate (it is a progress bar).
-func (s *DBNSource) Position() (int64, int64) { return s.done, s.total }
+func (s *dbnSource) Position() (int64, int64) { return s.done, s.total }
 
 // Recorded is what a journal says a run produced: the hashes that
 // replay --verify checks re-derived windows and labels against.
@@ -146,11 +147,11 @@ type Recorded struct {
 	Kinds   map[string]uint64 // records by kind
 }
 
-// JournalSource plays the ticks of a run's journal, in the order they were
+// journalSource plays the ticks of a run's journal, in the order they were
 // recorded, with their recorded ingest sequence numbers. Symbol ids are
 // re-interned in the order the journal names them; other records are only
 // counted (LoadRecorded reads them for verification).
-type JournalSource struct {
+type journalSource struct {
 	r     *journal.Reader
 	syms  *record.Symbols
 	remap map[uint32]uint32
@@ -160,32 +161,21 @@ type JournalSource struct {
 	OnRouter func(config.Router)
 }
 
-// OpenJournal opens a run's journal and reads its meta record, returning the
+// openJournal opens a run's journal and reads its meta record, returning the
 // source (positioned after the meta record) and the recorded profile text.
-func OpenJournal(dir string, syms *record.Symbols) (*JournalSource, []byte, error) {
-	r, err := journal.NewReader(dir, 0)
+func openJournal(dir string, syms *record.Symbols) (*journalSource, []byte, error) {
+	r, meta, err := runjournal.OpenMeta(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open journal %s: %w", dir, err)
+		return nil, nil, err
 	}
-	kind, _, payload, err := r.Next()
-	if err != nil {
-		r.Close()
-		return nil, nil, fmt.Errorf("journal %s: first record: %w", dir, err)
-	}
-	if kind != RecMeta {
-		r.Close()
-		return nil, nil, fmt.Errorf("journal %s: first record is %s, want meta: not a thunderline run journal", dir, KindName(kind))
-	}
-	meta := append([]byte(nil), payload...)
-	js := &JournalSource{r: r, syms: syms, remap: map[uint32]uint32{}, Kinds: map[string]uint64{"meta": 1}}
-	return js, meta, nil
+	return &journalSource{r: r, syms: syms, remap: map[uint32]uint32{}, Kinds: map[string]uint64{"meta": 1}}, meta, nil
 }
 
 // Close releases the journal reader.
-func (s *JournalSource) Close() error { return s.r.Close() }
+func (s *journalSource) Close() error { return s.r.Close() }
 
 // Next implements Source.
-func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
+func (s *journalSource) Next(dst []record.MarketTick) (int, error) {
 	n := 0
 	for n < len(dst) {
 		kind, off, payload, err := s.r.Next()
@@ -195,9 +185,9 @@ func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
 			}
 			return n, err
 		}
-		s.Kinds[KindName(kind)]++
+		s.Kinds[runjournal.KindName(kind)]++
 		switch kind {
-		case RecSymbol:
+		case runjournal.RecSymbol:
 			id, name, err := decodeSymbol(payload)
 			if err != nil {
 				return n, fmt.Errorf("journal record %d: %w", off, err)
@@ -207,7 +197,7 @@ func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
 				return n, fmt.Errorf("journal record %d: %w", off, err)
 			}
 			s.remap[id] = nid
-		case RecTick:
+		case runjournal.RecTick:
 			t := &dst[n]
 			if err := record.DecodeTick(payload, t); err != nil {
 				return n, fmt.Errorf("journal record %d: %w", off, err)
@@ -220,7 +210,7 @@ func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
 				t.Symbol = nid
 			}
 			n++
-		case RecRouter:
+		case runjournal.RecRouter:
 			rc, err := config.ParseRouter(payload, fmt.Sprintf("journal record %d", off))
 			if err != nil {
 				return n, err
@@ -228,28 +218,14 @@ func (s *JournalSource) Next(dst []record.MarketTick) (int, error) {
 			if s.OnRouter != nil {
 				s.OnRouter(*rc)
 			}
-		case RecControl:
+		case runjournal.RecControl:
 			if err := decodeControl(payload, &dst[n]); err != nil {
 				return n, fmt.Errorf("journal record %d: %w", off, err)
 			}
 			n++
-		case RecMeta:
+		case runjournal.RecMeta:
 			return n, fmt.Errorf("journal record %d: a second meta record: two runs in one journal", off)
 		}
 	}
 	return n, nil
-}
-
-// JournalTenant returns the tenant a run's journal was written for.
-func JournalTenant(dir string) (string, error) {
-	src, meta, err := OpenJournal(dir, record.NewSymbols())
-	if err != nil {
-		return "", err
-	}
-	src.Close()
-	prof, err := decodeMeta(meta, dir)
-	if err != nil {
-		return "", err
-	}
-	return prof.TenantName(), nil
 }

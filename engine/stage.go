@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"thunderline/engine/config"
+	"thunderline/engine/routermodel"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -18,7 +19,7 @@ import (
 // between the partitions and the sink.
 func (p *Pipeline) newStage() error {
 	prof := p.prof
-	m, err := BuildModel(prof.Router)
+	m, err := routermodel.Build(prof.Router)
 	if err != nil {
 		return fmt.Errorf("profile %s: %w", prof.Source(), err)
 	}
@@ -38,7 +39,7 @@ func (p *Pipeline) newStage() error {
 	bo := ring.Backoff{NoSleep: prof.NoSleep()}
 	p.stage, err = decide.NewStage(decide.StageConfig{
 		Tenant: prof.TenantName(), Partitions: len(p.parts), MaxBatch: prof.Router.WithDefaults().MaxBatch,
-		Risk: RiskConfig(prof.Risk), Deny: deny,
+		Risk: routermodel.RiskConfig(prof.Risk), Deny: deny,
 		Emit: func(t *decide.DecisionTrace) {
 			p.traces.Add(t.Symbol, &t.Hash)
 			p.nTraces.Add(1)
@@ -64,14 +65,14 @@ func (p *Pipeline) newStage() error {
 		part.EmitMarks()
 	}
 	if p.jsink != nil {
-		p.jsink.models = p.model
+		p.jsink.models = p.Model
 		p.jsink.routerYAML = p.routerYAML
 	}
 	return nil
 }
 
-// model returns the router model of a version (nil if unknown).
-func (p *Pipeline) model(version uint64) *decide.Model {
+// Model returns the router model of a version (nil if unknown).
+func (p *Pipeline) Model(version uint64) *decide.Model {
 	if m, ok := p.models.Load(version); ok {
 		return m.(*decide.Model)
 	}
@@ -98,7 +99,7 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 	if last := p.lastVersion.Load(); rc.Version <= last {
 		return fmt.Errorf("router: version %d: must be above the running version %d", rc.Version, last)
 	}
-	m, err := BuildModel(rc)
+	m, err := routermodel.Build(rc)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
 	if t.Action != record.ControlRouter || p.stage == nil {
 		return
 	}
-	m := p.model(t.Seq)
+	m := p.Model(t.Seq)
 	if m == nil {
 		rc, ok := p.routerCfgs.Load(t.Seq)
 		if !ok {
@@ -130,7 +131,7 @@ func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
 			return
 		}
 		var err error
-		if m, err = BuildModel(rc.(config.Router)); err != nil {
+		if m, err = routermodel.Build(rc.(config.Router)); err != nil {
 			p.controlErrs.Add(1)
 			return
 		}
@@ -159,7 +160,7 @@ func (p *Pipeline) routerYAML(version uint64) ([]byte, error) {
 }
 
 // AddRouterConfig makes a router version's config known (a journal replay
-// reads them from RecRouter records).
+// reads them from runjournal.RecRouter records).
 func (p *Pipeline) AddRouterConfig(rc config.Router) { p.routerCfgs.Store(rc.Version, rc) }
 
 // runStage is the decision stage's goroutine: it takes the partitions'

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
-	"thunderline/engine/config"
+	"thunderline/engine/edgar"
+	"thunderline/engine/report"
+	"thunderline/engine/ship"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -39,32 +39,14 @@ type Summary struct {
 	ShadowDecisions uint64           `json:"shadow_decisions,omitempty"`
 	ShadowDigest    string           `json:"shadow_digest,omitempty"`
 	Decisions       *DecisionSummary `json:"decisions,omitempty"`
-	Elapsed         Seconds          `json:"elapsed_s"`
+	Elapsed         report.Seconds   `json:"elapsed_s"`
 	TicksPerSec     float64          `json:"ticks_per_s"`
 	Journal         *JournalSummary  `json:"journal,omitempty"`
-	Postgres        *ShipSummary     `json:"postgres,omitempty"`
+	Postgres        *ship.Summary    `json:"postgres,omitempty"`
 	Verify          *VerifyResult    `json:"verify,omitempty"`
 	// Edgar is the summary of a filings replay (the market fields are
 	// then empty).
-	Edgar *EdgarSummary `json:"edgar,omitempty"`
-}
-
-// Seconds is a duration that encodes as seconds in JSON.
-type Seconds time.Duration
-
-// UnmarshalJSON reads what MarshalJSON wrote.
-func (s *Seconds) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*s = Seconds(time.Duration(f * float64(time.Second)))
-	return nil
-}
-
-// MarshalJSON writes seconds with millisecond precision.
-func (s Seconds) MarshalJSON() ([]byte, error) {
-	return []byte(fmt.Sprintf("%.3f", time.Duration(s).Seconds())), nil
+	Edgar *edgar.Summary `json:"edgar,omitempty"`
 }
 
 // SymbolSummary counts one symbol.
@@ -85,7 +67,7 @@ type JournalSummary struct {
 
 func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 	s := &Summary{Inputs: p.opts.Inputs, Partitions: len(p.parts), Ticks: p.disp.Dispatched.Load(),
-		Rejects: map[string]uint64{}, Anomalies: map[string]uint64{}, Elapsed: Seconds(elapsed)}
+		Rejects: map[string]uint64{}, Anomalies: map[string]uint64{}, Elapsed: report.Seconds(elapsed)}
 	var wd, ld []*window.Digest
 	p.eachPart(func(part *partition.Partition) {
 		s.Applied += part.C.Applied.Load()
@@ -214,32 +196,6 @@ func kv(m map[string]uint64) string {
 		fmt.Fprintf(&b, "%s %d", k, m[k])
 	}
 	return b.String()
-}
-
-// metaRecord is the first record of a run's journal.
-type metaRecord struct {
-	Format  int    `json:"format"`
-	Tenant  string `json:"tenant"`
-	Profile string `json:"profile"` // the profile as YAML, defaults included where set
-}
-
-func encodeMeta(p *config.Profile) ([]byte, error) {
-	y, err := yaml.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("encode profile for the journal: %w", err)
-	}
-	return json.Marshal(metaRecord{Format: 1, Tenant: p.TenantName(), Profile: string(y)})
-}
-
-func decodeMeta(b []byte, name string) (*config.Profile, error) {
-	var m metaRecord
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("journal meta record: %w", err)
-	}
-	if m.Format != 1 {
-		return nil, fmt.Errorf("journal meta record: format %d, want 1", m.Format)
-	}
-	return config.Parse([]byte(m.Profile), name+" (recorded profile)")
 }
 
 // endRecord is the last record of a run's journal.

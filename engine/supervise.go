@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 	"thunderline/persist/journal"
@@ -169,11 +170,11 @@ func (p *Pipeline) rebuild(old *partition.Partition, crash *partition.Crash) (*p
 				return err
 			}
 			switch kind {
-			case RecTick:
+			case runjournal.RecTick:
 				if err := record.DecodeTick(payload, &t); err != nil {
 					return err
 				}
-			case RecControl:
+			case runjournal.RecControl:
 				if err := decodeControl(payload, &t); err != nil {
 					return err
 				}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -172,37 +173,44 @@ func LoadRecorded(dir string) (*Recorded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("journal %s: %w", dir, err)
 		}
-		rec.Kinds[KindName(kind)]++
-		switch kind {
-		case RecWindow:
-			d, err := window.DecodeWindowRecord(payload)
-			if err != nil {
-				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
-			}
-			rec.Windows[d.Window.ID] = d.Hash
-		case RecLabel:
-			d, err := window.DecodeLabel(payload)
-			if err != nil {
-				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
-			}
-			rec.Labels[d.Label.WindowID] = d.Label.Hash
-		case RecReject:
-			rec.Rejects++
-		case RecTrace:
-			d, err := decide.DecodeTraceRecord(payload)
-			if err != nil {
-				return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
-			}
-			rec.Traces[d.Trace.ID] = d.Trace.Hash
-		case RecEnd:
-			var e endRecord
-			if err := json.Unmarshal(payload, &e); err != nil {
-				return nil, fmt.Errorf("journal %s record %d: end record: %w", dir, off, err)
-			}
-			rec.End = &e
+		rec.Kinds[runjournal.KindName(kind)]++
+		if err := rec.add(kind, payload); err != nil {
+			return nil, fmt.Errorf("journal %s record %d: %w", dir, off, err)
 		}
 	}
 }
 
-// journalReader opens a run's journal from its first record.
-func journalReader(dir string) (*journal.Reader, error) { return journal.NewReader(dir, 0) }
+// add takes one record of a run's journal into rec.
+func (rec *Recorded) add(kind uint8, payload []byte) error {
+	switch kind {
+	case runjournal.RecWindow:
+		return keepHash(rec.Windows, payload, window.DecodeWindowRecord,
+			func(d window.DecodedWindow) ([16]byte, [32]byte) { return d.Window.ID, d.Hash })
+	case runjournal.RecLabel:
+		return keepHash(rec.Labels, payload, window.DecodeLabel,
+			func(d window.DecodedLabel) ([16]byte, [32]byte) { return d.Label.WindowID, d.Label.Hash })
+	case runjournal.RecTrace:
+		return keepHash(rec.Traces, payload, decide.DecodeTraceRecord,
+			func(d decide.DecodedTrace) ([16]byte, [32]byte) { return d.Trace.ID, d.Trace.Hash })
+	case runjournal.RecReject:
+		rec.Rejects++
+	case runjournal.RecEnd:
+		var e endRecord
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return fmt.Errorf("end record: %w", err)
+		}
+		rec.End = &e
+	}
+	return nil
+}
+
+// keepHash decodes a record and keeps the hash it carries under its id.
+func keepHash[D any](m map[[16]byte][32]byte, payload []byte, decode func([]byte) (D, error), idHash func(D) ([16]byte, [32]byte)) error {
+	d, err := decode(payload)
+	if err != nil {
+		return err
+	}
+	id, h := idHash(d)
+	m[id] = h
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"thunderline/engine/runjournal"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -118,7 +119,7 @@ func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *jo
 
 func (s *journalSink) append(kind uint8, b []byte) error {
 	if _, err := s.j.Append(kind, b); err != nil {
-		return fmt.Errorf("journal %s record: %w", KindName(kind), err)
+		return fmt.Errorf("journal %s record: %w", runjournal.KindName(kind), err)
 	}
 	s.counts[kind].Add(1)
 	s.dirty = true
@@ -131,7 +132,7 @@ func (s *journalSink) symbols() error {
 	for n := s.syms.Len(); s.symsDone < n; s.symsDone++ {
 		id := uint32(s.symsDone)
 		s.buf = appendSymbol(s.buf[:0], id, s.syms.Name(id))
-		if err := s.append(RecSymbol, s.buf); err != nil {
+		if err := s.append(runjournal.RecSymbol, s.buf); err != nil {
 			return err
 		}
 	}
@@ -148,7 +149,7 @@ func (s *journalSink) tick(t *record.MarketTick) error {
 		}
 	}
 	s.buf = record.AppendTick(s.buf[:0], t)
-	if err := s.append(RecTick, s.buf); err != nil {
+	if err := s.append(runjournal.RecTick, s.buf); err != nil {
 		return err
 	}
 	s.lastTick = t.InSeq
@@ -159,13 +160,13 @@ func (s *journalSink) output(o *partition.Output) error {
 	switch o.Kind {
 	case partition.OutWindow:
 		s.buf = window.AppendWindowRecord(s.buf[:0], &o.Window, s.tenant, s.syms.Name(o.Window.Symbol))
-		return s.append(RecWindow, s.buf)
+		return s.append(runjournal.RecWindow, s.buf)
 	case partition.OutLabel:
 		s.buf = window.AppendLabel(s.buf[:0], &o.Label, s.syms.Name(o.Label.Symbol))
-		return s.append(RecLabel, s.buf)
+		return s.append(runjournal.RecLabel, s.buf)
 	case partition.OutReject:
 		s.buf = record.AppendReject(s.buf[:0], &o.Reject)
-		return s.append(RecReject, s.buf)
+		return s.append(runjournal.RecReject, s.buf)
 	}
 	return fmt.Errorf("journal: output of unknown kind %d", o.Kind)
 }
@@ -180,31 +181,31 @@ func (s *journalSink) control(t *record.MarketTick) error {
 		if err != nil {
 			return err
 		}
-		if err := s.append(RecRouter, y); err != nil {
+		if err := s.append(runjournal.RecRouter, y); err != nil {
 			return err
 		}
 	}
 	s.buf = appendControl(s.buf[:0], t)
-	return s.append(RecControl, s.buf)
+	return s.append(runjournal.RecControl, s.buf)
 }
 
 // trace journals a decision trace and its lineage edges: window → trace,
 // and trace → each expert it used.
 func (s *journalSink) trace(t *decide.DecisionTrace) error {
 	s.buf = decide.AppendTraceRecord(s.buf[:0], t, s.tenant, s.syms.Name(t.Symbol))
-	if err := s.append(RecTrace, s.buf); err != nil {
+	if err := s.append(runjournal.RecTrace, s.buf); err != nil {
 		return err
 	}
 	e := decide.Edge{From: t.WindowID, To: t.ID, Type: decide.EdgeWindowTrace, At: t.End}
 	s.buf = decide.AppendEdge(s.buf[:0], &e)
-	if err := s.append(RecEdge, s.buf); err != nil {
+	if err := s.append(runjournal.RecEdge, s.buf); err != nil {
 		return err
 	}
 	if t.NShadow > 0 && s.models != nil {
 		if m := s.models(t.RouterVersion); m != nil {
 			for k := 0; k < int(t.NShadow) && k < len(m.Shadow); k++ {
 				s.buf = decide.AppendShadow(s.buf[:0], t, k, m.Shadow[k].ID, s.tenant, s.syms.Name(t.Symbol))
-				if err := s.append(RecShadow, s.buf); err != nil {
+				if err := s.append(runjournal.RecShadow, s.buf); err != nil {
 					return err
 				}
 			}
@@ -216,7 +217,7 @@ func (s *journalSink) trace(t *decide.DecisionTrace) error {
 			if ids := s.expertIDs(t.RouterVersion, l); int(a.Expert) < len(ids) {
 				e = decide.Edge{From: t.ID, To: ids[a.Expert], Type: decide.EdgeTraceExpert, At: t.End}
 				s.buf = decide.AppendEdge(s.buf[:0], &e)
-				if err := s.append(RecEdge, s.buf); err != nil {
+				if err := s.append(runjournal.RecEdge, s.buf); err != nil {
 					return err
 				}
 			}

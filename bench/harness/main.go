@@ -37,7 +37,9 @@ import (
 	"thunderline/adapters/dbn"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine"
+	"thunderline/engine/admin"
 	"thunderline/engine/config"
+	"thunderline/engine/ship"
 	"thunderline/hotpath/record"
 )
 
@@ -132,19 +134,19 @@ func run(records, rounds int, realPath, out string) error {
 	if dsn, pgDir, stop, err := startPostgres(); err != nil {
 		fmt.Fprintln(os.Stderr, "harness: postgres rows skipped:", err)
 	} else {
-		noShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, "", tmp) })
-		withShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, dsn, tmp) })
-		rows = append(rows, row{name: "hot path while shipping to a slowed Postgres", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, s2 journal, 50 ms per shipped batch", synth),
-			value: withShip, baseline: noShip, unit: "ticks/s", baseName: "no shipper"})
+		shipRow := func(name string) row {
+			noShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, "", tmp) })
+			withShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, dsn, tmp) })
+			return row{name: name, what: fmt.Sprintf("%d synthetic ticks, 2 partitions, s2 journal, 50 ms per shipped batch", synth),
+				value: withShip, baseline: noShip, unit: "ticks/s", baseName: "no shipper"}
+		}
+		rows = append(rows, shipRow("hot path while shipping to a slowed Postgres"))
 		// The same with the server's processes at nice 19, as if it ran on
 		// its own host: what is left is the shipper's own cost.
 		if err := renicePostgres(pgDir); err != nil {
 			fmt.Fprintln(os.Stderr, "harness: nice 19 row skipped:", err)
 		} else {
-			noShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, "", tmp) })
-			withShip, _ := best(rounds, func() (float64, uint64) { return shipping(synth, dsn, tmp) })
-			rows = append(rows, row{name: "hot path while shipping to a slowed Postgres at nice 19", what: fmt.Sprintf("%d synthetic ticks, 2 partitions, s2 journal, 50 ms per shipped batch", synth),
-				value: withShip, baseline: noShip, unit: "ticks/s", baseName: "no shipper"})
+			rows = append(rows, shipRow("hot path while shipping to a slowed Postgres at nice 19"))
 		}
 		stop()
 	}
@@ -222,7 +224,7 @@ func startPostgres() (string, string, func(), error) {
 	}
 	stop := func() { script("pg-stop.sh", "--purge") }
 	ctx := context.Background()
-	if _, err := engine.Migrate(ctx, dsn); err != nil {
+	if _, err := ship.Migrate(ctx, dsn); err != nil {
 		stop()
 		return "", "", nil, err
 	}
@@ -262,38 +264,26 @@ func shipping(ticks uint64, dsn, tmp string) (float64, uint64) {
 	}
 	prof, err := config.Parse([]byte(yml), "bench")
 	must(err)
-	sum, err := engine.RunLive(context.Background(), engine.RunOptions{Profile: prof})
-	must(err)
-	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
+	return rate(engine.RunLive(context.Background(), engine.RunOptions{Profile: prof}))
 }
 
 // underTree runs the synthetic feed at full speed through the pipeline,
 // bare or under the actor tree with the ladder and the admin backend.
 func underTree(ticks uint64, tree bool) (float64, uint64) {
-	prof, err := config.Parse([]byte("feed: {pace: max}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\nladder: {interval: 100ms}\n"), "bench")
-	must(err)
-	syms := record.NewSymbols()
-	sc := prof.SyntheticConfig()
-	sc.MaxTicks = ticks
-	feed, err := synthetic.New(sc, syms)
-	must(err)
-	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms})
-	must(err)
+	p, src := newSynthetic("feed: {pace: max}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\nladder: {interval: 100ms}\n", ticks, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if tree {
 		t, err := p.StartTree(treepkg.Options{}, true, true)
 		must(err)
 		defer t.Stop()
-		be := engine.NewAdmin(p, "synthetic")
+		be := admin.New(p, "synthetic")
 		be.Attach()
 		go be.Run(ctx, 100*time.Millisecond)
 		_, err = p.RunLadder(ctx, nil)
 		must(err)
 	}
-	sum, err := p.Run(ctx, engine.SyntheticSource{Feed: feed})
-	must(err)
-	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
+	return rate(p.Run(ctx, src))
 }
 
 func best(rounds int, f func() (float64, uint64)) (float64, uint64) {
@@ -331,25 +321,34 @@ func decodeOnly(path string) (float64, uint64) {
 }
 
 func replay(files []string, parts int) (float64, uint64) {
-	sum, err := engine.Replay(context.Background(), files, engine.ReplayOptions{Partitions: parts})
-	must(err)
-	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
+	return rate(engine.Replay(context.Background(), files, engine.ReplayOptions{Partitions: parts}))
 }
 
 func synthetic2(ticks uint64, journalDir, codec string) (float64, uint64) {
-	prof, err := config.Parse([]byte(fmt.Sprintf("feed: {pace: max}\nnormalize: {seq: contiguous}\njournal: {fsync: interval, compression: %s}\n", codec)), "bench")
+	if journalDir != "" {
+		os.RemoveAll(journalDir)
+	}
+	p, src := newSynthetic(fmt.Sprintf("feed: {pace: max}\nnormalize: {seq: contiguous}\njournal: {fsync: interval, compression: %s}\n", codec), ticks, journalDir)
+	return rate(p.Run(context.Background(), src))
+}
+
+// newSynthetic assembles a pipeline of the profile profYAML over its
+// synthetic feed, bounded to ticks ticks, journaling to journalDir if set.
+func newSynthetic(profYAML string, ticks uint64, journalDir string) (*engine.Pipeline, engine.Source) {
+	prof, err := config.Parse([]byte(profYAML), "bench")
 	must(err)
 	syms := record.NewSymbols()
 	sc := prof.SyntheticConfig()
 	sc.MaxTicks = ticks
 	feed, err := synthetic.New(sc, syms)
 	must(err)
-	if journalDir != "" {
-		os.RemoveAll(journalDir)
-	}
 	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, JournalDir: journalDir})
 	must(err)
-	sum, err := p.Run(context.Background(), engine.SyntheticSource{Feed: feed})
+	return p, engine.SyntheticSource{Feed: feed}
+}
+
+// rate is a run's ticks per second of wall time, and its ticks.
+func rate(sum *engine.Summary, err error) (float64, uint64) {
 	must(err)
 	return float64(sum.Ticks) / time.Duration(sum.Elapsed).Seconds(), sum.Ticks
 }

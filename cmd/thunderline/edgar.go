@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +15,8 @@ import (
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
 	"thunderline/adapters/edgar/text"
-	"thunderline/engine"
 	"thunderline/engine/config"
+	"thunderline/engine/edgar"
 	"thunderline/hotpath/filing"
 )
 
@@ -39,7 +37,7 @@ const edgarUsage = `Usage:
 func cmdEdgar(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, edgarUsage)
-		return usageError{errors.New("edgar: want a subcommand: ingest or parse")}
+		return usagef("edgar: want a subcommand: ingest or parse")
 	}
 	switch args[0] {
 	case "ingest":
@@ -51,7 +49,7 @@ func cmdEdgar(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	fmt.Fprint(stderr, edgarUsage)
-	return usageError{fmt.Errorf("edgar: unknown subcommand %q", args[0])}
+	return usagef("edgar: unknown subcommand %q", args[0])
 }
 
 type listFlag []string
@@ -60,8 +58,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, strings.Split(v, ",")...); return nil }
 
 func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("edgar ingest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("edgar ingest", stderr)
 	profile := fs.String("profile", "", "profile YAML `file` (tenant, router, journal, postgres; default: the embedded minimal profile)")
 	parts := fs.Int("partitions", 0, "flow partitions by CIK (default: the profile's; results do not depend on it)")
 	journalDir := fs.String("journal", "", "journal `dir` (default: edgar-<UTC time> under the profile's journal root)")
@@ -84,7 +81,7 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if len(pos) > 1 {
-		return usageError{errors.New("edgar ingest: want one DIR or URL")}
+		return usagef("edgar ingest: want one DIR or URL")
 	}
 	prof, err := loadProfile(*profile)
 	if err != nil {
@@ -97,11 +94,11 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	case prof.Edgar.Enabled():
 		in = prof.Edgar.Dir + prof.Edgar.URL
 	default:
-		return usageError{errors.New("edgar ingest: want a DIR or URL, or a --profile with an edgar section")}
+		return usagef("edgar ingest: want a DIR or URL, or a --profile with an edgar section")
 	}
 	var src source.Source
 	if len(pos) == 0 {
-		if src, err = engine.EdgarSource(prof); err != nil {
+		if src, err = edgar.OpenSource(prof); err != nil {
 			return err
 		}
 	} else if strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://") {
@@ -116,7 +113,7 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		for _, c := range ciks {
 			v, err := strconv.ParseUint(strings.TrimSpace(c), 10, 64)
 			if err != nil {
-				return usageError{fmt.Errorf("--cik %q: not a number", c)}
+				return usagef("--cik %q: not a number", c)
 			}
 			cfg.CIKs = append(cfg.CIKs, v)
 		}
@@ -143,7 +140,7 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		src = s
 	}
 	defer src.Close()
-	eo, err := engine.EdgarOptionsFor(prof)
+	eo, err := edgar.OptionsFor(prof)
 	if err != nil {
 		return err
 	}
@@ -167,19 +164,15 @@ func cmdEdgarIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if isTerminal(stderr) {
 		eo.ProgressEvery = 200 * time.Millisecond
-		eo.Progress = func(p engine.EdgarProgress) {
+		eo.Progress = func(p edgar.Counts) {
 			fmt.Fprintf(stderr, "\r\033[Kdocs %d (%.1f MB)  windows %d  traces %d  rejected %d  %s",
 				p.Docs, float64(p.Bytes)/1e6, p.Windows, p.Traces, p.Rejected, p.Elapsed.Truncate(time.Millisecond))
 		}
 		defer fmt.Fprint(stderr, "\r\033[K")
 	}
-	sum, err := engine.RunEdgar(ctx, src, eo)
+	sum, err := edgar.Run(ctx, src, eo)
 	if sum != nil {
-		if *jsonOut {
-			writeJSON(stdout, sum)
-		} else {
-			sum.Text(stdout)
-		}
+		printSummary(stdout, sum, *jsonOut)
 	}
 	return err
 }
@@ -267,8 +260,7 @@ func fmtNs(ns int64, layout string) string {
 }
 
 func cmdEdgarParse(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("edgar parse", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("edgar parse", stderr)
 	jsonOut := fs.Bool("json", false, "print the document as JSON")
 	withText := fs.Bool("text", false, "include section texts")
 	mem := fs.Bool("mem", false, "report memory: peak resident set (VmHWM) before and after parsing, and bytes allocated by the parse")
@@ -277,7 +269,7 @@ func cmdEdgarParse(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{errors.New("edgar parse: want one FILE")}
+		return usagef("edgar parse: want one FILE")
 	}
 	body, err := os.ReadFile(pos[0])
 	if err != nil {

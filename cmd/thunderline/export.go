@@ -1,19 +1,16 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
-	"thunderline/engine"
+	"thunderline/engine/export"
 )
 
 // cmdExport writes a run's training slice: `thunderline export --out FILE
 // JOURNAL_DIR`.
 func cmdExport(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("export", stderr)
 	out := fs.String("out", "", "slice `file` to write (JSON Lines: window id, key, features, label class)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
 	pos, err := parseInterleaved(fs, args)
@@ -21,9 +18,9 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		return usageError{errors.New("export: want --out FILE and one JOURNAL_DIR")}
+		return usagef("export: want --out FILE and one JOURNAL_DIR")
 	}
-	sum, err := engine.ExportSliceFile(pos[0], *out)
+	sum, err := export.SliceFile(pos[0], *out)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,15 +9,14 @@ import (
 	"time"
 
 	"thunderline/adapters/flowerbridge"
-	"thunderline/engine"
 	"thunderline/engine/config"
+	"thunderline/engine/federation"
 	"thunderline/persist/artifacts"
 )
 
 // cmdFederate runs a federation end to end: `thunderline federate --spec FILE`.
 func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("federate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("federate", stderr)
 	specFile := fs.String("spec", "", "federation spec YAML `file` (see profiles/federation/)")
 	dsn := fs.String("dsn", os.Getenv("THUNDERLINE_PG_DSN"), "control plane Postgres DSN (default $THUNDERLINE_PG_DSN)")
 	tenant := fs.String("tenant", "default", "tenant of the federation")
@@ -34,7 +31,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *specFile == "" || *dsn == "" {
-		return usageError{errors.New("federate: want --spec FILE and a DSN (--dsn or THUNDERLINE_PG_DSN)")}
+		return usagef("federate: want --spec FILE and a DSN (--dsn or THUNDERLINE_PG_DSN)")
 	}
 	b, err := os.ReadFile(*specFile)
 	if err != nil {
@@ -47,7 +44,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *work == "" {
 		*work = filepath.Join("var", "federations", time.Now().UTC().Format("20060102T150405Z"))
 	}
-	o := engine.FederateOptions{Spec: spec, SpecYAML: b, DSN: *dsn, Tenant: *tenant, WorkDir: *work, Python: *python,
+	o := federation.Options{Spec: spec, SpecYAML: b, DSN: *dsn, Tenant: *tenant, WorkDir: *work, Python: *python,
 		FlowerDir: *flowerDir, Timeout: *timeout}
 	// S3-compatible storage when configured (the secret only from the
 	// environment, never a flag: flags show in process lists).
@@ -58,7 +55,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	tr, shutdown, err := engine.FederationTracer(ctx, *traceExp, *otlpEndpoint, stderr)
+	tr, shutdown, err := federation.Tracer(ctx, *traceExp, *otlpEndpoint, stderr)
 	if err != nil {
 		return usageError{err}
 	}
@@ -67,7 +64,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	o.OnEvent = func(ev flowerbridge.Event) {
 		fmt.Fprintf(stderr, "federate: %s round %d %v\n", ev.Event, ev.Round, ev.Metrics)
 	}
-	sum, err := engine.RunFederation(ctx, o)
+	sum, err := federation.Run(ctx, o)
 	if sum != nil {
 		if *jsonOut {
 			writeJSON(stdout, sum)

@@ -1,9 +1,31 @@
-// Command thunderline is the engine's one binary.
+// Command thunderline is the engine's one binary. Its commands (the usage
+// text below has their flags):
 //
-//	thunderline run [--profile FILE] [--for DURATION]
-//	thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
-//	thunderline edgar ingest|parse ...
+//	thunderline run [--profile FILE] [--for DURATION] [--router FILE] [--no-admin] [--json]
+//	    run the engine: the profile's feed, journal, admin HTTP and dashboard,
+//	    and the filings path and Postgres shipper when the profile has them
+//	thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] [--journal DIR] INPUT...
+//	    replay DBN files, a run's journal, filing directories or an EDGAR journal
+//	thunderline migrate [--dsn DSN]
+//	    apply the Postgres schema
+//	thunderline ship [--dsn DSN] [--tenant T] [--json] JOURNAL_DIR
+//	    ship a run's journal to Postgres (the backfill after a crash or outage)
+//	thunderline edgar ingest [flags] DIR|URL
+//	    run the EDGAR filings path on its own
+//	thunderline edgar parse [--json] [--text] [--mem] FILE
+//	    print one EDGAR document as parsed
+//	thunderline export --out FILE [--json] JOURNAL_DIR
+//	    write a run's training slice (JSON Lines)
+//	thunderline federate --spec FILE [--dsn DSN] [--tenant T] [--work DIR] ...
+//	    run a federation end to end through a real Flower deployment
 //	thunderline version
+//	    print the version
+//	thunderline help
+//	    print the usage
+//
+// The commands assemble the engine's packages (engine, engine/admin,
+// engine/edgar, engine/export, engine/federation, engine/ship); flags live
+// here and nowhere else.
 package main
 
 import (
@@ -25,7 +47,10 @@ import (
 	"thunderline/actors/eye"
 	"thunderline/actors/tree"
 	"thunderline/engine"
+	"thunderline/engine/admin"
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
+	"thunderline/engine/ship"
 )
 
 const usage = `thunderline — low-latency decision engine for market and filings data
@@ -39,10 +64,13 @@ Usage:
       --router FILE replaces the profile's router; SIGHUP hot-swaps a new
       version from it.
   thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
-      Replay .dbn / .dbn.zst files, or a run's journal directory, and print
-      ticks, rejects, windows, per-symbol counts and digests.
+      Replay .dbn / .dbn.zst files, a run's journal directory (market or
+      EDGAR), or filing directories, and print ticks, rejects, windows,
+      per-symbol counts and digests (documents, filings and digests for
+      filings).
       --verify: re-derive a journal's windows and labels and check every hash
-      (market-data files are replayed twice and the digests compared).
+      (market-data files and filings are replayed twice and the digests
+      compared).
   thunderline migrate [--dsn DSN]
       Apply the Postgres schema (idempotent). DSN defaults to THUNDERLINE_PG_DSN.
   thunderline ship [--dsn DSN] [--tenant T] JOURNAL_DIR
@@ -65,6 +93,9 @@ Usage:
       Postgres, checkpoints in the artifact store (S3 when
       THUNDERLINE_S3_ENDPOINT is set), the final model a shadow candidate.
   thunderline version
+      Print the version (module version, Go version, VCS revision).
+  thunderline help
+      Print this text.
 
 Run 'thunderline COMMAND --help' for a command's flags.
 `
@@ -118,7 +149,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// usageError is a command line the command refuses (exit status 2).
 type usageError struct{ error }
+
+// usagef is a usageError saying why.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// newFlags is the flag set of command name, writing its errors and help
+// to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
 
 func version() string {
 	v := "thunderline (devel)"
@@ -167,8 +210,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("run", stderr)
 	profile := fs.String("profile", "", "profile YAML `file` (default: the embedded minimal profile)")
 	dur := fs.Duration("for", 0, "stop after this `duration` of wall-clock time (default: until Ctrl-C or the feed ends)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
@@ -178,7 +220,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	prof, err := loadProfile(*profile)
 	if err != nil {
@@ -195,7 +237,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tty := isTerminal(stderr)
 	src := prof.Source()
 	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
-	var admin *eye.Server
+	var srv *eye.Server
 	var actors *tree.Tree
 	started := func(p *engine.Pipeline) error {
 		var err error
@@ -203,20 +245,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if actors, err = p.StartTree(tree.Options{Logger: log}, withAdmin, withAdmin); err != nil {
 			return err
 		}
-		var be *engine.Admin
+		var be *admin.Admin
 		if prof.AdminEnabled() && !*noAdmin {
-			tokens, generated, err := engine.AdminTokens(prof)
+			tokens, generated, err := admin.Tokens(prof)
 			if err != nil {
 				return err
 			}
-			be = engine.NewAdmin(p, feedName(prof))
+			be = admin.New(p, feedName(prof))
 			be.Attach()
 			be.ConfigureFederations(envOr("THUNDERLINE_FLOWER_DIR", "adapters/flower"), envOr("THUNDERLINE_PYTHON", "python3"))
-			admin, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
+			srv, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
 			if err != nil {
 				return fmt.Errorf("admin: %w", err)
 			}
-			url, err := admin.Start()
+			url, err := srv.Start()
 			if err != nil {
 				return fmt.Errorf("admin: %w", err)
 			}
@@ -264,27 +306,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if actors != nil {
 		actors.Stop()
 	}
-	if admin != nil {
+	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		admin.Shutdown(sctx)
+		srv.Shutdown(sctx)
 		cancel()
 	}
 	if tty {
 		fmt.Fprintln(stderr)
 	}
 	if sum != nil {
-		if *jsonOut {
-			writeJSON(stdout, sum)
-		} else {
-			sum.Text(stdout)
-		}
+		printSummary(stdout, sum, *jsonOut)
 	}
 	return err
 }
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("replay", stderr)
 	parts := fs.Int("partitions", 0, "partition loops (default: the profile's; the digests do not depend on it)")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
 	verify := fs.Bool("verify", false, "check every re-derived hash against the journal (or replay files twice and compare)")
@@ -295,10 +332,10 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(inputs) == 0 {
-		return usageError{errors.New("no input: give .dbn / .dbn.zst files or a journal directory")}
+		return usagef("no input: give .dbn / .dbn.zst files or a journal directory")
 	}
 	if *parts < 0 || *parts > 256 {
-		return usageError{fmt.Errorf("--partitions %d: want 1 to 256", *parts)}
+		return usagef("--partitions %d: want 1 to 256", *parts)
 	}
 	ro := engine.ReplayOptions{Partitions: *parts, Verify: *verify, JournalDir: *journalDir}
 	if *profile != "" {
@@ -313,13 +350,18 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sum, err := engine.Replay(ctx, inputs, ro)
 	if sum != nil {
-		if *jsonOut {
-			writeJSON(stdout, sum)
-		} else {
-			sum.Text(stdout)
-		}
+		printSummary(stdout, sum, *jsonOut)
 	}
 	return err
+}
+
+// printSummary prints a command's summary, as JSON or as text.
+func printSummary(w io.Writer, sum interface{ Text(io.Writer) }, asJSON bool) {
+	if asJSON {
+		writeJSON(w, sum)
+	} else {
+		sum.Text(w)
+	}
 }
 
 func writeJSON(w io.Writer, v any) {
@@ -365,16 +407,15 @@ func feedName(p *config.Profile) string {
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("migrate", stderr)
 	dsn := fs.String("dsn", os.Getenv("THUNDERLINE_PG_DSN"), "Postgres `dsn` (default: THUNDERLINE_PG_DSN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dsn == "" {
-		return usageError{errors.New("no DSN: give --dsn or set THUNDERLINE_PG_DSN")}
+		return usagef("no DSN: give --dsn or set THUNDERLINE_PG_DSN")
 	}
-	applied, err := engine.Migrate(ctx, *dsn)
+	applied, err := ship.Migrate(ctx, *dsn)
 	if err != nil {
 		return err
 	}
@@ -388,8 +429,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ship", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("ship", stderr)
 	dsn := fs.String("dsn", os.Getenv("THUNDERLINE_PG_DSN"), "Postgres `dsn` (default: THUNDERLINE_PG_DSN)")
 	tenant := fs.String("tenant", "", "tenant of the rows (default: the run's, from its journal)")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
@@ -398,18 +438,20 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(dirs) != 1 {
-		return usageError{errors.New("give one journal directory")}
+		return usagef("give one journal directory")
 	}
 	if *dsn == "" {
-		return usageError{errors.New("no DSN: give --dsn or set THUNDERLINE_PG_DSN")}
+		return usagef("no DSN: give --dsn or set THUNDERLINE_PG_DSN")
 	}
 	if *tenant == "" {
-		if *tenant, err = engine.JournalTenant(dirs[0]); err != nil {
+		prof, err := runjournal.ReadMeta(dirs[0])
+		if err != nil {
 			return err
 		}
+		*tenant = prof.TenantName()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sum, err := engine.Ship(ctx, *dsn, dirs[0], *tenant, log)
+	sum, err := ship.Backfill(ctx, *dsn, dirs[0], *tenant, log)
 	if *jsonOut {
 		writeJSON(stdout, sum)
 	} else {

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,29 +36,7 @@ admin: {enabled: false}
 progress: {interval: 100ms}
 postgres: {enabled: true, batch_rows: 2000, batch_delay: 50ms}
 `), 0o644)
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "run", "--profile", prof)
-	cmd.Env = append(os.Environ(), "THUNDERLINE_MAIN=1", "THUNDERLINE_PG_DSN="+dsn)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killer := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer killer.Stop()
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) > 2 && f[1] == "ticks" {
-			if n, err := strconv.ParseUint(f[2], 10, 64); err == nil && n >= 150_000 {
-				break
-			}
-		}
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	cmd.Wait()
+	signalAt(t, prof, 150_000, syscall.SIGKILL, 60*time.Second, []string{"THUNDERLINE_PG_DSN=" + dsn})
 
 	runs, _ := filepath.Glob(filepath.Join(dir, "j", "run-*"))
 	if len(runs) != 1 {

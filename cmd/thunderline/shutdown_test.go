@@ -30,6 +30,43 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// signalAt runs `thunderline run --profile prof extra...` as a real process
+// (with env added to this one's), waits on its progress lines until it has
+// dispatched at least ticks ticks, sends it sig and returns once it has
+// exited: its stdout and how it exited. A process that has not exited
+// within limit is killed.
+func signalAt(t *testing.T, prof string, ticks uint64, sig os.Signal, limit time.Duration, env []string, extra ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "run", "--profile", prof}, extra...)...)
+	cmd.Env = append(append(os.Environ(), "THUNDERLINE_MAIN=1"), env...)
+	stderr, _ := cmd.StderrPipe()
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killer := time.AfterFunc(limit, func() { cmd.Process.Kill() })
+	defer killer.Stop()
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) > 2 && f[1] == "ticks" {
+			if n, err := strconv.ParseUint(f[2], 10, 64); err == nil && n >= ticks {
+				break
+			}
+		}
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err := cmd.Wait()
+	return stdout.String(), err
+}
+
 // TestSIGTERMDuringBurst: SIGTERM while a 10× burst is running drains the
 // rings, flushes the journal and exits 0; every record the run acknowledged
 // is in the journal, and replaying it with --verify re-derives every hash.
@@ -43,39 +80,11 @@ journal: {dir: `+filepath.Join(dir, "j")+`, fsync: interval}
 admin: {enabled: false}
 progress: {interval: 100ms}
 `), 0o644)
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "run", "--profile", prof, "--json")
-	cmd.Env = append(os.Environ(), "THUNDERLINE_MAIN=1")
-	stderr, _ := cmd.StderrPipe()
-	var stdout strings.Builder
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait (on the process's own output, with a deadline) until it is in a
-	// burst.
-	sc := bufio.NewScanner(stderr)
-	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for sc.Scan() {
-		line := sc.Text()
-		// Event time 0.4 s–1 s of each second is a burst: 40,000 ticks at
-		// the base rate, then 1 M/s. Past 60,000 ticks the run is in it.
-		f := strings.Fields(line)
-		if len(f) > 2 && f[1] == "ticks" {
-			if n, err := strconv.ParseUint(f[2], 10, 64); err == nil && n >= 60_000 {
-				break
-			}
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, stdout.String())
+	// Event time 0.4 s–1 s of each second is a burst: 40,000 ticks at the
+	// base rate, then 1 M/s. Past 60,000 ticks the run is in it.
+	out, err := signalAt(t, prof, 60_000, syscall.SIGTERM, 30*time.Second, nil, "--json")
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, out)
 	}
 	var sum struct {
 		Ticks   uint64 `json:"ticks"`
@@ -87,8 +96,8 @@ progress: {interval: 100ms}
 		WindowDigest string `json:"window_digest"`
 		TraceDigest  string `json:"trace_digest"`
 	}
-	if err := json.Unmarshal([]byte(stdout.String()), &sum); err != nil {
-		t.Fatalf("summary: %v\n%s", err, stdout.String())
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("summary: %v\n%s", err, out)
 	}
 	if sum.Ticks < 60_000 || sum.Journal.Acked != sum.Journal.Records || sum.Journal.Records <= sum.Ticks {
 		t.Fatalf("after SIGTERM: %d ticks, journal %+v", sum.Ticks, sum.Journal)

@@ -23,7 +23,10 @@ import (
 	"thunderline/adapters/flowerbridge"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine"
+	"thunderline/engine/admin"
 	"thunderline/engine/config"
+	"thunderline/engine/export"
+	"thunderline/engine/federation"
 	"thunderline/hotpath/record"
 	"thunderline/persist/artifacts"
 	"thunderline/persist/artifacts/s3test"
@@ -64,7 +67,7 @@ journal: {fsync: never}
 			t.Fatal(err)
 		}
 		slice := filepath.Join(t.TempDir(), fmt.Sprintf("site-%d.jsonl", i+1))
-		s, err := engine.ExportSliceFile(dir, slice)
+		s, err := export.SliceFile(dir, slice)
 		if err != nil || s.Rows < 100 {
 			t.Fatalf("site %d slice: %+v %v", i+1, s, err)
 		}
@@ -127,8 +130,8 @@ func TestFederationEndToEnd(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	sum, err := engine.RunFederation(ctx, engine.FederateOptions{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", Store: st,
-		Metrics: engine.NewFederationMetrics(reg), Tracer: tp.Tracer("test"),
+	sum, err := federation.Run(ctx, federation.Options{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", Store: st,
+		Metrics: federation.NewMetrics(reg), Tracer: tp.Tracer("test"),
 		WorkDir: t.TempDir(), FlowerDir: flowerDir(t), DieInRound: map[string]int{"site-3": 2}, Seed: 7,
 		OnEvent: func(ev flowerbridge.Event) { events = append(events, ev) }})
 	if err != nil {
@@ -253,7 +256,7 @@ func TestFederationEndToEnd(t *testing.T) {
 	}
 	joined := strings.Join(topics, " ")
 	for _, want := range []string{"fl.federation.created", "fl.federation.started", "fl.client.lease_issued", "fl.client.joined",
-		"fl.client.dropped", "fl.round.started", "fl.round.completed", "fl.aggregate.completed", "fl.federation.completed"} {
+		"fl.client.dropped", "fl.round.started", "fl.round.completed", "fl.aggregate.completed", "fl.expert.registered", "fl.federation.completed"} {
 		if !strings.Contains(joined, want) {
 			t.Fatalf("outbox has no %s: %v", want, topics)
 		}
@@ -342,7 +345,7 @@ func TestFederationStrategies(t *testing.T) {
 		if kind == "fedprox" {
 			sp.DP = &config.DP{Epsilon: 8, Delta: 1e-5, ClipNorm: 1}
 		}
-		sum, err := engine.RunFederation(ctx, engine.FederateOptions{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
+		sum, err := federation.Run(ctx, federation.Options{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
 			FlowerDir: flowerDir(t), Seed: 3})
 		if err != nil || sum.Status != "completed" || len(sum.Rounds) != 3 {
 			t.Fatalf("%s: %+v %v", kind, sum, err)
@@ -366,7 +369,7 @@ func TestFederationStrategies(t *testing.T) {
 	// Secure aggregation: Flower's SecAgg+ (a SuperLink, a SuperNode per
 	// verified site); every round reports masked vectors from 3 sites.
 	sp.SecureAgg, sp.NumRounds = true, 2
-	sum, err := engine.RunFederation(ctx, engine.FederateOptions{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
+	sum, err := federation.Run(ctx, federation.Options{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
 		FlowerDir: flowerDir(t)})
 	if err != nil || sum.Status != "completed" || len(sum.Rounds) != 2 {
 		t.Fatalf("secure_agg: %+v %v", sum, err)
@@ -397,7 +400,7 @@ func TestFederationThroughAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	a := engine.NewAdmin(p, "synthetic")
+	a := admin.New(p, "synthetic")
 	a.ConfigureFederations(flowerDir(t), "python3")
 	tr, err := p.StartTree(tree.Options{}, true, true)
 	if err != nil {

@@ -1,0 +1,53 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"thunderline/actors/eye"
+	"thunderline/adapters/synthetic"
+	"thunderline/engine"
+	"thunderline/engine/config"
+	"thunderline/hotpath/record"
+)
+
+const edgarData = "../../../shared/data/edgar"
+
+// realtime assembles a pipeline over an endless synthetic feed of symbols
+// symbols at rate ticks a second, paced in real time, without a journal.
+func realtime(t *testing.T, symbols, rate int) (*engine.Pipeline, engine.Source) {
+	t.Helper()
+	prof, err := config.Parse(fmt.Appendf(nil, "feed: {pace: realtime, synthetic: {symbols: %d, rate: %d}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\n",
+		symbols, rate), "realtime.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms := record.NewSymbols()
+	feed, err := synthetic.New(prof.SyntheticConfig(), syms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, Pacing: engine.PaceRealtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, engine.SyntheticSource{Feed: feed}
+}
+
+// serve serves be's admin HTTP with tokens until the test ends and returns
+// its URL.
+func serve(t *testing.T, be *Admin, tokens ...eye.Token) string {
+	t.Helper()
+	srv, err := eye.New(eye.Options{Addr: "127.0.0.1:0", Tokens: tokens}, be, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return url
+}
