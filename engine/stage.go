@@ -8,6 +8,7 @@ import (
 
 	"thunderline/engine/config"
 	"thunderline/engine/routermodel"
+	"thunderline/hotpath/decide/spec"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
@@ -97,7 +98,7 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
 	if last := p.lastVersion.Load(); rc.Version <= last {
-		return fmt.Errorf("router: version %d: must be above the running version %d", rc.Version, last)
+		return spec.Fieldf("router.version", "%d: must be above the running version %d", rc.Version, last)
 	}
 	m, err := routermodel.Build(rc)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"thunderline/engine/config"
 	"thunderline/engine/report"
 	"thunderline/hotpath/decide"
+	"thunderline/hotpath/decide/spec"
 	"thunderline/hotpath/window"
 )
 
@@ -110,19 +110,14 @@ func (a *Admin) ReloadRouter(_ context.Context, cfg *config.Router) (uint64, err
 	return cfg.WithDefaults().Version, nil
 }
 
-// configError turns a validation error into the field-naming eye error.
+// configError gives eye a refused router config: the *spec.FieldError that
+// validation returned names its field; anything else is refused whole.
 func configError(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "router."); i >= 0 {
-		rest := msg[i:]
-		if j := strings.IndexAny(rest, " :"); j > 0 {
-			return &eye.ConfigError{Field: rest[:j], Reason: msg}
-		}
+	var fe *spec.FieldError
+	if errors.As(err, &fe) {
+		return err
 	}
-	if strings.Contains(msg, "version") {
-		return &eye.ConfigError{Field: "router.version", Reason: msg}
-	}
-	return &eye.ConfigError{Reason: msg}
+	return &eye.ConfigError{Reason: err.Error()}
 }
 
 func (a *Admin) guard(layer int, name string) (*decide.Model, int, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +89,7 @@ func (a *Admin) Federation(ctx context.Context, id string) (any, error) {
 func (a *Admin) CreateFederation(ctx context.Context, specYAML []byte) (string, error) {
 	spec, err := config.ParseFederationSpec(specYAML, "request")
 	if err != nil {
-		return "", specError(err)
+		return "", err // a *spec.FieldError naming the field: eye answers invalid_config
 	}
 	fl, err := a.control(ctx)
 	if err != nil {
@@ -128,18 +127,6 @@ func (a *Admin) CreateFederation(ctx context.Context, specYAML []byte) (string, 
 	}
 	go tracked(context.Background())
 	return fed.ID, nil
-}
-
-// specError turns a spec validation error ("federation spec NAME: FIELD:
-// reason") into the admin API's invalid_config with the field.
-func specError(err error) error {
-	msg := err.Error()
-	rest := strings.TrimPrefix(msg, "federation spec request: ")
-	field, reason, ok := strings.Cut(rest, ": ")
-	if !ok || strings.ContainsAny(field, " ") {
-		return &eye.ConfigError{Reason: msg}
-	}
-	return &eye.ConfigError{Field: field, Reason: reason}
 }
 
 // ConfigureFederations sets where the Flower apps are (flowerDir, python)
