@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Status values of a node.
@@ -223,7 +224,7 @@ func Start(opts Options, comps Components) (*Tree, error) {
 		} else {
 			t.reg.set(path, func(*NodeStatus) {})
 		}
-		t.flows = append(t.flows, eng.Spawn(func() actor.Receiver { return &flowActor{t: t, i: i, path: path} }, "flow", actor.WithID(fmt.Sprint(i))))
+		t.flows = append(t.flows, eng.Spawn(func() actor.Receiver { return &flowActor{t: t, i: i, path: path, backoff: t.newBackoff()} }, "flow", actor.WithID(fmt.Sprint(i))))
 	}
 	for i := 0; i < comps.EdgarPartitions; i++ {
 		i := i
@@ -308,12 +309,17 @@ func (t *Tree) EdgarRejected(i int, reason string) {
 // PartitionRestarted tells flow/<i> its partition runs again.
 func (t *Tree) PartitionRestarted(i int) { t.eng.Send(t.flows[i], partitionRestarted{}) }
 
-func (t *Tree) backoff(n int) time.Duration {
-	d := t.opts.BackoffMin << min(n, 30)
-	if d <= 0 || d > t.opts.BackoffMax {
-		d = t.opts.BackoffMax
+// newBackoff is one supervised thing's restart delays: BackoffMin,
+// doubling per restart up to BackoffMax, without jitter.
+func (t *Tree) newBackoff() backoff.ExponentialBackOff {
+	b := backoff.ExponentialBackOff{
+		InitialInterval:     t.opts.BackoffMin,
+		RandomizationFactor: 0,
+		Multiplier:          2,
+		MaxInterval:         t.opts.BackoffMax,
 	}
-	return d
+	b.Reset()
+	return b
 }
 
 // Messages. Each actor takes its own concrete types.
@@ -352,6 +358,7 @@ type flowActor struct {
 	i        int
 	path     string
 	restarts int
+	backoff  backoff.ExponentialBackOff // never reset: restarts only add up
 }
 
 func (f *flowActor) Receive(c *actor.Context) {
@@ -370,7 +377,7 @@ func (f *flowActor) Receive(c *actor.Context) {
 		f.t.reg.set(f.path, func(n *NodeStatus) {
 			n.Status, n.Restarts, n.LastError, n.LastErrorAt = Restarting, uint64(f.restarts), m.err, now
 		})
-		c.Respond(partitionVerdict{restart: true, delay: f.t.backoff(f.restarts - 1)})
+		c.Respond(partitionVerdict{restart: true, delay: f.backoff.NextBackOff()})
 	case partitionRestarted:
 		f.t.reg.set(f.path, func(n *NodeStatus) { n.Status = Running })
 	}
@@ -430,7 +437,7 @@ func (ch *chiefActor) respawn(c *actor.Context, v uint64, layers [][]Expert) {
 			id := fmt.Sprintf("%d.%s", l, e.Name())
 			path := "engine/chief/bolt/" + id
 			ch.t.reg.set(path, func(*NodeStatus) {})
-			ch.bolts[path] = c.SpawnChild(func() actor.Receiver { return &boltActor{t: ch.t, e: e, path: path} }, "bolt", actor.WithID(id))
+			ch.bolts[path] = c.SpawnChild(func() actor.Receiver { return &boltActor{t: ch.t, e: e, path: path, backoff: ch.t.newBackoff()} }, "bolt", actor.WithID(id))
 		}
 	}
 }
@@ -440,6 +447,7 @@ type boltActor struct {
 	e        Expert
 	path     string
 	restarts int
+	backoff  backoff.ExponentialBackOff // never reset: restarts only add up
 	pending  bool
 	retired  bool
 }
@@ -466,7 +474,7 @@ func (b *boltActor) Receive(c *actor.Context) {
 			n.Status, n.Restarts, n.LastError, n.LastErrorAt = Restarting, uint64(b.restarts), "expert panicked", now
 		})
 		self, eng := c.PID(), c.Engine()
-		time.AfterFunc(b.t.backoff(b.restarts-1), func() { eng.Send(self, expertRestart{}) })
+		time.AfterFunc(b.backoff.NextBackOff(), func() { eng.Send(self, expertRestart{}) })
 	case expertRestart:
 		b.pending = false
 		b.e.Restart()

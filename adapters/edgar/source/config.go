@@ -36,9 +36,13 @@ type HTTPConfig struct {
 	// Retries is how many times a request is retried after a network
 	// error, 408, 429 or 5xx. Default 5; negative means none.
 	Retries int
-	// BackoffMin and BackoffMax bound the retry delay: exponential from
-	// BackoffMin, capped at BackoffMax, with full jitter. Defaults 500ms
-	// and 30s. A Retry-After header on 429 or 503 replaces the delay.
+	// BackoffMin and BackoffMax bound the retry delay: an interval that
+	// starts at BackoffMin and doubles per retry up to BackoffMax, each
+	// delay drawn uniformly within ±50% of the interval and capped at
+	// BackoffMax (cenkalti/backoff with RandomizationFactor 0.5; it was
+	// "full jitter", uniform in [0, interval) from a seeded generator,
+	// before the project took one backoff library). Defaults 500ms and
+	// 30s. A Retry-After header on 429 or 503 replaces the delay.
 	BackoffMin, BackoffMax time.Duration
 	// Timeout bounds one request, body included. Default 30s.
 	Timeout time.Duration

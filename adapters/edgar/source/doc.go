@@ -30,8 +30,9 @@
 // out to be closed before any answer. The limiter belongs to one
 // HTTPSource: two sources against the same site share nothing, so run one
 // at a time or split the rate between them. Network errors, 408, 429 and
-// 5xx answers are retried up to Retries times with exponential backoff and
-// full jitter (drawn from a fixed seed, so a run's delays repeat); a
+// 5xx answers are retried up to Retries times with exponential backoff
+// (cenkalti/backoff, each delay within ±50% of an interval doubling from
+// BackoffMin to BackoffMax); a
 // Retry-After on a 429 or 503 is honoured instead (up to one day). Other
 // statuses (403, 404, ...) and answers over MaxBytes are not retried. A URL
 // given up on is listed by Failures with its last status, and the run

@@ -658,24 +658,29 @@ func TestHTTPConfigValidate(t *testing.T) {
 	}
 }
 
-func TestBackoffFullJitter(t *testing.T) {
+func TestBackoffJitter(t *testing.T) {
 	srv := newEdgarServer(t)
 	cfg := testConfig(t, srv)
 	cfg.BackoffMin, cfg.BackoffMax = 100*time.Millisecond, time.Second
-	a := newSource(t, cfg)
-	defer a.Close()
-	cfg.StateFile += ".b"
-	b := newSource(t, cfg)
-	defer b.Close()
-	for attempt := range 8 {
-		ceil := min(cfg.BackoffMax, cfg.BackoffMin<<attempt)
-		da, db := a.backoff(attempt), b.backoff(attempt)
-		if da < 0 || da >= ceil {
-			t.Errorf("attempt %d: delay %v outside [0, %v)", attempt, da, ceil)
+	s := newSource(t, cfg)
+	defer s.Close()
+	seen := map[time.Duration]bool{}
+	for range 20 {
+		bo := s.newBackoff()
+		for attempt := range 8 {
+			// The interval doubles from BackoffMin up to BackoffMax; the
+			// delay is within ±50% of it, never above BackoffMax.
+			interval := min(cfg.BackoffMax, cfg.BackoffMin<<attempt)
+			lo, hi := interval/2, min(cfg.BackoffMax, interval*3/2)
+			d := s.nextBackoff(bo)
+			if d < lo || d > hi {
+				t.Errorf("attempt %d: delay %v outside [%v, %v]", attempt, d, lo, hi)
+			}
+			seen[d] = true
 		}
-		if da != db {
-			t.Errorf("attempt %d: %v and %v from the same seed", attempt, da, db)
-		}
+	}
+	if len(seen) < 100 {
+		t.Errorf("%d distinct delays in 160: no jitter", len(seen))
 	}
 }
 
