@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,15 +92,9 @@ func NewSSEHandler(bus *Bus, opts SSEOptions) (http.Handler, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Heartbeat == 0 {
-		opts.Heartbeat = DefaultHeartbeat
-	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = DefaultWriteTimeout
-	}
-	if opts.MaxReplay == 0 {
-		opts.MaxReplay = DefaultMaxReplay
-	}
+	opts.Heartbeat = cmp.Or(opts.Heartbeat, DefaultHeartbeat)
+	opts.WriteTimeout = cmp.Or(opts.WriteTimeout, DefaultWriteTimeout)
+	opts.MaxReplay = cmp.Or(opts.MaxReplay, DefaultMaxReplay)
 	return &sseHandler{bus: bus, opts: opts}, nil
 }
 

@@ -20,6 +20,7 @@
 package tree
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -167,18 +168,10 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxRestarts == 0 {
-		o.MaxRestarts = 5
-	}
-	if o.BackoffMin == 0 {
-		o.BackoffMin = 10 * time.Millisecond
-	}
-	if o.BackoffMax == 0 {
-		o.BackoffMax = time.Second
-	}
-	if o.Cadence == 0 {
-		o.Cadence = 100 * time.Millisecond
-	}
+	o.MaxRestarts = cmp.Or(o.MaxRestarts, 5)
+	o.BackoffMin = cmp.Or(o.BackoffMin, 10*time.Millisecond)
+	o.BackoffMax = cmp.Or(o.BackoffMax, time.Second)
+	o.Cadence = cmp.Or(o.Cadence, 100*time.Millisecond)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,6 +1,7 @@
 package remoteexpert
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,18 +52,10 @@ const (
 )
 
 func (c *Config) defaults() {
-	if c.Network == "" {
-		c.Network = "unix"
-	}
-	if c.Deadline == 0 {
-		c.Deadline = defaultDeadline
-	}
-	if c.BackoffMin == 0 {
-		c.BackoffMin = defaultBackoffMin
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = defaultBackoffMax
-	}
+	c.Network = cmp.Or(c.Network, "unix")
+	c.Deadline = cmp.Or(c.Deadline, defaultDeadline)
+	c.BackoffMin = cmp.Or(c.BackoffMin, defaultBackoffMin)
+	c.BackoffMax = cmp.Or(c.BackoffMax, defaultBackoffMax)
 }
 
 // Validate reports the first invalid field, after defaults.

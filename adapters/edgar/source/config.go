@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"math"
@@ -130,36 +131,22 @@ func (c *HTTPConfig) Validate() error {
 // withDefaults returns c with every zero field set to its default.
 func (c HTTPConfig) withDefaults() HTTPConfig {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.DataBaseURL == "" {
-		c.DataBaseURL = c.BaseURL
-	}
+	c.DataBaseURL = cmp.Or(c.DataBaseURL, c.BaseURL)
 	c.DataBaseURL = strings.TrimRight(c.DataBaseURL, "/")
-	if c.RatePerSec == 0 {
-		c.RatePerSec = SECMaxRatePerSec
-	}
-	if c.Burst == 0 {
-		c.Burst = 1
-	}
+	c.RatePerSec = cmp.Or(c.RatePerSec, SECMaxRatePerSec)
+	c.Burst = cmp.Or(c.Burst, 1)
 	if c.Retries == 0 {
 		c.Retries = 5
 	} else if c.Retries < 0 {
 		c.Retries = 0
 	}
-	if c.BackoffMin == 0 {
-		c.BackoffMin = 500 * time.Millisecond
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = 30 * time.Second
-	}
+	c.BackoffMin = cmp.Or(c.BackoffMin, 500*time.Millisecond)
+	c.BackoffMax = cmp.Or(c.BackoffMax, 30*time.Second)
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = c.BackoffMin
 	}
-	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
-	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = DefaultMaxBytes
-	}
+	c.Timeout = cmp.Or(c.Timeout, 30*time.Second)
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
