@@ -13,8 +13,9 @@
 //     filing archive in index order (Archives/<File Name>), then, if asked,
 //     the companyfacts answer of each selected CIK.
 //
-// The package parses only what selection needs: the index files and the
-// first bytes for Sniff. Parsing documents is package edgar's job. It
+// The package parses only what selection needs: the index files
+// (ParseIndex, which package filings also uses to check an index document)
+// and the first bytes for Sniff. Parsing documents is package edgar's job. It
 // imports only the standard library and never uses package-level mutable
 // state.
 //

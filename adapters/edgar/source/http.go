@@ -241,7 +241,7 @@ func (s *HTTPSource) loadIndex(ctx context.Context, name string) error {
 		}
 		body = b
 	}
-	entries, bad, firstBad, err := parseIndex(body)
+	entries, bad, firstBad, err := ParseIndex(body)
 	if err != nil {
 		s.fail(url, http.StatusOK, fmt.Errorf("parse index %s: %w", url, err))
 		return nil
