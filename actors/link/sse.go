@@ -223,23 +223,13 @@ func (h *sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ticker.C:
 			buf = append(buf, ": heartbeat\n\n"...)
 		case ev, ok := <-sub.C():
-			if !ok {
+			ended := !ok
+			if ok {
+				buf, ended = appendBatch(buf, ev, sub)
+			}
+			if ended {
 				h.cutoff(&st, buf, sub.Err(), r)
 				return
-			}
-			buf = appendEvent(buf, &ev)
-		drain:
-			for range sseBatch - 1 {
-				select {
-				case ev, ok := <-sub.C():
-					if !ok {
-						h.cutoff(&st, buf, sub.Err(), r)
-						return
-					}
-					buf = appendEvent(buf, &ev)
-				default:
-					break drain
-				}
 			}
 		}
 		if err := st.write(buf); err != nil {
@@ -249,6 +239,25 @@ func (h *sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			buf = make([]byte, 0, 4096) // do not keep a huge batch's buffer
 		}
 	}
+}
+
+// appendBatch appends ev and then up to sseBatch-1 more events that are
+// already queued, without waiting. ended reports that the subscription's
+// channel was closed on the way.
+func appendBatch(buf []byte, ev Event, sub *Subscription) (_ []byte, ended bool) {
+	buf = appendEvent(buf, &ev)
+	for range sseBatch - 1 {
+		select {
+		case ev, ok := <-sub.C():
+			if !ok {
+				return buf, true
+			}
+			buf = appendEvent(buf, &ev)
+		default:
+			return buf, false
+		}
+	}
+	return buf, false
 }
 
 // cutoff writes what is in buf and the final cutoff event.
