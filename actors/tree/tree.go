@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -81,6 +82,8 @@ func (r *Registry) set(path string, f func(n *NodeStatus)) {
 	f(&n.st)
 }
 
+// setRings adds path (if new) with rings, nil for none, read at each
+// Snapshot.
 func (r *Registry) setRings(path string, rings func() []Ring) {
 	r.set(path, func(*NodeStatus) {})
 	r.mu.Lock()
@@ -209,27 +212,12 @@ func Start(opts Options, comps Components) (*Tree, error) {
 	// Group nodes, so every path's parent exists in /actors.
 	t.reg.set("engine/flow", func(*NodeStatus) {})
 	t.reg.set("engine/chief/bolt", func(*NodeStatus) {})
-	for i := 0; i < comps.Partitions; i++ {
-		i := i
-		path := fmt.Sprintf("engine/flow/%d", i)
-		if comps.PartitionRings != nil {
-			t.reg.setRings(path, func() []Ring { return comps.PartitionRings(i) })
-		} else {
-			t.reg.set(path, func(*NodeStatus) {})
-		}
-		t.flows = append(t.flows, eng.Spawn(func() actor.Receiver { return &flowActor{t: t, i: i, path: path, backoff: t.newBackoff()} }, "flow", actor.WithID(fmt.Sprint(i))))
-	}
-	for i := 0; i < comps.EdgarPartitions; i++ {
-		i := i
-		path := fmt.Sprintf("engine/flow/edgar-%d", i)
-		if comps.EdgarRings != nil {
-			t.reg.setRings(path, func() []Ring { return comps.EdgarRings(i) })
-		} else {
-			t.reg.set(path, func(*NodeStatus) {})
-		}
-		t.edgarFlows = append(t.edgarFlows, eng.Spawn(func() actor.Receiver { return &edgarFlowActor{t: t, path: path} },
-			"flow", actor.WithID(fmt.Sprintf("edgar-%d", i))))
-	}
+	t.flows = t.spawnFlows(comps.Partitions, "", comps.PartitionRings, func(i int, path string) actor.Receiver {
+		return &flowActor{t: t, i: i, path: path, backoff: t.newBackoff()}
+	})
+	t.edgarFlows = t.spawnFlows(comps.EdgarPartitions, "edgar-", comps.EdgarRings, func(_ int, path string) actor.Receiver {
+		return &edgarFlowActor{t: t, path: path}
+	})
 	if comps.Federation {
 		t.reg.set("engine/federation", func(*NodeStatus) {})
 		t.federation = eng.Spawn(func() actor.Receiver { return &federationActor{t: t, path: "engine/federation"} }, "federation", actor.WithID("federation"))
@@ -237,22 +225,37 @@ func Start(opts Options, comps Components) (*Tree, error) {
 	t.reg.set("engine/chief", func(*NodeStatus) {})
 	t.chief = eng.Spawn(func() actor.Receiver { return &chiefActor{t: t, bolts: map[string]*actor.PID{}} }, "chief", actor.WithID("chief"))
 	for _, c := range []struct {
-		name string
-		on   bool
-	}{{"cell", true}, {"persist", comps.PersistRings != nil}, {"link", comps.Link}, {"eye", comps.Eye}} {
+		name  string
+		on    bool
+		rings func() []Ring
+	}{{"cell", true, nil}, {"persist", comps.PersistRings != nil, comps.PersistRings}, {"link", comps.Link, nil}, {"eye", comps.Eye, nil}} {
 		if !c.on {
 			continue
 		}
 		path := "engine/" + c.name
-		if c.name == "persist" {
-			t.reg.setRings(path, comps.PersistRings)
-		} else {
-			t.reg.set(path, func(*NodeStatus) {})
-		}
+		t.reg.setRings(path, c.rings)
 		eng.Spawn(func() actor.Receiver { return &statusActor{t: t, path: path} }, c.name, actor.WithID(c.name))
 	}
 	t.cancel = eng.SendRepeat(t.chief, cadence{}, opts.Cadence)
 	return t, nil
+}
+
+// spawnFlows starts n flow actors, ids prefix+"0", prefix+"1", ... at
+// paths engine/flow/<id>, each showing rings(i) in /actors when rings is
+// set.
+func (t *Tree) spawnFlows(n int, prefix string, rings func(i int) []Ring, newActor func(i int, path string) actor.Receiver) []*actor.PID {
+	var pids []*actor.PID
+	for i := range n {
+		id := prefix + strconv.Itoa(i)
+		path := "engine/flow/" + id
+		var nodeRings func() []Ring
+		if rings != nil {
+			nodeRings = func() []Ring { return rings(i) }
+		}
+		t.reg.setRings(path, nodeRings)
+		pids = append(pids, t.eng.Spawn(func() actor.Receiver { return newActor(i, path) }, "flow", actor.WithID(id)))
+	}
+	return pids
 }
 
 // Registry is the status of every actor.
