@@ -158,14 +158,22 @@ func take(t *testing.T, s *HTTPSource, n int) []Doc {
 	return docs
 }
 
-func checkFiling(t *testing.T, d Doc, f filing) {
+// checkFilings checks that docs are the filings want, in order, with
+// their index fields and bodies; what describes want in the message when
+// the count differs.
+func checkFilings(t *testing.T, docs []Doc, what string, want ...filing) {
 	t.Helper()
-	want := readSample(t, "sgml/"+f.file)
-	if d.Name != f.path() || d.Kind != KindSGML || d.CIK != f.cik || d.Form != f.form || d.Filed != f.filed {
-		t.Errorf("doc = {%s %v %d %q %q}, want {%s sgml %d %q %q}", d.Name, d.Kind, d.CIK, d.Form, d.Filed, f.path(), f.cik, f.form, f.filed)
+	if len(docs) != len(want) {
+		t.Fatalf("got %q, want %s", names(docs), what)
 	}
-	if sha256.Sum256(d.Body) != sha256.Sum256(want) {
-		t.Errorf("%s: body sha256 differs from the file (%d vs %d bytes)", d.Name, len(d.Body), len(want))
+	for i, f := range want {
+		d, body := docs[i], readSample(t, "sgml/"+f.file)
+		if d.Name != f.path() || d.Kind != KindSGML || d.CIK != f.cik || d.Form != f.form || d.Filed != f.filed {
+			t.Errorf("doc = {%s %v %d %q %q}, want {%s sgml %d %q %q}", d.Name, d.Kind, d.CIK, d.Form, d.Filed, f.path(), f.cik, f.form, f.filed)
+		}
+		if sha256.Sum256(d.Body) != sha256.Sum256(body) {
+			t.Errorf("%s: body sha256 differs from the file (%d vs %d bytes)", d.Name, len(d.Body), len(body))
+		}
 	}
 }
 
@@ -179,9 +187,7 @@ func TestHTTPDeliversFilingsAndCompanyFacts(t *testing.T) {
 	if len(docs) != 4 {
 		t.Fatalf("got %q, want 3 filings and 1 companyfacts", names(docs))
 	}
-	for i, f := range samples {
-		checkFiling(t, docs[i], f)
-	}
+	checkFilings(t, docs[:3], "3 filings", samples...)
 	cf := docs[3]
 	wantCF := readSample(t, "json/CIK0001997711.companyfacts.json")
 	if cf.Name != "api/xbrl/companyfacts/CIK0001997711.json" || cf.Kind != KindCompanyFacts || cf.CIK != 1997711 || cf.Form != "" || cf.Filed != "" ||
@@ -311,11 +317,7 @@ func TestHTTPRetries(t *testing.T) {
 	cfg.Retries = 3
 	s := newSource(t, cfg)
 	docs := take(t, s, -1)
-	if len(docs) != 2 {
-		t.Fatalf("got %q, want the flaky and the last filing", names(docs))
-	}
-	checkFiling(t, docs[0], samples[0])
-	checkFiling(t, docs[1], samples[2])
+	checkFilings(t, docs, "the flaky and the last filing", samples[0], samples[2])
 	fails := s.Failures()
 	if len(fails) != 2 {
 		t.Fatalf("Failures = %+v, want the broken and the missing filing", fails)
@@ -352,8 +354,7 @@ func TestHTTPNetworkErrorRetried(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	cfg.Client = &http.Client{Transport: tr}
 	s := newSource(t, cfg)
-	docs := take(t, s, 1)
-	checkFiling(t, docs[0], samples[0])
+	checkFilings(t, take(t, s, 1), "the first filing", samples[0])
 	if got := srv.count(p); got != 2 || s.Retries() != 1 {
 		t.Errorf("requested %d times with %d retries, want 2 and 1", got, s.Retries())
 	}
@@ -411,9 +412,7 @@ func TestHTTPResume(t *testing.T) {
 	cfg := testConfig(t, srv)
 
 	s1 := newSource(t, cfg)
-	first := take(t, s1, 2)
-	checkFiling(t, first[0], samples[0])
-	checkFiling(t, first[1], samples[1])
+	checkFilings(t, take(t, s1, 2), "the first two filings", samples[0], samples[1])
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -431,11 +430,7 @@ func TestHTTPResume(t *testing.T) {
 	f.Close()
 
 	s2 := newSource(t, cfg)
-	rest := take(t, s2, -1)
-	if len(rest) != 1 {
-		t.Fatalf("run 2 yielded %q, want only the third filing", names(rest))
-	}
-	checkFiling(t, rest[0], samples[2])
+	checkFilings(t, take(t, s2, -1), "only the third filing in run 2", samples[2])
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -465,12 +460,7 @@ func TestHTTPRedeliversUnacknowledged(t *testing.T) {
 	take(t, s1, 2)
 	s1.state.close() // the process dies: no further Next, no Close
 	s2 := newSource(t, cfg)
-	rest := take(t, s2, -1)
-	if len(rest) != 2 {
-		t.Fatalf("run 2 yielded %q, want the unacknowledged second filing and the third", names(rest))
-	}
-	checkFiling(t, rest[0], samples[1])
-	checkFiling(t, rest[1], samples[2])
+	checkFilings(t, take(t, s2, -1), "the unacknowledged second filing and the third in run 2", samples[1], samples[2])
 	s2.Close()
 	if got := srv.count(samples[0].path()); got != 1 {
 		t.Errorf("acknowledged filing requested %d times, want 1", got)
@@ -511,13 +501,7 @@ func TestHTTPFilters(t *testing.T) {
 		s := newSource(t, cfg)
 		docs := take(t, s, -1)
 		s.Close()
-		if len(docs) != len(want) {
-			t.Errorf("Forms %q CIKs %v: got %q, want %d docs", forms, ciks, names(docs), len(want))
-			return
-		}
-		for i := range want {
-			checkFiling(t, docs[i], want[i])
-		}
+		checkFilings(t, docs, fmt.Sprintf("%d docs for Forms %q CIKs %v", len(want), forms, ciks), want...)
 		for _, sm := range samples {
 			if c, sel := srv.count(sm.path()), slices.Contains(want, sm); c != 0 && !sel {
 				t.Errorf("Forms %q CIKs %v: unselected %s was requested", forms, ciks, sm.path())
@@ -551,11 +535,8 @@ func TestHTTPIndexLayouts(t *testing.T) {
 	docs := take(t, s, -1)
 	s.Close()
 	// Each filing once, though all three indexes list it.
-	if len(docs) != 3 {
-		t.Fatalf("got %q, want 3 filings", names(docs))
-	}
+	checkFilings(t, docs, "3 filings", samples...)
 	for i := range samples {
-		checkFiling(t, docs[i], samples[i])
 		if c := srv.count(samples[i].path()); c != 1 {
 			t.Errorf("%s requested %d times, want 1", samples[i].path(), c)
 		}
@@ -697,8 +678,7 @@ func TestHTTPRedirectRateLimited(t *testing.T) {
 	cfg := testConfig(t, srv)
 	cfg.RatePerSec = rate
 	s := newSource(t, cfg)
-	docs := take(t, s, 1)
-	checkFiling(t, docs[0], samples[0]) // named as listed, whatever the redirect
+	checkFilings(t, take(t, s, 1), "the first filing", samples[0]) // named as listed, whatever the redirect
 	s.Close()
 	srv.mu.Lock()
 	starts, uas := slices.Clone(srv.starts), slices.Clone(srv.uas)
@@ -722,10 +702,7 @@ func TestHTTPMaxBytes(t *testing.T) {
 	s := newSource(t, cfg)
 	docs := take(t, s, -1)
 	s.Close()
-	if len(docs) != 1 {
-		t.Fatalf("got %q, want only the small filing", names(docs))
-	}
-	checkFiling(t, docs[0], samples[0])
+	checkFilings(t, docs, "only the small filing", samples[0])
 	fails := s.Failures()
 	if len(fails) != 2 || !errors.Is(fails[0].Err, errTooBig) || !errors.Is(fails[1].Err, errTooBig) {
 		t.Fatalf("Failures = %+v, want 2 over MaxBytes", fails)
