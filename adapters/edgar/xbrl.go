@@ -278,20 +278,22 @@ func (in *Instance) addResource(n *node, ns *nsStack) error {
 		if err != nil {
 			return err
 		}
-		if _, dup := in.Contexts[c.ID]; dup {
-			return fmt.Errorf("duplicate context id %q", c.ID)
-		}
-		in.Contexts[c.ID] = c
-		return nil
+		return addUnique(in.Contexts, c.ID, c, "context")
 	}
 	u, err := buildUnit(n)
 	if err != nil {
 		return err
 	}
-	if _, dup := in.Units[u.ID]; dup {
-		return fmt.Errorf("duplicate unit id %q", u.ID)
+	return addUnique(in.Units, u.ID, u, "unit")
+}
+
+// addUnique adds v under id unless m has that id already (what names the
+// kind of resource in the error).
+func addUnique[V any](m map[string]V, id string, v V, what string) error {
+	if _, dup := m[id]; dup {
+		return fmt.Errorf("duplicate %s id %q", what, id)
 	}
-	in.Units[u.ID] = u
+	m[id] = v
 	return nil
 }
 
