@@ -99,30 +99,31 @@ func decodeAll(tb testing.TB, data []byte) (*Metadata, [][]byte) {
 // recordOf wraps raw record bytes of version v as a Record.
 func recordOf(b []byte, v uint8, tsOut bool) Record { return Record{b: b, ver: v, tsOut: tsOut} }
 
+// decoders decode a record into the message type of its rtype.
+var decoders = map[RType]func(Record) (any, bool){
+	RTypeMBO:           decoder(Record.MBO),
+	RTypeMBP0:          decoder(Record.Trade),
+	RTypeMBP1:          decoder(Record.MBP1),
+	RTypeMBP10:         decoder(Record.MBP10),
+	RTypeInstrumentDef: decoder(Record.InstrumentDef),
+	RTypeSymbolMapping: decoder(Record.SymbolMapping),
+}
+
+func decoder[M any](decode func(Record, *M) bool) func(Record) (any, bool) {
+	return func(r Record) (any, bool) {
+		var m M
+		ok := decode(r, &m)
+		return m, ok
+	}
+}
+
 // decodeRecord decodes rec as the message its rtype names. ok is false when
 // rec is too short for it or the rtype has no message type here.
 func decodeRecord(rec Record) (msg any, ok bool) {
-	switch rec.RType() {
-	case RTypeMBO:
-		return decodeAs(rec.MBO)
-	case RTypeMBP0:
-		return decodeAs(rec.Trade)
-	case RTypeMBP1:
-		return decodeAs(rec.MBP1)
-	case RTypeMBP10:
-		return decodeAs(rec.MBP10)
-	case RTypeInstrumentDef:
-		return decodeAs(rec.InstrumentDef)
-	case RTypeSymbolMapping:
-		return decodeAs(rec.SymbolMapping)
+	if d := decoders[rec.RType()]; d != nil {
+		return d(rec)
 	}
 	return nil, false
-}
-
-func decodeAs[M any](decode func(*M) bool) (any, bool) {
-	var m M
-	ok := decode(&m)
-	return m, ok
 }
 
 // drain reads r to the end, calling visit (when not nil) with each record
