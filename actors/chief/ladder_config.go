@@ -1,6 +1,7 @@
 package chief
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 )
@@ -63,36 +64,16 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.UpAfter == 0 {
-		c.UpAfter = DefaultUpAfter
-	}
-	if c.DownAfter == 0 {
-		c.DownAfter = DefaultDownAfter
-	}
-	if c.PStep == 0 {
-		c.PStep = DefaultPStep
-	}
-	if c.MinP == 0 {
-		c.MinP = DefaultMinP
-	}
-	if c.WidenFactor == 0 {
-		c.WidenFactor = DefaultWidenFactor
-	}
-	if c.MaxWiden == 0 {
-		c.MaxWiden = DefaultMaxWiden
-	}
-	if c.LagFactor == 0 {
-		c.LagFactor = DefaultLagFactor
-	}
-	if c.BacklogFactor == 0 {
-		c.BacklogFactor = DefaultBacklogFactor
-	}
-	if c.ExpertsSlack == 0 {
-		c.ExpertsSlack = DefaultExpertsSlack
-	}
-	if c.AbstainBreaches == 0 {
-		c.AbstainBreaches = DefaultAbstainBreaches
-	}
+	c.UpAfter = cmp.Or(c.UpAfter, DefaultUpAfter)
+	c.DownAfter = cmp.Or(c.DownAfter, DefaultDownAfter)
+	c.PStep = cmp.Or(c.PStep, DefaultPStep)
+	c.MinP = cmp.Or(c.MinP, DefaultMinP)
+	c.WidenFactor = cmp.Or(c.WidenFactor, DefaultWidenFactor)
+	c.MaxWiden = cmp.Or(c.MaxWiden, DefaultMaxWiden)
+	c.LagFactor = cmp.Or(c.LagFactor, DefaultLagFactor)
+	c.BacklogFactor = cmp.Or(c.BacklogFactor, DefaultBacklogFactor)
+	c.ExpertsSlack = cmp.Or(c.ExpertsSlack, DefaultExpertsSlack)
+	c.AbstainBreaches = cmp.Or(c.AbstainBreaches, DefaultAbstainBreaches)
 	return c
 }
 

@@ -134,16 +134,11 @@ func (b *Bus) Publish(topic string, data []byte) {
 		t.published++
 		t.push(ev, b.opts.RecentLen)
 		for i := 0; i < len(t.subs); {
-			s := t.subs[i]
-			select {
-			case s.ch <- ev:
-				b.delivered++
+			if b.offerLocked(t.subs[i], ev) {
 				i++
-			default:
-				// Full: cut it off. cutLocked removes s from t.subs in place,
-				// so index i now holds the next subscriber.
-				b.dropped++
-				b.cutLocked(s, stateSlow)
+			} else {
+				// cutLocked removed the subscriber from t.subs in place, so
+				// index i now holds the next one.
 				cut++
 			}
 		}
@@ -182,18 +177,28 @@ func (b *Bus) publishUntrackedLocked(ev Event) (cut int) {
 			i++
 			continue
 		}
-		select {
-		case s.ch <- ev:
-			b.delivered++
+		if b.offerLocked(s, ev) {
 			i++
-		default:
-			// cutLocked swap-removes s from b.subs: index i holds another one.
-			b.dropped++
-			b.cutLocked(s, stateSlow)
+		} else {
+			// cutLocked swap-removed s from b.subs: index i holds another one.
 			cut++
 		}
 	}
 	return cut
+}
+
+// offerLocked hands ev to s without waiting. A full queue cuts s off (it is
+// removed from b.subs and from its topics) and offerLocked returns false.
+func (b *Bus) offerLocked(s *Subscription, ev Event) bool {
+	select {
+	case s.ch <- ev:
+		b.delivered++
+		return true
+	default:
+		b.dropped++
+		b.cutLocked(s, stateSlow)
+		return false
+	}
 }
 
 // cutLocked ends a live subscription: detach it everywhere, record why, count

@@ -1,6 +1,7 @@
 package link
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -53,15 +54,9 @@ func (o Options) Validate() error {
 }
 
 func (o Options) withDefaults() Options {
-	if o.QueueLen == 0 {
-		o.QueueLen = DefaultQueueLen
-	}
-	if o.RecentLen == 0 {
-		o.RecentLen = DefaultRecentLen
-	}
-	if o.MaxTopics == 0 {
-		o.MaxTopics = DefaultMaxTopics
-	}
+	o.QueueLen = cmp.Or(o.QueueLen, DefaultQueueLen)
+	o.RecentLen = cmp.Or(o.RecentLen, DefaultRecentLen)
+	o.MaxTopics = cmp.Or(o.MaxTopics, DefaultMaxTopics)
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}

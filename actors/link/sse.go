@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,15 +92,9 @@ func NewSSEHandler(bus *Bus, opts SSEOptions) (http.Handler, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Heartbeat == 0 {
-		opts.Heartbeat = DefaultHeartbeat
-	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = DefaultWriteTimeout
-	}
-	if opts.MaxReplay == 0 {
-		opts.MaxReplay = DefaultMaxReplay
-	}
+	opts.Heartbeat = cmp.Or(opts.Heartbeat, DefaultHeartbeat)
+	opts.WriteTimeout = cmp.Or(opts.WriteTimeout, DefaultWriteTimeout)
+	opts.MaxReplay = cmp.Or(opts.MaxReplay, DefaultMaxReplay)
 	return &sseHandler{bus: bus, opts: opts}, nil
 }
 
@@ -228,23 +223,13 @@ func (h *sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ticker.C:
 			buf = append(buf, ": heartbeat\n\n"...)
 		case ev, ok := <-sub.C():
-			if !ok {
+			ended := !ok
+			if ok {
+				buf, ended = appendBatch(buf, ev, sub)
+			}
+			if ended {
 				h.cutoff(&st, buf, sub.Err(), r)
 				return
-			}
-			buf = appendEvent(buf, &ev)
-		drain:
-			for range sseBatch - 1 {
-				select {
-				case ev, ok := <-sub.C():
-					if !ok {
-						h.cutoff(&st, buf, sub.Err(), r)
-						return
-					}
-					buf = appendEvent(buf, &ev)
-				default:
-					break drain
-				}
 			}
 		}
 		if err := st.write(buf); err != nil {
@@ -254,6 +239,25 @@ func (h *sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			buf = make([]byte, 0, 4096) // do not keep a huge batch's buffer
 		}
 	}
+}
+
+// appendBatch appends ev and then up to sseBatch-1 more events that are
+// already queued, without waiting. ended reports that the subscription's
+// channel was closed on the way.
+func appendBatch(buf []byte, ev Event, sub *Subscription) (_ []byte, ended bool) {
+	buf = appendEvent(buf, &ev)
+	for range sseBatch - 1 {
+		select {
+		case ev, ok := <-sub.C():
+			if !ok {
+				return buf, true
+			}
+			buf = appendEvent(buf, &ev)
+		default:
+			return buf, false
+		}
+	}
+	return buf, false
 }
 
 // cutoff writes what is in buf and the final cutoff event.

@@ -20,14 +20,17 @@
 package tree
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Status values of a node.
@@ -79,6 +82,8 @@ func (r *Registry) set(path string, f func(n *NodeStatus)) {
 	f(&n.st)
 }
 
+// setRings adds path (if new) with rings, nil for none, read at each
+// Snapshot.
 func (r *Registry) setRings(path string, rings func() []Ring) {
 	r.set(path, func(*NodeStatus) {})
 	r.mu.Lock()
@@ -166,18 +171,10 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxRestarts == 0 {
-		o.MaxRestarts = 5
-	}
-	if o.BackoffMin == 0 {
-		o.BackoffMin = 10 * time.Millisecond
-	}
-	if o.BackoffMax == 0 {
-		o.BackoffMax = time.Second
-	}
-	if o.Cadence == 0 {
-		o.Cadence = 100 * time.Millisecond
-	}
+	o.MaxRestarts = cmp.Or(o.MaxRestarts, 5)
+	o.BackoffMin = cmp.Or(o.BackoffMin, 10*time.Millisecond)
+	o.BackoffMax = cmp.Or(o.BackoffMax, time.Second)
+	o.Cadence = cmp.Or(o.Cadence, 100*time.Millisecond)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -215,27 +212,12 @@ func Start(opts Options, comps Components) (*Tree, error) {
 	// Group nodes, so every path's parent exists in /actors.
 	t.reg.set("engine/flow", func(*NodeStatus) {})
 	t.reg.set("engine/chief/bolt", func(*NodeStatus) {})
-	for i := 0; i < comps.Partitions; i++ {
-		i := i
-		path := fmt.Sprintf("engine/flow/%d", i)
-		if comps.PartitionRings != nil {
-			t.reg.setRings(path, func() []Ring { return comps.PartitionRings(i) })
-		} else {
-			t.reg.set(path, func(*NodeStatus) {})
-		}
-		t.flows = append(t.flows, eng.Spawn(func() actor.Receiver { return &flowActor{t: t, i: i, path: path} }, "flow", actor.WithID(fmt.Sprint(i))))
-	}
-	for i := 0; i < comps.EdgarPartitions; i++ {
-		i := i
-		path := fmt.Sprintf("engine/flow/edgar-%d", i)
-		if comps.EdgarRings != nil {
-			t.reg.setRings(path, func() []Ring { return comps.EdgarRings(i) })
-		} else {
-			t.reg.set(path, func(*NodeStatus) {})
-		}
-		t.edgarFlows = append(t.edgarFlows, eng.Spawn(func() actor.Receiver { return &edgarFlowActor{t: t, path: path} },
-			"flow", actor.WithID(fmt.Sprintf("edgar-%d", i))))
-	}
+	t.flows = t.spawnFlows(comps.Partitions, "", comps.PartitionRings, func(i int, path string) actor.Receiver {
+		return &flowActor{t: t, i: i, path: path, backoff: t.newBackoff()}
+	})
+	t.edgarFlows = t.spawnFlows(comps.EdgarPartitions, "edgar-", comps.EdgarRings, func(_ int, path string) actor.Receiver {
+		return &edgarFlowActor{t: t, path: path}
+	})
 	if comps.Federation {
 		t.reg.set("engine/federation", func(*NodeStatus) {})
 		t.federation = eng.Spawn(func() actor.Receiver { return &federationActor{t: t, path: "engine/federation"} }, "federation", actor.WithID("federation"))
@@ -243,22 +225,37 @@ func Start(opts Options, comps Components) (*Tree, error) {
 	t.reg.set("engine/chief", func(*NodeStatus) {})
 	t.chief = eng.Spawn(func() actor.Receiver { return &chiefActor{t: t, bolts: map[string]*actor.PID{}} }, "chief", actor.WithID("chief"))
 	for _, c := range []struct {
-		name string
-		on   bool
-	}{{"cell", true}, {"persist", comps.PersistRings != nil}, {"link", comps.Link}, {"eye", comps.Eye}} {
+		name  string
+		on    bool
+		rings func() []Ring
+	}{{"cell", true, nil}, {"persist", comps.PersistRings != nil, comps.PersistRings}, {"link", comps.Link, nil}, {"eye", comps.Eye, nil}} {
 		if !c.on {
 			continue
 		}
 		path := "engine/" + c.name
-		if c.name == "persist" {
-			t.reg.setRings(path, comps.PersistRings)
-		} else {
-			t.reg.set(path, func(*NodeStatus) {})
-		}
+		t.reg.setRings(path, c.rings)
 		eng.Spawn(func() actor.Receiver { return &statusActor{t: t, path: path} }, c.name, actor.WithID(c.name))
 	}
 	t.cancel = eng.SendRepeat(t.chief, cadence{}, opts.Cadence)
 	return t, nil
+}
+
+// spawnFlows starts n flow actors, ids prefix+"0", prefix+"1", ... at
+// paths engine/flow/<id>, each showing rings(i) in /actors when rings is
+// set.
+func (t *Tree) spawnFlows(n int, prefix string, rings func(i int) []Ring, newActor func(i int, path string) actor.Receiver) []*actor.PID {
+	var pids []*actor.PID
+	for i := range n {
+		id := prefix + strconv.Itoa(i)
+		path := "engine/flow/" + id
+		var nodeRings func() []Ring
+		if rings != nil {
+			nodeRings = func() []Ring { return rings(i) }
+		}
+		t.reg.setRings(path, nodeRings)
+		pids = append(pids, t.eng.Spawn(func() actor.Receiver { return newActor(i, path) }, "flow", actor.WithID(id)))
+	}
+	return pids
 }
 
 // Registry is the status of every actor.
@@ -308,12 +305,17 @@ func (t *Tree) EdgarRejected(i int, reason string) {
 // PartitionRestarted tells flow/<i> its partition runs again.
 func (t *Tree) PartitionRestarted(i int) { t.eng.Send(t.flows[i], partitionRestarted{}) }
 
-func (t *Tree) backoff(n int) time.Duration {
-	d := t.opts.BackoffMin << min(n, 30)
-	if d <= 0 || d > t.opts.BackoffMax {
-		d = t.opts.BackoffMax
+// newBackoff is one supervised thing's restart delays: BackoffMin,
+// doubling per restart up to BackoffMax, without jitter.
+func (t *Tree) newBackoff() backoff.ExponentialBackOff {
+	b := backoff.ExponentialBackOff{
+		InitialInterval:     t.opts.BackoffMin,
+		RandomizationFactor: 0,
+		Multiplier:          2,
+		MaxInterval:         t.opts.BackoffMax,
 	}
-	return d
+	b.Reset()
+	return b
 }
 
 // Messages. Each actor takes its own concrete types.
@@ -352,6 +354,7 @@ type flowActor struct {
 	i        int
 	path     string
 	restarts int
+	backoff  backoff.ExponentialBackOff // never reset: restarts only add up
 }
 
 func (f *flowActor) Receive(c *actor.Context) {
@@ -370,7 +373,7 @@ func (f *flowActor) Receive(c *actor.Context) {
 		f.t.reg.set(f.path, func(n *NodeStatus) {
 			n.Status, n.Restarts, n.LastError, n.LastErrorAt = Restarting, uint64(f.restarts), m.err, now
 		})
-		c.Respond(partitionVerdict{restart: true, delay: f.t.backoff(f.restarts - 1)})
+		c.Respond(partitionVerdict{restart: true, delay: f.backoff.NextBackOff()})
 	case partitionRestarted:
 		f.t.reg.set(f.path, func(n *NodeStatus) { n.Status = Running })
 	}
@@ -430,7 +433,7 @@ func (ch *chiefActor) respawn(c *actor.Context, v uint64, layers [][]Expert) {
 			id := fmt.Sprintf("%d.%s", l, e.Name())
 			path := "engine/chief/bolt/" + id
 			ch.t.reg.set(path, func(*NodeStatus) {})
-			ch.bolts[path] = c.SpawnChild(func() actor.Receiver { return &boltActor{t: ch.t, e: e, path: path} }, "bolt", actor.WithID(id))
+			ch.bolts[path] = c.SpawnChild(func() actor.Receiver { return &boltActor{t: ch.t, e: e, path: path, backoff: ch.t.newBackoff()} }, "bolt", actor.WithID(id))
 		}
 	}
 }
@@ -440,6 +443,7 @@ type boltActor struct {
 	e        Expert
 	path     string
 	restarts int
+	backoff  backoff.ExponentialBackOff // never reset: restarts only add up
 	pending  bool
 	retired  bool
 }
@@ -466,7 +470,7 @@ func (b *boltActor) Receive(c *actor.Context) {
 			n.Status, n.Restarts, n.LastError, n.LastErrorAt = Restarting, uint64(b.restarts), "expert panicked", now
 		})
 		self, eng := c.PID(), c.Engine()
-		time.AfterFunc(b.t.backoff(b.restarts-1), func() { eng.Send(self, expertRestart{}) })
+		time.AfterFunc(b.backoff.NextBackOff(), func() { eng.Send(self, expertRestart{}) })
 	case expertRestart:
 		b.pending = false
 		b.e.Restart()

@@ -98,3 +98,86 @@ func decodeAll(tb testing.TB, data []byte) (*Metadata, [][]byte) {
 
 // recordOf wraps raw record bytes of version v as a Record.
 func recordOf(b []byte, v uint8, tsOut bool) Record { return Record{b: b, ver: v, tsOut: tsOut} }
+
+// decoders decode a record into the message type of its rtype.
+var decoders = map[RType]func(Record) (any, bool){
+	RTypeMBO:           decoder(Record.MBO),
+	RTypeMBP0:          decoder(Record.Trade),
+	RTypeMBP1:          decoder(Record.MBP1),
+	RTypeMBP10:         decoder(Record.MBP10),
+	RTypeInstrumentDef: decoder(Record.InstrumentDef),
+	RTypeSymbolMapping: decoder(Record.SymbolMapping),
+}
+
+func decoder[M any](decode func(Record, *M) bool) func(Record) (any, bool) {
+	return func(r Record) (any, bool) {
+		var m M
+		ok := decode(r, &m)
+		return m, ok
+	}
+}
+
+// decodeRecord decodes rec as the message its rtype names. ok is false when
+// rec is too short for it or the rtype has no message type here.
+func decodeRecord(rec Record) (msg any, ok bool) {
+	if d := decoders[rec.RType()]; d != nil {
+		return d(rec)
+	}
+	return nil, false
+}
+
+// drain reads r to the end, calling visit (when not nil) with each record
+// and its index. It returns the number of records read and the first error
+// other than io.EOF (visit's included).
+func drain(r *Reader, visit func(i int, rec Record) error) (int, error) {
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err == nil && visit != nil {
+			err = visit(n, rec)
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+// countRecords reads a whole stream: the record count, or the first error
+// (a NewReader error with 0 records).
+func countRecords(in io.Reader) (int, error) {
+	r, err := NewReader(in)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return drain(r, nil)
+}
+
+// chunkReader returns at most n bytes per Read (n 0: no limit), to
+// exercise refills at every position of a record, then err (io.EOF when
+// nil).
+type chunkReader struct {
+	b   []byte
+	n   int
+	err error
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return 0, io.EOF
+	}
+	k := min(len(p), len(c.b))
+	if c.n > 0 {
+		k = min(k, c.n)
+	}
+	copy(p, c.b[:k])
+	c.b = c.b[k:]
+	return k, nil
+}

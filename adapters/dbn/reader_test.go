@@ -3,6 +3,7 @@ package dbn
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,22 +43,14 @@ func TestSamples(t *testing.T) {
 			if len(md.Symbols) == 0 || len(md.Mappings) != len(md.Symbols) {
 				t.Fatalf("symbols %v, %d mappings", md.Symbols, len(md.Mappings))
 			}
-			n := 0
-			for {
-				rec, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatalf("record %d: %v", n, err)
-				}
+			n, err := drain(r, func(i int, rec Record) error {
 				if rec.RType() != s.rtype {
-					t.Fatalf("record %d: rtype %v, want %v", n, rec.RType(), s.rtype)
+					return fmt.Errorf("record %d: rtype %v, want %v", i, rec.RType(), s.rtype)
 				}
-				n++
-			}
-			if n != s.records {
-				t.Fatalf("%d records, want %d", n, s.records)
+				return nil
+			})
+			if err != nil || n != s.records {
+				t.Fatalf("%d records, want %d: %v", n, s.records, err)
 			}
 			if _, err := r.Next(); err != io.EOF {
 				t.Fatalf("after the end: %v, want io.EOF again", err)
@@ -108,40 +101,18 @@ func TestV3MatchesV2(t *testing.T) {
 				t.Fatalf("%d v3 records, %d v2", len(v3), len(v2))
 			}
 			for i := range v3 {
-				a, b := recordOf(v3[i], 3, false), recordOf(v2[i], 2, false)
-				var got, want any
-				switch s.rtype {
-				case RTypeMBO:
-					var x, y MBOMsg
-					a.MBO(&x)
-					b.MBO(&y)
-					got, want = x, y
-				case RTypeMBP0:
-					var x, y BookEvent
-					a.Trade(&x)
-					b.Trade(&y)
-					got, want = x, y
-				case RTypeMBP1:
-					var x, y MBP1Msg
-					a.MBP1(&x)
-					b.MBP1(&y)
-					got, want = x, y
-				case RTypeMBP10:
-					var x, y MBP10Msg
-					a.MBP10(&x)
-					b.MBP10(&y)
-					got, want = x, y
-				case RTypeInstrumentDef:
-					var da, db InstrumentDefMsg
-					okA, okB := a.InstrumentDef(&da), b.InstrumentDef(&db)
-					if !okA || !okB || string(da.RawSymbol) != "MSFT" {
-						t.Fatalf("definition %d: %v %v %q", i, okA, okB, da.RawSymbol)
+				got, okA := decodeRecord(recordOf(v3[i], 3, false))
+				want, okB := decodeRecord(recordOf(v2[i], 2, false))
+				if !okA || !okB || reflect.ValueOf(got).IsZero() {
+					t.Fatalf("record %d did not decode: %v %v", i, okA, okB)
+				}
+				if da, ok := got.(InstrumentDefMsg); ok {
+					db := want.(InstrumentDefMsg)
+					if string(da.RawSymbol) != "MSFT" {
+						t.Fatalf("definition %d: %q", i, da.RawSymbol)
 					}
 					da.Length, db.Length = 0, 0 // 520 vs 400 bytes
 					got, want = da, db
-				}
-				if reflect.ValueOf(got).IsZero() {
-					t.Fatalf("record %d did not decode", i)
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("record %d\n v3 %+v\n v2 %+v", i, got, want)
@@ -202,23 +173,6 @@ func TestReaderAllocs(t *testing.T) {
 	}
 }
 
-// chunkReader returns at most n bytes per Read, to exercise refills at
-// every position of a record.
-type chunkReader struct {
-	b []byte
-	n int
-}
-
-func (c *chunkReader) Read(p []byte) (int, error) {
-	if len(c.b) == 0 {
-		return 0, io.EOF
-	}
-	k := min(len(p), c.n, len(c.b))
-	copy(p, c.b[:k])
-	c.b = c.b[k:]
-	return k, nil
-}
-
 func TestSmallReads(t *testing.T) {
 	data := decompressed(t, readShared(t, "futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst"))
 	_, want := decodeAll(t, data)
@@ -227,21 +181,18 @@ func TestSmallReads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; ; i++ {
-			rec, err := r.Next()
-			if err == io.EOF {
-				if i != len(want) {
-					t.Fatalf("chunk %d: %d records, want %d", n, i, len(want))
-				}
-				break
+		metaLen := len(data) - len(want)*mbp1Len
+		got, err := drain(r, func(i int, rec Record) error {
+			if i >= len(want) || !bytes.Equal(rec.Bytes(), want[i]) {
+				return fmt.Errorf("record %d differs", i)
 			}
-			if err != nil || !bytes.Equal(rec.Bytes(), want[i]) {
-				t.Fatalf("chunk %d record %d: %v", n, i, err)
-			}
-			metaLen := len(data) - len(want)*mbp1Len
 			if off := r.Offset(); off != int64(metaLen+mbp1Len*(i+1)) {
-				t.Fatalf("chunk %d record %d: offset %d, want %d", n, i, off, metaLen+mbp1Len*(i+1))
+				return fmt.Errorf("record %d: offset %d, want %d", i, off, metaLen+mbp1Len*(i+1))
 			}
+			return nil
+		})
+		if err != nil || got != len(want) {
+			t.Fatalf("chunk %d: %d records, want %d: %v", n, got, len(want), err)
 		}
 	}
 }
@@ -280,32 +231,11 @@ func TestTsOut(t *testing.T) {
 	b := buf.Bytes()
 	start := len(b) - 3*(mboLen+8)
 	b[start] = mboLen / 4
-	_, err = NewReaderAll(b)
+	_, err = countRecords(bytes.NewReader(b))
 	var e *Error
 	if !errors.As(err, &e) || !errors.Is(err, ErrBadRecord) || e.Offset != int64(start) || e.Length != mboLen ||
 		!strings.Contains(err.Error(), "with ts_out") {
 		t.Fatalf("got %v", err)
-	}
-}
-
-// NewReaderAll reads a whole stream and returns the record count or the
-// first error.
-func NewReaderAll(data []byte) (int, error) {
-	r, err := NewReader(bytes.NewReader(data))
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	n := 0
-	for {
-		_, err := r.Next()
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		n++
 	}
 }
 
@@ -335,12 +265,8 @@ func TestUnknownAndSkippedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := r.Next(); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
+	if _, err := drain(r, nil); err != nil {
+		t.Fatal(err)
 	}
 	c := r.Counts()
 	if c.Total != 8 || c.Unknown != 2 || c.Market != 1 || c.Skipped != 5 || c.ByRType[0x99] != 1 || c.ByRType[RTypeStatus] != 1 {

@@ -113,6 +113,9 @@ func sampleRecords() []any {
 	}
 }
 
+// wantLen is the length the writer gives each rtype of sampleRecords.
+var wantLen = map[RType]int{RTypeMBO: mboLen, RTypeMBP0: mbp0Len, RTypeMBP1: mbp1Len, RTypeMBP10: mbp10Len, RTypeSymbolMapping: 176}
+
 // TestWriterRoundTrip writes v2 and v3 streams, plain and compressed, and
 // reads them back: with this Reader, and for v2 with dbn-go.
 func TestWriterRoundTrip(t *testing.T) {
@@ -135,36 +138,12 @@ func TestWriterRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got any
-				var ok bool
-				switch w := w.(type) {
-				case *MBOMsg:
-					w.Length, w.RType = mboLen, RTypeMBO
-					var m MBOMsg
-					ok = rec.MBO(&m)
-					got = m
-				case *BookEvent:
-					w.Length, w.RType = mbp0Len, RTypeMBP0
-					var m BookEvent
-					ok = rec.Trade(&m)
-					got = m
-				case *MBP1Msg:
-					w.Length, w.RType = mbp1Len, RTypeMBP1
-					var m MBP1Msg
-					ok = rec.MBP1(&m)
-					got = m
-				case *MBP10Msg:
-					w.Length, w.RType = mbp10Len, RTypeMBP10
-					var m MBP10Msg
-					ok = rec.MBP10(&m)
-					got = m
-				case *SymbolMappingMsg:
-					w.Length, w.RType = 176, RTypeSymbolMapping
-					var m SymbolMappingMsg
-					ok = rec.SymbolMapping(&m)
-					got = m
-				}
-				if wv := reflect.ValueOf(w).Elem().Interface(); !ok || !reflect.DeepEqual(got, wv) {
+				got, ok := decodeRecord(rec)
+				// The writer sets each record's rtype and length.
+				wv := reflect.ValueOf(w).Elem()
+				h := wv.FieldByName("Header").Addr().Interface().(*Header)
+				h.RType, h.Length = rec.RType(), wantLen[rec.RType()]
+				if !ok || !reflect.DeepEqual(got, wv.Interface()) {
 					t.Fatalf("v%d record %d\n got %+v\nwant %+v", v, i, got, wv)
 				}
 			}

@@ -64,14 +64,9 @@ type rawCompanyFacts struct {
 // exactly from their JSON text (never via float64).
 func ParseCompanyFacts(r io.Reader) (*CompanyFacts, error) {
 	var raw rawCompanyFacts
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("decode companyfacts: %w", err)
-	}
-	cik, err := parseCIK(raw.CIK)
+	cik, err := decodeAnswer(r, "companyfacts", &raw, &raw.CIK)
 	if err != nil {
-		return nil, fmt.Errorf("companyfacts: %w", err)
+		return nil, err
 	}
 	cf := &CompanyFacts{CIK: cik, EntityName: raw.EntityName, Concepts: map[string]map[string]*Concept{}}
 	for tax, concepts := range raw.Facts {
@@ -136,6 +131,22 @@ func optDate(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.DateOnly, s)
+}
+
+// decodeAnswer decodes a data.sec.gov JSON answer (what names it in errors)
+// into raw, numbers kept as their text, and returns the CIK that decoding
+// put in *cik.
+func decodeAnswer(r io.Reader, what string, raw any, cik *json.RawMessage) (string, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := dec.Decode(raw); err != nil {
+		return "", fmt.Errorf("decode %s: %w", what, err)
+	}
+	n, err := parseCIK(*cik)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
 }
 
 // parseCIK accepts a CIK written as a JSON string or number and returns it
@@ -213,14 +224,9 @@ type rawSubmissions struct {
 // filings.recent must have equal lengths.
 func ParseSubmissions(r io.Reader) (*Submissions, error) {
 	var raw rawSubmissions
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("decode submissions: %w", err)
-	}
-	cik, err := parseCIK(raw.CIK)
+	cik, err := decodeAnswer(r, "submissions", &raw, &raw.CIK)
 	if err != nil {
-		return nil, fmt.Errorf("submissions: %w", err)
+		return nil, err
 	}
 	s := &Submissions{CIK: cik, Name: raw.Name, EntityType: raw.EntityType, SIC: raw.SIC, Tickers: raw.Tickers,
 		Exchanges: raw.Exchanges, FiscalYearEnd: raw.FiscalYearEnd, StateOfIncorp: raw.StateOfIncorporation}

@@ -35,7 +35,3 @@ func BenchmarkParseSGML8K(b *testing.B) {
 func BenchmarkParseCompanyFacts(b *testing.B) {
 	benchParse(b, "json/CIK0001997711.companyfacts.json", func(d []byte) error { _, err := ParseCompanyFacts(bytes.NewReader(d)); return err })
 }
-
-func BenchmarkParseFormIndex(b *testing.B) {
-	benchParse(b, "index/form.20200318.idx", func(d []byte) error { _, err := ParseFormIndex(bytes.NewReader(d)); return err })
-}

@@ -20,9 +20,11 @@
 //     Instance.Issues with the reason and are not in Instance.Facts.
 //   - ParseCompanyFacts and ParseSubmissions: the data.sec.gov companyfacts
 //     and submissions JSON answers.
-//   - ParseFormIndex and ParseCompanyIndex: daily (and full) index files.
 //   - Sections: the items of a 10-K or 10-Q HTML document as filed, with
 //     MDA, RiskFactors, Find and Require on top.
+//
+// Index files (form.idx, company.idx, master.idx) are parsed by
+// source.ParseIndex, beside the fetching that selects from them.
 //
 // The decimal rule: every number is an exact decimal
 // (github.com/shopspring/decimal), read from its text and never through

@@ -3,6 +3,8 @@ package edgar
 import (
 	"bytes"
 	"testing"
+
+	"thunderline/adapters/edgar/source"
 )
 
 // The fuzz targets check that no input panics and that what comes out is
@@ -120,9 +122,8 @@ func FuzzSectionsAndIndex(f *testing.F) {
 				t.Fatalf("%d bytes of text from %d", total, len(in))
 			}
 		}
-		if es, err := ParseFormIndex(bytes.NewReader(in)); err == nil && len(es) > len(in) {
+		if es, _, _, err := source.ParseIndex(in); err == nil && len(es) > len(in) {
 			t.Fatal("more entries than bytes")
 		}
-		_, _ = ParseCompanyIndex(bytes.NewReader(in))
 	})
 }

@@ -194,36 +194,7 @@ func (s *Submission) parseHeader(h []byte) error {
 			continue
 		}
 		party.Fields[sub+"/"+key] = append(party.Fields[sub+"/"+key], val)
-		switch key {
-		case "COMPANY CONFORMED NAME":
-			if party.Name == "" {
-				party.Name = val
-			}
-		case "CENTRAL INDEX KEY":
-			if party.CIK == "" {
-				party.CIK = val
-			}
-		case "STANDARD INDUSTRIAL CLASSIFICATION":
-			party.SIC = val
-		case "STATE OF INCORPORATION":
-			party.StateOfIncorporation = val
-		case "FISCAL YEAR END":
-			party.FiscalYearEnd = val
-		case "FORM TYPE":
-			party.FormType = val
-		case "SEC FILE NUMBER":
-			party.FileNumber = val
-		case "FILM NUMBER":
-			party.FilmNumber = val
-		case "FORMER CONFORMED NAME":
-			if n := len(party.FormerNames); n > 0 {
-				party.FormerNames[n-1].Name = val
-			}
-		case "DATE OF NAME CHANGE":
-			if n := len(party.FormerNames); n > 0 {
-				party.FormerNames[n-1].Changed = val
-			}
-		}
+		party.set(key, val)
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("scan header: %w", err)
@@ -232,6 +203,43 @@ func (s *Submission) parseHeader(h []byte) error {
 		return fmt.Errorf("%w: no ACCESSION NUMBER", ErrNoHeader)
 	}
 	return nil
+}
+
+// partyFields are the party keys kept in a field of their own: the first
+// name and CIK of a block win, for the other keys the last value does.
+var partyFields = map[string]struct {
+	field     func(*Party) *string
+	firstWins bool
+}{
+	"COMPANY CONFORMED NAME":             {func(p *Party) *string { return &p.Name }, true},
+	"CENTRAL INDEX KEY":                  {func(p *Party) *string { return &p.CIK }, true},
+	"STANDARD INDUSTRIAL CLASSIFICATION": {func(p *Party) *string { return &p.SIC }, false},
+	"STATE OF INCORPORATION":             {func(p *Party) *string { return &p.StateOfIncorporation }, false},
+	"FISCAL YEAR END":                    {func(p *Party) *string { return &p.FiscalYearEnd }, false},
+	"FORM TYPE":                          {func(p *Party) *string { return &p.FormType }, false},
+	"SEC FILE NUMBER":                    {func(p *Party) *string { return &p.FileNumber }, false},
+	"FILM NUMBER":                        {func(p *Party) *string { return &p.FilmNumber }, false},
+}
+
+// set keeps one key of the party's block in its field, if it has one: a
+// FORMER COMPANY entry's keys go to the last FormerName.
+func (p *Party) set(key, val string) {
+	if f, ok := partyFields[key]; ok {
+		if dst := f.field(p); !f.firstWins || *dst == "" {
+			*dst = val
+		}
+		return
+	}
+	n := len(p.FormerNames)
+	if n == 0 {
+		return
+	}
+	switch key {
+	case "FORMER CONFORMED NAME":
+		p.FormerNames[n-1].Name = val
+	case "DATE OF NAME CHANGE":
+		p.FormerNames[n-1].Changed = val
+	}
 }
 
 func (s *Submission) setTop(key, val string) error {

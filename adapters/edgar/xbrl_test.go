@@ -2,35 +2,40 @@ package edgar
 
 import (
 	"bytes"
+	"io"
 	"sync"
 	"testing"
 
 	"github.com/shopspring/decimal"
 )
 
-// Parsed once per test binary: the samples are 1-2 MB.
-var (
-	aaplOnce, aaplIXOnce sync.Once
-	aaplInst, aaplIX     *Instance
-	aaplErr, aaplIXErr   error
-)
+// onceInstance is a sample parsed once per test binary: the samples are
+// 1-2 MB.
+type onceInstance struct {
+	once sync.Once
+	in   *Instance
+	err  error
+}
+
+func (o *onceInstance) get(t *testing.T, rel string, parse func(io.Reader) (*Instance, error)) *Instance {
+	t.Helper()
+	o.once.Do(func() { o.in, o.err = parse(bytes.NewReader(readData(t, rel))) })
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	return o.in
+}
+
+var aaplInst, aaplIX onceInstance
 
 func appleInstance(t *testing.T) *Instance {
 	t.Helper()
-	aaplOnce.Do(func() { aaplInst, aaplErr = ParseXBRL(bytes.NewReader(readData(t, "xbrl/aapl-20230930_htm.xml"))) })
-	if aaplErr != nil {
-		t.Fatal(aaplErr)
-	}
-	return aaplInst
+	return aaplInst.get(t, "xbrl/aapl-20230930_htm.xml", ParseXBRL)
 }
 
 func appleInline(t *testing.T) *Instance {
 	t.Helper()
-	aaplIXOnce.Do(func() { aaplIX, aaplIXErr = ParseInlineXBRL(bytes.NewReader(readData(t, "html/Apple.10-K.html"))) })
-	if aaplIXErr != nil {
-		t.Fatal(aaplIXErr)
-	}
-	return aaplIX
+	return aaplIX.get(t, "html/Apple.10-K.html", ParseInlineXBRL)
 }
 
 // pick returns the single fact of concept with the given period string and

@@ -1,6 +1,7 @@
 package remoteexpert
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"thunderline/hotpath/expert"
 	"thunderline/hotpath/window"
@@ -49,18 +52,10 @@ const (
 )
 
 func (c *Config) defaults() {
-	if c.Network == "" {
-		c.Network = "unix"
-	}
-	if c.Deadline == 0 {
-		c.Deadline = defaultDeadline
-	}
-	if c.BackoffMin == 0 {
-		c.BackoffMin = defaultBackoffMin
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = defaultBackoffMax
-	}
+	c.Network = cmp.Or(c.Network, "unix")
+	c.Deadline = cmp.Or(c.Deadline, defaultDeadline)
+	c.BackoffMin = cmp.Or(c.BackoffMin, defaultBackoffMin)
+	c.BackoffMax = cmp.Or(c.BackoffMax, defaultBackoffMax)
 }
 
 // Validate reports the first invalid field, after defaults.
@@ -132,9 +127,8 @@ type Client struct {
 	rbuf    []byte
 	id      uint32
 	in      expert.Input // a copy of the input without the embedding, for InDim 0
-	fails   int
 	retryAt time.Time
-	backoff time.Duration
+	backoff backoff.ExponentialBackOff // reset by an answered call
 
 	calls      atomic.Uint64
 	ok         atomic.Uint64
@@ -151,11 +145,19 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("remote expert %q: %w", cfg.Name, err)
 	}
-	return &Client{
+	c := &Client{
 		cfg:  cfg,
 		wbuf: make([]byte, 4+evalLen(window.NumFeatures, cfg.InDim)),
 		rbuf: make([]byte, 4+replyLen(cfg.OutDim)),
-	}, nil
+		backoff: backoff.ExponentialBackOff{
+			InitialInterval:     cfg.BackoffMin,
+			RandomizationFactor: 0, // deterministic: exactly min, 2·min, 4·min, ... up to max
+			Multiplier:          2,
+			MaxInterval:         cfg.BackoffMax,
+		},
+	}
+	c.backoff.Reset()
+	return c, nil
 }
 
 func (c *Client) Name() string { return c.cfg.Name }
@@ -242,7 +244,7 @@ func (c *Client) eval(in *expert.Input, out *expert.Output) (Cause, error) {
 	if err := decodeReply(c.rbuf[4:], c.id, c.cfg.OutDim, out); err != nil {
 		return CauseBadReply, err
 	}
-	c.fails = 0
+	c.backoff.Reset()
 	c.ok.Add(1)
 	if out.Abstain {
 		c.remoteAbst.Add(1)
@@ -325,13 +327,7 @@ func (c *Client) missed(cause Cause, err error, now time.Time) {
 		c.conn.Close()
 		c.conn = nil
 	}
-	c.fails++
-	b := c.cfg.BackoffMin
-	for i := 1; i < c.fails && b < c.cfg.BackoffMax; i++ {
-		b *= 2
-	}
-	c.backoff = min(b, c.cfg.BackoffMax)
-	c.retryAt = now.Add(c.backoff)
+	c.retryAt = now.Add(c.backoff.NextBackOff())
 }
 
 // Close closes the connection; later calls abstain with CauseClosed. It

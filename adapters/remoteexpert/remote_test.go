@@ -95,6 +95,31 @@ func startGo(t testing.TB, path string, e expert.Expert) *Server {
 	return srv
 }
 
+// startEcho serves the echo expert (dims in→out) at path, from the
+// in-process Go server or the Python one (server "go" or "python"); stop
+// takes it down before the test ends.
+func startEcho(tb testing.TB, server, path string, in, out int) (stop func()) {
+	tb.Helper()
+	if server == "go" {
+		srv := startGo(tb, path, &echoExpert{name: "echo", in: in, out: out})
+		return func() { srv.Close() }
+	}
+	return startPython(tb, path, in, out, 0).kill
+}
+
+// echoClient starts the echo expert (dims in→out) with startEcho on a
+// fresh socket and returns a client connected to it (deadline 5 s).
+func echoClient(tb testing.TB, server string, in, out int) *Client {
+	tb.Helper()
+	path := filepath.Join(sockDir(tb), "s")
+	startEcho(tb, server, path, in, out)
+	c := newClient(tb, Config{Name: "remote-echo", Addr: path, InDim: in, OutDim: out, Deadline: 5 * time.Second})
+	if err := c.Connect(5 * time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
 // pyServer is a running testdata/echo_server.py.
 type pyServer struct {
 	cmd  *exec.Cmd
@@ -198,17 +223,8 @@ func TestRoundTrip(t *testing.T) {
 	for _, server := range []string{"go", "python"} {
 		for _, m := range modes {
 			t.Run(server+"/"+m.name, func(t *testing.T) {
-				path := filepath.Join(sockDir(t), "s")
 				ref := &echoExpert{name: "echo", in: m.in, out: m.out}
-				if server == "go" {
-					startGo(t, path, ref)
-				} else {
-					startPython(t, path, m.in, m.out, 0)
-				}
-				c := newClient(t, Config{Name: "remote-echo", Addr: path, InDim: m.in, OutDim: m.out, Deadline: 5 * time.Second})
-				if err := c.Connect(5 * time.Second); err != nil {
-					t.Fatal(err)
-				}
+				c := echoClient(t, server, m.in, m.out)
 				for _, tc := range roundTripCases(m.in) {
 					got := expert.Output{Hidden: make([]float32, m.out)}
 					want := expert.Output{Hidden: make([]float32, m.out)}
@@ -297,17 +313,7 @@ func TestReconnect(t *testing.T) {
 	for _, server := range []string{"go", "python"} {
 		t.Run(server, func(t *testing.T) {
 			path := filepath.Join(sockDir(t), "s")
-			var stop func()
-			start := func() {
-				if server == "go" {
-					srv := startGo(t, path, &echoExpert{name: "echo", in: 3})
-					stop = func() { srv.Close() }
-				} else {
-					p := startPython(t, path, 3, 0, 0)
-					stop = p.kill
-				}
-			}
-			start()
+			stop := startEcho(t, server, path, 3, 0)
 			cfg.Addr = path
 			c := newClient(t, cfg)
 			var out expert.Output
@@ -323,7 +329,7 @@ func TestReconnect(t *testing.T) {
 			if server == "go" {
 				os.Remove(path) // the Go listener removes its socket on close; make sure
 			}
-			start()
+			startEcho(t, server, path, 3, 0)
 			waitAnswer(t, c, in, &out)
 			if out.Confidence != 0.25 {
 				t.Fatalf("after reconnect: %+v", out)
@@ -429,16 +435,10 @@ func TestBadReply(t *testing.T) {
 func TestClientAllocs(t *testing.T) {
 	for _, server := range []string{"go", "python"} {
 		t.Run(server, func(t *testing.T) {
-			path := filepath.Join(sockDir(t), "s")
-			if server == "go" {
-				startGo(t, path, &echoExpert{name: "echo", in: 4, out: 8})
-			} else {
-				startPython(t, path, 4, 8, 0)
-			}
-			c := newClient(t, Config{Name: "a", Addr: path, InDim: 4, OutDim: 8, Deadline: 5 * time.Second})
+			c := echoClient(t, server, 4, 8)
 			in := &expert.Input{Features: features(0.5, 1), Embedding: []float32{1, 2, 3, 4}, Symbol: 9, End: 1}
 			out := &expert.Output{Hidden: make([]float32, 8)}
-			c.Eval(in, out) // connect
+			c.Eval(in, out) // warm up
 			n := testing.AllocsPerRun(200, func() { c.Eval(in, out) })
 			if n != 0 {
 				t.Errorf("%v allocs per call", n)

@@ -39,14 +39,10 @@ func Serve(ln net.Listener, e expert.Expert) error { return NewServer(e).Serve(l
 // Serve accepts connections on ln until it fails or Close is called. It
 // returns nil after Close, else the accept error.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.register(func() { s.lns[ln] = struct{}{} }) {
 		ln.Close()
 		return nil
 	}
-	s.lns[ln] = struct{}{}
-	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.lns, ln)
@@ -63,17 +59,28 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		tracked := s.register(func() {
+			s.conns[conn] = struct{}{}
+			s.wg.Add(1) // before Close can wait
+		})
+		if !tracked {
 			conn.Close()
 			return nil
 		}
-		s.conns[conn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		go s.handle(conn)
 	}
+}
+
+// register runs add under the lock unless the server is closed, and
+// reports whether it did.
+func (s *Server) register(add func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	add()
+	return true
 }
 
 // Close stops every Serve, closes every connection and waits for their

@@ -38,30 +38,25 @@ func LoadMLP(path, prefix string) (*expert.MLP, error) {
 
 // MLP builds the MLP named prefix from f (see LoadMLP for the layout).
 func (f *File) MLP(prefix string) (*expert.MLP, error) {
-	get := func(suffix string, rank int) ([]float32, []int, error) {
-		name := prefix + "." + suffix
-		v, shape, err := f.Tensor(name)
+	// get reads one tensor of the given rank; after a failure it reads
+	// nothing more and err holds the first error.
+	var err error
+	get := func(suffix string, rank int) ([]float32, []int) {
 		if err != nil {
-			return nil, nil, err
+			return nil, nil
 		}
-		if len(shape) != rank {
-			return nil, nil, errf(ErrTensor, name, "shape %v: want %d dimensions", shape, rank)
+		name := prefix + "." + suffix
+		v, shape, terr := f.Tensor(name)
+		if terr == nil && len(shape) != rank {
+			terr = errf(ErrTensor, name, "shape %v: want %d dimensions", shape, rank)
 		}
-		return v, shape, nil
+		err = terr
+		return v, shape
 	}
-	w1, s1, err := get("w1", 2)
-	if err != nil {
-		return nil, err
-	}
-	b1, sb1, err := get("b1", 1)
-	if err != nil {
-		return nil, err
-	}
-	w2, s2, err := get("w2", 2)
-	if err != nil {
-		return nil, err
-	}
-	b2, sb2, err := get("b2", 1)
+	w1, s1 := get("w1", 2)
+	b1, sb1 := get("b1", 1)
+	w2, s2 := get("w2", 2)
+	b2, sb2 := get("b2", 1)
 	if err != nil {
 		return nil, err
 	}

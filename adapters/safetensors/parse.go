@@ -140,13 +140,9 @@ func (f *File) parseHeader(h []byte) error {
 	}
 	seen := make(map[string]bool)
 	for dec.More() {
-		tok, err := dec.Token()
+		name, err := stringToken(dec, "key")
 		if err != nil {
 			return errf(ErrHeader, "", "header JSON: %v", err)
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return errf(ErrHeader, "", "header JSON: key %v is not a string", tok)
 		}
 		if seen[name] {
 			if name == metadataKey {
@@ -192,27 +188,33 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 	return nil
 }
 
+// stringToken reads the next token, which must be a string; what names it
+// in the error.
+func stringToken(dec *json.Decoder, what string) (string, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", err
+	}
+	s, ok := tok.(string)
+	if !ok {
+		return "", fmt.Errorf("%s %v is not a string", what, tok)
+	}
+	return s, nil
+}
+
 func parseMetadata(dec *json.Decoder) (map[string]string, error) {
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, err
 	}
 	m := make(map[string]string)
 	for dec.More() {
-		k, err := dec.Token()
+		key, err := stringToken(dec, "key")
 		if err != nil {
 			return nil, err
 		}
-		key, ok := k.(string)
-		if !ok {
-			return nil, fmt.Errorf("key %v is not a string", k)
-		}
-		v, err := dec.Token()
+		val, err := stringToken(dec, "value")
 		if err != nil {
-			return nil, err
-		}
-		val, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("key %q: value %v is not a string", key, v)
+			return nil, fmt.Errorf("key %q: %w", key, err)
 		}
 		if _, dup := m[key]; dup {
 			return nil, fmt.Errorf("duplicate key %q", key)
@@ -228,38 +230,28 @@ func parseInfo(dec *json.Decoder) (Info, error) {
 	if err := expectDelim(dec, '{'); err != nil {
 		return info, err
 	}
-	var haveDType, haveShape, haveOffsets bool
+	fields := []string{"dtype", "shape", "data_offsets"}
+	have := make(map[string]bool, len(fields))
 	for dec.More() {
-		k, err := dec.Token()
+		key, err := stringToken(dec, "key")
 		if err != nil {
 			return info, err
 		}
-		key, ok := k.(string)
-		if !ok {
-			return info, fmt.Errorf("key %v is not a string", k)
+		if have[key] {
+			return info, fmt.Errorf("duplicate %s", key)
 		}
+		have[key] = true
 		switch key {
 		case "dtype":
-			if haveDType {
-				return info, errors.New("duplicate dtype")
-			}
-			haveDType = true
-			v, err := dec.Token()
+			s, err := stringToken(dec, "dtype")
 			if err != nil {
 				return info, err
 			}
-			s, ok := v.(string)
-			if !ok {
-				return info, fmt.Errorf("dtype %v is not a string", v)
-			}
+			var ok bool
 			if info.DType, ok = parseDType(s); !ok {
 				return info, fmt.Errorf("unknown dtype %q", s)
 			}
 		case "shape":
-			if haveShape {
-				return info, errors.New("duplicate shape")
-			}
-			haveShape = true
 			dims, err := uintArray(dec, "shape")
 			if err != nil {
 				return info, err
@@ -272,10 +264,6 @@ func parseInfo(dec *json.Decoder) (Info, error) {
 				info.Shape[i] = int(d)
 			}
 		case "data_offsets":
-			if haveOffsets {
-				return info, errors.New("duplicate data_offsets")
-			}
-			haveOffsets = true
 			offs, err := uintArray(dec, "data_offsets")
 			if err != nil {
 				return info, err
@@ -294,13 +282,10 @@ func parseInfo(dec *json.Decoder) (Info, error) {
 			return info, fmt.Errorf("unknown field %q", key)
 		}
 	}
-	switch {
-	case !haveDType:
-		return info, errors.New("missing dtype")
-	case !haveShape:
-		return info, errors.New("missing shape")
-	case !haveOffsets:
-		return info, errors.New("missing data_offsets")
+	for _, k := range fields {
+		if !have[k] {
+			return info, fmt.Errorf("missing %s", k)
+		}
 	}
 	return info, expectDelim(dec, '}')
 }

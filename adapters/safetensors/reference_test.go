@@ -144,6 +144,7 @@ func sample() ([]Tensor, map[string]string) {
 		{Name: "s", Shape: []int{}, Data: []float32{7}},
 		{Name: "e", Shape: []int{0, 3}, Data: []float32{}},
 		{Name: "na\u00efve \"q\"\n\t\x01\\", Shape: []int{1}, Data: []float32{9}},
+		{Name: "sep\u2028\u2029 <a&b> \x7f\b\f \\u2028", Shape: []int{1}, Data: []float32{10}},
 	}, map[string]string{"format": "pt"}
 }
 

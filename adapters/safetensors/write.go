@@ -2,14 +2,15 @@ package safetensors
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -37,51 +38,28 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(metadata))
 	for k, v := range metadata {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return fmt.Errorf("safetensors: write: metadata key %q: not valid UTF-8", k)
 		}
-		keys = append(keys, k)
 	}
-	slices.Sort(keys)
 
 	h := []byte{'{'}
-	if len(keys) > 0 {
-		h = appendJSONString(h, metadataKey)
-		h = append(h, ":{"...)
-		for i, k := range keys {
-			if i > 0 {
-				h = append(h, ',')
-			}
-			h = appendJSONString(h, k)
-			h = append(h, ':')
-			h = appendJSONString(h, metadata[k])
-		}
-		h = append(h, '}')
+	if len(metadata) > 0 {
+		h = appendJSON(h, metadataKey)
+		h = append(h, ':')
+		h = appendJSON(h, metadata) // encoding/json sorts the keys
 	}
 	off := 0
 	for i, ti := range order {
 		t := &tensors[ti]
-		if i > 0 || len(keys) > 0 {
+		if i > 0 || len(metadata) > 0 {
 			h = append(h, ',')
 		}
 		n := len(t.Data) * dtypeOf(t).Size()
-		h = appendJSONString(h, t.Name)
-		h = append(h, `:{"dtype":"`...)
-		h = append(h, dtypeOf(t).String()...)
-		h = append(h, `","shape":[`...)
-		for j, d := range t.Shape {
-			if j > 0 {
-				h = append(h, ',')
-			}
-			h = strconv.AppendInt(h, int64(d), 10)
-		}
-		h = append(h, `],"data_offsets":[`...)
-		h = strconv.AppendInt(h, int64(off), 10)
-		h = append(h, ',')
-		h = strconv.AppendInt(h, int64(off+n), 10)
-		h = append(h, "]}"...)
+		h = appendJSON(h, t.Name)
+		h = append(h, ':')
+		h = appendJSON(h, tensorEntry{DType: dtypeOf(t).String(), Shape: append([]int{}, t.Shape...), DataOffsets: [2]int{off, off + n}})
 		off += n
 	}
 	h = append(h, '}')
@@ -212,34 +190,43 @@ func checkTensors(tensors []Tensor) ([]int, error) {
 	return order, nil
 }
 
-// appendJSONString appends s as a JSON string the way serde_json writes
-// it: '"' and '\\' escaped, control characters as \b \t \n \f \r or
-// \u00XX (lowercase hex), everything else (including non-ASCII) as is.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"':
-			b = append(b, '\\', '"')
-		case c == '\\':
-			b = append(b, '\\', '\\')
-		case c == '\b':
-			b = append(b, '\\', 'b')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\f':
-			b = append(b, '\\', 'f')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
+// tensorEntry is a tensor's header entry, its fields in the reference's
+// order.
+type tensorEntry struct {
+	DType       string `json:"dtype"`
+	Shape       []int  `json:"shape"` // never nil: a scalar's is []
+	DataOffsets [2]int `json:"data_offsets"`
+}
+
+// appendJSON appends v (a string, a map[string]string or a tensorEntry:
+// values encoding/json cannot fail on) compact, as serde_json writes it:
+// encoding/json without HTML escaping gives the same bytes ('"' and '\\'
+// escaped, control characters as \b \t \n \f \r or \u00XX in lowercase
+// hex, other text as is) except for U+2028 and U+2029, which it escapes
+// and serde_json does not; those are put back as they are.
+func appendJSON(b []byte, v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("safetensors: encode %T: %v", v, err)) // a bug: see the doc comment
 	}
-	return append(b, '"')
+	js := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
+	for i := 0; i < len(js); i++ {
+		if js[i] != '\\' {
+			b = append(b, js[i])
+			continue
+		}
+		// An escape: \u2028 or \u2029 becomes the rune, any other is kept
+		// whole with the byte after the backslash (so "\\u2028", an
+		// escaped backslash before "u2028", stays as it is).
+		if e := js[i:]; len(e) >= 6 && string(e[:5]) == `\u202` && (e[5] == '8' || e[5] == '9') {
+			b = utf8.AppendRune(b, rune(0x2020+int(e[5]-'0')))
+			i += 5
+			continue
+		}
+		b = append(b, js[i], js[i+1])
+		i++
+	}
+	return b
 }

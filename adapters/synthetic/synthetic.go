@@ -1,6 +1,7 @@
 package synthetic
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -38,39 +39,17 @@ type Config struct {
 
 // WithDefaults fills zero fields.
 func (c Config) WithDefaults() Config {
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Symbols == 0 {
-		c.Symbols = 16
-	}
-	if c.Prefix == "" {
-		c.Prefix = "SYN"
-	}
-	if c.Venue == 0 {
-		c.Venue = 1
-	}
-	if c.Depth == 0 {
-		c.Depth = 10
-	}
-	if c.Rate == 0 {
-		c.Rate = 100_000
-	}
-	if c.Start == 0 {
-		c.Start = time.Date(2024, 1, 2, 14, 30, 0, 0, time.UTC).UnixNano()
-	}
-	if c.TradeRatio == 0 {
-		c.TradeRatio = 0.1
-	}
-	if c.BurstEvery == 0 {
-		c.BurstEvery = 5 * time.Second
-	}
-	if c.BurstLength == 0 {
-		c.BurstLength = 500 * time.Millisecond
-	}
-	if c.BurstMultiplier == 0 {
-		c.BurstMultiplier = 10
-	}
+	c.Seed = cmp.Or(c.Seed, 1)
+	c.Symbols = cmp.Or(c.Symbols, 16)
+	c.Prefix = cmp.Or(c.Prefix, "SYN")
+	c.Venue = cmp.Or(c.Venue, 1)
+	c.Depth = cmp.Or(c.Depth, 10)
+	c.Rate = cmp.Or(c.Rate, 100_000)
+	c.Start = cmp.Or(c.Start, time.Date(2024, 1, 2, 14, 30, 0, 0, time.UTC).UnixNano())
+	c.TradeRatio = cmp.Or(c.TradeRatio, 0.1)
+	c.BurstEvery = cmp.Or(c.BurstEvery, 5*time.Second)
+	c.BurstLength = cmp.Or(c.BurstLength, 500*time.Millisecond)
+	c.BurstMultiplier = cmp.Or(c.BurstMultiplier, 10)
 	return c
 }
 

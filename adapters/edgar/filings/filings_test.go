@@ -152,14 +152,26 @@ func TestPartialThenFill(t *testing.T) {
 	}
 }
 
+// sampleDoc is a file of the shared samples and its kind.
+type sampleDoc struct {
+	rel  string
+	kind Kind
+}
+
+// addInOrder adds the first part of a, then of b, to a new company and
+// returns the two windows.
+func addInOrder(t *testing.T, cik uint64, a, b sampleDoc) (wa, wb *Window) {
+	t.Helper()
+	c := NewCompany(cik, Options{Tenant: "t"})
+	wa = c.Add(&parseFile(t, a.rel, a.kind).Parts[0], a.rel, 1)
+	wb = c.Add(&parseFile(t, b.rel, b.kind).Parts[0], b.rel, 2)
+	return wa, wb
+}
+
 // Apple's FY2024 10-K against its FY2023 10-K: growth and deltas from the
 // exact figures.
 func TestAppleYearOverYear(t *testing.T) {
-	c := NewCompany(320193, Options{Tenant: "t"})
-	fy23 := parseFile(t, "xbrl/aapl-20230930_htm.xml", KindXBRL)
-	fy24 := parseFile(t, "html/Apple.10-K.html", KindInlineXBRL)
-	w1 := c.Add(&fy23.Parts[0], "fy23", 1)
-	w2 := c.Add(&fy24.Parts[0], "fy24", 2)
+	w1, w2 := addInOrder(t, 320193, sampleDoc{"xbrl/aapl-20230930_htm.xml", KindXBRL}, sampleDoc{"html/Apple.10-K.html", KindInlineXBRL})
 	if w1.W.Status != window.StatusOpen || w2.W.Status != window.StatusFilled {
 		t.Fatalf("statuses %v %v", w1.W.Status, w2.W.Status)
 	}
@@ -181,11 +193,7 @@ func TestAppleYearOverYear(t *testing.T) {
 // Deltas against the previous filing of the same form: Netflix 10-Q Q1
 // 2024 against the 10-Q of 2010 (the only earlier one in the samples).
 func TestDeltasAgainstPrevious(t *testing.T) {
-	c := NewCompany(1065280, Options{Tenant: "t"})
-	old := parseFile(t, "xbrl/nflx-20100930.xml", KindXBRL)
-	nw := parseFile(t, "xbrl/nflx-20240331_htm.xml", KindXBRL)
-	w1 := c.Add(&old.Parts[0], "old", 1)
-	w2 := c.Add(&nw.Parts[0], "new", 2)
+	w1, w2 := addInOrder(t, 1065280, sampleDoc{"xbrl/nflx-20100930.xml", KindXBRL}, sampleDoc{"xbrl/nflx-20240331_htm.xml", KindXBRL})
 	if contains(w1.Prov.Missing, "previous") == false || contains(w2.Prov.Missing, "previous") {
 		t.Fatalf("missing: %v / %v", w1.Prov.Missing, w2.Prov.Missing)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"thunderline/adapters/edgar"
+	"thunderline/adapters/edgar/source"
 	"thunderline/hotpath/filing"
 )
 
@@ -100,9 +101,12 @@ func parse(name string, kind Kind, body []byte) (*Parsed, error) {
 		_, err = edgar.ParseSubmissions(bytes.NewReader(body))
 	case KindIndex:
 		p.Meta = true
-		_, err = edgar.ParseFormIndex(bytes.NewReader(body))
-		if err != nil {
-			_, err = edgar.ParseCompanyIndex(bytes.NewReader(body))
+		// Strict: an index with a line that cannot be read is rejected.
+		var bad int
+		var firstBad error
+		_, bad, firstBad, err = source.ParseIndex(body)
+		if err == nil && bad > 0 {
+			err = firstBad
 		}
 	default:
 		err = ErrUnsupported

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"math"
@@ -36,9 +37,13 @@ type HTTPConfig struct {
 	// Retries is how many times a request is retried after a network
 	// error, 408, 429 or 5xx. Default 5; negative means none.
 	Retries int
-	// BackoffMin and BackoffMax bound the retry delay: exponential from
-	// BackoffMin, capped at BackoffMax, with full jitter. Defaults 500ms
-	// and 30s. A Retry-After header on 429 or 503 replaces the delay.
+	// BackoffMin and BackoffMax bound the retry delay: an interval that
+	// starts at BackoffMin and doubles per retry up to BackoffMax, each
+	// delay drawn uniformly within ±50% of the interval and capped at
+	// BackoffMax (cenkalti/backoff with RandomizationFactor 0.5; it was
+	// "full jitter", uniform in [0, interval) from a seeded generator,
+	// before the project took one backoff library). Defaults 500ms and
+	// 30s. A Retry-After header on 429 or 503 replaces the delay.
 	BackoffMin, BackoffMax time.Duration
 	// Timeout bounds one request, body included. Default 30s.
 	Timeout time.Duration
@@ -126,36 +131,22 @@ func (c *HTTPConfig) Validate() error {
 // withDefaults returns c with every zero field set to its default.
 func (c HTTPConfig) withDefaults() HTTPConfig {
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.DataBaseURL == "" {
-		c.DataBaseURL = c.BaseURL
-	}
+	c.DataBaseURL = cmp.Or(c.DataBaseURL, c.BaseURL)
 	c.DataBaseURL = strings.TrimRight(c.DataBaseURL, "/")
-	if c.RatePerSec == 0 {
-		c.RatePerSec = SECMaxRatePerSec
-	}
-	if c.Burst == 0 {
-		c.Burst = 1
-	}
+	c.RatePerSec = cmp.Or(c.RatePerSec, SECMaxRatePerSec)
+	c.Burst = cmp.Or(c.Burst, 1)
 	if c.Retries == 0 {
 		c.Retries = 5
 	} else if c.Retries < 0 {
 		c.Retries = 0
 	}
-	if c.BackoffMin == 0 {
-		c.BackoffMin = 500 * time.Millisecond
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = 30 * time.Second
-	}
+	c.BackoffMin = cmp.Or(c.BackoffMin, 500*time.Millisecond)
+	c.BackoffMax = cmp.Or(c.BackoffMax, 30*time.Second)
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = c.BackoffMin
 	}
-	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
-	}
-	if c.MaxBytes == 0 {
-		c.MaxBytes = DefaultMaxBytes
-	}
+	c.Timeout = cmp.Or(c.Timeout, 30*time.Second)
+	c.MaxBytes = cmp.Or(c.MaxBytes, DefaultMaxBytes)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -13,8 +13,9 @@
 //     filing archive in index order (Archives/<File Name>), then, if asked,
 //     the companyfacts answer of each selected CIK.
 //
-// The package parses only what selection needs: the index files and the
-// first bytes for Sniff. Parsing documents is package edgar's job. It
+// The package parses only what selection needs: the index files
+// (ParseIndex, which package filings also uses to check an index document)
+// and the first bytes for Sniff. Parsing documents is package edgar's job. It
 // imports only the standard library and never uses package-level mutable
 // state.
 //
@@ -30,8 +31,9 @@
 // out to be closed before any answer. The limiter belongs to one
 // HTTPSource: two sources against the same site share nothing, so run one
 // at a time or split the rate between them. Network errors, 408, 429 and
-// 5xx answers are retried up to Retries times with exponential backoff and
-// full jitter (drawn from a fixed seed, so a run's delays repeat); a
+// 5xx answers are retried up to Retries times with exponential backoff
+// (cenkalti/backoff, each delay within ±50% of an interval doubling from
+// BackoffMin to BackoffMax); a
 // Retry-After on a 429 or 503 is honoured instead (up to one day). Other
 // statuses (403, 404, ...) and answers over MaxBytes are not retried. A URL
 // given up on is listed by Failures with its last status, and the run

@@ -26,7 +26,7 @@ func FuzzParseIndex(f *testing.F) {
 	f.Add([]byte("Form Type   Company Name\n----------\n10-K  X  1  20200101  edgar/data/1/a.txt\n"))
 	f.Add([]byte("Company Name  Form Type\n----------\nX  10-K  1  2020-01-01  edgar/data/1/a.txt\n\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		entries, bad, firstBad, err := parseIndex(data)
+		entries, bad, firstBad, err := ParseIndex(data)
 		if err != nil {
 			if len(entries) != 0 || bad != 0 {
 				t.Fatalf("error %v with %d entries and %d bad lines", err, len(entries), bad)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Failure is a URL given up on: a status that is not retried (404, 403,
@@ -46,7 +47,6 @@ type HTTPSource struct {
 	client   *http.Client
 	log      *slog.Logger
 	lim      *limiter
-	rng      *rand.Rand
 	state    *stateLog
 	cacheDir string
 	forms    map[string]bool
@@ -68,9 +68,6 @@ type HTTPSource struct {
 	requests, retries, bytes, throttled, badLines atomic.Int64
 }
 
-// backoffSeed makes the jitter sequence the same in every run.
-const backoffSeed = 0x5ec_ed6a5
-
 // NewHTTP validates cfg, reads the state file and returns the source.
 // Nothing is fetched before the first Next.
 func NewHTTP(cfg HTTPConfig) (*HTTPSource, error) {
@@ -86,7 +83,6 @@ func NewHTTP(cfg HTTPConfig) (*HTTPSource, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		lim:      newLimiter(cfg.RatePerSec, cfg.Burst),
-		rng:      rand.New(rand.NewPCG(backoffSeed, backoffSeed)),
 		state:    st,
 		cacheDir: cfg.StateFile + ".indexes",
 		cfSeen:   make(map[uint64]bool),
@@ -245,7 +241,7 @@ func (s *HTTPSource) loadIndex(ctx context.Context, name string) error {
 		}
 		body = b
 	}
-	entries, bad, firstBad, err := parseIndex(body)
+	entries, bad, firstBad, err := ParseIndex(body)
 	if err != nil {
 		s.fail(url, http.StatusOK, fmt.Errorf("parse index %s: %w", url, err))
 		return nil
@@ -276,6 +272,7 @@ var errTooBig = errors.New("response exceeds MaxBytes")
 // fetch GETs url with the limiter and the retry policy. On failure it
 // returns the last status (0 if none) and an error wrapped with the URL.
 func (s *HTTPSource) fetch(ctx context.Context, url string) ([]byte, int, error) {
+	bo := s.newBackoff()
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			s.retries.Add(1)
@@ -298,7 +295,7 @@ func (s *HTTPSource) fetch(ctx context.Context, url string) ([]byte, int, error)
 		if !retry || attempt >= s.cfg.Retries {
 			return nil, status, fmt.Errorf("fetch %s: %w (after %d attempts)", url, err, attempt+1)
 		}
-		delay := s.backoff(attempt)
+		delay := s.nextBackoff(bo)
 		if retryAfter >= 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 			delay = retryAfter
 		}
@@ -347,19 +344,27 @@ func (s *HTTPSource) waitTurn(ctx context.Context) error {
 	return err
 }
 
-// backoff is the delay before retry attempt+1: uniform in
-// [0, min(BackoffMax, BackoffMin·2^attempt)) ("full jitter").
-func (s *HTTPSource) backoff(attempt int) time.Duration {
-	ceil := s.cfg.BackoffMax
-	if attempt < 62 {
-		if d := s.cfg.BackoffMin << attempt; d > 0 && d < ceil {
-			ceil = d
-		}
+// backoffJitter is the retry delay's RandomizationFactor: a delay is
+// uniform in [1-j, 1+j] times the current interval.
+const backoffJitter = 0.5
+
+// newBackoff is the retry policy of one URL: an interval doubling from
+// BackoffMin up to BackoffMax, each delay jittered by ±backoffJitter.
+func (s *HTTPSource) newBackoff() *backoff.ExponentialBackOff {
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval:     s.cfg.BackoffMin,
+		RandomizationFactor: backoffJitter,
+		Multiplier:          2,
+		MaxInterval:         s.cfg.BackoffMax,
 	}
-	if ceil <= 0 {
-		return 0
-	}
-	return time.Duration(s.rng.Int64N(int64(ceil)))
+	bo.Reset()
+	return bo
+}
+
+// nextBackoff is bo's next delay, capped at BackoffMax (the jitter may
+// otherwise take it up to 1.5 times the interval).
+func (s *HTTPSource) nextBackoff(bo *backoff.ExponentialBackOff) time.Duration {
+	return min(bo.NextBackOff(), s.cfg.BackoffMax)
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; -1 if absent or bad.

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// indexEntry is one filing listed by an EDGAR index file.
-type indexEntry struct {
+// IndexEntry is one filing listed by an EDGAR index file.
+type IndexEntry struct {
 	CIK     uint64
 	Company string
 	Form    string
@@ -19,7 +19,7 @@ type indexEntry struct {
 
 // path is the archive path of the entry relative to the site root: the
 // daily and full indexes list "edgar/data/...", served under "Archives/".
-func (e indexEntry) path() string {
+func (e IndexEntry) path() string {
 	if strings.HasPrefix(e.File, "edgar/") {
 		return "Archives/" + e.File
 	}
@@ -36,11 +36,11 @@ const (
 
 var errNoRule = errors.New("no column header followed by a rule of dashes")
 
-// parseIndex reads an EDGAR index: a free-text preamble, a column header,
+// ParseIndex reads an EDGAR index: a free-text preamble, a column header,
 // a rule of dashes, then one filing per line. The layout is told by the
 // column header. Lines that cannot be read are counted in bad (the first
 // reason in firstBad) and left out; only a missing header is an error.
-func parseIndex(data []byte) (entries []indexEntry, bad int, firstBad error, err error) {
+func ParseIndex(data []byte) (entries []IndexEntry, bad int, firstBad error, err error) {
 	layout, split := indexLayout(0), 0
 	lineNo := 0
 	body := false
@@ -94,8 +94,8 @@ func parseIndex(data []byte) (entries []indexEntry, bad int, firstBad error, err
 // columns are split at the column where the header puts the second one, or,
 // when a value overflows its column, at the first (form first) or last
 // (company first) run of two blanks.
-func parseIndexLine(s string, layout indexLayout, split int) (indexEntry, error) {
-	var e indexEntry
+func parseIndexLine(s string, layout indexLayout, split int) (IndexEntry, error) {
+	var e IndexEntry
 	var cik, date, left string
 	if layout == layoutPipe {
 		f := strings.Split(s, "|")

@@ -7,14 +7,14 @@ import (
 )
 
 func TestParseIndexForm(t *testing.T) {
-	entries, bad, firstBad, err := parseIndex(readSample(t, "index/form.20200318.idx"))
+	entries, bad, firstBad, err := ParseIndex(readSample(t, "index/form.20200318.idx"))
 	if err != nil || bad != 0 {
-		t.Fatalf("parseIndex: err %v, bad %d (%v)", err, bad, firstBad)
+		t.Fatalf("ParseIndex: err %v, bad %d (%v)", err, bad, firstBad)
 	}
 	if len(entries) != 4084 { // non-blank lines after the rule, counted with awk
 		t.Fatalf("%d entries, want 4084", len(entries))
 	}
-	want := []indexEntry{
+	want := []IndexEntry{
 		{CIK: 1806014, Company: "DLP Positive Note Fund LLC", Form: "1-A", Filed: "2020-03-18", File: "edgar/data/1806014/0001140361-20-006155.txt"},
 		{CIK: 1798925, Company: "Investment Grade R.E. Income Fund, L.P.", Form: "1-A", Filed: "2020-03-18", File: "edgar/data/1798925/0001493152-20-004281.txt"},
 		{CIK: 1749817, Company: "Belpointe REIT, Inc.", Form: "1-A POS", Filed: "2020-03-18", File: "edgar/data/1749817/0001010549-20-000033.txt"},
@@ -24,27 +24,45 @@ func TestParseIndexForm(t *testing.T) {
 			t.Errorf("entry %d = %+v, want %+v", i, entries[i], w)
 		}
 	}
+	last := IndexEntry{CIK: 1105608, Company: "USA FINANCIAL SECURITIES CORPORATION", Form: "X-17A-5/A", Filed: "2020-03-18", File: "edgar/data/1105608/0001105608-20-000004.txt"}
+	if entries[3].CIK != 927719 || entries[len(entries)-1] != last {
+		t.Errorf("entry 3 %+v, last %+v", entries[3], entries[len(entries)-1])
+	}
+	// Correspondence is disseminated late: not every Date Filed is the index day.
+	other := 0
+	for _, e := range entries {
+		if e.Filed != "2020-03-18" {
+			other++
+		}
+	}
+	if other != 144 { // grep -v 20200318 | grep -c edgar/data
+		t.Errorf("%d entries filed on another day, want 144", other)
+	}
 	checkEntries(t, entries, true)
 }
 
 func TestParseIndexCompany(t *testing.T) {
-	entries, bad, firstBad, err := parseIndex(readSample(t, "index/company.20221003.idx"))
+	entries, bad, firstBad, err := ParseIndex(readSample(t, "index/company.20221003.idx"))
 	if err != nil || bad != 0 {
-		t.Fatalf("parseIndex: err %v, bad %d (%v)", err, bad, firstBad)
+		t.Fatalf("ParseIndex: err %v, bad %d (%v)", err, bad, firstBad)
 	}
 	if len(entries) != 4925 {
 		t.Fatalf("%d entries, want 4925", len(entries))
 	}
-	w := indexEntry{CIK: 1700461, Company: "1st stREIT Office Inc.", Form: "1-A POS", Filed: "2022-10-03", File: "edgar/data/1700461/0001104659-22-105357.txt"}
-	if entries[0] != w {
-		t.Errorf("entry 0 = %+v, want %+v", entries[0], w)
+	first := IndexEntry{CIK: 1700461, Company: "1st stREIT Office Inc.", Form: "1-A POS", Filed: "2022-10-03", File: "edgar/data/1700461/0001104659-22-105357.txt"}
+	last := IndexEntry{CIK: 1582581, Company: "voxeljet AG", Form: "424B5", Filed: "2022-10-03", File: "edgar/data/1582581/0001558370-22-014789.txt"}
+	if entries[0] != first || entries[len(entries)-1] != last {
+		t.Errorf("first %+v, last %+v; want %+v, %+v", entries[0], entries[len(entries)-1], first, last)
+	}
+	if entries[2].Form != "SC 13D/A" || entries[2].Company != "36Kr Holdings Inc." {
+		t.Errorf("entry 2 %+v", entries[2])
 	}
 	checkEntries(t, entries, false)
 }
 
 // checkEntries cross-checks the columns: the CIK column must match the
 // CIK in the file name, and a form index is sorted by its form column.
-func checkEntries(t *testing.T, entries []indexEntry, formSorted bool) {
+func checkEntries(t *testing.T, entries []IndexEntry, formSorted bool) {
 	t.Helper()
 	prev := ""
 	for i, e := range entries {
@@ -80,11 +98,11 @@ CIK|Company Name|Form Type|Date Filed|Filename
 1000209|A|B, INC.|8-K|2024-01-02|edgar/data/1000209/0001000209-24-000001.txt
 x|BAD CIK|8-K|2024-01-02|edgar/data/1/0000000001-24-000001.txt
 `
-	entries, bad, firstBad, err := parseIndex([]byte(in))
+	entries, bad, firstBad, err := ParseIndex([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []indexEntry{
+	want := []IndexEntry{
 		{CIK: 1000045, Company: "NICHOLAS FINANCIAL INC", Form: "10-Q", Filed: "2024-02-14", File: "edgar/data/1000045/0000950170-24-014077.txt"},
 		{CIK: 1000097, Company: "KINGDON CAPITAL MANAGEMENT, L.L.C.", Form: "SC 13G/A", Filed: "2024-02-14", File: "edgar/data/1000097/0000919574-24-001612.txt"},
 		{CIK: 1000209, Company: "A|B, INC.", Form: "8-K", Filed: "2024-01-02", File: "edgar/data/1000209/0001000209-24-000001.txt"},
@@ -110,7 +128,7 @@ func TestParseIndexBadLines(t *testing.T) {
 	}
 	f := func(l, wantErr string) {
 		t.Helper()
-		entries, bad, firstBad, err := parseIndex([]byte(head + l))
+		entries, bad, firstBad, err := ParseIndex([]byte(head + l))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,12 +156,12 @@ func TestParseIndexBadLines(t *testing.T) {
 	// An 11-character form type leaves one blank before the company column,
 	// and a company name may hold two blanks: only the header's column
 	// position splits this line right.
-	entries, bad, _, err := parseIndex([]byte(head + line("N-CSRS/A-XY", "ACME  CORP", "320193", "20200318", "edgar/data/320193/x.txt")))
+	entries, bad, _, err := ParseIndex([]byte(head + line("N-CSRS/A-XY", "ACME  CORP", "320193", "20200318", "edgar/data/320193/x.txt")))
 	if err != nil || bad != 0 || len(entries) != 1 || entries[0].Form != "N-CSRS/A-XY" || entries[0].Company != "ACME  CORP" {
 		t.Errorf("11-character form: %+v, bad %d, err %v", entries, bad, err)
 	}
 
-	if _, _, _, err := parseIndex([]byte("no header at all\n1|2|3|4|5\n")); err == nil {
+	if _, _, _, err := ParseIndex([]byte("no header at all\n1|2|3|4|5\n")); err == nil {
 		t.Error("an index without a header rule was accepted")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -188,11 +189,15 @@ func pemBlocks(b []byte) int {
 
 func TestPKINeverFormatsKeys(t *testing.T) {
 	p := newTestPKI(t)
-	d := p.caKey.D.Text(16)
+	raw, err := p.caKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := new(big.Int).SetBytes(raw) // the private scalar
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("pki", "pki", p)
 	out := fmt.Sprintf("%v %+v %#v %s %d", p, p, p, p, p) + logged.String()
-	if strings.Contains(out, d) || strings.Contains(out, p.caKey.D.String()) {
+	if strings.Contains(out, d.Text(16)) || strings.Contains(out, d.String()) {
 		t.Fatalf("formatted PKI shows the CA key: %s", out)
 	}
 	if !strings.Contains(out, "thunderline test CA") {

@@ -26,5 +26,6 @@ tensors = {
     "s": entry(np.array(7, dtype="<f4")),
     "e": entry(np.zeros((0, 3), dtype="<f4")),
     'na\u00efve "q"\n\t\x01\\': entry(np.array([9], dtype="<f4")),
+    "sep\u2028\u2029 <a&b> \x7f\b\f \\u2028": entry(np.array([10], dtype="<f4")),
 }
 serialize_file(tensors, sys.argv[1], metadata={"format": "pt"})
