@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/NimbleMarkets/dbn-go v0.6.0
 	github.com/anthdm/hollywood v1.0.5
+	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/go-jose/go-jose/v4 v4.1.4
 	github.com/jackc/pgx/v5 v5.8.0
 	github.com/klauspost/compress v1.19.2
@@ -25,7 +26,6 @@ require (
 	github.com/DataDog/gostackparse v0.7.0 // indirect
 	github.com/apache/arrow/go/arrow v0.0.0-20201229220542-30ce2eb5d4dc // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
-	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chewxy/hm v1.0.0 // indirect
 	github.com/chewxy/math32 v1.0.8 // indirect
