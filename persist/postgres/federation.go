@@ -70,6 +70,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,6 +166,14 @@ func move(resource, id, from, to string) error {
 		return &TransitionError{Resource: resource, ID: id, From: from, To: to}
 	}
 	return nil
+}
+
+// activeFederation checks that the federation is in one of the statuses ok.
+func activeFederation(fed Federation, ok ...string) error {
+	if slices.Contains(ok, fed.Status) {
+		return nil
+	}
+	return fmt.Errorf("federation %s is %s, want %s: %w", fed.ID, fed.Status, strings.Join(ok, " or "), ErrInvalidTransition)
 }
 
 // FL changes and reads one tenant's federation resources.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,14 +42,6 @@ func lockFederation(ctx context.Context, tx pgx.Tx, id string, share bool) (Fede
 	}
 	x, err := scanFederation(tx.QueryRow(ctx, "SELECT "+fedCols+" FROM federations WHERE id = $1 "+lock, id))
 	return x, notFound(err, "federation", id)
-}
-
-// activeFederation checks that the federation is in one of the statuses ok.
-func activeFederation(fed Federation, ok ...string) error {
-	if slices.Contains(ok, fed.Status) {
-		return nil
-	}
-	return fmt.Errorf("federation %s is %s, want %s: %w", fed.ID, fed.Status, strings.Join(ok, " or "), ErrInvalidTransition)
 }
 
 // CreateFederation records a new federation (status created).
