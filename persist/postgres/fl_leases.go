@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,18 +22,8 @@ type Lease struct {
 	Reason                                  string // why it was dropped
 }
 
-// leaseColsOf is the columns scanLease reads, of the table alias a ("":
-// unqualified).
-func leaseColsOf(a string) string {
-	if a != "" {
-		a += "."
-	}
-	cols := []string{"id", "federation_id", "client_id", "manifest_uri", "lease_expires_at", "epochs_max", "tokens_max",
-		"status", "issued_at", "claimed_at", "joined_at", "ended_at"}
-	return a + strings.Join(cols, ", "+a) + ", coalesce(" + a + "reason, '')"
-}
-
-var leaseCols = leaseColsOf("")
+const leaseCols = `id, federation_id, client_id, manifest_uri, lease_expires_at, epochs_max, tokens_max, status,
+	issued_at, claimed_at, joined_at, ended_at, coalesce(reason, '')`
 
 // leaseDest is where the columns of leaseCols scan to.
 func leaseDest(x *Lease) []any {
@@ -190,43 +178,33 @@ func (f *FL) CompleteLease(ctx context.Context, leaseID string) (Lease, error) {
 func (f *FL) ExpireLeases(ctx context.Context, fedID string) ([]Lease, error) {
 	var out []Lease
 	err := f.change(ctx, "expire leases", func(tx pgx.Tx, now time.Time) ([]event, error) {
+		// RETURNING has no order: leases (and events) in the order they
+		// were issued.
 		rows, err := tx.Query(ctx, `WITH old AS (
 				SELECT id, status FROM client_leases WHERE federation_id = $1 AND status IN ($2, $3) AND lease_expires_at <= $4
-				FOR UPDATE)
-			UPDATE client_leases l SET status = $5, ended_at = $4 FROM old WHERE l.id = old.id
-			RETURNING `+leaseColsOf("l")+`, old.status`, fedID, LeaseIssued, LeaseClaimed, now, LeaseExpired)
+				FOR UPDATE),
+			expired AS (
+				UPDATE client_leases l SET status = $5, ended_at = $4 FROM old WHERE l.id = old.id
+				RETURNING l.*, old.status AS was)
+			SELECT `+leaseCols+`, was FROM expired ORDER BY issued_at, id`, fedID, LeaseIssued, LeaseClaimed, now, LeaseExpired)
 		if err != nil {
 			return nil, err
 		}
-		type expired struct {
-			Lease
-			from string
-		}
-		var ex []expired
+		var evs []event
+		out = []Lease{}
 		for rows.Next() {
-			var e expired
-			if err := rows.Scan(append(leaseDest(&e.Lease), &e.from)...); err != nil {
+			var l Lease
+			var was string
+			if err := rows.Scan(append(leaseDest(&l), &was)...); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			ex = append(ex, e)
+			out = append(out, l)
+			evs = append(evs, event{TopicLeaseExpired, eventPayload{FederationID: fedID, LeaseID: l.ID, ClientID: l.ClientID,
+				Status: l.Status, From: was}})
 		}
 		if err := rows.Err(); err != nil {
 			return nil, err
-		}
-		// RETURNING has no order: events in the order the leases were issued.
-		slices.SortFunc(ex, func(a, b expired) int {
-			if c := a.IssuedAt.Compare(b.IssuedAt); c != 0 {
-				return c
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
-		out = make([]Lease, 0, len(ex))
-		evs := make([]event, 0, len(ex))
-		for _, e := range ex {
-			out = append(out, e.Lease)
-			evs = append(evs, event{TopicLeaseExpired, eventPayload{FederationID: fedID, LeaseID: e.ID, ClientID: e.ClientID,
-				Status: e.Status, From: e.from}})
 		}
 		return evs, nil
 	})

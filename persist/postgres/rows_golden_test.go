@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,10 @@ import (
 	"thunderline/hotpath/window"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/rows.golden")
+// goldenRows is the rows of goldenRecords as TestRowsGolden prints them.
+const goldenRows = "testdata/rows.golden"
+
+var update = flag.Bool("update", false, "rewrite "+goldenRows)
 
 // TestRowsGolden pins the rows batch.add makes of one record of every kind
 // (strings that need escaping, NUL, invalid UTF-8, NaN): the JSON of every
@@ -42,18 +44,17 @@ func TestRowsGolden(t *testing.T) {
 			}
 		}
 	}
-	path := filepath.Join("testdata", "rows.golden")
 	if *update {
-		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		if err := os.WriteFile(goldenRows, []byte(out.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(path)
+	want, err := os.ReadFile(goldenRows)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := out.String(); got != string(want) {
-		t.Errorf("rows differ from %s:\n%s", path, firstDiff(got, string(want)))
+		t.Errorf("rows differ from %s:\n%s", goldenRows, firstDiff(got, string(want)))
 	}
 }
 

@@ -61,7 +61,7 @@ func NewShipper(pool *pgxpool.Pool, opts ShipperOptions) (*Shipper, error) {
 func (s *Shipper) Run(ctx context.Context) error {
 	s.runNanos.CompareAndSwap(0, time.Now().UnixNano())
 	s.caughtUp.CompareAndSwap(0, time.Now().UnixNano())
-	bo := s.backoff()
+	bo := s.newBackoff()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -84,10 +84,10 @@ func (s *Shipper) Run(ctx context.Context) error {
 	}
 }
 
-// backoff is the wait after failed batches: MinBackoff, doubling up to
+// newBackoff is the wait after failed batches: MinBackoff, doubling up to
 // MaxBackoff, without jitter (one shipper per journal: no herd to spread),
 // reset when a batch lands.
-func (s *Shipper) backoff() *backoff.ExponentialBackOff {
+func (s *Shipper) newBackoff() *backoff.ExponentialBackOff {
 	return &backoff.ExponentialBackOff{
 		InitialInterval:     s.opts.MinBackoff,
 		RandomizationFactor: 0,
