@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,99 +36,57 @@ func BenchmarkPut(b *testing.B) {
 			return data
 		}
 		name := fmt.Sprintf("%dMiB", size>>20)
+		// put is the sub-benchmark "store" of the store newStore makes, or
+		// "dup": the same bytes every time, stored before the timer starts.
+		put := func(what string, dup bool, newStore func(b *testing.B) artifacts.Store) {
+			variant, next := "store", stamp
+			if dup {
+				variant, next = "dup", func(int) []byte { return data }
+			}
+			b.Run(what+"/"+name+"/"+variant, func(b *testing.B) {
+				s := newStore(b)
+				if dup {
+					stamp(-1)
+					if _, err := s.Put(ctx, bytes.NewReader(data), "bin"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				loop(b, size, func(i int) error {
+					_, err := s.Put(ctx, bytes.NewReader(next(i)), "bin")
+					return err
+				})
+			})
+		}
+		newFS := func(b *testing.B) artifacts.Store {
+			s, err := artifacts.NewFS(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}
+		newS3 := func(b *testing.B) artifacts.Store {
+			o := s3test.Endpoint(b)
+			o.SpoolDir = b.TempDir()
+			s, err := artifacts.NewS3(ctx, o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}
 
-		b.Run("fs/"+name+"/store", func(b *testing.B) {
-			s, err := artifacts.NewFS(b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if _, err := s.Put(ctx, bytes.NewReader(stamp(i)), "bin"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("fs/"+name+"/dup", func(b *testing.B) {
-			s, err := artifacts.NewFS(b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			stamp(-1)
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.Put(ctx, bytes.NewReader(data), "bin"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		put("fs", false, newFS)
+		put("fs", true, newFS)
 		b.Run("fs/"+name+"/baseline-writefile", func(b *testing.B) {
 			dir := b.TempDir()
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), stamp(i), 0o644); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loop(b, size, func(i int) error { return os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), stamp(i), 0o644) })
 		})
 		b.Run("fs/"+name+"/baseline-writefile-fsync", func(b *testing.B) {
 			dir := b.TempDir()
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				f, err := os.Create(filepath.Join(dir, fmt.Sprint(i)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := f.Write(stamp(i)); err != nil {
-					b.Fatal(err)
-				}
-				if err := f.Sync(); err != nil {
-					b.Fatal(err)
-				}
-				if err := f.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loop(b, size, func(i int) error { return writeSync(filepath.Join(dir, fmt.Sprint(i)), stamp(i)) })
 		})
 
-		b.Run("s3/"+name+"/store", func(b *testing.B) {
-			o := s3test.Endpoint(b)
-			o.SpoolDir = b.TempDir()
-			s, err := artifacts.NewS3(ctx, o)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if _, err := s.Put(ctx, bytes.NewReader(stamp(i)), "bin"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("s3/"+name+"/dup", func(b *testing.B) {
-			o := s3test.Endpoint(b)
-			o.SpoolDir = b.TempDir()
-			s, err := artifacts.NewS3(ctx, o)
-			if err != nil {
-				b.Fatal(err)
-			}
-			stamp(-1)
-			if _, err := s.Put(ctx, bytes.NewReader(data), "bin"); err != nil {
-				b.Fatal(err)
-			}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.Put(ctx, bytes.NewReader(data), "bin"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		put("s3", false, newS3)
+		put("s3", true, newS3)
 		b.Run("s3/"+name+"/baseline-putobject", func(b *testing.B) {
 			o := s3test.Endpoint(b)
 			// The store made the bucket in the other sub-benchmarks; here
@@ -136,16 +95,36 @@ func BenchmarkPut(b *testing.B) {
 				b.Fatal(err)
 			}
 			c := s3test.Client(b, o)
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
+			loop(b, size, func(i int) error {
 				d := stamp(i)
 				_, err := c.PutObject(ctx, o.Bucket, fmt.Sprintf("plain/%d", i), bytes.NewReader(d), int64(len(d)),
 					minio.PutObjectOptions{ContentType: "application/octet-stream"})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+				return err
+			})
 		})
 	}
+}
+
+// loop runs one put of size bytes per iteration.
+func loop(b *testing.B, size int, put func(i int) error) {
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := put(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// writeSync writes data to a new file at path and fsyncs it.
+func writeSync(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }

@@ -99,17 +99,27 @@ func putFileHeader(b []byte, base Offset) {
 	binary.LittleEndian.PutUint32(b[20:24], crc(b[0:20]))
 }
 
+// checkFrame checks what both headers (what: "file" or "block") begin and
+// end with: their size, their magic, and the CRC32C of the bytes before it
+// in their last 4. It returns "" or the reason the header is refused.
+func checkFrame(b []byte, what string, size int, magic [4]byte) string {
+	if len(b) < size {
+		return what + " header truncated"
+	}
+	if [4]byte(b[0:4]) != magic {
+		return fmt.Sprintf("bad %s magic %q", what, b[0:4])
+	}
+	if got, want := binary.LittleEndian.Uint32(b[size-4:size]), crc(b[0:size-4]); got != want {
+		return fmt.Sprintf("%s header CRC mismatch (stored %08x, computed %08x)", what, got, want)
+	}
+	return ""
+}
+
 // checkFileHeader validates a segment file header against the base offset
 // its file name gives. It returns "" or the reason it is refused.
 func checkFileHeader(b []byte, base Offset) string {
-	if len(b) < fileHeaderSize {
-		return "file header truncated"
-	}
-	if [4]byte(b[0:4]) != fileMagic {
-		return fmt.Sprintf("bad file magic %q", b[0:4])
-	}
-	if got, want := binary.LittleEndian.Uint32(b[20:24]), crc(b[0:20]); got != want {
-		return fmt.Sprintf("file header CRC mismatch (stored %08x, computed %08x)", got, want)
+	if reason := checkFrame(b, "file", fileHeaderSize, fileMagic); reason != "" {
+		return reason
 	}
 	if v := binary.LittleEndian.Uint16(b[4:6]); v != FormatVersion {
 		return fmt.Sprintf("unsupported format version %d (this build reads %d)", v, FormatVersion)
@@ -159,14 +169,8 @@ func (h *blockHeader) put(b []byte) {
 // reason the header is refused. A header that passes has lengths a reader
 // may allocate for: rawLen <= maxBlockRaw and storedLen <= rawLen.
 func decodeBlockHeader(b []byte, h *blockHeader) string {
-	if len(b) < blockHeaderSize {
-		return "block header truncated"
-	}
-	if [4]byte(b[0:4]) != blockMagic {
-		return fmt.Sprintf("bad block magic %q", b[0:4])
-	}
-	if got, want := binary.LittleEndian.Uint32(b[32:36]), crc(b[0:32]); got != want {
-		return fmt.Sprintf("block header CRC mismatch (stored %08x, computed %08x)", got, want)
+	if reason := checkFrame(b, "block", blockHeaderSize, blockMagic); reason != "" {
+		return reason
 	}
 	h.flags = b[4]
 	h.first = Offset(binary.LittleEndian.Uint64(b[8:16]))

@@ -102,23 +102,10 @@ func benchAppend(b *testing.B, ticks [][]byte, opts Options, flushBytes int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	perFlush := flushBytes / (recordHeaderSize + tickSize)
-	b.SetBytes(tickSize)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := j.Append(1, ticks[i&(benchTickCount-1)]); err != nil {
-			b.Fatal(err)
-		}
-		if i%perFlush == perFlush-1 {
-			if err := j.Flush(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := j.Flush(); err != nil {
-		b.Fatal(err)
-	}
+	writeTicks(b, ticks, flushBytes, func(p []byte) error {
+		_, err := j.Append(1, p)
+		return err
+	}, j.Flush)
 	b.StopTimer()
 	st := j.Stats()
 	if st.RawBytes > 0 {
@@ -140,26 +127,34 @@ func BenchmarkPlainWrite(b *testing.B) {
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, benchFlushSize)
-	perFlush := benchFlushSize / (recordHeaderSize + tickSize)
 	var hdr [recordHeaderSize]byte
+	writeTicks(b, ticks, benchFlushSize, func(p []byte) error {
+		binary.LittleEndian.PutUint32(hdr[:], uint32(len(p)))
+		hdr[4] = 1
+		w.Write(hdr[:])
+		_, err := w.Write(p)
+		return err
+	}, w.Flush)
+}
+
+// writeTicks times b.N writes of the ticks, cycled, with flush after every
+// flushBytes of records and at the end.
+func writeTicks(b *testing.B, ticks [][]byte, flushBytes int, write func(p []byte) error, flush func() error) {
+	perFlush := flushBytes / (recordHeaderSize + tickSize)
 	b.SetBytes(tickSize)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := ticks[i&(benchTickCount-1)]
-		binary.LittleEndian.PutUint32(hdr[:], uint32(len(p)))
-		hdr[4] = 1
-		w.Write(hdr[:])
-		if _, err := w.Write(p); err != nil {
+		if err := write(ticks[i&(benchTickCount-1)]); err != nil {
 			b.Fatal(err)
 		}
 		if i%perFlush == perFlush-1 {
-			if err := w.Flush(); err != nil {
+			if err := flush(); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := flush(); err != nil {
 		b.Fatal(err)
 	}
 }

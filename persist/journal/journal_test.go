@@ -2,7 +2,6 @@ package journal
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -13,123 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-// splitmix64 step: deterministic record content from an offset.
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// recordFor returns the kind and payload the tests write at offset off:
-// mostly 8..168 bytes of low-entropy text (so zstd has work), and every
-// 211th record 2500..3500 bytes, larger than the test block sizes.
-func recordFor(off Offset, buf []byte) (uint8, []byte) {
-	x := splitmix(uint64(off))
-	n := 8 + int(x%160)
-	if off%211 == 0 {
-		n = 2500 + int(x%1000)
-	}
-	buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(off))
-	for len(buf) < n {
-		x = splitmix(x)
-		buf = append(buf, 'a'+byte(x%16))
-	}
-	return uint8(1 + off%5), buf[:n]
-}
-
-var allCompressions = []string{CompressionZstd, CompressionS2, CompressionNone}
-
-func testOptions(dir, compression string) Options {
-	return Options{
-		Dir:          dir,
-		SegmentBytes: MinSegmentBytes * 2,
-		BlockBytes:   1024,
-		Compression:  compression,
-		Fsync:        FsyncNever,
-	}
-}
-
-func mustOpen(t testing.TB, opts Options) *Journal {
-	t.Helper()
-	j, err := Open(opts)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	return j
-}
-
-// appendN appends the records for offsets [j.Next(), j.Next()+n), flushing
-// after every flushEvery records (0: never).
-func appendN(t testing.TB, j *Journal, n, flushEvery int) {
-	t.Helper()
-	var buf []byte
-	for i := 0; i < n; i++ {
-		want := j.Next()
-		kind, p := recordFor(want, buf)
-		buf = p
-		off, err := j.Append(kind, p)
-		if err != nil {
-			t.Fatalf("Append at %d: %v", want, err)
-		}
-		if off != want {
-			t.Fatalf("Append returned offset %d, want %d", off, want)
-		}
-		if flushEvery > 0 && (i+1)%flushEvery == 0 {
-			if err := j.Flush(); err != nil {
-				t.Fatalf("Flush: %v", err)
-			}
-			if j.Acked() != j.Next() {
-				t.Fatalf("after Flush Acked %d != Next %d", j.Acked(), j.Next())
-			}
-		}
-	}
-}
-
-// checkRead reads dir from offset from to io.EOF, checking every record
-// against recordFor, and returns one past the last offset read.
-func checkRead(t testing.TB, dir string, from Offset) Offset {
-	t.Helper()
-	r, err := NewReader(dir, from)
-	if err != nil {
-		t.Fatalf("NewReader(%d): %v", from, err)
-	}
-	defer r.Close()
-	next := from
-	var buf []byte
-	for {
-		kind, off, p, err := r.Next()
-		if err == io.EOF {
-			return next
-		}
-		if err != nil {
-			t.Fatalf("reader from %d: Next after %d: %v", from, next, err)
-		}
-		if off != next {
-			t.Fatalf("reader from %d: got offset %d, want %d", from, off, next)
-		}
-		wk, wp := recordFor(off, buf)
-		buf = wp
-		if kind != wk || !bytes.Equal(p, wp) {
-			t.Fatalf("record %d: got kind %d len %d, want kind %d len %d", off, kind, len(p), wk, len(wp))
-		}
-		next++
-	}
-}
-
-func segmentFiles(t testing.TB, dir string) []string {
-	t.Helper()
-	bases, err := listSegments(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := make([]string, len(bases))
-	for i, b := range bases {
-		names[i] = segmentName(b)
-	}
-	return names
-}
 
 func TestOptions(t *testing.T) {
 	f := func(name string, mutate func(*Options), wantField string) {
@@ -258,8 +140,7 @@ func TestReaderFollowsWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var next Offset
-	var buf []byte
+	var e expected
 	readToEOF := func() {
 		t.Helper()
 		for {
@@ -270,32 +151,27 @@ func TestReaderFollowsWriter(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Next: %v", err)
 			}
-			wk, wp := recordFor(off, buf)
-			buf = wp
-			if off != next || kind != wk || !bytes.Equal(p, wp) {
-				t.Fatalf("got record %d kind %d, want %d kind %d", off, kind, next, wk)
-			}
-			next++
+			e.check(t, kind, off, p)
 		}
 	}
 	readToEOF()
-	if next != 0 {
-		t.Fatalf("read %d records from an empty journal", next)
+	if e.next != 0 {
+		t.Fatalf("read %d records from an empty journal", e.next)
 	}
 	for round := 0; round < 20; round++ {
 		appendN(t, j, 150, 0) // unflushed records in the open block are not visible
 		r.SetLimit(j.Acked())
 		readToEOF()
-		if next != j.Acked() {
-			t.Fatalf("round %d: reader at %d, acked %d", round, next, j.Acked())
+		if e.next != j.Acked() {
+			t.Fatalf("round %d: reader at %d, acked %d", round, e.next, j.Acked())
 		}
 		if err := j.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		r.SetLimit(j.Acked())
 		readToEOF()
-		if next != j.Next() {
-			t.Fatalf("round %d: reader at %d after Flush, next %d", round, next, j.Next())
+		if e.next != j.Next() {
+			t.Fatalf("round %d: reader at %d after Flush, next %d", round, e.next, j.Next())
 		}
 	}
 	if n := len(segmentFiles(t, dir)); n < 3 {
@@ -338,9 +214,8 @@ func TestConcurrentReader(t *testing.T) {
 	}
 	defer r.Close()
 	deadline := time.Now().Add(time.Minute)
-	var next Offset
-	var buf []byte
-	for next < total {
+	var e expected
+	for e.next < total {
 		_ = j.Stats() // safe from another goroutine
 		// Without a limit the reader may see a block written but not yet
 		// acknowledged (under "always", not yet fsynced).
@@ -349,22 +224,17 @@ func TestConcurrentReader(t *testing.T) {
 		kind, off, p, err := r.Next()
 		if err == io.EOF {
 			if time.Now().After(deadline) {
-				t.Fatalf("reader stuck at %d", next)
+				t.Fatalf("reader stuck at %d", e.next)
 			}
 			continue
 		}
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
-		wk, wp := recordFor(off, buf)
-		buf = wp
-		if off != next || kind != wk || !bytes.Equal(p, wp) {
-			t.Fatalf("got record %d, want %d", off, next)
-		}
 		if off >= acked {
 			t.Fatalf("read record %d past the limit %d", off, acked)
 		}
-		next++
+		e.check(t, kind, off, p)
 	}
 	wg.Wait()
 }

@@ -109,6 +109,17 @@ func newFL(t *testing.T, pool *pgxpool.Pool, tenant string) *FL {
 	return f
 }
 
+// startedFederation is a started federation of tenant acme on a fresh
+// database.
+func startedFederation(t *testing.T) (*pgxpool.Pool, *FL, Federation) {
+	t.Helper()
+	ctx := context.Background()
+	pool, _ := migratedPool(t)
+	fl := newFL(t, pool, "acme")
+	fed := must[Federation](t, "create")(fl.CreateFederation(ctx, FederationInput{Name: "t", SpecYAML: specYAML, CreatedBy: "alice"}))
+	return pool, fl, must[Federation](t, "start")(fl.StartFederation(ctx, fed.ID))
+}
+
 func must[T any](t *testing.T, what string) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()
@@ -396,10 +407,7 @@ func TestFederationInvalidTransitions(t *testing.T) {
 // ExpireLeases moves it to expired with one event.
 func TestLeaseExpiry(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := migratedPool(t)
-	fl := newFL(t, pool, "acme")
-	fed := must[Federation](t, "create")(fl.CreateFederation(ctx, FederationInput{Name: "t", SpecYAML: specYAML, CreatedBy: "alice"}))
-	must[Federation](t, "start")(fl.StartFederation(ctx, fed.ID))
+	pool, fl, fed := startedFederation(t)
 	now := time.Now()
 	if _, err := fl.IssueLease(ctx, fed.ID, "c0", "m", now.Add(-time.Second), 0, 0); err == nil {
 		t.Error("issued a lease that expired already")
@@ -444,10 +452,7 @@ func TestLeaseExpiry(t *testing.T) {
 // TestLeaseTaken: a client cannot claim or join another client's lease.
 func TestLeaseTaken(t *testing.T) {
 	ctx := context.Background()
-	pool, _ := migratedPool(t)
-	fl := newFL(t, pool, "acme")
-	fed := must[Federation](t, "create")(fl.CreateFederation(ctx, FederationInput{Name: "t", SpecYAML: specYAML, CreatedBy: "alice"}))
-	must[Federation](t, "start")(fl.StartFederation(ctx, fed.ID))
+	pool, fl, fed := startedFederation(t)
 	l := must[Lease](t, "issue")(fl.IssueLease(ctx, fed.ID, "mine", "m", time.Now().Add(time.Hour), 0, 0))
 	before := flSnapshot(t, pool, "acme")
 	if _, err := fl.ClaimLease(ctx, l.ID, "thief"); !errors.Is(err, ErrLeaseTaken) {

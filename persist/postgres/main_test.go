@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"thunderline/persist/postgres/pgtest"
 )
 
 // testDSN is the server the tests use: THUNDERLINE_TEST_PG_DSN, or a
@@ -31,55 +30,36 @@ func TestMain(m *testing.M) {
 func runMain(m *testing.M) int {
 	testDSN = os.Getenv("THUNDERLINE_TEST_PG_DSN")
 	if testDSN == "" {
-		dir, err := os.MkdirTemp("", "thunderline-pg-")
+		dir, err := pgtest.NewDir()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		os.Remove(dir) // pg-start.sh creates it with the right owner
 		testPGDir = dir
-		defer pgScript(dir, "pg-stop.sh", "--purge")
-		out, err := pgScript(dir, "pg-start.sh")
+		defer pgtest.Script(dir, "pg-stop.sh", "--purge")
+		out, err := pgtest.Script(dir, "pg-start.sh")
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "pg-start.sh: %v\n%s", err, out)
 			return 1
 		}
-		testDSN = strings.TrimSpace(out)
+		testDSN = out
 	}
 	return m.Run()
 }
 
-// pgScript runs a script of testdata on the cluster in dir.
-func pgScript(dir, name string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join("testdata", name), args...)
-	cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out) + stderr.String(), err
-	}
-	return string(out), nil
-}
-
-var dbSeq atomic.Int64
-
 // testDB creates an empty database for the test and returns its DSN.
 func testDB(t testing.TB) string { t.Helper(); return testDBOn(t, testDSN) }
 
-// testDBOn creates an empty database on the server of serverDSN.
+// testDBOn creates an empty database on the server of serverDSN, dropped
+// when the test ends.
 func testDBOn(t testing.TB, serverDSN string) string {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, serverDSN)
+	dsn := pgtest.NewDB(t, serverDSN)
+	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	name := fmt.Sprintf("tl_test_%d_%d", os.Getpid(), dbSeq.Add(1))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
+	name := strings.TrimPrefix(u.Path, "/")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -103,12 +83,7 @@ func testDBOn(t testing.TB, serverDSN string) string {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	u, err := url.Parse(serverDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return dsn
 }
 
 // asUser returns dsn with another role.

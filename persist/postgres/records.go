@@ -1,21 +1,23 @@
 package postgres
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"thunderline/hotpath/decide"
-	"thunderline/hotpath/filing"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
+
+// What the shipper makes of each journal record: the row of its table,
+// for the run's records and the market path's (ticks, rejects, windows,
+// labels, traces, lineage edges, shadow decisions); records_edgar.go holds
+// the filings path's.
 
 // Journal record kinds, copied from thunderline/engine/records.go (engine
 // imports persist, so persist cannot import engine). The numbers are on
@@ -38,6 +40,41 @@ const (
 	recShadow      uint8 = 15
 )
 
+// rec is one journal record being shipped and what its row carries.
+type rec struct {
+	kind        uint8
+	off         uint64
+	p           []byte // valid during the decode only: rows hold copies
+	tenant, jid string // the journal's tenant and id
+}
+
+// rowMaker decodes a record into the row of its table; a nil row with a
+// nil error is a record Postgres does not get.
+type rowMaker func(b *batch, r *rec) ([]any, error)
+
+// rowOf is, for each record kind, the table its row goes to and how the
+// row is made. A kind without one is unknown: a rejects row.
+var rowOf = [...]struct {
+	table int
+	row   rowMaker
+}{
+	recMeta:        {tOutbox, outboxRow},
+	recSymbol:      {tSymbols, symbolRow},
+	recTick:        {tTicks, tickRow},
+	recReject:      {tRejects, rejectRow},
+	recWindow:      {tWindows, windowRow},
+	recLabel:       {tLabels, labelRow},
+	recTrace:       {tTraces, traceRow},
+	recEdge:        {tEdges, edgeRow},
+	recEnd:         {tOutbox, outboxRow},
+	recRouter:      {tOutbox, outboxRow},
+	recControl:     {tOutbox, outboxRow},
+	recEdgarRaw:    {tDocs, rawDocRow},
+	recEdgarDoc:    {tDocs, edgarDocRow},
+	recEdgarReject: {tRejects, edgarRejectRow},
+	recShadow:      {tOutbox, shadowRow},
+}
+
 // outboxTopic is the outbox topic of the record kinds that go there.
 func outboxTopic(kind uint8) string {
 	switch kind {
@@ -53,311 +90,118 @@ func outboxTopic(kind uint8) string {
 	return ""
 }
 
-// decodeSymbol is engine/records.go decodeSymbol.
-func decodeSymbol(b []byte) (uint32, string, error) {
-	if len(b) < 5 || len(b) > 4+255 {
-		return 0, "", fmt.Errorf("symbol record of %d bytes: want 5 to 259", len(b))
+// validText is what a PostgreSQL text column accepts: valid UTF-8
+// without NUL.
+func validText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// checkText refuses what a PostgreSQL text column refuses, so one bad name
+// becomes a rejects row instead of a batch that can never commit.
+func checkText(what, s string) error {
+	if !validText(s) {
+		return fmt.Errorf("%s %q: not valid UTF-8 text", what, s)
 	}
-	return binary.LittleEndian.Uint32(b), string(b[4:]), nil
+	return nil
 }
 
-// checkText refuses what a PostgreSQL text column refuses (invalid UTF-8,
-// NUL), so one bad name becomes a rejects row instead of a batch that can
-// never commit.
-func checkText(what, s string) error {
-	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%s %q: not valid UTF-8 text", what, s)
+// checkOwner checks the key and the tenant a decoded record names: the key
+// is text, the tenant the journal's.
+func checkOwner(r *rec, what, key, tenant string) error {
+	if !validText(key) {
+		return fmt.Errorf("%s key %q: not valid UTF-8 text", what, key)
+	}
+	if tenant != r.tenant {
+		return fmt.Errorf("%s of tenant %q in a journal of tenant %q", what, tenant, r.tenant)
 	}
 	return nil
 }
 
 func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-// jsonw builds small JSON documents without reflection. Non-finite floats
-// are written as null (JSON has no NaN).
-type jsonw struct{ b []byte }
+// outboxRow is an outbox row of a run record: its payload as written.
+func outboxRow(_ *batch, r *rec) ([]any, error) {
+	return []any{r.tenant, outboxTopic(r.kind), r.jid, int64(r.off), append([]byte{}, r.p...)}, nil
+}
 
-func (w *jsonw) raw(s string) { w.b = append(w.b, s...) }
-func (w *jsonw) key(k string) {
-	if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' {
-		w.b = append(w.b, ',')
+// rawDocRow: the raw bytes of an EDGAR document stay in the journal (replay
+// reads them there); Postgres gets the parsed document and its sha256.
+func rawDocRow(*batch, *rec) ([]any, error) { return nil, nil }
+
+// symbolRow is a journal_symbols row; the shipper keeps the name for the
+// ticks that follow.
+func symbolRow(b *batch, r *rec) ([]any, error) {
+	if len(r.p) < 5 || len(r.p) > 4+255 {
+		return nil, fmt.Errorf("symbol record of %d bytes: want 5 to 259", len(r.p))
 	}
-	w.b = appendJSONString(w.b, k)
-	w.b = append(w.b, ':')
-}
-
-// appendJSONString appends s as a JSON string that jsonb accepts: quotes,
-// backslashes and control characters escaped, NUL (which jsonb refuses) and
-// invalid UTF-8 as U+FFFD. Plain ASCII, every key here, is copied as is.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-		}
-		b = append(b, s[start:i]...)
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == 0 || c >= utf8.RuneSelf:
-			b = append(b, `\ufffd`...)
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-		}
-		i++
-		start = i
+	id, name := binary.LittleEndian.Uint32(r.p), string(r.p[4:]) // engine/records.go decodeSymbol
+	if err := checkText("symbol name", name); err != nil {
+		return nil, err
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	b.s.symbols[id] = name
+	return []any{r.tenant, r.jid, int32(id), name}, nil
 }
 
-const hexDigits = "0123456789abcdef"
-
-func (w *jsonw) sep() {
-	if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' {
-		w.b = append(w.b, ',')
+// tickRow is a raw_market_ticks row, the tick's fields in the payload.
+func tickRow(b *batch, r *rec) ([]any, error) {
+	var t record.MarketTick
+	if err := record.DecodeTick(r.p, &t); err != nil {
+		return nil, err
 	}
-}
-func (w *jsonw) f64(v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		w.b = append(w.b, "null"...)
-		return
+	name, ok := b.s.symbols[t.Symbol]
+	if !ok {
+		return nil, fmt.Errorf("tick of symbol id %d before its symbol record", t.Symbol)
 	}
-	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
-}
-func (w *jsonw) f32(v float32) {
-	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = strconv.AppendFloat(w.b, float64(v), 'g', -1, 32)
-}
-func (w *jsonw) i64(v int64)  { w.b = strconv.AppendInt(w.b, v, 10) }
-func (w *jsonw) u64(v uint64) { w.b = strconv.AppendUint(w.b, v, 10) }
-func (w *jsonw) str(s string) { w.b = appendJSONString(w.b, s) }
-func (w *jsonw) bool(v bool)  { w.b = strconv.AppendBool(w.b, v) }
-func (w *jsonw) done() []byte { out := w.b; w.b = nil; return out }
-
-func labelSpecJSON(l window.LabelSpec) []byte {
-	var w jsonw
-	w.raw("{")
-	w.key("horizon_ns")
-	w.i64(l.Horizon)
-	w.key("type")
-	w.str(l.Type.String())
-	w.key("threshold_bps")
-	w.f64(l.ThresholdBps)
-	w.raw("}")
-	return w.done()
+	return []any{r.tenant, r.jid, int64(r.off), name, int32(t.Symbol), nsTime(t.TsEvent), t.TsEvent, int64(t.InSeq),
+		tickJSON(&t, nil)}, nil
 }
 
+// rejectRow is a rejects row of a tick the engine refused.
+func rejectRow(_ *batch, r *rec) ([]any, error) {
+	var rj record.Reject
+	if err := record.DecodeReject(r.p, &rj); err != nil {
+		return nil, err
+	}
+	return []any{r.tenant, r.jid, int64(r.off), "engine", int32(r.kind), rj.Reason.String(), tickJSON(&rj.Tick, &rj), nil}, nil
+}
+
+// tickJSON is a tick's fields (prices in 1e-9 units); with detail, a
+// rejected tick's, with its identity and the reason's detail.
 func tickJSON(t *record.MarketTick, detail *record.Reject) []byte {
 	var w jsonw
-	w.raw("{")
-	w.key("ts_recv")
-	w.i64(t.TsRecv)
-	w.key("seq")
-	w.u64(t.Seq)
-	w.key("order_id")
-	w.u64(t.OrderID)
-	w.key("bid_px")
-	w.i64(t.BidPx)
-	w.key("ask_px")
-	w.i64(t.AskPx)
-	w.key("trade_px")
-	w.i64(t.TradePx)
-	w.key("price")
-	w.i64(t.Price)
-	w.key("bid_qty")
-	w.u64(uint64(t.BidQty))
-	w.key("ask_qty")
-	w.u64(uint64(t.AskQty))
-	w.key("trade_qty")
-	w.u64(uint64(t.TradeQty))
-	w.key("size")
-	w.u64(uint64(t.Size))
-	w.key("venue")
-	w.u64(uint64(t.Venue))
-	w.key("flags")
-	w.u64(uint64(t.Flags))
-	w.key("kind")
-	w.u64(uint64(t.Kind))
-	w.key("action")
-	w.u64(uint64(t.Action))
-	w.key("side")
-	w.u64(uint64(t.Side))
-	w.key("depth")
-	w.u64(uint64(t.Depth))
+	w.open('{')
+	w.key("ts_recv").i64(t.TsRecv)
+	w.key("seq").u64(t.Seq)
+	w.key("order_id").u64(t.OrderID)
+	w.key("bid_px").i64(t.BidPx)
+	w.key("ask_px").i64(t.AskPx)
+	w.key("trade_px").i64(t.TradePx)
+	w.key("price").i64(t.Price)
+	w.key("bid_qty").u64(uint64(t.BidQty))
+	w.key("ask_qty").u64(uint64(t.AskQty))
+	w.key("trade_qty").u64(uint64(t.TradeQty))
+	w.key("size").u64(uint64(t.Size))
+	w.key("venue").u64(uint64(t.Venue))
+	w.key("flags").u64(uint64(t.Flags))
+	w.key("kind").u64(uint64(t.Kind))
+	w.key("action").u64(uint64(t.Action))
+	w.key("side").u64(uint64(t.Side))
+	w.key("depth").u64(uint64(t.Depth))
 	if detail != nil {
-		w.key("ts_event")
-		w.i64(t.TsEvent)
-		w.key("in_seq")
-		w.u64(t.InSeq)
-		w.key("symbol_id")
-		w.u64(uint64(t.Symbol))
-		w.key("detail")
-		w.i64(detail.Detail)
+		w.key("ts_event").i64(t.TsEvent)
+		w.key("in_seq").u64(t.InSeq)
+		w.key("symbol_id").u64(uint64(t.Symbol))
+		w.key("detail").i64(detail.Detail)
 	}
-	w.raw("}")
+	w.close('}')
 	return w.done()
 }
 
-func windowRow(d *window.DecodedWindow, jid string, off uint64) ([]any, error) {
-	fw := &d.Window
-	kind, status := fw.Kind.String(), fw.Status.String()
-	if kind == "invalid" {
-		return nil, fmt.Errorf("window kind %d", fw.Kind)
+// edgeRow is a lineage_edges row.
+func edgeRow(_ *batch, r *rec) ([]any, error) {
+	e, err := decide.DecodeEdge(r.p)
+	if err != nil {
+		return nil, err
 	}
-	if status == "invalid" {
-		return nil, fmt.Errorf("window status %d", fw.Status)
-	}
-	var w jsonw
-	w.raw("{")
-	for _, f := range fw.Recipe.Features() {
-		w.key(f.String())
-		w.f64(fw.Features[f.Slot()])
-	}
-	w.raw("}")
-	features := w.done()
-	if fw.Kind == window.KindEdgar {
-		prov, err := edgarProvJSON(d)
-		if err != nil {
-			return nil, err
-		}
-		return []any{fw.ID, d.Tenant, kind, d.Key, nsTime(fw.Start), nsTime(fw.End), fw.Start, fw.End, status,
-			features, labelSpecJSON(fw.Label), int32(fw.SchemaVersion), prov, d.Hash[:], jid, int64(off)}, nil
-	}
-	w.raw("{")
-	w.key("first_inseq")
-	w.u64(fw.FirstInSeq)
-	w.key("last_inseq")
-	w.u64(fw.LastInSeq)
-	w.key("ticks")
-	w.u64(uint64(fw.Ticks))
-	w.key("recipe")
-	w.str(fw.Recipe.String())
-	w.key("recipe_version")
-	w.u64(uint64(fw.Recipe))
-	w.raw("}")
-	prov := w.done()
-	return []any{fw.ID, d.Tenant, kind, d.Key, nsTime(fw.Start), nsTime(fw.End), fw.Start, fw.End, status,
-		features, labelSpecJSON(fw.Label), int32(fw.SchemaVersion), prov, d.Hash[:], jid, int64(off)}, nil
-}
-
-func labelRow(tenant string, d *window.DecodedLabel, jid string, off uint64) []any {
-	l := &d.Label
-	return []any{tenant, l.WindowID, d.Key, nsTime(l.End), labelSpecJSON(l.Label), l.Valid, l.MidEnd, l.MidTarget,
-		l.Value, l.Hash[:], jid, int64(off)}
-}
-
-func traceRow(d *decide.DecodedTrace, jid string, off uint64) []any {
-	t := &d.Trace
-	var w jsonw
-	w.raw("{")
-	for i := 0; i < int(t.NGates); i++ {
-		w.key(strconv.Itoa(i))
-		w.f32(t.Gates[i])
-	}
-	w.raw("}")
-	gates := w.done()
-	w.raw("[")
-	for l := 0; l < int(t.Layers); l++ {
-		for k := 0; k < int(t.NSel[l]); k++ {
-			a := &t.Actions[l][k]
-			w.sep()
-			w.raw("{")
-			w.key("layer")
-			w.u64(uint64(a.Layer))
-			w.key("expert")
-			w.u64(uint64(a.Expert))
-			w.raw("}")
-		}
-	}
-	w.raw("]")
-	selected := w.done()
-	w.raw("[")
-	for l := 0; l < int(t.Layers); l++ {
-		for k := 0; k < int(t.NSel[l]); k++ {
-			a := &t.Actions[l][k]
-			w.sep()
-			w.raw("{")
-			w.key("layer")
-			w.u64(uint64(a.Layer))
-			w.key("expert")
-			w.u64(uint64(a.Expert))
-			w.key("abstain")
-			w.bool(a.Abstain)
-			w.key("gate")
-			w.f32(a.Gate)
-			w.key("scores")
-			w.raw("[")
-			for i, s := range a.Scores {
-				if i > 0 {
-					w.raw(",")
-				}
-				w.f32(s)
-			}
-			w.raw("]")
-			w.key("confidence")
-			w.f32(a.Confidence)
-			w.key("latency_ns")
-			w.i64(a.LatencyNs)
-			w.raw("}")
-		}
-	}
-	w.raw("]")
-	actions := w.done()
-	w.raw("{")
-	w.key("proposed")
-	w.str(decide.ActionName(t.Proposed))
-	w.key("action")
-	w.str(decide.ActionName(t.Action))
-	w.key("scores")
-	w.raw("[")
-	for i, s := range t.Scores {
-		if i > 0 {
-			w.raw(",")
-		}
-		w.f32(s)
-	}
-	w.raw("]")
-	w.key("confidence")
-	w.f32(t.Confidence)
-	w.raw("}")
-	blended := w.done()
-	w.raw("{")
-	w.key("position")
-	w.i64(t.Position)
-	w.key("mid")
-	w.f64(t.Mid)
-	w.key("pnl")
-	w.f64(t.PnL)
-	w.raw("}")
-	pnl := w.done()
-	w.raw("[")
-	for _, n := range decide.RiskNames(t.RiskFlags) {
-		w.sep()
-		w.str(n)
-	}
-	w.raw("]")
-	risk := w.done()
-	behavior := make([]byte, len(t.Behavior))
-	for i, v := range t.Behavior {
-		behavior[i] = byte(v)
-	}
-	return []any{t.ID, d.Tenant, t.WindowID, append([]byte(nil), t.WindowHash[:]...), d.Key, nsTime(t.End),
-		int64(t.RouterVersion), gates, selected, actions, blended, pnl, risk, behavior,
-		append([]byte(nil), t.Hash[:]...), t.LatencyNs, jid, int64(off)}
+	return []any{r.tenant, e.From, e.To, edgeType(e.Type), nsTime(e.At), r.jid, int64(r.off)}, nil
 }
 
 func edgeType(t uint8) string {
@@ -374,265 +218,168 @@ func edgeType(t uint8) string {
 	return "type_" + strconv.Itoa(int(t))
 }
 
-// edgarProvJSON is the provenance of an EDGAR window: its extension
-// (accession, documents, facts used, sections, sentiment, embedding).
-func edgarProvJSON(d *window.DecodedWindow) ([]byte, error) {
-	p, err := filing.DecodeProv(d.Ext)
+// windowRow is a feature_windows row.
+func windowRow(_ *batch, r *rec) ([]any, error) {
+	d, err := window.DecodeWindowRecord(r.p)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkOwner(r, "window", d.Key, d.Tenant); err != nil {
 		return nil, err
 	}
 	fw := &d.Window
+	kind, status := fw.Kind.String(), fw.Status.String()
+	if kind == "invalid" {
+		return nil, fmt.Errorf("window kind %d", fw.Kind)
+	}
+	if status == "invalid" {
+		return nil, fmt.Errorf("window status %d", fw.Status)
+	}
 	var w jsonw
-	w.raw("{")
-	w.key("recipe")
-	w.str(fw.Recipe.String())
-	w.key("recipe_version")
-	w.u64(uint64(fw.Recipe))
-	w.key("first_inseq")
-	w.u64(fw.FirstInSeq)
-	w.key("last_inseq")
-	w.u64(fw.LastInSeq)
-	w.key("cik")
-	w.u64(p.CIK)
-	w.key("form")
-	w.str(p.Form)
-	w.key("accession")
-	w.str(p.Accession)
-	w.key("period_start_ns")
-	w.i64(p.PeriodStart)
-	w.key("period_end_ns")
-	w.i64(p.PeriodEnd)
-	w.key("filing_time_ns")
-	w.i64(p.FilingTime)
-	w.key("time_basis")
-	w.str(p.TimeBasis)
-	w.key("prev_accession")
-	w.str(p.PrevAccession)
-	w.key("docs")
-	strArray(&w, p.Docs)
-	w.key("facts")
-	w.raw("[")
-	for _, f := range p.Facts {
-		w.sep()
-		w.raw("{")
-		w.key("role")
-		w.str(f.Role)
-		w.key("concept")
-		w.str(f.Concept)
-		w.key("value")
-		w.str(f.Value)
-		w.key("unit")
-		w.str(f.Unit)
-		w.key("period")
-		w.str(f.Period)
-		w.raw("}")
+	w.open('{')
+	for _, f := range fw.Recipe.Features() {
+		w.key(f.String()).f64(fw.Features[f.Slot()])
 	}
-	w.raw("]")
-	w.key("sections")
-	w.raw("[")
-	for _, s := range p.Sections {
-		w.sep()
-		w.raw("{")
-		w.key("item")
-		w.str(s.Item)
-		w.key("chars")
-		w.u64(uint64(s.Chars))
-		w.key("words")
-		w.u64(uint64(s.Words))
-		w.raw("}")
-	}
-	w.raw("]")
-	s := p.Sentiment
-	w.key("sentiment")
-	w.raw("{")
-	for _, kv := range [...]struct {
-		k string
-		v uint32
-	}{{"words", s.Words}, {"positive", s.Positive}, {"negative", s.Negative}, {"uncertainty", s.Uncertainty},
-		{"litigious", s.Litigious}, {"constraining", s.Constraining}} {
-		w.key(kv.k)
-		w.u64(uint64(kv.v))
-	}
-	w.key("fell_back")
-	w.bool(s.FellBack)
-	w.raw("}")
-	w.key("embedding")
-	w.raw("[")
-	for i, v := range p.Embedding {
-		if i > 0 {
-			w.raw(",")
+	w.close('}')
+	features := w.done()
+	var prov []byte
+	if fw.Kind == window.KindEdgar {
+		if prov, err = edgarProvJSON(&d); err != nil {
+			return nil, err
 		}
-		w.f32(v)
+	} else {
+		w.open('{')
+		w.key("first_inseq").u64(fw.FirstInSeq)
+		w.key("last_inseq").u64(fw.LastInSeq)
+		w.key("ticks").u64(uint64(fw.Ticks))
+		w.key("recipe").str(fw.Recipe.String())
+		w.key("recipe_version").u64(uint64(fw.Recipe))
+		w.close('}')
+		prov = w.done()
 	}
-	w.raw("]")
-	w.key("missing")
-	strArray(&w, p.Missing)
-	w.raw("}")
-	return w.done(), nil
+	return []any{fw.ID, d.Tenant, kind, d.Key, nsTime(fw.Start), nsTime(fw.End), fw.Start, fw.End, status,
+		features, labelSpecJSON(fw.Label), int32(fw.SchemaVersion), prov, d.Hash[:], r.jid, int64(r.off)}, nil
 }
 
-func strArray(w *jsonw, ss []string) {
-	w.raw("[")
-	for _, s := range ss {
-		w.sep()
-		w.str(s)
-	}
-	w.raw("]")
+func labelSpecJSON(l window.LabelSpec) []byte {
+	var w jsonw
+	w.open('{')
+	w.key("horizon_ns").i64(l.Horizon)
+	w.key("type").str(l.Type.String())
+	w.key("threshold_bps").f64(l.ThresholdBps)
+	w.close('}')
+	return w.done()
 }
 
-// edgarDocRow is a raw_edgar_docs row: sections as {item: text} (with
-// part and title beside), facts as a list, as the seed's EDGARDoc.
-func edgarDocRow(tenant string, p []byte, jid string, off uint64) ([]any, error) {
-	d, err := filing.DecodeDoc(p)
+// labelRow is a window_labels row.
+func labelRow(_ *batch, r *rec) ([]any, error) {
+	d, err := window.DecodeLabel(r.p)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range []string{d.Name, d.Source, d.Form, d.Accession, d.Company} {
-		if err := checkText("edgar document field", t); err != nil {
-			return nil, err
-		}
+	if err := checkText("label key", d.Key); err != nil {
+		return nil, err
 	}
-	hash := sha256.Sum256(p)
-	id := filing.DocID(hash)
-	var w jsonw
-	w.raw("{")
-	for _, s := range d.Sections {
-		k := s.Item
-		if s.Part != "" {
-			k = s.Part + "/" + s.Item
-		}
-		w.key(k)
-		w.raw("{")
-		w.key("title")
-		w.str(s.Title)
-		w.key("text")
-		w.str(s.Text)
-		w.raw("}")
-	}
-	w.raw("}")
-	sections := w.done()
-	w.raw("[")
-	for _, f := range d.Facts {
-		w.sep()
-		w.raw("{")
-		w.key("fact")
-		w.str(f.Concept)
-		w.key("value")
-		w.str(f.Value)
-		w.key("context")
-		w.raw("{")
-		w.key("unit")
-		w.str(f.Unit)
-		w.key("decimals")
-		w.str(f.Decimals)
-		w.key("start")
-		w.str(f.Start)
-		w.key("end")
-		w.str(f.End)
-		w.key("dimensions")
-		w.raw("{")
-		for _, dm := range f.Dims {
-			w.key(dm.Axis)
-			w.str(dm.Member)
-		}
-		w.raw("}")
-		w.raw("}")
-		w.raw("}")
-	}
-	w.raw("]")
-	facts := w.done()
-	w.raw("[")
-	for _, is := range d.Issues {
-		w.sep()
-		w.str(is)
-	}
-	w.raw("]")
-	issues := w.done()
-	var filed, period any
-	if d.FilingTime != 0 {
-		filed = nsTime(d.FilingTime)
-	}
-	if d.PeriodEnd != 0 {
-		period = nsTime(d.PeriodEnd)
-	}
-	return []any{id, tenant, strconv.FormatUint(d.CIK, 10), d.Form, filed, period, sections, facts, hash[:],
-		d.Name, d.Source, d.Accession, d.Company, d.Raw[:], int64(d.Size), issues, jid, int64(off)}, nil
+	l := &d.Label
+	return []any{r.tenant, l.WindowID, d.Key, nsTime(l.End), labelSpecJSON(l.Label), l.Valid, l.MidEnd, l.MidTarget,
+		l.Value, l.Hash[:], r.jid, int64(r.off)}, nil
 }
 
-// edgarRejectRow is a rejects row for a document the engine could not read.
-func edgarRejectRow(tenant string, p []byte, jid string, off uint64) ([]any, error) {
-	if len(p) < 8 {
-		return nil, fmt.Errorf("edgar_reject record of %d bytes", len(p))
+// traceRow is a decision_traces row.
+func traceRow(_ *batch, r *rec) ([]any, error) {
+	d, err := decide.DecodeTraceRecord(r.p)
+	if err != nil {
+		return nil, err
 	}
-	inseq := binary.LittleEndian.Uint64(p)
-	p = p[8:]
-	var f [3]string
-	for i := range f {
-		if len(p) < 4 {
-			return nil, fmt.Errorf("edgar_reject record: field %d cut", i)
-		}
-		n := binary.LittleEndian.Uint32(p)
-		if uint64(len(p)-4) < uint64(n) {
-			return nil, fmt.Errorf("edgar_reject record: field %d of %d bytes, %d left", i, n, len(p)-4)
-		}
-		f[i] = string(p[4 : 4+n])
-		p = p[4+n:]
+	if err := checkOwner(r, "trace", d.Key, d.Tenant); err != nil {
+		return nil, err
 	}
-	if len(p) != 0 {
-		return nil, fmt.Errorf("edgar_reject record: %d trailing bytes", len(p))
-	}
+	t := &d.Trace
 	var w jsonw
-	w.raw("{")
-	w.key("inseq")
-	w.u64(inseq)
-	w.key("name")
-	w.str(f[0])
-	w.key("kind")
-	w.str(f[1])
-	w.raw("}")
-	reason := f[2]
-	if err := checkText("reason", reason); err != nil {
-		reason = strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")
+	w.open('{')
+	for i := 0; i < int(t.NGates); i++ {
+		w.key(strconv.Itoa(i)).f32(t.Gates[i])
 	}
-	return []any{tenant, jid, int64(off), "edgar", int32(recEdgarReject), reason, w.done(), nil}, nil
+	w.close('}')
+	gates := w.done()
+	selected, actions := expertsJSON(t)
+	w.open('{')
+	w.key("proposed").str(decide.ActionName(t.Proposed))
+	w.key("action").str(decide.ActionName(t.Action))
+	w.key("scores").f32s(t.Scores[:])
+	w.key("confidence").f32(t.Confidence)
+	w.close('}')
+	blended := w.done()
+	w.open('{')
+	w.key("position").i64(t.Position)
+	w.key("mid").f64(t.Mid)
+	w.key("pnl").f64(t.PnL)
+	w.close('}')
+	pnl := w.done()
+	w.strs(decide.RiskNames(t.RiskFlags))
+	risk := w.done()
+	behavior := make([]byte, len(t.Behavior))
+	for i, v := range t.Behavior {
+		behavior[i] = byte(v)
+	}
+	return []any{t.ID, d.Tenant, t.WindowID, append([]byte(nil), t.WindowHash[:]...), d.Key, nsTime(t.End),
+		int64(t.RouterVersion), gates, selected, actions, blended, pnl, risk, behavior,
+		append([]byte(nil), t.Hash[:]...), t.LatencyNs, r.jid, int64(r.off)}, nil
 }
 
-// shadowJSON is the outbox payload of a shadow decision: a candidate
-// expert's output on a routed window (it never voted).
-func shadowJSON(d *decide.DecodedShadow) []byte {
-	var w jsonw
-	w.raw("{")
-	w.key("trace_id")
-	w.str(window.FormatUUID(d.TraceID))
-	w.key("feature_window_id")
-	w.str(window.FormatUUID(d.WindowID))
-	w.key("key")
-	w.str(d.Key)
-	w.key("router_version")
-	w.u64(d.RouterVersion)
-	w.key("window_end_ns")
-	w.i64(d.End)
-	w.key("expert_id")
-	w.str(window.FormatUUID(d.ExpertID))
-	w.key("expert_index")
-	w.u64(uint64(d.Action.Expert))
-	w.key("action")
-	w.str(decide.ActionName(d.Action.Action()))
-	w.key("abstain")
-	w.bool(d.Action.Abstain)
-	w.key("scores")
-	w.raw("[")
-	for i, v := range d.Action.Scores {
-		if i > 0 {
-			w.raw(",")
+// expertsJSON is the experts a trace selected, layer by layer: who
+// (selected_experts) and what each said (actions).
+func expertsJSON(t *decide.DecisionTrace) (selected, actions []byte) {
+	var sel, act jsonw
+	sel.open('[')
+	act.open('[')
+	for l := 0; l < int(t.Layers); l++ {
+		for k := 0; k < int(t.NSel[l]); k++ {
+			a := &t.Actions[l][k]
+			sel.elem().open('{')
+			sel.key("layer").u64(uint64(a.Layer))
+			sel.key("expert").u64(uint64(a.Expert))
+			sel.close('}')
+			act.elem().open('{')
+			act.key("layer").u64(uint64(a.Layer))
+			act.key("expert").u64(uint64(a.Expert))
+			act.key("abstain").bool(a.Abstain)
+			act.key("gate").f32(a.Gate)
+			act.key("scores").f32s(a.Scores[:])
+			act.key("confidence").f32(a.Confidence)
+			act.key("latency_ns").i64(a.LatencyNs)
+			act.close('}')
 		}
-		w.f32(v)
 	}
-	w.raw("]")
-	w.key("confidence")
-	w.f32(d.Action.Confidence)
-	w.key("hash")
-	w.str(hex.EncodeToString(d.Hash[:]))
-	w.raw("}")
-	return w.done()
+	sel.close(']')
+	act.close(']')
+	return sel.done(), act.done()
+}
+
+// shadowRow is the outbox row of a shadow decision: a candidate expert's
+// output on a routed window (it never voted).
+func shadowRow(_ *batch, r *rec) ([]any, error) {
+	d, err := decide.DecodeShadow(r.p)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOwner(r, "shadow decision", d.Key, d.Tenant); err != nil {
+		return nil, err
+	}
+	var w jsonw
+	w.open('{')
+	w.key("trace_id").str(window.FormatUUID(d.TraceID))
+	w.key("feature_window_id").str(window.FormatUUID(d.WindowID))
+	w.key("key").str(d.Key)
+	w.key("router_version").u64(d.RouterVersion)
+	w.key("window_end_ns").i64(d.End)
+	w.key("expert_id").str(window.FormatUUID(d.ExpertID))
+	w.key("expert_index").u64(uint64(d.Action.Expert))
+	w.key("action").str(decide.ActionName(d.Action.Action()))
+	w.key("abstain").bool(d.Action.Abstain)
+	w.key("scores").f32s(d.Action.Scores[:])
+	w.key("confidence").f32(d.Action.Confidence)
+	w.key("hash").str(hex.EncodeToString(d.Hash[:]))
+	w.close('}')
+	return []any{r.tenant, "decision.shadow", r.jid, int64(r.off), w.done()}, nil
 }

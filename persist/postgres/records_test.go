@@ -1,10 +1,6 @@
 package postgres
 
-import (
-	"strings"
-	"testing"
-	"time"
-)
+import "testing"
 
 // FuzzBatchAdd: any record, whatever its bytes, becomes exactly one row
 // (a rejects row when it does not decode), and never a panic.
@@ -47,24 +43,4 @@ func FuzzBatchAdd(f *testing.F) {
 			t.Fatalf("kind %d: %d rows, n %d, end %d", kind, rows, b.n, b.end)
 		}
 	})
-}
-
-func TestShipperOptionsValidate(t *testing.T) {
-	f := func(o ShipperOptions, want string) {
-		t.Helper()
-		err := o.WithDefaults().Validate()
-		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
-			t.Errorf("%+v: %v, want %q", o, err, want)
-		}
-	}
-	f(ShipperOptions{Dir: "d", Tenant: "t"}, "")
-	f(ShipperOptions{Tenant: "t"}, "dir")
-	f(ShipperOptions{Dir: "d"}, "tenant")
-	f(ShipperOptions{Dir: "d", Tenant: "t", BatchSize: -1}, "batch_size")
-	f(ShipperOptions{Dir: "d", Tenant: "t", MaxDelay: -time.Second}, "max_delay")
-	f(ShipperOptions{Dir: "d", Tenant: "t", MinBackoff: time.Second, MaxBackoff: time.Millisecond}, "backoff")
-	if o := (ShipperOptions{Dir: "d", Tenant: "t"}).WithDefaults(); o.BatchSize != 4096 || o.MaxDelay != 200*time.Millisecond ||
-		!strings.HasSuffix(o.JournalID, "/d") {
-		t.Errorf("defaults %+v", o)
-	}
 }

@@ -3,9 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
+	"thunderline/persist/postgres/pgtest"
 )
 
 // genJournal writes a run's journal the way the engine does (record kinds
@@ -373,21 +372,13 @@ func TestShipperKilled(t *testing.T) {
 // starts it again: the shipper retries, catches up, loses and repeats
 // nothing.
 func TestPostgresOutage(t *testing.T) {
-	dir := testPGDir
-	serverDSN := testDSN
+	dir, serverDSN := testPGDir, testDSN
 	if dir == "" { // an outside server we may not stop: run our own beside it
-		// Not under t.TempDir: as root the server runs as postgres, which
-		// must reach the directory; pg-start.sh creates it.
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("thunderline-pg-outage-%d", os.Getpid()))
-		out, err := pgScript(dir, "pg-start.sh")
-		if err != nil {
-			t.Fatalf("pg-start.sh: %v\n%s", err, out)
-		}
-		t.Cleanup(func() { pgScript(dir, "pg-stop.sh", "--purge") })
-		serverDSN = trimLine(out)
+		c := pgtest.Own(t)
+		dir, serverDSN = c.Dir, c.Server
 	}
 	t.Cleanup(func() { // never leave the shared server down
-		if out, err := pgScript(dir, "pg-start.sh"); err != nil {
+		if out, err := pgtest.Script(dir, "pg-start.sh"); err != nil {
 			t.Errorf("pg-start.sh: %v\n%s", err, out)
 		}
 	})
@@ -400,7 +391,7 @@ func TestPostgresOutage(t *testing.T) {
 		Acked: g.j.Acked})
 	waitShipped(t, s, g.n, 20*time.Second)
 
-	if out, err := pgScript(dir, "pg-stop.sh"); err != nil {
+	if out, err := pgtest.Script(dir, "pg-stop.sh"); err != nil {
 		t.Fatalf("pg-stop.sh: %v\n%s", err, out)
 	}
 	// The engine keeps appending while Postgres is down; the journal never
@@ -416,20 +407,13 @@ func TestPostgresOutage(t *testing.T) {
 	if st := s.Stats(); st.LastError == "" || st.Lag == 0 {
 		t.Errorf("stats while down: %+v", st)
 	}
-	if out, err := pgScript(dir, "pg-start.sh"); err != nil {
+	if out, err := pgtest.Script(dir, "pg-start.sh"); err != nil {
 		t.Fatalf("pg-start.sh: %v\n%s", err, out)
 	}
 	waitShipped(t, s, g.n, 30*time.Second)
 	stop()
 	checkShipped(t, pool, g, jid)
 	t.Logf("stats: %+v", s.Stats())
-}
-
-func trimLine(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r' || s[len(s)-1] == ' ') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func openReader(t testing.TB, dir string) *journal.Reader {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"thunderline/persist/artifacts"
+	"thunderline/persist/internal/testscript"
 )
 
 var (
@@ -72,15 +72,8 @@ func start() {
 }
 
 func script(d, name string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(scripts(), name), args...)
-	cmd.Env = append(os.Environ(), "THUNDERLINE_S3_DIR="+d, "THUNDERLINE_S3_OWNER_PID="+strconv.Itoa(os.Getpid()))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out) + stderr.String(), err
-	}
-	return string(out), nil
+	return testscript.Run(filepath.Join(scripts(), name),
+		[]string{"THUNDERLINE_S3_DIR=" + d, "THUNDERLINE_S3_OWNER_PID=" + strconv.Itoa(os.Getpid())}, args...)
 }
 
 // Server returns the server's options without a bucket (starting it on the

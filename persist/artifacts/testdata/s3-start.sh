@@ -22,6 +22,8 @@ VERSION=v1.0.14
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
 TOOLS="${THUNDERLINE_TOOLS:-$REPO/.tools/bin}"
+# shellcheck source=../../internal/testscript/free-port.sh
+. "$HERE/../../internal/testscript/free-port.sh"
 
 BIN="${THUNDERLINE_VERSITYGW:-}"
 if [ -z "$BIN" ]; then
@@ -48,14 +50,6 @@ if [ -f "$DIR/pid" ] && kill -0 "$(cat "$DIR/pid")" 2>/dev/null; then
 	echo "s3-start: a server is already running in $DIR (pid $(cat "$DIR/pid"))" >&2; exit 1
 fi
 
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
 rand_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ACCESS="tl$(rand_hex 8)"
 SECRET="$(rand_hex 20)"

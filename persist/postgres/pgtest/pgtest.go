@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"thunderline/persist/internal/testscript"
 )
 
 var seq atomic.Int64
@@ -28,36 +29,41 @@ func scripts() string {
 	return filepath.Join(filepath.Dir(file), "..", "testdata")
 }
 
+// NewDir names a new cluster directory directly under the system temp dir
+// (the postgres user must be able to reach it: t.TempDir's parents are
+// private to root). pg-start.sh creates it, owned by the server's user.
+func NewDir() (string, error) {
+	dir, err := os.MkdirTemp("", "thunderline-pg-")
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Remove(dir)
+}
+
+// Script runs a script of persist/postgres/testdata (pg-start.sh,
+// pg-stop.sh) on the cluster in dir. It returns the script's stdout without
+// its trailing newline (pg-start.sh prints the DSN), or, when it fails,
+// its stdout and stderr.
+func Script(dir, name string, args ...string) (string, error) {
+	out, err := testscript.Run(filepath.Join(scripts(), name), []string{"THUNDERLINE_PG_DIR=" + dir}, args...)
+	if err != nil {
+		return out, err
+	}
+	return strings.TrimSpace(out), nil
+}
+
 // DSN returns the DSN of a new, empty database.
 func DSN(t testing.TB) string {
 	t.Helper()
-	server := os.Getenv("THUNDERLINE_TEST_PG_DSN")
-	if server == "" {
-		// Directly under the system temp dir: the postgres user must be able
-		// to reach it (t.TempDir's parents are private to root).
-		dir, err := os.MkdirTemp("", "thunderline-pg-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(dir) // pg-start.sh creates it, owned by postgres
-		run := func(name string, args ...string) string {
-			cmd := exec.Command(filepath.Join(scripts(), name), args...)
-			cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+dir)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("%s: %v\n%s%s", name, err, out, stderr.String())
-			}
-			return strings.TrimSpace(string(out))
-		}
-		server = run("pg-start.sh")
-		t.Cleanup(func() { run("pg-stop.sh", "--purge") })
+	if server := os.Getenv("THUNDERLINE_TEST_PG_DSN"); server != "" {
+		return NewDB(t, server)
 	}
-	return newDB(t, server)
+	return Own(t).NewDB()
 }
 
-func newDB(t testing.TB, server string) string {
+// NewDB creates an empty database on the server of the DSN server and
+// returns its DSN.
+func NewDB(t testing.TB, server string) string {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgxpool.New(ctx, server)
@@ -67,7 +73,7 @@ func newDB(t testing.TB, server string) string {
 	defer admin.Close()
 	name := fmt.Sprintf("tl_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1))
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
+		t.Fatalf("create database: %v", err)
 	}
 	u, err := url.Parse(server)
 	if err != nil {
@@ -81,19 +87,18 @@ func newDB(t testing.TB, server string) string {
 // (an outage drill).
 type Cluster struct {
 	t      testing.TB
-	dir    string
+	Dir    string // its directory, for Script
 	Server string // the DSN of the cluster's default database
 }
 
 // Own starts a cluster of the test's own, purged when the test ends.
 func Own(t testing.TB) *Cluster {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "thunderline-pg-")
+	dir, err := NewDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(dir)
-	c := &Cluster{t: t, dir: dir}
+	c := &Cluster{t: t, Dir: dir}
 	c.Server = c.run("pg-start.sh")
 	t.Cleanup(func() { c.run("pg-stop.sh", "--purge") })
 	return c
@@ -101,15 +106,11 @@ func Own(t testing.TB) *Cluster {
 
 func (c *Cluster) run(name string, args ...string) string {
 	c.t.Helper()
-	cmd := exec.Command(filepath.Join(scripts(), name), args...)
-	cmd.Env = append(os.Environ(), "THUNDERLINE_PG_DIR="+c.dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := Script(c.Dir, name, args...)
 	if err != nil {
-		c.t.Fatalf("%s: %v\n%s%s", name, err, out, stderr.String())
+		c.t.Fatalf("%s: %v\n%s", name, err, out)
 	}
-	return strings.TrimSpace(string(out))
+	return out
 }
 
 // Stop stops the server (fast shutdown); Start starts it again on the same
@@ -118,4 +119,4 @@ func (c *Cluster) Stop()  { c.run("pg-stop.sh") }
 func (c *Cluster) Start() { c.run("pg-start.sh") }
 
 // NewDB creates an empty database on the cluster and returns its DSN.
-func (c *Cluster) NewDB() string { return newDB(c.t, c.Server) }
+func (c *Cluster) NewDB() string { return NewDB(c.t, c.Server) }

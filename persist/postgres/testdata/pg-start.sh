@@ -13,6 +13,8 @@
 #   database thunderline owned by thunderline
 set -euo pipefail
 DIR="${THUNDERLINE_PG_DIR:-/tmp/thunderline-pg}"
+# shellcheck source=../../internal/testscript/free-port.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../internal/testscript/free-port.sh"
 
 find_bin() {
 	local d
@@ -44,15 +46,6 @@ dsn() { echo "postgres://thunderline@127.0.0.1:$(cat "$DIR/port")/thunderline?ss
 if [ -f "$DIR/port" ] && as_owner "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
 	dsn; exit 0
 fi
-
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
 
 fresh=0
 if [ ! -f "$DIR/data/PG_VERSION" ]; then

@@ -1,0 +1,47 @@
+package postgres
+
+import (
+	"fmt"
+	"time"
+)
+
+// batch is the rows decoded from journal records [start, end).
+type batch struct {
+	s          *Shipper
+	start, end uint64
+	n          int
+	firstAt    time.Time
+	rows       [numTables][][]any
+	rejected   int
+}
+
+func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: start, end: start} }
+
+// add decodes one record into rows. payload is only valid during the call:
+// every row holds copies.
+func (b *batch) add(kind uint8, off uint64, payload []byte) {
+	if b.n == 0 {
+		b.firstAt = time.Now()
+	}
+	b.n++
+	b.end = off + 1
+	if err := b.decode(&rec{kind: kind, off: off, p: payload, tenant: b.s.opts.Tenant, jid: b.s.opts.JournalID}); err != nil {
+		b.rejected++
+		b.rows[tRejects] = append(b.rows[tRejects], []any{b.s.opts.Tenant, b.s.opts.JournalID, int64(off), "shipper",
+			int32(kind), err.Error(), nil, append([]byte{}, payload...)})
+	}
+}
+
+// decode adds the row of r to its table.
+func (b *batch) decode(r *rec) error {
+	if int(r.kind) >= len(rowOf) || rowOf[r.kind].row == nil {
+		return fmt.Errorf("unknown record kind %d", r.kind)
+	}
+	to := rowOf[r.kind]
+	row, err := to.row(b, r)
+	if err != nil || row == nil {
+		return err
+	}
+	b.rows[to.table] = append(b.rows[to.table], row)
+	return nil
+}

@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// flush writes the batch and moves shipper_offsets from b.start to b.end in
+// one transaction. If the stored offset is not b.start, nothing is written.
+//
+// A panic inside the driver (pgx v5.7.2 closed a channel twice when the
+// server died mid-COPY, jackc/pgx#2364) is turned into a failed batch: the
+// transaction was never committed, so the batch is retried like any other
+// connection loss instead of taking the engine down.
+func (s *Shipper) flush(ctx context.Context, b *batch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("batch [%d,%d): driver panic: %v", b.start, b.end, p)
+		}
+	}()
+	return s.flushTx(ctx, b)
+}
+
+func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("batch [%d,%d): begin: %w", b.start, b.end, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	if err := WithTenant(ctx, tx, s.opts.Tenant); err != nil {
+		return err
+	}
+	var cur int64
+	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 FOR UPDATE",
+		s.opts.JournalID).Scan(&cur); err != nil {
+		return fmt.Errorf("batch [%d,%d): lock offset: %w", b.start, b.end, err)
+	}
+	if uint64(cur) != b.start {
+		return fmt.Errorf("%w: stored %d, batch starts at %d", errOffsetMoved, cur, b.start)
+	}
+	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
+		return fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
+	}
+	inserted, err := s.move(ctx, tx, b)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("batch [%d,%d): commit: %w", b.start, b.end, err)
+	}
+	s.next.Store(b.end)
+	s.batches.Add(1)
+	s.rows.Add(uint64(inserted))
+	s.records.Add(uint64(b.n))
+	i := 0
+	for i < len(BatchSizeBounds) && uint64(b.n) > BatchSizeBounds[i] {
+		i++
+	}
+	s.sizes[i].Add(1)
+	s.rejects.Add(uint64(b.rejected))
+	return nil
+}
+
+// move COPYs each table's rows of b into its staging table, then moves
+// them all into the tables and stores the offset in one pipelined round
+// trip. It returns the rows inserted.
+func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) {
+	var q pgx.Batch
+	type step struct {
+		what   string
+		insert bool // its rows count as inserted
+	}
+	var steps []step
+	for i := range tables {
+		rows := b.rows[i]
+		if len(rows) == 0 {
+			continue
+		}
+		t := &tables[i]
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.stage}, t.cols, pgx.CopyFromRows(rows)); err != nil {
+			return 0, fmt.Errorf("batch [%d,%d): copy %s: %w", b.start, b.end, t.name, err)
+		}
+		q.Queue(insertSQL[i])
+		steps = append(steps, step{"insert " + t.name, true})
+		if f := fills[i]; f.sql != "" {
+			q.Queue(f.sql)
+			steps = append(steps, step{f.what, false})
+		}
+	}
+	if s.testHookBeforeOffset != nil {
+		s.testHookBeforeOffset()
+	}
+	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.JournalID, int64(b.end))
+	steps = append(steps, step{"store offset", false})
+	br := tx.SendBatch(ctx, &q)
+	var inserted int64
+	for _, st := range steps {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return 0, fmt.Errorf("batch [%d,%d): %s: %w", b.start, b.end, st.what, err)
+		}
+		if st.insert {
+			inserted += tag.RowsAffected()
+		}
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("batch [%d,%d): %w", b.start, b.end, err)
+	}
+	return inserted, nil
+}

@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"thunderline/persist/journal"
+)
+
+// ShipperOptions configure a Shipper.
+type ShipperOptions struct {
+	// Dir is the run's journal directory. Required.
+	Dir string
+	// Tenant owns every row shipped from the journal (a run is one
+	// tenant's); a window or trace naming another tenant goes to rejects.
+	// Required.
+	Tenant string
+	// JournalID keys the journal in shipper_offsets and every shipped row.
+	// Default: the absolute path of Dir.
+	JournalID string
+	// BatchSize is the most records per transaction. Default 4096.
+	BatchSize int
+	// MaxDelay is the longest a read record waits for its batch to be
+	// written. Default 200ms.
+	MaxDelay time.Duration
+	// Poll is how long the shipper waits at the end of the journal before
+	// looking again. Default 20ms.
+	Poll time.Duration
+	// MinBackoff and MaxBackoff bound the wait after a failed batch; it
+	// doubles from MinBackoff up to MaxBackoff and resets after a batch
+	// lands. Defaults 50ms and 5s.
+	MinBackoff, MaxBackoff time.Duration
+	// Acked, when set, returns one past the last acknowledged record of the
+	// journal (journal.Journal.Acked of the writer): the shipper ships
+	// nothing beyond it.
+	Acked func() journal.Offset
+	// Logger gets one line per failed batch (bounded by the backoff).
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// WithDefaults fills zero fields with their defaults.
+func (o ShipperOptions) WithDefaults() ShipperOptions {
+	if o.JournalID == "" && o.Dir != "" {
+		if abs, err := filepath.Abs(o.Dir); err == nil {
+			o.JournalID = abs
+		} else {
+			o.JournalID = o.Dir
+		}
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 4096
+	}
+	if o.MaxDelay == 0 {
+		o.MaxDelay = 200 * time.Millisecond
+	}
+	if o.Poll == 0 {
+		o.Poll = 20 * time.Millisecond
+	}
+	if o.MinBackoff == 0 {
+		o.MinBackoff = 50 * time.Millisecond
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Validate names the first bad field.
+func (o ShipperOptions) Validate() error {
+	switch {
+	case o.Dir == "":
+		return errors.New("shipper: dir: required")
+	case o.Tenant == "":
+		return errors.New("shipper: tenant: required")
+	case o.BatchSize < 1 || o.BatchSize > 1<<20:
+		return fmt.Errorf("shipper: batch_size %d: must be between 1 and 1048576", o.BatchSize)
+	case o.MaxDelay <= 0:
+		return fmt.Errorf("shipper: max_delay %v: must be positive", o.MaxDelay)
+	case o.Poll <= 0:
+		return fmt.Errorf("shipper: poll %v: must be positive", o.Poll)
+	case o.MinBackoff <= 0 || o.MaxBackoff < o.MinBackoff:
+		return fmt.Errorf("shipper: backoff %v..%v: want 0 < min <= max", o.MinBackoff, o.MaxBackoff)
+	}
+	return nil
+}

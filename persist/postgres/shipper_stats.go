@@ -1,0 +1,57 @@
+package postgres
+
+import "time"
+
+// ShipperStats is a snapshot of a Shipper's metrics.
+type ShipperStats struct {
+	NextOffset uint64  // committed: every record below it is in Postgres
+	Lag        uint64  // records read (or acknowledged, with Acked) and not yet committed
+	Batches    uint64  // transactions committed
+	Rows       uint64  // rows inserted by them (replayed duplicates not counted)
+	Records    uint64  // journal records covered by them
+	Rejects    uint64  // records the shipper could not decode (rows in rejects, source 'shipper')
+	Errors     uint64  // failed batches and reconnects
+	RowsPerSec float64 // Rows over the time Run has run
+	// LagSeconds: 0 when caught up, else the time since the shipper last was
+	// (an upper bound on the age of the oldest record not yet in Postgres).
+	LagSeconds float64
+	// BatchSizes counts committed batches by records per batch: entry i
+	// counts batches of at most BatchSizeBounds[i] records (the last, more).
+	BatchSizes [len(BatchSizeBounds) + 1]uint64
+	LastError  string // the latest failure, "" if none
+}
+
+// BatchSizeBounds are the upper bounds of ShipperStats.BatchSizes' buckets.
+var BatchSizeBounds = [...]uint64{1, 10, 100, 1000, 10000}
+
+// Stats returns the shipper's metrics; safe from any goroutine.
+func (s *Shipper) Stats() ShipperStats {
+	st := ShipperStats{
+		NextOffset: s.next.Load(), Batches: s.batches.Load(), Rows: s.rows.Load(), Records: s.records.Load(),
+		Rejects: s.rejects.Load(), Errors: s.errs.Load(),
+	}
+	end := s.readEnd.Load()
+	if s.opts.Acked != nil {
+		end = max(end, uint64(s.opts.Acked()))
+	}
+	if end > st.NextOffset {
+		st.Lag = end - st.NextOffset
+		if at := s.caughtUp.Load(); at != 0 {
+			st.LagSeconds = time.Since(time.Unix(0, at)).Seconds()
+		}
+	} else {
+		s.caughtUp.Store(time.Now().UnixNano())
+	}
+	for i := range s.sizes {
+		st.BatchSizes[i] = s.sizes[i].Load()
+	}
+	if start := s.runNanos.Load(); start != 0 {
+		if el := time.Since(time.Unix(0, start)).Seconds(); el > 0 {
+			st.RowsPerSec = float64(st.Rows) / el
+		}
+	}
+	if e := s.lastErr.Load(); e != nil {
+		st.LastError = *e
+	}
+	return st
+}
