@@ -5,7 +5,7 @@
 // It owns the SQL schema and the rows it ships. It never writes the
 // journal, never blocks the engine (the shipper only reads journal files)
 // and never imports engine (engine imports persist); the journal record
-// kinds are copied from engine/records.go in records.go.
+// kinds are copied from engine/runjournal/kinds.go in records.go.
 //
 // # Tables (migrations/*.sql, applied by Migrate)
 //

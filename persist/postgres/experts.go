@@ -82,7 +82,7 @@ func (f *FL) RegisterCandidate(ctx context.Context, fedID, artifactID string) (E
 		if err != nil {
 			return nil, err
 		}
-		return []event{{TopicExpertRegistered, eventPayload{FederationID: fedID, ArtifactID: artifactID, Status: ExpertShadow}}}, nil
+		return []event{{TopicExpertRegistered, eventPayload{FederationID: fedID, ArtifactID: artifactID, ExpertID: out.ID, Status: ExpertShadow}}}, nil
 	})
 	return out, err
 }

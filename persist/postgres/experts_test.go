@@ -87,7 +87,7 @@ func TestRegisterCandidate(t *testing.T) {
 	}
 	evs := flEvents(t, pool, "acme")
 	last := evs[len(evs)-1]
-	if last.Topic != TopicExpertRegistered || last.Payload != (eventPayload{FederationID: fed.ID, ArtifactID: art.ID, Status: ExpertShadow}) {
+	if last.Topic != TopicExpertRegistered || last.Payload != (eventPayload{FederationID: fed.ID, ArtifactID: art.ID, ExpertID: x.ID, Status: ExpertShadow}) {
 		t.Fatalf("last event %+v", last)
 	}
 	if n := slices.Index(topics(evs), TopicExpertRegistered); n != len(evs)-1 {

@@ -206,6 +206,7 @@ type eventPayload struct {
 	ClientID     string     `json:"client_id,omitempty"`
 	ArtifactID   string     `json:"artifact_id,omitempty"`
 	RollupID     string     `json:"rollup_id,omitempty"`
+	ExpertID     string     `json:"expert_id,omitempty"`
 	Status       string     `json:"status"`
 	From         string     `json:"from,omitempty"`
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`

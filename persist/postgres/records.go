@@ -19,7 +19,7 @@ import (
 // labels, traces, lineage edges, shadow decisions); records_edgar.go holds
 // the filings path's.
 
-// Journal record kinds, copied from thunderline/engine/records.go (engine
+// Journal record kinds, copied from thunderline/engine/runjournal/kinds.go (engine
 // imports persist, so persist cannot import engine). The numbers are on
 // disk and never change; keep the two lists equal.
 const (
@@ -132,7 +132,7 @@ func symbolRow(b *batch, r *rec) ([]any, error) {
 	if len(r.p) < 5 || len(r.p) > 4+255 {
 		return nil, fmt.Errorf("symbol record of %d bytes: want 5 to 259", len(r.p))
 	}
-	id, name := binary.LittleEndian.Uint32(r.p), string(r.p[4:]) // engine/records.go decodeSymbol
+	id, name := binary.LittleEndian.Uint32(r.p), string(r.p[4:]) // engine/runjournal decodeSymbol
 	if err := checkText("symbol name", name); err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // genJournal writes a run's journal the way the engine does (record kinds
-// of engine/records.go, payloads of the hotpath encoders) and counts the
+// of engine/runjournal, payloads of the hotpath encoders) and counts the
 // rows each table should get.
 type genJournal struct {
 	t      testing.TB
