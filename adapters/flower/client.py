@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # no usage telemetry from this process
 
@@ -166,10 +165,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except Exception:
-        traceback.print_exc()
-        sys.exit(EXIT_ERROR)
+    from adapters.flower.cli import run
+
+    run(main, EXIT_ERROR)
