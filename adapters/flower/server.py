@@ -26,6 +26,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNSUPPORTED, EXIT_FAILED = 0, 1, 2, 3, 4
 
 
 def parse_args(argv=None):
+    from adapters.flower.cli import add_model_args, add_tls_args
+
     p = argparse.ArgumentParser(prog="flower-server", description=__doc__.split("\n")[0])
     p.add_argument("--address", required=True, help="HOST:PORT to listen on")
     p.add_argument("--rounds", type=int, required=True)
@@ -41,17 +43,13 @@ def parse_args(argv=None):
     p.add_argument("--init", default="", help="initial global model (.safetensors)")
     p.add_argument("--prefix", default="mlp", help="tensor name prefix (<prefix>.w1 ...)")
     p.add_argument("--name", default="", help="expert name written to metadata")
-    p.add_argument("--in-dim", type=int, default=13, help="input width when no --init")
-    p.add_argument("--hidden", type=int, default=32, help="hidden width when no --init")
-    p.add_argument("--activation", choices=("relu", "tanh"), default="tanh")
+    add_model_args(p, " when no --init")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights when no --init")
     p.add_argument("--dp-epsilon", type=float, default=0.0)
     p.add_argument("--dp-delta", type=float, default=0.0)
     p.add_argument("--dp-clip", type=float, default=0.0)
     p.add_argument("--secure-agg", action="store_true")
-    p.add_argument("--tls-ca", default="")
-    p.add_argument("--tls-cert", default="")
-    p.add_argument("--tls-key", default="")
+    add_tls_args(p)
     p.add_argument("--join-timeout", type=float, default=120.0,
                    help="seconds a round waits for min-clients before it fails")
     p.add_argument("--start-clients", type=int, default=0,
