@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # no usage telemetry from this process
 
@@ -25,18 +24,15 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATA, EXIT_DIED = 0, 1, 2, 3, 17
 
 
 def parse_args(argv=None):
+    from adapters.flower.cli import add_tls_args, add_training_args
+
     p = argparse.ArgumentParser(prog="flower-client")
     p.add_argument("--server", required=True, help="HOST:PORT of the Flower server")
     p.add_argument("--data", required=True, help="this site's training slice (JSON Lines)")
     p.add_argument("--client-id", required=True)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--lr", type=float, default=0.1)
+    add_training_args(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--tls-ca", default="")
-    p.add_argument("--tls-cert", default="")
-    p.add_argument("--tls-key", default="")
+    add_tls_args(p)
     p.add_argument("--die-in-round", type=int, default=0, help="fault injection: os._exit during that round's fit")
     p.add_argument("--connect-timeout", type=float, default=60.0)
     a = p.parse_args(argv)
@@ -166,10 +162,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except Exception:
-        traceback.print_exc()
-        sys.exit(EXIT_ERROR)
+    from adapters.flower.cli import run
+
+    run(main, EXIT_ERROR)

@@ -16,7 +16,6 @@ import argparse
 import os
 import sys
 import threading
-import traceback
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")  # no usage telemetry from this process
 
@@ -27,6 +26,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNSUPPORTED, EXIT_FAILED = 0, 1, 2, 3, 4
 
 
 def parse_args(argv=None):
+    from adapters.flower.cli import add_model_args, add_tls_args
+
     p = argparse.ArgumentParser(prog="flower-server", description=__doc__.split("\n")[0])
     p.add_argument("--address", required=True, help="HOST:PORT to listen on")
     p.add_argument("--rounds", type=int, required=True)
@@ -42,17 +43,13 @@ def parse_args(argv=None):
     p.add_argument("--init", default="", help="initial global model (.safetensors)")
     p.add_argument("--prefix", default="mlp", help="tensor name prefix (<prefix>.w1 ...)")
     p.add_argument("--name", default="", help="expert name written to metadata")
-    p.add_argument("--in-dim", type=int, default=13, help="input width when no --init")
-    p.add_argument("--hidden", type=int, default=32, help="hidden width when no --init")
-    p.add_argument("--activation", choices=("relu", "tanh"), default="tanh")
+    add_model_args(p, " when no --init")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights when no --init")
     p.add_argument("--dp-epsilon", type=float, default=0.0)
     p.add_argument("--dp-delta", type=float, default=0.0)
     p.add_argument("--dp-clip", type=float, default=0.0)
     p.add_argument("--secure-agg", action="store_true")
-    p.add_argument("--tls-ca", default="")
-    p.add_argument("--tls-cert", default="")
-    p.add_argument("--tls-key", default="")
+    add_tls_args(p)
     p.add_argument("--join-timeout", type=float, default=120.0,
                    help="seconds a round waits for min-clients before it fails")
     p.add_argument("--start-clients", type=int, default=0,
@@ -89,49 +86,15 @@ def enable_client_auth():
     grpc.ssl_server_credentials = ssl_server_credentials
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    os.makedirs(args.out_dir, exist_ok=True)
-
-    from adapters.flower.events import Emitter
-
-    emitter = Emitter(args.out_dir, args.webhook or None)
-    if args.secure_agg:
-        reason = ("secure aggregation (SecAgg+) is not supported: flwr 1.41's start_server/start_client "
-                  "gRPC API has no SecAgg+ (it exists only for ServerApp/ClientApp workflows); refusing to "
-                  "run without it")
-        print(f"flower server: {reason}", file=sys.stderr, flush=True)
-        emitter.emit("federation.failed", 0, reason=reason)
-        return EXIT_UNSUPPORTED
-
-    import flwr
-    from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
-    from flwr.server import ServerConfig, SimpleClientManager
-    from flwr.server.server import Server
+def client_manager(emitter, rounds, join_timeout):
+    """A SimpleClientManager that identifies each connecting client (its --client-id,
+    via get_properties) before it becomes available for sampling, reports joins and
+    disconnections (client.joined, client.dropped) and waits up to join_timeout
+    seconds for enough clients when sampling."""
     from flwr.common import GetPropertiesIns
-
-    from adapters.flower import dp as dpmod
-    from adapters.flower.model import MLPSpec, init_params, load_safetensors, save_safetensors
-    from adapters.flower.strategies import make_strategy, weighted_metrics
-
-    if args.init:
-        spec, init = load_safetensors(args.init, args.prefix)
-        if args.name:
-            spec.name = args.name
-    else:
-        spec = MLPSpec(in_dim=args.in_dim, hidden=args.hidden, activation=args.activation,
-                       prefix=args.prefix, name=args.name)
-        init = init_params(spec, args.seed)
-
-    dp_on = args.dp_epsilon > 0
-    sigma = dpmod.gaussian_sigma(args.dp_epsilon, args.dp_delta, args.dp_clip) if dp_on else 0.0
-
-    state = {"round": 0, "finished": False}
+    from flwr.server import SimpleClientManager
 
     class EventClientManager(SimpleClientManager):
-        """Identifies each connecting client (its --client-id, via get_properties) before
-        it becomes available for sampling; reports joins and disconnections."""
-
         def __init__(self):
             super().__init__()
             self.pending = set()
@@ -160,7 +123,7 @@ def main(argv=None):
                     return
                 self.pending.discard(client.cid)
                 self.names[client.cid] = name
-            emitter.emit("client.joined", state["round"], client=name,
+            emitter.emit("client.joined", rounds.round, client=name,
                          metrics={"clients_available": len(self.clients) + 1})
             super().register(client)
 
@@ -169,20 +132,68 @@ def main(argv=None):
                 self.pending.discard(client.cid)
                 known = client.cid in self.clients
             super().unregister(client)
-            if known and not state["finished"]:
-                emitter.emit("client.dropped", state["round"], client=self.names.get(client.cid, client.cid),
+            if known and not rounds.finished:
+                emitter.emit("client.dropped", rounds.round, client=self.names.get(client.cid, client.cid),
                              reason="disconnected", metrics={"clients_available": len(self.clients)})
 
         def sample(self, num_clients, min_num_clients=None, criterion=None):
             import random
 
             need = num_clients if min_num_clients is None else min_num_clients
-            self.wait_for(need, timeout=int(max(1, args.join_timeout)))
+            self.wait_for(need, timeout=int(max(1, join_timeout)))
             cids = [c for c in self.clients if criterion is None or criterion.select(self.clients[c])]
             if len(cids) < need:
                 print(f"flower server: {len(cids)} clients available, need {need}", file=sys.stderr, flush=True)
                 return []
             return [self.clients[c] for c in random.sample(cids, min(num_clients, len(cids)))]
+
+    return EventClientManager()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    from adapters.flower.events import Emitter
+
+    emitter = Emitter(args.out_dir, args.webhook or None)
+    if args.secure_agg:
+        reason = ("secure aggregation (SecAgg+) is not supported: flwr 1.41's start_server/start_client "
+                  "gRPC API has no SecAgg+ (it exists only for ServerApp/ClientApp workflows); refusing to "
+                  "run without it")
+        print(f"flower server: {reason}", file=sys.stderr, flush=True)
+        emitter.emit("federation.failed", 0, reason=reason)
+        return EXIT_UNSUPPORTED
+
+    import flwr
+    from flwr.common import ndarrays_to_parameters
+    from flwr.server import ServerConfig
+    from flwr.server.server import Server
+
+    from adapters.flower import dp as dpmod
+    from adapters.flower.model import MLPSpec, init_params, load_safetensors
+    from adapters.flower.rounds import NO_MODEL, Rounds
+    from adapters.flower.strategies import make_strategy, weighted_metrics
+
+    if args.init:
+        spec, init = load_safetensors(args.init, args.prefix)
+        if args.name:
+            spec.name = args.name
+    else:
+        spec = MLPSpec(in_dim=args.in_dim, hidden=args.hidden, activation=args.activation,
+                       prefix=args.prefix, name=args.name)
+        init = init_params(spec, args.seed)
+
+    dp_on = args.dp_epsilon > 0
+    sigma = dpmod.gaussian_sigma(args.dp_epsilon, args.dp_delta, args.dp_clip) if dp_on else 0.0
+
+    def dp_metrics(rounds):
+        if not dp_on:
+            return {}
+        e, d = dpmod.spent(args.dp_epsilon, args.dp_delta, rounds)
+        return {"dp_epsilon_spent": e, "dp_delta_spent": d, "dp_sigma": sigma}
+
+    rounds = Rounds(emitter, args.out_dir, spec, args.strategy, spent=dp_metrics)
 
     def fit_config(r):
         c = {"server_round": r, "activation": spec.activation}
@@ -198,88 +209,35 @@ def main(argv=None):
         on_fit_config_fn=fit_config, on_evaluate_config_fn=lambda r: {"server_round": r, "activation": spec.activation},
         fit_metrics_aggregation_fn=weighted_metrics, evaluate_metrics_aggregation_fn=weighted_metrics)
 
-    summary = {"completed": [], "failed": [], "last": None, "examples": 0, "failures": 0, "clients": set()}
-
-    def dp_metrics(rounds):
-        if not dp_on:
-            return {}
-        e, d = dpmod.spent(args.dp_epsilon, args.dp_delta, rounds)
-        return {"dp_epsilon_spent": e, "dp_delta_spent": d, "dp_sigma": sigma}
-
     class EventServer(Server):
         def fit_round(self, server_round, timeout):
-            # joins before the first round are reported as round 0; a round starts
-            # once min-clients are available (or --join-timeout has passed)
+            # a round starts once min-clients are available (or --join-timeout has passed)
             need = args.start_clients if server_round == 1 else args.min_clients
             self.client_manager().wait_for(need, timeout=int(max(1, args.join_timeout)))
-            state["round"] = server_round
-            emitter.emit("round.started", server_round,
-                         metrics={"clients_available": self.client_manager().num_available()})
-            self._round = {"artifact": None, "fit": {}}
+            rounds.start(server_round, {"clients_available": self.client_manager().num_available()})
             res = super().fit_round(server_round, timeout)
             if res is None:
-                self._round["reason"] = "no clients selected (fewer than --min-clients available)"
+                rounds.reason = "no clients selected (fewer than --min-clients available)"
                 return None
             params, metrics, (results, failures) = res
-            nfail = len(failures)
-            nex = sum(r.num_examples for _, r in results)
-            fit = {"examples": nex, "clients": len(results), "failures": nfail}
-            if "loss" in metrics:
-                fit["train_loss"] = metrics["loss"]
-            if "max_age" in metrics:
-                fit["max_age"] = metrics["max_age"]
-            self._round["fit"] = fit
-            summary["failures"] += nfail
-            if params is None:
-                self._round["reason"] = f"aggregation produced no model ({len(results)} results, {nfail} failures)"
-                return res
-            arrays = parameters_to_ndarrays(params)
-            path = os.path.join(os.path.abspath(args.out_dir), f"round-{server_round}.safetensors")
-            sha, size = save_safetensors(path, spec, arrays, {
-                "flower.round": server_round, "flower.strategy": args.strategy, "flower.version": flwr.__version__})
-            with open(path + ".sha256", "w") as f:
-                f.write(f"{sha}  {os.path.basename(path)}\n")
-            art = {"path": path, "sha256": sha, "size": size}
-            self._round["artifact"] = art
-            summary["examples"] += nex
-            summary["clients"].update(str(r.metrics.get("client_id", p.cid)) for p, r in results)
-            emitter.emit("aggregate.completed", server_round, metrics=fit, artifact=art)
+            if rounds.aggregated(server_round, params, metrics, results, failures) is None:
+                rounds.reason = f"{NO_MODEL} ({len(results)} results, {len(failures)} failures)"
             return res
 
         def evaluate_round(self, server_round, timeout):
             res = None
-            if self._round.get("artifact"):
+            if rounds.artifact:
                 res = super().evaluate_round(server_round, timeout)
-            m = dict(self._round.get("fit", {}))
-            m.setdefault("examples", 0)
-            m.setdefault("clients", 0)
-            m.setdefault("failures", 0)
-            if res is not None:
-                loss, em, (results, failures) = res
-                if loss is not None:
-                    m["loss"] = float(loss)
-                if "accuracy" in em:
-                    m["accuracy"] = float(em["accuracy"])
-                m["eval_examples"] = sum(r.num_examples for _, r in results)
-                m["eval_failures"] = len(failures)
-            art = self._round.get("artifact")
-            if art:
-                summary["completed"].append(server_round)
-                summary["last"] = (art, m)
-                m.update(dp_metrics(len(summary["completed"])))
-            else:
-                summary["failed"].append(server_round)
-            emitter.emit("round.completed", server_round, metrics=m, artifact=art, reason=self._round.get("reason"))
+            rounds.complete(server_round, res)
             return res
 
         def fit(self, num_rounds, timeout):
             try:
                 return super().fit(num_rounds, timeout)
             finally:
-                state["finished"] = True
+                rounds.finished = True
 
-    cm = EventClientManager()
-    server = EventServer(client_manager=cm, strategy=strategy)
+    server = EventServer(client_manager=client_manager(emitter, rounds, args.join_timeout), strategy=strategy)
 
     certificates = None
     if args.tls_cert:
@@ -293,31 +251,10 @@ def main(argv=None):
     flwr.server.start_server(server_address=args.address, server=server,
                              config=ServerConfig(num_rounds=args.rounds, round_timeout=args.round_timeout),
                              certificates=certificates)
-    state["finished"] = True
-
-    n = len(summary["completed"])
-    fm = {"rounds": n, "rounds_failed": len(summary["failed"]), "examples": summary["examples"],
-          "clients": len(summary["clients"]), "failures": summary["failures"]}
-    art = None
-    if summary["last"]:
-        art, last = summary["last"]
-        for k in ("loss", "accuracy"):
-            if k in last:
-                fm[k] = last[k]
-    fm.update(dp_metrics(n))
-    if summary["failed"] or art is None:
-        emitter.emit("federation.failed", n, metrics=fm, artifact=art,
-                     reason=f"rounds not aggregated: {summary['failed']}")
-        return EXIT_FAILED
-    emitter.emit("federation.completed", n, metrics=fm, artifact=art)
-    return EXIT_OK
+    return EXIT_OK if rounds.finish() else EXIT_FAILED
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except Exception:
-        traceback.print_exc()
-        sys.exit(EXIT_ERROR)
+    from adapters.flower.cli import run
+
+    run(main, EXIT_ERROR)

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(HERE, "app")
@@ -39,20 +38,17 @@ BIN = os.path.dirname(sys.executable)
 
 
 def parse_args(argv=None):
+    from adapters.flower.cli import add_model_args, add_training_args
+
     p = argparse.ArgumentParser(prog="flower-secagg", description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, required=True)
     p.add_argument("--min-clients", type=int, required=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--data", action="append", required=True, help="one site's slice (repeat per site)")
     p.add_argument("--client-id", action="append", default=[], help="names of the sites (default site<i>)")
-    p.add_argument("--in-dim", type=int, default=13)
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--activation", choices=("relu", "tanh"), default="tanh")
+    add_model_args(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--val-fraction", type=float, default=0.2)
+    add_training_args(p)
     p.add_argument("--num-shares", type=int, default=0, help="SecAgg+ shares (default: all clients)")
     p.add_argument("--reconstruction-threshold", type=int, default=0,
                    help="SecAgg+ threshold (default: max(2, K//2+1))")
@@ -261,10 +257,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except Exception:
-        traceback.print_exc()
-        sys.exit(EXIT_ERROR)
+    from adapters.flower.cli import run
+
+    run(main, EXIT_ERROR)

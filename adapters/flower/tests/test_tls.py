@@ -8,8 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from .conftest import CLIENT, SERVER, free_port, make_slices
 
 
@@ -56,32 +54,43 @@ def _certs(d):
     return ca_path, leaf("server", True), leaf("site0", False)
 
 
-def test_mutual_tls_accepts_client_cert_and_rejects_client_without_one(tmp_path):
-    d = str(tmp_path)
-    ca, (scert, skey), (ccert, ckey) = _certs(d)
-    (data,) = make_slices(d, 1)
-    port = free_port()
+def _federate(d, port, server_tls, clients):
+    """Run server.py (one round, one client, TLS flags server_tls) while clients(env)
+    runs the clients; returns (clients' results, server rc, stdout, stderr)."""
     env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
     srv = subprocess.Popen([sys.executable, SERVER, "--address", f"127.0.0.1:{port}", "--rounds", "1",
                             "--min-clients", "1", "--strategy", "fedavg", "--out-dir", os.path.join(d, "out"),
-                            "--join-timeout", "60", "--tls-ca", ca, "--tls-cert", scert, "--tls-key", skey],
+                            "--join-timeout", "60", *server_tls],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    base = [sys.executable, CLIENT, "--server", f"127.0.0.1:{port}", "--data", data, "--epochs", "1"]
     try:
-        # TLS to the right CA but no client certificate: the handshake is refused
-        bad = subprocess.run(base + ["--client-id", "nocert", "--tls-ca", ca, "--connect-timeout", "4"],
-                             capture_output=True, text=True, timeout=60, env=env)
-        assert bad.returncode != 0, bad.stderr[-2000:]
-        good = subprocess.run(base + ["--client-id", "site0", "--tls-ca", ca, "--tls-cert", ccert,
-                                      "--tls-key", ckey, "--connect-timeout", "20"],
-                              capture_output=True, text=True, timeout=60, env=env)
+        res = clients(env)
         out, err = srv.communicate(timeout=60)
     finally:
         if srv.poll() is None:
             srv.kill()
             srv.communicate()
+    return res, srv.returncode, out, err
+
+
+def test_mutual_tls_accepts_client_cert_and_rejects_client_without_one(tmp_path):
+    d = str(tmp_path)
+    ca, (scert, skey), (ccert, ckey) = _certs(d)
+    (data,) = make_slices(d, 1)
+    port = free_port()
+    base = [sys.executable, CLIENT, "--server", f"127.0.0.1:{port}", "--data", data, "--epochs", "1"]
+
+    def clients(env):
+        # TLS to the right CA but no client certificate: the handshake is refused
+        bad = subprocess.run(base + ["--client-id", "nocert", "--tls-ca", ca, "--connect-timeout", "4"],
+                             capture_output=True, text=True, timeout=60, env=env)
+        assert bad.returncode != 0, bad.stderr[-2000:]
+        return subprocess.run(base + ["--client-id", "site0", "--tls-ca", ca, "--tls-cert", ccert,
+                                      "--tls-key", ckey, "--connect-timeout", "20"],
+                              capture_output=True, text=True, timeout=60, env=env)
+
+    good, rc, out, err = _federate(d, port, ["--tls-ca", ca, "--tls-cert", scert, "--tls-key", skey], clients)
     assert good.returncode == 0, good.stderr[-2000:]
-    assert srv.returncode == 0, err[-3000:]
+    assert rc == 0, err[-3000:]
     import json
 
     events = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
@@ -95,19 +104,12 @@ def test_server_only_tls_accepts_client_with_ca(tmp_path):
     ca, (scert, skey), _ = _certs(d)
     (data,) = make_slices(d, 1)
     port = free_port()
-    env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
-    srv = subprocess.Popen([sys.executable, SERVER, "--address", f"127.0.0.1:{port}", "--rounds", "1",
-                            "--min-clients", "1", "--out-dir", os.path.join(d, "out"), "--join-timeout", "60",
-                            "--tls-cert", scert, "--tls-key", skey],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        c = subprocess.run([sys.executable, CLIENT, "--server", f"127.0.0.1:{port}", "--data", data,
-                            "--client-id", "site0", "--tls-ca", ca, "--connect-timeout", "20"],
-                           capture_output=True, text=True, timeout=60, env=env)
-        out, err = srv.communicate(timeout=60)
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.communicate()
+
+    def clients(env):
+        return subprocess.run([sys.executable, CLIENT, "--server", f"127.0.0.1:{port}", "--data", data,
+                               "--client-id", "site0", "--tls-ca", ca, "--connect-timeout", "20"],
+                              capture_output=True, text=True, timeout=60, env=env)
+
+    c, rc, out, err = _federate(d, port, ["--tls-cert", scert, "--tls-key", skey], clients)
     assert c.returncode == 0, c.stderr[-2000:]
-    assert srv.returncode == 0 and '"federation.completed"' in out, err[-3000:]
+    assert rc == 0 and '"federation.completed"' in out, err[-3000:]

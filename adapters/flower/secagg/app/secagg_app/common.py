@@ -1,6 +1,8 @@
 """Make the repository importable from the installed FAB (flwr copies the app
 to $FLWR_HOME/apps/...): run.py passes the repo root as run config `repo-root`
-and in PYTHONPATH."""
+and in PYTHONPATH. The apps import adapters.flower.* (model, data, events and
+rounds, the round bookkeeping shared with adapters/flower/server.py) after calling
+import_repo."""
 
 from __future__ import annotations
 
