@@ -29,12 +29,12 @@ def test_secagg_three_sites_two_rounds(tmp_path):
     slices = make_slices(str(tmp_path), 3)
     out = os.path.join(str(tmp_path), "out")
     cmd = [sys.executable, RUN, "--rounds", "2", "--min-clients", "3", "--out-dir", out,
-           "--in-dim", "13", "--seed", "0", "--lr", "0.1", "--epochs", "2", "--timeout", "100"]
+           "--in-dim", "13", "--seed", "0", "--lr", "0.1", "--epochs", "2", "--timeout", "400"]
     for s in slices:
         cmd += ["--data", s]
     env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0")
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=115, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=420, env=env)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"run.py timed out\nstdout:\n{e.stdout}\nstderr:\n{e.stderr}")
     logs = os.path.join(out, "secagg-logs")
