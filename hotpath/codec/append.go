@@ -53,12 +53,17 @@ func (a *Appender) Magic(m string, version uint8) {
 
 // Name8 appends s as len u8, bytes, cut to MaxName8 bytes (for tenants and
 // symbol names, which are short).
-func (a *Appender) Name8(s string) {
+func (a *Appender) Name8(s string) { a.B = AppendName8(a.B, s) }
+
+// AppendName8 is Appender.Name8 on a plain slice: for an encoding built in
+// a fixed-size array on the stack, which an Appender (it stores the slice
+// through a pointer) would move to the heap.
+func AppendName8(dst []byte, s string) []byte {
 	if len(s) > MaxName8 {
 		s = s[:MaxName8]
 	}
-	a.U8(uint8(len(s)))
-	a.B = append(a.B, s...)
+	dst = append(dst, uint8(len(s)))
+	return append(dst, s...)
 }
 
 // Str32 appends each of ss as len u32, bytes.

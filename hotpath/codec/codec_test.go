@@ -152,3 +152,14 @@ func TestAppendNoAllocs(t *testing.T) {
 		t.Fatalf("allocs = %v", a)
 	}
 }
+
+func TestUUID8(t *testing.T) {
+	var sum [32]byte
+	for i := range sum {
+		sum[i] = 0xff
+	}
+	id := UUID8(sum)
+	if id[6] != 0x8f || id[8] != 0xbf || id[0] != 0xff || id[15] != 0xff {
+		t.Fatalf("%x", id)
+	}
+}

@@ -44,7 +44,19 @@ func BenchmarkDecodeWindowRecord(b *testing.B) {
 func TestAppendWindowNoAllocs(t *testing.T) {
 	w := goldenWindow(KindMarket, RecipeFull)
 	buf := make([]byte, 0, MaxWindowSize)
-	if a := testing.AllocsPerRun(1000, func() { buf = AppendWindowRecord(buf[:0], &w, "acme", "ESZ6") }); a != 0 {
+	if a := testing.AllocsPerRun(1000, func() {
+		buf = AppendWindowRecord(buf[:0], &w, "acme", "ESZ6")
+		w.ID = WindowID("acme", w.Kind, "ESZ6", w.Start, w.End, w.Recipe)
+	}); a != 0 {
 		t.Fatalf("allocs per window = %v", a)
+	}
+}
+
+// BenchmarkWindowID: the id the builder derives for every window it closes.
+func BenchmarkWindowID(b *testing.B) {
+	w := goldenWindow(KindMarket, RecipeFull)
+	b.ReportAllocs()
+	for b.Loop() {
+		w.ID = WindowID("acme", w.Kind, "ESZ6", w.Start, w.End, w.Recipe)
 	}
 }
