@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"thunderline/hotpath/enum"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/table"
 )
@@ -23,18 +24,10 @@ const (
 	SeqMonotonic
 )
 
+var seqModeNames = enum.Names[SeqMode]{SeqOff: "off", SeqContiguous: "contiguous", SeqMonotonic: "monotonic"}
+
 // ParseSeqMode maps a profile value to a SeqMode.
-func ParseSeqMode(s string) (SeqMode, error) {
-	switch s {
-	case "off":
-		return SeqOff, nil
-	case "contiguous":
-		return SeqContiguous, nil
-	case "monotonic":
-		return SeqMonotonic, nil
-	}
-	return 0, fmt.Errorf("sequence mode %q: want off, contiguous or monotonic", s)
-}
+func ParseSeqMode(s string) (SeqMode, error) { return seqModeNames.Parse("sequence mode", s) }
 
 // Config sets the validation rules.
 type Config struct {

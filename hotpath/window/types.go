@@ -3,6 +3,8 @@ package window
 import (
 	"fmt"
 	"time"
+
+	"thunderline/hotpath/enum"
 )
 
 var monoBase = time.Now()
@@ -19,15 +21,9 @@ const (
 	KindEdgar  WindowKind = 2
 )
 
-func (k WindowKind) String() string {
-	switch k {
-	case KindMarket:
-		return "market"
-	case KindEdgar:
-		return "edgar"
-	}
-	return "invalid"
-}
+var kindNames = enum.Names[WindowKind]{KindMarket: "market", KindEdgar: "edgar"}
+
+func (k WindowKind) String() string { return kindNames.Or(k, "invalid") }
 
 // Status of a window's labels.
 type Status uint8
@@ -38,17 +34,9 @@ const (
 	StatusSuperseded Status = 3 // replaced by a later version
 )
 
-func (s Status) String() string {
-	switch s {
-	case StatusOpen:
-		return "open"
-	case StatusFilled:
-		return "filled"
-	case StatusSuperseded:
-		return "superseded"
-	}
-	return "invalid"
-}
+var statusNames = enum.Names[Status]{StatusOpen: "open", StatusFilled: "filled", StatusSuperseded: "superseded"}
+
+func (s Status) String() string { return statusNames.Or(s, "invalid") }
 
 // LabelType is the kind of label a window gets.
 type LabelType uint8
@@ -64,27 +52,17 @@ const (
 	LabelClass LabelType = 2
 )
 
+// labelTypeNames are the label types a profile may name (not LabelNone).
+var labelTypeNames = enum.Names[LabelType]{LabelDelta: "delta", LabelClass: "class"}
+
 // ParseLabelType maps a profile value to a LabelType.
-func ParseLabelType(s string) (LabelType, error) {
-	switch s {
-	case "delta":
-		return LabelDelta, nil
-	case "class":
-		return LabelClass, nil
-	}
-	return 0, fmt.Errorf("label type %q: want delta or class", s)
-}
+func ParseLabelType(s string) (LabelType, error) { return labelTypeNames.Parse("label type", s) }
 
 func (t LabelType) String() string {
-	switch t {
-	case LabelDelta:
-		return "delta"
-	case LabelClass:
-		return "class"
-	case LabelNone:
+	if t == LabelNone {
 		return "none"
 	}
-	return "invalid"
+	return labelTypeNames.Or(t, "invalid")
 }
 
 // LabelSpec is a window's label_spec.
