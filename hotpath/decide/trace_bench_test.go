@@ -1,6 +1,10 @@
 package decide
 
-import "testing"
+import (
+	"testing"
+
+	"thunderline/hotpath/codec/codectest"
+)
 
 // BenchmarkAppendTraceRecord: the journal form of a two-layer trace into a
 // reused buffer, as the stage does for every routed window. No allocation.
@@ -16,13 +20,7 @@ func BenchmarkAppendTraceRecord(b *testing.B) {
 // BenchmarkDecodeTraceRecord: reading a trace record back (replay).
 func BenchmarkDecodeTraceRecord(b *testing.B) {
 	tr := goldenTrace()
-	rec := AppendTraceRecord(nil, &tr, "acme", "ESZ6")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeTraceRecord(rec); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchDecode(b, AppendTraceRecord(nil, &tr, "acme", "ESZ6"), DecodeTraceRecord)
 }
 
 func TestAppendTraceNoAllocs(t *testing.T) {

@@ -244,7 +244,7 @@ func DecodeLabel(b []byte) (DecodedLabel, error) {
 	r.Read(l.WindowID[:], "window_id")
 	l.End = r.I64("end")
 	l.Label = readLabelSpec(&r, "label")
-	l.Valid = r.U8("valid") == 1 // lenient, as it always was: any other byte reads as false
+	l.Valid = r.Bool("valid")
 	l.MidEnd = r.F64("mid_end")
 	l.MidTarget = r.F64("mid_target")
 	l.Value = r.F64("value")

@@ -3,6 +3,8 @@ package window
 import (
 	"crypto/sha256"
 	"testing"
+
+	"thunderline/hotpath/codec/codectest"
 )
 
 // BenchmarkAppendWindow: the canonical encoding of one full-recipe market
@@ -32,13 +34,7 @@ func BenchmarkAppendWindowRecordHash(b *testing.B) {
 // BenchmarkDecodeWindowRecord: reading a journal record back (replay).
 func BenchmarkDecodeWindowRecord(b *testing.B) {
 	w := goldenWindow(KindMarket, RecipeFull)
-	rec := AppendWindowRecord(nil, &w, "acme", "ESZ6")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeWindowRecord(rec); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchDecode(b, AppendWindowRecord(nil, &w, "acme", "ESZ6"), DecodeWindowRecord)
 }
 
 func TestAppendWindowNoAllocs(t *testing.T) {

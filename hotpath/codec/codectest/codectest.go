@@ -9,6 +9,7 @@ package codectest
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -64,4 +65,32 @@ func Format(b []byte) string {
 		b = b[n:]
 	}
 	return sb.String()
+}
+
+// Reencodes is the check of a decoder's fuzz target: what dec makes of
+// the bytes b is an error wrapping corrupt, or a value that enc writes back
+// as exactly b (a decoder accepts only canonical encodings).
+func Reencodes[T any](t testing.TB, b []byte, corrupt error, dec func([]byte) (T, error), enc func(T) []byte) {
+	t.Helper()
+	v, err := dec(b)
+	if err != nil {
+		if !errors.Is(err, corrupt) {
+			t.Fatalf("error %v does not wrap %v", err, corrupt)
+		}
+		return
+	}
+	if again := enc(v); !bytes.Equal(again, b) {
+		t.Fatalf("accepted %T does not re-encode to its bytes:\n got %x\nwant %x", v, again, b)
+	}
+}
+
+// BenchDecode measures dec reading rec back, as a replay does.
+func BenchDecode[T any](b *testing.B, rec []byte, dec func([]byte) (T, error)) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(rec)))
+	for b.Loop() {
+		if _, err := dec(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
