@@ -10,6 +10,14 @@ import (
 // ErrCorrupt is wrapped by every decoding error.
 var ErrCorrupt = errors.New("corrupt filing record")
 
+// The magic and version byte each record starts with.
+const (
+	docMagic    = "TLED"
+	docVersion  = 1
+	provMagic   = "TLEP"
+	provVersion = 1
+)
+
 // Doc is one parsed EDGAR document: the EDGARDoc of seed 004 §3 and the
 // row of raw_edgar_docs. Times are nanoseconds since the Unix epoch, UTC;
 // 0 means unknown.
@@ -48,11 +56,6 @@ type Fact struct {
 
 // Dim is one dimension of a fact's context.
 type Dim struct{ Axis, Member string }
-
-const (
-	docMagic   = "TLED"
-	docVersion = 1
-)
 
 // AppendDoc appends the canonical encoding of d:
 //

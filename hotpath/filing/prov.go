@@ -46,11 +46,6 @@ type Sentiment struct {
 	FellBack bool
 }
 
-const (
-	provMagic   = "TLEP"
-	provVersion = 1
-)
-
 // AppendProv appends the canonical encoding of p:
 //
 //	"TLEP" | version u8 = 1 | cik u64 | form, accession: str
