@@ -1,6 +1,7 @@
 package expert
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -71,13 +72,6 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// orDefault sets *v to def when it is zero (unset).
-func orDefault(v *float64, def float64) {
-	if *v == 0 {
-		*v = def
-	}
-}
-
 // head is what the three heads share: a kind, a name, a configuration
 // with its defaults applied, no input embedding and no output embedding.
 type head[C any] struct {
@@ -139,8 +133,8 @@ type MomentumConfig struct {
 }
 
 func (c *MomentumConfig) defaults() {
-	orDefault(&c.ThresholdBps, defaultThresholdBps)
-	orDefault(&c.VolFloor, defaultVolFloor)
+	c.ThresholdBps = cmp.Or(c.ThresholdBps, defaultThresholdBps)
+	c.VolFloor = cmp.Or(c.VolFloor, defaultVolFloor)
 }
 
 // Validate reports the first invalid field, after defaults.
@@ -188,9 +182,9 @@ type MeanReversionConfig struct {
 }
 
 func (c *MeanReversionConfig) defaults() {
-	orDefault(&c.ZEntry, defaultZEntry)
-	orDefault(&c.MaxSpreadBps, defaultMaxSpreadBps)
-	orDefault(&c.VolFloor, defaultVolFloor)
+	c.ZEntry = cmp.Or(c.ZEntry, defaultZEntry)
+	c.MaxSpreadBps = cmp.Or(c.MaxSpreadBps, defaultMaxSpreadBps)
+	c.VolFloor = cmp.Or(c.VolFloor, defaultVolFloor)
 }
 
 // Validate reports the first invalid field, after defaults.
@@ -251,7 +245,7 @@ type OrderFlowConfig struct {
 }
 
 func (c *OrderFlowConfig) defaults() {
-	orDefault(&c.OFIScale, defaultOFIScale)
+	c.OFIScale = cmp.Or(c.OFIScale, defaultOFIScale)
 	if c.WeightOFI == 0 && c.WeightTob == 0 {
 		c.WeightOFI, c.WeightTob = defaultFlowWeight, defaultFlowWeight
 	}

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"cmp"
 	"fmt"
 	"sync/atomic"
 
@@ -46,9 +47,7 @@ func (c Config) WithDefaults() Config {
 	if c.MinPrice == 0 && c.MaxPrice == 0 {
 		c.MinPrice, c.MaxPrice = 1, 10_000_000*record.PriceScale
 	}
-	if c.SeqCapacity == 0 {
-		c.SeqCapacity = 1 << 16
-	}
+	c.SeqCapacity = cmp.Or(c.SeqCapacity, 1<<16)
 	return c
 }
 

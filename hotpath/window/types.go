@@ -1,6 +1,7 @@
 package window
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -139,38 +140,20 @@ type Config struct {
 
 // WithDefaults fills zero fields with their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Length == 0 {
-		c.Length = 250 * time.Millisecond
-	}
+	c.Length = cmp.Or(c.Length, 250*time.Millisecond)
 	if c.NoOverlap {
 		c.Overlap = 0
-	} else if c.Overlap == 0 {
-		c.Overlap = 0.5
+	} else {
+		c.Overlap = cmp.Or(c.Overlap, 0.5)
 	}
-	if c.Recipe == 0 {
-		c.Recipe = RecipeFull
-	}
-	if c.Label.Type == 0 {
-		c.Label.Type = LabelDelta
-	}
-	if c.Label.Horizon == 0 {
-		c.Label.Horizon = int64(500 * time.Millisecond)
-	}
-	if c.Depth == 0 {
-		c.Depth = 10
-	}
-	if c.BurstBuckets == 0 {
-		c.BurstBuckets = 10
-	}
-	if c.BurstRatio == 0 {
-		c.BurstRatio = 4
-	}
-	if c.BurstMinTicks == 0 {
-		c.BurstMinTicks = 20
-	}
-	if c.MaxLabelsPending == 0 {
-		c.MaxLabelsPending = 4096
-	}
+	c.Recipe = cmp.Or(c.Recipe, RecipeFull)
+	c.Label.Type = cmp.Or(c.Label.Type, LabelDelta)
+	c.Label.Horizon = cmp.Or(c.Label.Horizon, int64(500*time.Millisecond))
+	c.Depth = cmp.Or(c.Depth, 10)
+	c.BurstBuckets = cmp.Or(c.BurstBuckets, 10)
+	c.BurstRatio = cmp.Or(c.BurstRatio, 4)
+	c.BurstMinTicks = cmp.Or(c.BurstMinTicks, 20)
+	c.MaxLabelsPending = cmp.Or(c.MaxLabelsPending, 4096)
 	return c
 }
 
