@@ -1,9 +1,3 @@
-// Package codectest pins canonical binary encodings to golden files, so a
-// change to an encoder that moves a single byte (and with it every hash and
-// journal record) fails a test instead of passing silently.
-//
-// It is imported by tests only. It never rewrites a golden file unless the
-// test binary is run with -update-golden.
 package codectest
 
 import (
