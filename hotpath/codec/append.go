@@ -52,8 +52,15 @@ func (a *Appender) Magic(m string, version uint8) {
 }
 
 // Name8 appends s as len u8, bytes, cut to MaxName8 bytes (for tenants and
-// symbol names, which are short).
-func (a *Appender) Name8(s string) { a.B = AppendName8(a.B, s) }
+// symbol names, which are short). It does what AppendName8 does in place:
+// through AppendName8 the window encoding took 1% more instructions.
+func (a *Appender) Name8(s string) {
+	if len(s) > MaxName8 {
+		s = s[:MaxName8]
+	}
+	a.U8(uint8(len(s)))
+	a.B = append(a.B, s...)
+}
 
 // AppendName8 is Appender.Name8 on a plain slice: for an encoding built in
 // a fixed-size array on the stack, which an Appender (it stores the slice

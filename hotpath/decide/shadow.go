@@ -62,7 +62,7 @@ func AppendShadow(dst []byte, t *DecisionTrace, k int, expertID [16]byte, tenant
 	a.U16(x.Expert)
 	a.Raw(expertID[:])
 	a.Bool(x.Abstain)
-	appendScores(&a, &x.Scores, x.Confidence)
+	appendScores(&a, x.Scores, x.Confidence)
 	return a.B
 }
 

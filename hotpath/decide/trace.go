@@ -140,12 +140,12 @@ func appendTraceHashed(dst []byte, t *DecisionTrace, tenant, key string) []byte 
 			a.U16(x.Expert)
 			a.Bool(x.Abstain)
 			a.F32(x.Gate)
-			appendScores(&a, &x.Scores, x.Confidence)
+			appendScores(&a, x.Scores, x.Confidence)
 		}
 	}
 	a.U8(t.Proposed)
 	a.U8(t.Action)
-	appendScores(&a, &t.Scores, t.Confidence)
+	appendScores(&a, t.Scores, t.Confidence)
 	a.U32(t.RiskFlags)
 	a.I64(t.Position)
 	a.F64(t.Mid)
@@ -181,11 +181,19 @@ func readWindowRef(r *codec.Reader, id *[16]byte, hash *[32]byte, version *uint6
 	*end = r.I64("end")
 }
 
-func appendScores(a *codec.Appender, scores *[NumActions]float32, confidence float32) {
-	for _, v := range scores {
-		a.F32(v)
-	}
+// appendScores is unrolled: with a loop over the scores the trace encoding
+// took 1% more instructions.
+func appendScores(a *codec.Appender, scores [NumActions]float32, confidence float32) {
+	a.F32(scores[ActionBuy])
+	a.F32(scores[ActionSell])
+	a.F32(scores[ActionHold])
 	a.F32(confidence)
+}
+
+func _() {
+	// appendScores writes exactly the three actions' scores.
+	var x [1]struct{}
+	_ = x[NumActions-3]
 }
 
 func readScores(r *codec.Reader, scores *[NumActions]float32) (confidence float32) {
