@@ -1,6 +1,7 @@
 package book
 
 import (
+	"cmp"
 	"fmt"
 
 	"thunderline/hotpath/record"
@@ -30,15 +31,9 @@ type Config struct {
 
 // WithDefaults fills zero fields.
 func (c Config) WithDefaults() Config {
-	if c.Depth == 0 {
-		c.Depth = 10
-	}
-	if c.MaxLevels == 0 {
-		c.MaxLevels = 4096
-	}
-	if c.MaxOrders == 0 {
-		c.MaxOrders = 1 << 18
-	}
+	c.Depth = cmp.Or(c.Depth, 10)
+	c.MaxLevels = cmp.Or(c.MaxLevels, 4096)
+	c.MaxOrders = cmp.Or(c.MaxOrders, 1<<18)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"cmp"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -30,21 +31,11 @@ type RiskConfig struct {
 
 // WithDefaults fills zero fields.
 func (c RiskConfig) WithDefaults() RiskConfig {
-	if c.MaxPosition == 0 {
-		c.MaxPosition = 10
-	}
-	if c.TradeSize == 0 {
-		c.TradeSize = 1
-	}
-	if c.Interval == 0 {
-		c.Interval = time.Second
-	}
-	if c.BreachIntervals == 0 {
-		c.BreachIntervals = 3
-	}
-	if c.HighLatency == 0 {
-		c.HighLatency = 100 * time.Microsecond
-	}
+	c.MaxPosition = cmp.Or(c.MaxPosition, 10)
+	c.TradeSize = cmp.Or(c.TradeSize, 1)
+	c.Interval = cmp.Or(c.Interval, time.Second)
+	c.BreachIntervals = cmp.Or(c.BreachIntervals, 3)
+	c.HighLatency = cmp.Or(c.HighLatency, 100*time.Microsecond)
 	return c
 }
 

@@ -2,8 +2,8 @@ package decide
 
 import (
 	"crypto/sha256"
-	"fmt"
 
+	"thunderline/hotpath/codec"
 	"thunderline/hotpath/expert"
 )
 
@@ -52,25 +52,18 @@ const (
 //	| window id [16] | window hash [32] | router version u64 | end i64
 //	| expert index u16 | expert id [16] | abstain u8 | scores 3×f32 | confidence f32
 func AppendShadow(dst []byte, t *DecisionTrace, k int, expertID [16]byte, tenant, key string) []byte {
-	a := &t.Shadows[k]
-	e := tenc{b: dst}
-	e.b = append(e.b, shadowMagic...)
-	e.u8(shadowVersion)
-	e.str(tenant)
-	e.str(key)
-	e.b = append(e.b, t.ID[:]...)
-	e.b = append(e.b, t.WindowID[:]...)
-	e.b = append(e.b, t.WindowHash[:]...)
-	e.u64(t.RouterVersion)
-	e.u64(uint64(t.End))
-	e.u16(a.Expert)
-	e.b = append(e.b, expertID[:]...)
-	e.bool(a.Abstain)
-	for _, s := range a.Scores {
-		e.f32(s)
-	}
-	e.f32(a.Confidence)
-	return e.b
+	x := &t.Shadows[k]
+	a := codec.Appender{B: dst}
+	a.Magic(shadowMagic, shadowVersion)
+	a.Name8(tenant)
+	a.Name8(key)
+	a.Raw(t.ID[:])
+	appendWindowRef(&a, t)
+	a.U16(x.Expert)
+	a.Raw(expertID[:])
+	a.Bool(x.Abstain)
+	appendScores(&a, x.Scores, x.Confidence)
+	return a.B
 }
 
 // DecodedShadow is a shadow decision read back from its journal record.
@@ -89,43 +82,20 @@ type DecodedShadow struct {
 // Never panics; errors wrap ErrCorruptTrace.
 func DecodeShadow(b []byte) (DecodedShadow, error) {
 	var out DecodedShadow
-	d := tdec{b: b}
-	if string(d.take(4, "magic")) != shadowMagic || d.u8("version") != shadowVersion {
-		if d.err == nil {
-			d.err = fmt.Errorf("%w: bad shadow magic or version", ErrCorruptTrace)
-		}
-		return out, d.err
-	}
-	out.Tenant = d.str("tenant")
-	out.Key = d.str("key")
-	copy(out.TraceID[:], d.take(16, "trace id"))
-	copy(out.WindowID[:], d.take(16, "window id"))
-	copy(out.WindowHash[:], d.take(32, "window hash"))
-	out.RouterVersion = d.u64("router version")
-	out.End = int64(d.u64("end"))
-	a := &out.Action
-	a.Expert = d.u16("expert")
-	copy(out.ExpertID[:], d.take(16, "expert id"))
-	switch ab := d.u8("abstain"); ab {
-	case 0, 1:
-		a.Abstain = ab == 1
-	default:
-		if d.err == nil {
-			d.err = fmt.Errorf("%w: abstain flag %d", ErrCorruptTrace, ab)
-		}
-	}
-	for i := range a.Scores {
-		a.Scores[i] = d.f32("score")
-	}
-	a.Confidence = d.f32("confidence")
-	if d.err != nil {
-		return out, d.err
-	}
-	if d.off != len(b) {
-		return out, fmt.Errorf("%w: %d trailing bytes after a shadow decision", ErrCorruptTrace, len(b)-d.off)
+	r := codec.NewReader(b, ErrCorruptTrace)
+	out.Tenant, out.Key = readHead(&r, shadowMagic, shadowVersion)
+	r.Read(out.TraceID[:], "trace id")
+	readWindowRef(&r, &out.WindowID, &out.WindowHash, &out.RouterVersion, &out.End)
+	x := &out.Action
+	x.Expert = r.U16("expert")
+	r.Read(out.ExpertID[:], "expert id")
+	x.Abstain = r.Bool("abstain")
+	x.Confidence = readScores(&r, &x.Scores)
+	if err := r.End(); err != nil {
+		return out, err
 	}
 	out.Hash = sha256.Sum256(b)
-	a.Hash = out.Hash
+	x.Hash = out.Hash
 	return out, nil
 }
 

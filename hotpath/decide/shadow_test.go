@@ -1,9 +1,10 @@
 package decide
 
 import (
-	"bytes"
 	"errors"
 	"testing"
+
+	"thunderline/hotpath/codec/codectest"
 )
 
 func shadowSample() (DecisionTrace, [16]byte) {
@@ -38,18 +39,11 @@ func FuzzDecodeShadow(f *testing.F) {
 	tr, id := shadowSample()
 	f.Add(AppendShadow(nil, &tr, 0, id, "acme", "ESZ6"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := DecodeShadow(b)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptTrace) {
-				t.Fatalf("error %v does not wrap ErrCorruptTrace", err)
-			}
-			return
-		}
-		var tt DecisionTrace
-		tt.ID, tt.WindowID, tt.WindowHash, tt.RouterVersion, tt.End = d.TraceID, d.WindowID, d.WindowHash, d.RouterVersion, d.End
-		tt.NShadow, tt.Shadows[0] = 1, d.Action
-		if again := AppendShadow(nil, &tt, 0, d.ExpertID, d.Tenant, d.Key); !bytes.Equal(again, b) {
-			t.Fatalf("accepted shadow record does not re-encode to its bytes")
-		}
+		codectest.Reencodes(t, b, ErrCorruptTrace, DecodeShadow, func(d DecodedShadow) []byte {
+			var tt DecisionTrace
+			tt.ID, tt.WindowID, tt.WindowHash, tt.RouterVersion, tt.End = d.TraceID, d.WindowID, d.WindowHash, d.RouterVersion, d.End
+			tt.NShadow, tt.Shadows[0] = 1, d.Action
+			return AppendShadow(nil, &tt, 0, d.ExpertID, d.Tenant, d.Key)
+		})
 	})
 }

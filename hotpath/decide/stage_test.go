@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"thunderline/hotpath/codec/codectest"
 	"thunderline/hotpath/expert"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/router"
@@ -361,13 +362,10 @@ func FuzzDecodeTraceRecord(f *testing.F) {
 	f.Add(AppendTraceRecord(nil, &tr, "t", "ESH4"))
 	f.Add(AppendEdge(nil, &Edge{Type: EdgeWindowTrace}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := DecodeTraceRecord(b); err == nil {
-			again := AppendTraceRecord(nil, &d.Trace, d.Tenant, d.Key)
-			if string(again) != string(b) {
-				t.Fatal("decoded trace does not re-encode to the same bytes")
-			}
-		}
-		DecodeEdge(b)
+		codectest.Reencodes(t, b, ErrCorruptTrace, DecodeTraceRecord, func(d DecodedTrace) []byte {
+			return AppendTraceRecord(nil, &d.Trace, d.Tenant, d.Key)
+		})
+		codectest.Reencodes(t, b, ErrCorruptTrace, DecodeEdge, func(e Edge) []byte { return AppendEdge(nil, &e) })
 	})
 }
 

@@ -1,9 +1,11 @@
 package expert
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"thunderline/hotpath/window"
 )
@@ -51,6 +53,74 @@ func validPositive(field string, v float64) error {
 	return nil
 }
 
+// validNonNegative reports whether v is finite and >= 0, else an error
+// naming field.
+func validNonNegative(field string, v float64) error {
+	if !finite(v) || v < 0 {
+		return fmt.Errorf("%s: %v: want a finite value >= 0", field, v)
+	}
+	return nil
+}
+
+// firstErr is the first of errs that is not nil.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// head is what the three heads share: a kind, a name, a configuration
+// with its defaults applied, no input embedding and no output embedding.
+type head[C any] struct {
+	kind, name string
+	cfg        C
+}
+
+func (h *head[C]) Name() string { return h.name }
+func (h *head[C]) Kind() string { return h.kind }
+func (h *head[C]) InDim() int   { return 0 }
+func (h *head[C]) OutDim() int  { return 0 }
+
+// Config is the expert's configuration, with defaults applied.
+func (h *head[C]) Config() C { return h.cfg }
+
+func (h *head[C]) init(kind, name string, cfg C) { h.kind, h.name, h.cfg = kind, name, cfg }
+
+// newHead returns a head H of kind named name, of configuration cfg with
+// its defaults, or an error naming the expert and the bad field.
+func newHead[H any, C any, PH interface {
+	*H
+	init(string, string, C)
+}, PC interface {
+	*C
+	defaults()
+	Validate() error
+}](kind, name string, cfg C) (*H, error) {
+	PC(&cfg).defaults()
+	if err := PC(&cfg).Validate(); err != nil {
+		return nil, fmt.Errorf("%s expert %q: %w", strings.ReplaceAll(kind, "_", " "), name, err)
+	}
+	h := PH(new(H))
+	h.init(kind, name, cfg)
+	return h, nil
+}
+
+// usable reports whether a head may read a window: a valid book (mid > 0)
+// and every feature fs it uses finite. Otherwise it sets out to abstain.
+func usable(out *Output, mid float64, fs ...float64) bool {
+	ok := mid > 0 && finite(mid)
+	for _, f := range fs {
+		ok = ok && finite(f)
+	}
+	if !ok {
+		out.SetAbstain()
+	}
+	return ok
+}
+
 // MomentumConfig configures Momentum. Zero fields take their defaults.
 type MomentumConfig struct {
 	// ThresholdBps scales the mid return: a return of ThresholdBps basis
@@ -63,21 +133,14 @@ type MomentumConfig struct {
 }
 
 func (c *MomentumConfig) defaults() {
-	if c.ThresholdBps == 0 {
-		c.ThresholdBps = defaultThresholdBps
-	}
-	if c.VolFloor == 0 {
-		c.VolFloor = defaultVolFloor
-	}
+	c.ThresholdBps = cmp.Or(c.ThresholdBps, defaultThresholdBps)
+	c.VolFloor = cmp.Or(c.VolFloor, defaultVolFloor)
 }
 
 // Validate reports the first invalid field, after defaults.
 func (c MomentumConfig) Validate() error {
 	c.defaults()
-	if err := validPositive("threshold_bps", c.ThresholdBps); err != nil {
-		return err
-	}
-	return validPositive("vol_floor", c.VolFloor)
+	return firstErr(validPositive("threshold_bps", c.ThresholdBps), validPositive("vol_floor", c.VolFloor))
 }
 
 // Momentum follows the window's mid return.
@@ -88,34 +151,16 @@ func (c MomentumConfig) Validate() error {
 //
 // Scores follow s (buy when the mid rose); the confidence rises with the
 // size of the return relative to the volatility inside the window.
-type Momentum struct {
-	name string
-	cfg  MomentumConfig
-}
+type Momentum struct{ head[MomentumConfig] }
 
 // NewMomentum returns a Momentum expert named name.
 func NewMomentum(name string, cfg MomentumConfig) (*Momentum, error) {
-	cfg.defaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("momentum expert %q: %w", name, err)
-	}
-	return &Momentum{name: name, cfg: cfg}, nil
+	return newHead[Momentum](KindMomentum, name, cfg)
 }
 
-func (m *Momentum) Name() string { return m.name }
-func (m *Momentum) Kind() string { return KindMomentum }
-func (m *Momentum) InDim() int   { return 0 }
-func (m *Momentum) OutDim() int  { return 0 }
-
-// Config is the expert's configuration, with defaults applied.
-func (m *Momentum) Config() MomentumConfig { return m.cfg }
-
 func (m *Momentum) Eval(in *Input, out *Output) {
-	mid := in.Feature(window.FMid)
-	r := in.Feature(window.FMidReturn)
-	vol := in.Feature(window.FRealizedVol)
-	if !(mid > 0) || !finite(mid) || !finite(r) || !finite(vol) {
-		out.SetAbstain()
+	r, vol := in.Feature(window.FMidReturn), in.Feature(window.FRealizedVol)
+	if !usable(out, in.Feature(window.FMid), r, vol) {
 		return
 	}
 	s := detTanh(float64(r*1e4) / m.cfg.ThresholdBps)
@@ -137,27 +182,16 @@ type MeanReversionConfig struct {
 }
 
 func (c *MeanReversionConfig) defaults() {
-	if c.ZEntry == 0 {
-		c.ZEntry = defaultZEntry
-	}
-	if c.MaxSpreadBps == 0 {
-		c.MaxSpreadBps = defaultMaxSpreadBps
-	}
-	if c.VolFloor == 0 {
-		c.VolFloor = defaultVolFloor
-	}
+	c.ZEntry = cmp.Or(c.ZEntry, defaultZEntry)
+	c.MaxSpreadBps = cmp.Or(c.MaxSpreadBps, defaultMaxSpreadBps)
+	c.VolFloor = cmp.Or(c.VolFloor, defaultVolFloor)
 }
 
 // Validate reports the first invalid field, after defaults.
 func (c MeanReversionConfig) Validate() error {
 	c.defaults()
-	if err := validPositive("z_entry", c.ZEntry); err != nil {
-		return err
-	}
-	if err := validPositive("max_spread_bps", c.MaxSpreadBps); err != nil {
-		return err
-	}
-	return validPositive("vol_floor", c.VolFloor)
+	return firstErr(validPositive("z_entry", c.ZEntry), validPositive("max_spread_bps", c.MaxSpreadBps),
+		validPositive("vol_floor", c.VolFloor))
 }
 
 // MeanReversion fades a return that is large relative to realized
@@ -170,35 +204,16 @@ func (c MeanReversionConfig) Validate() error {
 //	    e = q - ZEntry, s = e / (1 + e)          strength in (0, 1)
 //	    sell = s if r > 0, buy = s if r < 0, hold = 1 - s
 //	    confidence = s · (1 - sp/MaxSpreadBps)
-type MeanReversion struct {
-	name string
-	cfg  MeanReversionConfig
-}
+type MeanReversion struct{ head[MeanReversionConfig] }
 
 // NewMeanReversion returns a MeanReversion expert named name.
 func NewMeanReversion(name string, cfg MeanReversionConfig) (*MeanReversion, error) {
-	cfg.defaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("mean reversion expert %q: %w", name, err)
-	}
-	return &MeanReversion{name: name, cfg: cfg}, nil
+	return newHead[MeanReversion](KindMeanReversion, name, cfg)
 }
 
-func (m *MeanReversion) Name() string { return m.name }
-func (m *MeanReversion) Kind() string { return KindMeanReversion }
-func (m *MeanReversion) InDim() int   { return 0 }
-func (m *MeanReversion) OutDim() int  { return 0 }
-
-// Config is the expert's configuration, with defaults applied.
-func (m *MeanReversion) Config() MeanReversionConfig { return m.cfg }
-
 func (m *MeanReversion) Eval(in *Input, out *Output) {
-	mid := in.Feature(window.FMid)
-	r := in.Feature(window.FMidReturn)
-	vol := in.Feature(window.FRealizedVol)
-	sp := in.Feature(window.FSpreadBps)
-	if !(mid > 0) || !finite(mid) || !finite(r) || !finite(vol) || !finite(sp) {
-		out.SetAbstain()
+	r, vol, sp := in.Feature(window.FMidReturn), in.Feature(window.FRealizedVol), in.Feature(window.FSpreadBps)
+	if !usable(out, in.Feature(window.FMid), r, vol, sp) {
 		return
 	}
 	q := math.Abs(r) / max(vol, m.cfg.VolFloor)
@@ -230,9 +245,7 @@ type OrderFlowConfig struct {
 }
 
 func (c *OrderFlowConfig) defaults() {
-	if c.OFIScale == 0 {
-		c.OFIScale = defaultOFIScale
-	}
+	c.OFIScale = cmp.Or(c.OFIScale, defaultOFIScale)
 	if c.WeightOFI == 0 && c.WeightTob == 0 {
 		c.WeightOFI, c.WeightTob = defaultFlowWeight, defaultFlowWeight
 	}
@@ -241,14 +254,9 @@ func (c *OrderFlowConfig) defaults() {
 // Validate reports the first invalid field, after defaults.
 func (c OrderFlowConfig) Validate() error {
 	c.defaults()
-	if err := validPositive("ofi_scale", c.OFIScale); err != nil {
+	if err := firstErr(validPositive("ofi_scale", c.OFIScale), validNonNegative("weight_ofi", c.WeightOFI),
+		validNonNegative("weight_tob", c.WeightTob)); err != nil {
 		return err
-	}
-	if !finite(c.WeightOFI) || c.WeightOFI < 0 {
-		return fmt.Errorf("weight_ofi: %v: want a finite value >= 0", c.WeightOFI)
-	}
-	if !finite(c.WeightTob) || c.WeightTob < 0 {
-		return fmt.Errorf("weight_tob: %v: want a finite value >= 0", c.WeightTob)
 	}
 	if c.WeightOFI+c.WeightTob > 1 {
 		return errors.New("weight_ofi + weight_tob: want a sum <= 1")
@@ -262,34 +270,16 @@ func (c OrderFlowConfig) Validate() error {
 //	t = clamp(tob_imbalance, -1, 1)
 //	s = WeightOFI·f + WeightTob·t              signal in [-1, 1]
 //	confidence = |s|
-type OrderFlow struct {
-	name string
-	cfg  OrderFlowConfig
-}
+type OrderFlow struct{ head[OrderFlowConfig] }
 
 // NewOrderFlow returns an OrderFlow expert named name.
 func NewOrderFlow(name string, cfg OrderFlowConfig) (*OrderFlow, error) {
-	cfg.defaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("order flow expert %q: %w", name, err)
-	}
-	return &OrderFlow{name: name, cfg: cfg}, nil
+	return newHead[OrderFlow](KindOrderFlow, name, cfg)
 }
 
-func (o *OrderFlow) Name() string { return o.name }
-func (o *OrderFlow) Kind() string { return KindOrderFlow }
-func (o *OrderFlow) InDim() int   { return 0 }
-func (o *OrderFlow) OutDim() int  { return 0 }
-
-// Config is the expert's configuration, with defaults applied.
-func (o *OrderFlow) Config() OrderFlowConfig { return o.cfg }
-
 func (o *OrderFlow) Eval(in *Input, out *Output) {
-	mid := in.Feature(window.FMid)
-	ofi := in.Feature(window.FOFI)
-	tob := in.Feature(window.FTobImbalance)
-	if !(mid > 0) || !finite(mid) || !finite(ofi) || !finite(tob) {
-		out.SetAbstain()
+	ofi, tob := in.Feature(window.FOFI), in.Feature(window.FTobImbalance)
+	if !usable(out, in.Feature(window.FMid), ofi, tob) {
 		return
 	}
 	f := detTanh(ofi / o.cfg.OFIScale)

@@ -54,6 +54,22 @@ func checkOut(t *testing.T, name string, got *Output, w want) {
 	}
 }
 
+// headCase is one input of a head and what it must give.
+type headCase struct {
+	name string
+	f    []float64
+	want want
+}
+
+func runHeadCases(t *testing.T, e Expert, cases []headCase) {
+	t.Helper()
+	for _, c := range cases {
+		var out Output
+		e.Eval(&Input{Features: c.f}, &out)
+		checkOut(t, c.name, &out, c.want)
+	}
+}
+
 const (
 	tanh1    = 0.7615941559557649  // tanh(1)
 	tanhHalf = 0.46211715726000974 // tanh(0.5)
@@ -65,11 +81,7 @@ func TestMomentum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		f    []float64
-		want want
-	}{
+	runHeadCases(t, m, []headCase{
 		// r = 10 bps = threshold: s = tanh(1); |r|/vol = 1: conf 1/2.
 		{"up one threshold", feats(map[window.Feature]float64{window.FMid: 100, window.FMidReturn: 0.001, window.FRealizedVol: 0.001}),
 			want{scores: [3]float64{tanh1, 0, 1 - tanh1}, conf: 0.5}},
@@ -85,12 +97,7 @@ func TestMomentum(t *testing.T) {
 		{"nan return", feats(map[window.Feature]float64{window.FMid: 100, window.FMidReturn: math.NaN()}), want{abstain: true}},
 		{"inf vol", feats(map[window.Feature]float64{window.FMid: 100, window.FRealizedVol: math.Inf(1)}), want{abstain: true}},
 		{"no features", nil, want{abstain: true}},
-	}
-	for _, c := range cases {
-		var out Output
-		m.Eval(&Input{Features: c.f}, &out)
-		checkOut(t, c.name, &out, c.want)
-	}
+	})
 }
 
 func TestMeanReversion(t *testing.T) {
@@ -102,11 +109,7 @@ func TestMeanReversion(t *testing.T) {
 		return feats(map[window.Feature]float64{window.FMid: 50, window.FMidReturn: r, window.FRealizedVol: vol, window.FSpreadBps: sp})
 	}
 	hold := want{scores: [3]float64{0, 0, 1}, conf: 0}
-	cases := []struct {
-		name string
-		f    []float64
-		want want
-	}{
+	runHeadCases(t, m, []headCase{
 		// q = 3, e = 1, s = 1/2; tight = 1 - 2.5/10: conf 0.375; fade up = sell.
 		{"fade rise", in(0.003, 0.001, 2.5), want{scores: [3]float64{0, 0.5, 0.5}, conf: 0.375}},
 		// q = 4, e = 2, s = 2/3; tight = 1/2: conf 1/3; fade down = buy.
@@ -117,12 +120,7 @@ func TestMeanReversion(t *testing.T) {
 		{"crossed", in(0.003, 0.001, -1), hold},
 		{"no book", feats(map[window.Feature]float64{window.FMidReturn: 0.003}), want{abstain: true}},
 		{"nan spread", in(0.003, 0.001, math.NaN()), want{abstain: true}},
-	}
-	for _, c := range cases {
-		var out Output
-		m.Eval(&Input{Features: c.f}, &out)
-		checkOut(t, c.name, &out, c.want)
-	}
+	})
 }
 
 func TestOrderFlow(t *testing.T) {
@@ -139,25 +137,17 @@ func TestOrderFlow(t *testing.T) {
 	}
 	s1 := 0.5*tanh1 + 0.25  // both buy
 	s2 := -0.5*tanh1 + 0.25 // flow sells, book buys
-	cases := []struct {
-		name string
-		e    *OrderFlow
-		f    []float64
-		want want
-	}{
-		{"agree", def, in(100, 0.5), want{scores: [3]float64{s1, 0, 1 - s1}, conf: s1}},
-		{"disagree", def, in(-100, 0.5), want{scores: [3]float64{0, -s2, 1 + s2}, conf: -s2}},
-		{"tob clamped", def, in(0, 3), want{scores: [3]float64{0.5, 0, 0.5}, conf: 0.5}},
-		{"full sell", def, in(-1e9, -1), want{scores: [3]float64{0, 1, 0}, conf: 1}},
-		{"ofi only", ofiOnly, in(50, 1), want{scores: [3]float64{tanhHalf, 0, 1 - tanhHalf}, conf: tanhHalf}},
-		{"no book", def, feats(map[window.Feature]float64{window.FOFI: 5}), want{abstain: true}},
-		{"inf ofi", def, in(math.Inf(-1), 0), want{abstain: true}},
-	}
-	for _, c := range cases {
-		var out Output
-		c.e.Eval(&Input{Features: c.f}, &out)
-		checkOut(t, c.name, &out, c.want)
-	}
+	runHeadCases(t, def, []headCase{
+		{"agree", in(100, 0.5), want{scores: [3]float64{s1, 0, 1 - s1}, conf: s1}},
+		{"disagree", in(-100, 0.5), want{scores: [3]float64{0, -s2, 1 + s2}, conf: -s2}},
+		{"tob clamped", in(0, 3), want{scores: [3]float64{0.5, 0, 0.5}, conf: 0.5}},
+		{"full sell", in(-1e9, -1), want{scores: [3]float64{0, 1, 0}, conf: 1}},
+		{"no book", feats(map[window.Feature]float64{window.FOFI: 5}), want{abstain: true}},
+		{"inf ofi", in(math.Inf(-1), 0), want{abstain: true}},
+	})
+	runHeadCases(t, ofiOnly, []headCase{
+		{"ofi only", in(50, 1), want{scores: [3]float64{tanhHalf, 0, 1 - tanhHalf}, conf: tanhHalf}},
+	})
 }
 
 func TestHeadConfigValidate(t *testing.T) {

@@ -3,6 +3,8 @@ package expert
 import (
 	"fmt"
 	"math"
+
+	"thunderline/hotpath/enum"
 )
 
 // Activation is the MLP's hidden-layer nonlinearity.
@@ -13,26 +15,12 @@ const (
 	Tanh Activation = 2 // tanh(x), computed by detTanh in float64 and rounded to float32
 )
 
-// ParseActivation maps "relu" or "tanh" to an Activation.
-func ParseActivation(s string) (Activation, error) {
-	switch s {
-	case "relu":
-		return ReLU, nil
-	case "tanh":
-		return Tanh, nil
-	}
-	return 0, fmt.Errorf("activation %q: want relu or tanh", s)
-}
+var activationNames = enum.Names[Activation]{ReLU: "relu", Tanh: "tanh"}
 
-func (a Activation) String() string {
-	switch a {
-	case ReLU:
-		return "relu"
-	case Tanh:
-		return "tanh"
-	}
-	return "invalid"
-}
+// ParseActivation maps "relu" or "tanh" to an Activation.
+func ParseActivation(s string) (Activation, error) { return activationNames.Parse("activation", s) }
+
+func (a Activation) String() string { return activationNames.Or(a, "invalid") }
 
 // maxMLPDim bounds each MLP dimension, so In*Hidden and Hidden*Out cannot
 // overflow and a bad weight file cannot ask for absurd scratch buffers.

@@ -25,33 +25,30 @@ import (
 // momentum ~19 ns, mean_reversion ~10 ns, order_flow ~22 ns, all 0 allocs.
 
 func BenchmarkMLPHand(b *testing.B) {
-	for si, s := range mlpShapes {
-		cfg := seededConfig(s.in, s.hidden, s.out, s.head, s.act, uint64(si))
+	benchMLPShapes(b, func(cfg MLPConfig) func(*Input, *Output) {
 		m, err := NewMLP(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		in := &Input{Embedding: testEmbedding(s.in, 1)}
-		out := &Output{Hidden: make([]float32, s.out)}
-		b.Run(shapeName(s.in, s.hidden, s.out, s.head), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				m.Eval(in, out)
-			}
-		})
-	}
+		return m.Eval
+	})
 }
 
 func BenchmarkMLPGorgonia(b *testing.B) {
+	benchMLPShapes(b, func(cfg MLPConfig) func(*Input, *Output) { return newGorgoniaMLP(cfg).eval })
+}
+
+// benchMLPShapes runs a sub-benchmark per shape of mlpShapes: the
+// evaluation eval makes for the shape's seeded configuration.
+func benchMLPShapes(b *testing.B, eval func(MLPConfig) func(*Input, *Output)) {
 	for si, s := range mlpShapes {
-		cfg := seededConfig(s.in, s.hidden, s.out, s.head, s.act, uint64(si))
-		g := newGorgoniaMLP(cfg)
+		run := eval(seededConfig(s.in, s.hidden, s.out, s.head, s.act, uint64(si)))
 		in := &Input{Embedding: testEmbedding(s.in, 1)}
 		out := &Output{Hidden: make([]float32, s.out)}
 		b.Run(shapeName(s.in, s.hidden, s.out, s.head), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				g.eval(in, out)
+				run(in, out)
 			}
 		})
 	}

@@ -7,6 +7,7 @@
 // fixed-width numbers, length-prefixed strings, floats as IEEE-754 bits —
 // so their sha256 is reproducible; both decoders never panic on bad bytes and
 // wrap ErrCorrupt. EDGAR work happens per document, off the per-tick path:
-// these types allocate freely. The package imports nothing of the project,
-// so the engine, the EDGAR adapters and the Postgres shipper can all use it.
+// these types allocate freely. The package imports only hotpath/codec (the
+// one reader and writer of the canonical encodings), so the engine, the
+// EDGAR adapters and the Postgres shipper can all use it.
 package filing

@@ -1,6 +1,22 @@
 package filing
 
-import "crypto/sha256"
+import (
+	"crypto/sha256"
+	"errors"
+
+	"thunderline/hotpath/codec"
+)
+
+// ErrCorrupt is wrapped by every decoding error.
+var ErrCorrupt = errors.New("corrupt filing record")
+
+// The magic and version byte each record starts with.
+const (
+	docMagic    = "TLED"
+	docVersion  = 1
+	provMagic   = "TLEP"
+	provVersion = 1
+)
 
 // Doc is one parsed EDGAR document: the EDGARDoc of seed 004 §3 and the
 // row of raw_edgar_docs. Times are nanoseconds since the Unix epoch, UTC;
@@ -41,11 +57,6 @@ type Fact struct {
 // Dim is one dimension of a fact's context.
 type Dim struct{ Axis, Member string }
 
-const (
-	docMagic   = "TLED"
-	docVersion = 1
-)
-
 // AppendDoc appends the canonical encoding of d:
 //
 //	"TLED" | version u8 = 1 | name, source: str | raw [32] | size u64 | cik u64
@@ -56,44 +67,22 @@ const (
 //
 // where str is len u32, bytes.
 func AppendDoc(dst []byte, d *Doc) []byte {
-	e := enc{b: dst}
-	e.b = append(e.b, docMagic...)
-	e.u8(docVersion)
-	e.str(d.Name)
-	e.str(d.Source)
-	e.b = append(e.b, d.Raw[:]...)
-	e.u64(d.Size)
-	e.u64(d.CIK)
-	e.str(d.Form)
-	e.str(d.Accession)
-	e.str(d.Company)
-	e.i64(d.FilingTime)
-	e.i64(d.PeriodEnd)
-	e.u32(uint32(len(d.Sections)))
-	for i := range d.Sections {
-		s := &d.Sections[i]
-		e.str(s.Part)
-		e.str(s.Item)
-		e.str(s.Title)
-		e.str(s.Text)
-	}
-	e.u32(uint32(len(d.Facts)))
-	for i := range d.Facts {
-		f := &d.Facts[i]
-		e.str(f.Concept)
-		e.str(f.Value)
-		e.str(f.Unit)
-		e.str(f.Decimals)
-		e.str(f.Start)
-		e.str(f.End)
-		e.u32(uint32(len(f.Dims)))
-		for _, dm := range f.Dims {
-			e.str(dm.Axis)
-			e.str(dm.Member)
-		}
-	}
-	e.strs(d.Issues)
-	return e.b
+	a := codec.Appender{B: dst}
+	a.Magic(docMagic, docVersion)
+	a.Str32(d.Name, d.Source)
+	a.Raw(d.Raw[:])
+	a.U64(d.Size)
+	a.U64(d.CIK)
+	a.Str32(d.Form, d.Accession, d.Company)
+	a.I64(d.FilingTime)
+	a.I64(d.PeriodEnd)
+	codec.AppendList(&a, d.Sections, func(a *codec.Appender, s *Section) { a.Str32(s.Part, s.Item, s.Title, s.Text) })
+	codec.AppendList(&a, d.Facts, func(a *codec.Appender, f *Fact) {
+		a.Str32(f.Concept, f.Value, f.Unit, f.Decimals, f.Start, f.End)
+		codec.AppendList(a, f.Dims, func(a *codec.Appender, dm *Dim) { a.Str32(dm.Axis, dm.Member) })
+	})
+	a.StrList32(d.Issues)
+	return a.B
 }
 
 // Hash is the sha256 of d's canonical encoding: the EDGARDoc hash.
@@ -103,52 +92,28 @@ func (d *Doc) Hash() [32]byte { return sha256.Sum256(AppendDoc(nil, d)) }
 // UUID (version 8, RFC 9562) from the hash, so a document has the same id
 // in every run and lineage edges can name it.
 func DocID(h [32]byte) [16]byte {
-	var id [16]byte
-	copy(id[:], h[:16])
-	id[6] = id[6]&0x0f | 0x80
-	id[8] = id[8]&0x3f | 0x80
-	return id
+	return codec.UUID8(h)
 }
 
 // DecodeDoc parses AppendDoc's encoding. It never panics on bad bytes.
 func DecodeDoc(b []byte) (Doc, error) {
 	var d Doc
-	r := dec{b: b}
-	r.magic(docMagic, docVersion)
-	d.Name = r.str("name")
-	d.Source = r.str("source")
-	if r.need(32, "raw") {
-		copy(d.Raw[:], b[r.off:])
-		r.off += 32
-	}
-	d.Size = r.u64("size")
-	d.CIK = r.u64("cik")
-	d.Form = r.str("form")
-	d.Accession = r.str("accession")
-	d.Company = r.str("company")
-	d.FilingTime = r.i64("filing_time")
-	d.PeriodEnd = r.i64("period_end")
-	if n := r.count(16, "sections"); n > 0 {
-		d.Sections = make([]Section, n)
-		for i := range d.Sections {
-			s := &d.Sections[i]
-			s.Part, s.Item, s.Title, s.Text = r.str("part"), r.str("item"), r.str("title"), r.str("text")
-		}
-	}
-	if n := r.count(28, "facts"); n > 0 {
-		d.Facts = make([]Fact, n)
-		for i := range d.Facts {
-			f := &d.Facts[i]
-			f.Concept, f.Value, f.Unit, f.Decimals = r.str("concept"), r.str("value"), r.str("unit"), r.str("decimals")
-			f.Start, f.End = r.str("start"), r.str("end")
-			if m := r.count(8, "dims"); m > 0 {
-				f.Dims = make([]Dim, m)
-				for j := range f.Dims {
-					f.Dims[j] = Dim{Axis: r.str("axis"), Member: r.str("member")}
-				}
-			}
-		}
-	}
-	d.Issues = r.strs("issues")
-	return d, r.end()
+	r := codec.NewReader(b, ErrCorrupt)
+	r.Magic(docMagic, docVersion)
+	r.Str32s("name, source", &d.Name, &d.Source)
+	r.Read(d.Raw[:], "raw")
+	d.Size = r.U64("size")
+	d.CIK = r.U64("cik")
+	r.Str32s("form, accession, company", &d.Form, &d.Accession, &d.Company)
+	d.FilingTime = r.I64("filing_time")
+	d.PeriodEnd = r.I64("period_end")
+	d.Sections = codec.ReadList(&r, 4*4, "sections", func(r *codec.Reader, s *Section) {
+		r.Str32s("section", &s.Part, &s.Item, &s.Title, &s.Text)
+	})
+	d.Facts = codec.ReadList(&r, 7*4, "facts", func(r *codec.Reader, f *Fact) {
+		r.Str32s("fact", &f.Concept, &f.Value, &f.Unit, &f.Decimals, &f.Start, &f.End)
+		f.Dims = codec.ReadList(r, 2*4, "dims", func(r *codec.Reader, dm *Dim) { r.Str32s("dim", &dm.Axis, &dm.Member) })
+	})
+	d.Issues = r.StrList32("issues")
+	return d, r.End()
 }

@@ -1,10 +1,11 @@
 package filing
 
 import (
-	"bytes"
 	"errors"
 	"reflect"
 	"testing"
+
+	"thunderline/hotpath/codec/codectest"
 )
 
 func sampleDoc() Doc {
@@ -25,17 +26,34 @@ func sampleProv() Prov {
 		Embedding: []float32{0.5, -0.25}, Missing: []string{"previous"}}
 }
 
-func TestDocRoundTrip(t *testing.T) {
-	d := sampleDoc()
-	b := AppendDoc(nil, &d)
-	got, err := DecodeDoc(b)
+// roundTrip checks that v encodes and decodes back to itself, that every
+// cut of its encoding and a trailing byte are refused with ErrCorrupt, and
+// returns the encoding.
+func roundTrip[T any](t *testing.T, v T, enc func([]byte, *T) []byte, dec func([]byte) (T, error)) []byte {
+	t.Helper()
+	b := enc(nil, &v)
+	got, err := dec(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, d) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, d)
+	if !reflect.DeepEqual(got, v) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, v)
 	}
-	if got.Hash() != d.Hash() {
+	for i := range b {
+		if _, err := dec(b[:i]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("truncated at %d: err %v", i, err)
+		}
+	}
+	if _, err := dec(append(b, 0)); !errors.Is(err, ErrCorrupt) {
+		t.Fatal("a trailing byte was accepted")
+	}
+	return b
+}
+
+func TestDocRoundTrip(t *testing.T) {
+	d := sampleDoc()
+	b := roundTrip(t, d, AppendDoc, DecodeDoc)
+	if got, _ := DecodeDoc(b); got.Hash() != d.Hash() {
 		t.Fatal("hash differs after a round trip")
 	}
 	d2 := d
@@ -44,31 +62,10 @@ func TestDocRoundTrip(t *testing.T) {
 	if d2.Hash() == d.Hash() {
 		t.Fatal("a changed fact value did not change the hash")
 	}
-	for i := range b {
-		if _, err := DecodeDoc(b[:i]); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("truncated at %d: err %v", i, err)
-		}
-	}
 }
 
 func TestProvRoundTrip(t *testing.T) {
-	p := sampleProv()
-	b := AppendProv(nil, &p)
-	got, err := DecodeProv(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, p) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, p)
-	}
-	for i := range b {
-		if _, err := DecodeProv(b[:i]); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("truncated at %d: err %v", i, err)
-		}
-	}
-	if _, err := DecodeProv(append(b, 0)); !errors.Is(err, ErrCorrupt) {
-		t.Fatal("a trailing byte was accepted")
-	}
+	roundTrip(t, sampleProv(), AppendProv, DecodeProv)
 }
 
 func FuzzDecodeDoc(f *testing.F) {
@@ -77,19 +74,7 @@ func FuzzDecodeDoc(f *testing.F) {
 	f.Add(AppendProv(nil, &p))
 	f.Add([]byte("TLED\x01\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := DecodeDoc(b); err == nil {
-			if again := AppendDoc(nil, &d); !bytes.Equal(again, b) {
-				t.Fatalf("accepted doc does not re-encode to its bytes")
-			}
-		} else if !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("error %v does not wrap ErrCorrupt", err)
-		}
-		if p, err := DecodeProv(b); err == nil {
-			if again := AppendProv(nil, &p); !bytes.Equal(again, b) {
-				t.Fatalf("accepted prov does not re-encode to its bytes")
-			}
-		} else if !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("error %v does not wrap ErrCorrupt", err)
-		}
+		codectest.Reencodes(t, b, ErrCorrupt, DecodeDoc, func(d Doc) []byte { return AppendDoc(nil, &d) })
+		codectest.Reencodes(t, b, ErrCorrupt, DecodeProv, func(p Prov) []byte { return AppendProv(nil, &p) })
 	})
 }

@@ -1,5 +1,7 @@
 package filing
 
+import "thunderline/hotpath/codec"
+
 // Prov is the provenance extension of an EDGAR FeatureWindow (hashed with
 // the window): which filing, documents and facts its features came from,
 // and its text embedding, so a window can be audited and re-derived.
@@ -44,11 +46,6 @@ type Sentiment struct {
 	FellBack bool
 }
 
-const (
-	provMagic   = "TLEP"
-	provVersion = 1
-)
-
 // AppendProv appends the canonical encoding of p:
 //
 //	"TLEP" | version u8 = 1 | cik u64 | form, accession: str
@@ -58,95 +55,60 @@ const (
 //	| sentiment: words, positive, negative, uncertainty, litigious, constraining u32, fell_back u8
 //	| embedding: n u32 × f32 | missing: n u32 × str
 func AppendProv(dst []byte, p *Prov) []byte {
-	e := enc{b: dst}
-	e.b = append(e.b, provMagic...)
-	e.u8(provVersion)
-	e.u64(p.CIK)
-	e.str(p.Form)
-	e.str(p.Accession)
-	e.i64(p.PeriodStart)
-	e.i64(p.PeriodEnd)
-	e.i64(p.FilingTime)
-	e.str(p.TimeBasis)
-	e.str(p.PrevAccession)
-	e.strs(p.Docs)
-	e.u32(uint32(len(p.Facts)))
-	for _, f := range p.Facts {
-		e.str(f.Role)
-		e.str(f.Concept)
-		e.str(f.Value)
-		e.str(f.Unit)
-		e.str(f.Period)
+	a := codec.Appender{B: dst}
+	a.Magic(provMagic, provVersion)
+	a.U64(p.CIK)
+	a.Str32(p.Form, p.Accession)
+	a.I64(p.PeriodStart)
+	a.I64(p.PeriodEnd)
+	a.I64(p.FilingTime)
+	a.Str32(p.TimeBasis, p.PrevAccession)
+	a.StrList32(p.Docs)
+	codec.AppendList(&a, p.Facts, func(a *codec.Appender, f *FactRef) { a.Str32(f.Role, f.Concept, f.Value, f.Unit, f.Period) })
+	codec.AppendList(&a, p.Sections, func(a *codec.Appender, s *SectionRef) {
+		a.Str32(s.Item)
+		a.U32(s.Chars)
+		a.U32(s.Words)
+	})
+	for _, v := range p.Sentiment.counts() {
+		a.U32(*v)
 	}
-	e.u32(uint32(len(p.Sections)))
-	for _, s := range p.Sections {
-		e.str(s.Item)
-		e.u32(s.Chars)
-		e.u32(s.Words)
-	}
-	s := &p.Sentiment
-	for _, v := range [...]uint32{s.Words, s.Positive, s.Negative, s.Uncertainty, s.Litigious, s.Constraining} {
-		e.u32(v)
-	}
-	if s.FellBack {
-		e.u8(1)
-	} else {
-		e.u8(0)
-	}
-	e.u32(uint32(len(p.Embedding)))
-	for _, v := range p.Embedding {
-		e.f32(v)
-	}
-	e.strs(p.Missing)
-	return e.b
+	a.Bool(p.Sentiment.FellBack)
+	codec.AppendList(&a, p.Embedding, func(a *codec.Appender, v *float32) { a.F32(*v) })
+	a.StrList32(p.Missing)
+	return a.B
+}
+
+// counts are the word counts in their encoded order.
+func (s *Sentiment) counts() [6]*uint32 {
+	return [...]*uint32{&s.Words, &s.Positive, &s.Negative, &s.Uncertainty, &s.Litigious, &s.Constraining}
 }
 
 // DecodeProv parses AppendProv's encoding. It never panics on bad bytes.
 func DecodeProv(b []byte) (Prov, error) {
 	var p Prov
-	r := dec{b: b}
-	r.magic(provMagic, provVersion)
-	p.CIK = r.u64("cik")
-	p.Form = r.str("form")
-	p.Accession = r.str("accession")
-	p.PeriodStart = r.i64("period_start")
-	p.PeriodEnd = r.i64("period_end")
-	p.FilingTime = r.i64("filing_time")
-	p.TimeBasis = r.str("time_basis")
-	p.PrevAccession = r.str("prev_accession")
-	p.Docs = r.strs("docs")
-	if n := r.count(20, "facts"); n > 0 {
-		p.Facts = make([]FactRef, n)
-		for i := range p.Facts {
-			p.Facts[i] = FactRef{Role: r.str("role"), Concept: r.str("concept"), Value: r.str("value"),
-				Unit: r.str("unit"), Period: r.str("period")}
-		}
+	r := codec.NewReader(b, ErrCorrupt)
+	r.Magic(provMagic, provVersion)
+	p.CIK = r.U64("cik")
+	r.Str32s("form, accession", &p.Form, &p.Accession)
+	p.PeriodStart = r.I64("period_start")
+	p.PeriodEnd = r.I64("period_end")
+	p.FilingTime = r.I64("filing_time")
+	r.Str32s("time_basis, prev_accession", &p.TimeBasis, &p.PrevAccession)
+	p.Docs = r.StrList32("docs")
+	p.Facts = codec.ReadList(&r, 5*4, "facts", func(r *codec.Reader, f *FactRef) {
+		r.Str32s("fact", &f.Role, &f.Concept, &f.Value, &f.Unit, &f.Period)
+	})
+	p.Sections = codec.ReadList(&r, 3*4, "sections", func(r *codec.Reader, s *SectionRef) {
+		s.Item = r.Str32("item")
+		s.Chars = r.U32("chars")
+		s.Words = r.U32("words")
+	})
+	for _, v := range p.Sentiment.counts() {
+		*v = r.U32("sentiment")
 	}
-	if n := r.count(12, "sections"); n > 0 {
-		p.Sections = make([]SectionRef, n)
-		for i := range p.Sections {
-			p.Sections[i] = SectionRef{Item: r.str("item"), Chars: r.u32("chars"), Words: r.u32("words")}
-		}
-	}
-	s := &p.Sentiment
-	for _, v := range [...]*uint32{&s.Words, &s.Positive, &s.Negative, &s.Uncertainty, &s.Litigious, &s.Constraining} {
-		*v = r.u32("sentiment")
-	}
-	switch r.u8("fell_back") {
-	case 0:
-	case 1:
-		s.FellBack = true
-	default:
-		if r.err == nil {
-			r.err = errorf("fell_back flag not 0 or 1")
-		}
-	}
-	if n := r.count(4, "embedding"); n > 0 {
-		p.Embedding = make([]float32, n)
-		for i := range p.Embedding {
-			p.Embedding[i] = r.f32("embedding")
-		}
-	}
-	p.Missing = r.strs("missing")
-	return p, r.end()
+	p.Sentiment.FellBack = r.Bool("fell_back")
+	p.Embedding = codec.ReadList(&r, 4, "embedding", func(r *codec.Reader, v *float32) { *v = r.F32("embedding") })
+	p.Missing = r.StrList32("missing")
+	return p, r.End()
 }

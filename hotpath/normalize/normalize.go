@@ -1,9 +1,11 @@
 package normalize
 
 import (
+	"cmp"
 	"fmt"
 	"sync/atomic"
 
+	"thunderline/hotpath/enum"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/table"
 )
@@ -23,18 +25,10 @@ const (
 	SeqMonotonic
 )
 
+var seqModeNames = enum.Names[SeqMode]{SeqOff: "off", SeqContiguous: "contiguous", SeqMonotonic: "monotonic"}
+
 // ParseSeqMode maps a profile value to a SeqMode.
-func ParseSeqMode(s string) (SeqMode, error) {
-	switch s {
-	case "off":
-		return SeqOff, nil
-	case "contiguous":
-		return SeqContiguous, nil
-	case "monotonic":
-		return SeqMonotonic, nil
-	}
-	return 0, fmt.Errorf("sequence mode %q: want off, contiguous or monotonic", s)
-}
+func ParseSeqMode(s string) (SeqMode, error) { return seqModeNames.Parse("sequence mode", s) }
 
 // Config sets the validation rules.
 type Config struct {
@@ -53,9 +47,7 @@ func (c Config) WithDefaults() Config {
 	if c.MinPrice == 0 && c.MaxPrice == 0 {
 		c.MinPrice, c.MaxPrice = 1, 10_000_000*record.PriceScale
 	}
-	if c.SeqCapacity == 0 {
-		c.SeqCapacity = 1 << 16
-	}
+	c.SeqCapacity = cmp.Or(c.SeqCapacity, 1<<16)
 	return c
 }
 

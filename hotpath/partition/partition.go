@@ -175,12 +175,9 @@ func (p *Partition) process(t *record.MarketTick) (end bool) {
 		}
 		if p.out != nil && p.marks {
 			p.C.Marks.Add(1)
-			if p.suppress.marks > 0 {
-				p.suppress.marks--
-			} else {
-				p.outBuf.Kind = OutMark
+			if !replayed(&p.suppress.marks) {
 				p.outBuf.Mark = t.TsEvent
-				p.push()
+				p.send(OutMark)
 			}
 		}
 		return end
@@ -209,15 +206,27 @@ func (p *Partition) process(t *record.MarketTick) (end bool) {
 
 func (p *Partition) reject(t *record.MarketTick, reason record.Reason, detail int64) {
 	p.C.Rejects[reason].Add(1)
-	if p.out == nil {
+	if p.out == nil || replayed(&p.suppress.rejects) {
 		return
 	}
-	if p.suppress.rejects > 0 {
-		p.suppress.rejects--
-		return
-	}
-	p.outBuf.Kind = OutReject
 	p.outBuf.Reject = record.Reject{Tick: *t, Reason: reason, Detail: detail}
+	p.send(OutReject)
+}
+
+// replayed reports whether the next output of a kind is one a restarted
+// partition sent before it crashed (restart.go), counting it off: it is
+// not sent again.
+func replayed(pending *uint64) bool {
+	if *pending == 0 {
+		return false
+	}
+	*pending--
+	return true
+}
+
+// send pushes outBuf, filled but for its kind, as an output of kind.
+func (p *Partition) send(kind OutKind) {
+	p.outBuf.Kind = kind
 	p.push()
 }
 
@@ -237,33 +246,28 @@ type emitter Partition
 
 func (e *emitter) Window(w *window.FeatureWindow) {
 	p := (*Partition)(e)
-	p.Windows.Add(w.Symbol, &w.Hash)
-	p.C.Windows.Add(1)
-	if p.suppress.windows > 0 {
-		p.suppress.windows--
-		return
-	}
-	if p.out != nil {
-		p.outBuf.Kind = OutWindow
+	if p.fold(p.Windows, &p.C.Windows, &p.suppress.windows, w.Symbol, &w.Hash) {
 		p.outBuf.Window = *w
 		p.outBuf.Window.ClosedNs = window.MonoNow()
-		p.push()
+		p.send(OutWindow)
 	}
 }
 
 func (e *emitter) Label(l *window.LabelFill) {
 	p := (*Partition)(e)
-	p.Labels.Add(l.Symbol, &l.Hash)
-	p.C.Labels.Add(1)
-	if p.suppress.labels > 0 {
-		p.suppress.labels--
-		return
-	}
-	if p.out != nil {
-		p.outBuf.Kind = OutLabel
+	if p.fold(p.Labels, &p.C.Labels, &p.suppress.labels, l.Symbol, &l.Hash) {
 		p.outBuf.Label = *l
-		p.push()
+		p.send(OutLabel)
 	}
+}
+
+// fold adds a window's or a label's hash to its digest and its counter,
+// and reports whether to send it: not a replayed one, and there is an
+// output ring.
+func (p *Partition) fold(d *window.Digest, n *atomic.Uint64, pending *uint64, sym uint32, hash *[32]byte) bool {
+	d.Add(sym, hash)
+	n.Add(1)
+	return !replayed(pending) && p.out != nil
 }
 
 // Run pops and processes ticks until the end-of-input marker, then returns.

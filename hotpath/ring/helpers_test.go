@@ -3,6 +3,7 @@ package ring
 import (
 	"fmt"
 	"math"
+	"testing"
 
 	"thunderline/hotpath/record"
 )
@@ -54,6 +55,39 @@ func checkTick(t *record.MarketTick) error {
 		return fmt.Errorf("torn tick: got %+v, want %+v", *t, want)
 	}
 	return nil
+}
+
+// expectSeq checks that ticks are intact and numbered want, want+1, ...,
+// and returns the number the next tick must have.
+func expectSeq(t *testing.T, ticks []record.MarketTick, want uint64) uint64 {
+	t.Helper()
+	for i := range ticks {
+		if ticks[i].InSeq != want {
+			t.Fatalf("popped seq %d, want %d", ticks[i].InSeq, want)
+		}
+		if err := checkTick(&ticks[i]); err != nil {
+			t.Fatal(err)
+		}
+		want++
+	}
+	return want
+}
+
+// newRingAt makes an SPSC or an MPSC (kind) of capacity whose indexes start
+// at base.
+func newRingAt(kind string, capacity int, base uint64) (fifo[record.MarketTick], error) {
+	if kind == "SPSC" {
+		r, err := NewSPSC[record.MarketTick](capacity)
+		if err == nil {
+			startSPSCAt(r, base)
+		}
+		return r, err
+	}
+	r, err := NewMPSC[record.MarketTick](capacity)
+	if err == nil {
+		startMPSCAt(r, base)
+	}
+	return r, err
 }
 
 // startSPSCAt moves an empty SPSC's indexes to base, so tests can run the

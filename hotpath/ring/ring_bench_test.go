@@ -85,33 +85,40 @@ func benchSPSCSingle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run(b, 1, func(_, count int) {
-		tick := mkTick(0, 0)
-		var bo Backoff
-		for i := 0; i < count; {
-			tick.InSeq = uint64(i)
-			if r.Push(&tick) {
-				i++
-				bo.Reset()
-			} else {
-				bo.Wait()
-			}
+	run(b, 1, func(p, count int) { pushEach(p, count, r.Push) }, func() uint64 { return popEach(b.N, r.Pop) })
+}
+
+// pushEach pushes count ticks of producer p, InSeq 0 to count-1, one at a
+// time, waiting while the ring is full.
+func pushEach(p, count int, push func(*record.MarketTick) bool) {
+	tick := mkTick(uint16(p), 0)
+	var bo Backoff
+	for i := 0; i < count; {
+		tick.InSeq = uint64(i)
+		if push(&tick) {
+			i++
+			bo.Reset()
+		} else {
+			bo.Wait()
 		}
-	}, func() uint64 {
-		var sum uint64
-		var tick record.MarketTick
-		var bo Backoff
-		for i := 0; i < b.N; {
-			if r.Pop(&tick) {
-				sum += tick.InSeq
-				i++
-				bo.Reset()
-			} else {
-				bo.Wait()
-			}
+	}
+}
+
+// popEach pops n ticks one at a time and returns the sum of their InSeq.
+func popEach(n int, pop func(*record.MarketTick) bool) uint64 {
+	var sum uint64
+	var tick record.MarketTick
+	var bo Backoff
+	for i := 0; i < n; {
+		if pop(&tick) {
+			sum += tick.InSeq
+			i++
+			bo.Reset()
+		} else {
+			bo.Wait()
 		}
-		return sum
-	})
+	}
+	return sum
 }
 
 func benchSPSCBatch(b *testing.B) {
@@ -170,35 +177,11 @@ func benchMPSC(b *testing.B, producers, popBatch int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run(b, producers, func(p, count int) {
-		tick := mkTick(uint16(p), 0)
-		var bo Backoff
-		for i := 0; i < count; {
-			tick.InSeq = uint64(i)
-			if r.Push(&tick) {
-				i++
-				bo.Reset()
-			} else {
-				bo.Wait()
-			}
-		}
-	}, func() uint64 {
+	run(b, producers, func(p, count int) { pushEach(p, count, r.Push) }, func() uint64 {
 		if popBatch > 1 {
 			return popBatches(b.N, r.PopBatch)
 		}
-		var sum uint64
-		var tick record.MarketTick
-		var bo Backoff
-		for i := 0; i < b.N; {
-			if r.Pop(&tick) {
-				sum += tick.InSeq
-				i++
-				bo.Reset()
-			} else {
-				bo.Wait()
-			}
-		}
-		return sum
+		return popEach(b.N, r.Pop)
 	})
 }
 

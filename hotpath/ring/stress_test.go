@@ -31,7 +31,68 @@ const stressDeadline = 60 * time.Second
 // Backoff's sleeps (0.5 ms or more on a loaded VM, whatever is asked) would
 // turn into most of the run time.
 
-// TestSPSCStress runs one producer and one consumer through an 8-slot ring,
+// stressProduce pushes ticks 0 to count-1 of producer p into r, each step a
+// single Push (single times out of 4) or a PushBatch of 1 to batch ticks,
+// until done or stop is set.
+func stressProduce(r fifo[record.MarketTick], p uint16, count uint64, rng *rand.Rand, single, batch int, stop *atomic.Bool) {
+	buf := make([]record.MarketTick, batch)
+	for next := uint64(0); next < count && !stop.Load(); {
+		var n int
+		if rng.IntN(4) < single {
+			tick := mkTick(p, next)
+			if r.Push(&tick) {
+				n = 1
+			}
+		} else {
+			k := min(uint64(rng.IntN(batch)+1), count-next)
+			for i := range k {
+				buf[i] = mkTick(p, next+i)
+			}
+			n = r.PushBatch(buf[:k])
+		}
+		if n == 0 {
+			runtime.Gosched()
+		}
+		next += uint64(n)
+	}
+}
+
+// stressConsume pops total ticks from r, each step a Pop or a PopBatch of 1
+// to batch ticks at random, checks each tick is intact and hands it to
+// check; it fails the test when they have not all come by stressDeadline.
+func stressConsume(t *testing.T, r fifo[record.MarketTick], total uint64, rng *rand.Rand, batch int, check func(*record.MarketTick)) {
+	t.Helper()
+	out := make([]record.MarketTick, batch)
+	deadline := time.Now().Add(stressDeadline)
+	for received := uint64(0); received < total; {
+		var n int
+		if rng.IntN(2) == 0 {
+			if r.Pop(&out[0]) {
+				n = 1
+			}
+		} else {
+			n = r.PopBatch(out[:rng.IntN(batch)+1])
+		}
+		if n == 0 {
+			if runtime.Gosched(); time.Now().After(deadline) {
+				t.Fatalf("timed out: received %d of %d", received, total)
+			}
+			continue
+		}
+		for i := range n {
+			if err := checkTick(&out[i]); err != nil {
+				t.Fatal(err)
+			}
+			check(&out[i])
+		}
+		received += uint64(n)
+	}
+	if n := r.Len(); n != 0 {
+		t.Fatalf("Len after all received = %d", n)
+	}
+}
+
+// TestSPSCStress runs one producer and one consumer through a 16-slot ring,
 // each mixing single and batch operations of random sizes, and checks that
 // every tick arrives once, in order, and intact.
 func TestSPSCStress(t *testing.T) {
@@ -42,67 +103,17 @@ func TestSPSCStress(t *testing.T) {
 	total := stressItems()
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		rng := rand.New(rand.NewPCG(1, 2))
-		batch := make([]record.MarketTick, 13)
-		for next := uint64(0); next < total; {
-			if stop.Load() {
-				return
-			}
-			if rng.IntN(2) == 0 {
-				tick := mkTick(0, next)
-				if r.Push(&tick) {
-					next++
-				} else {
-					runtime.Gosched()
-				}
-				continue
-			}
-			k := min(uint64(rng.IntN(len(batch))+1), total-next)
-			for i := range k {
-				batch[i] = mkTick(0, next+i)
-			}
-			if n := r.PushBatch(batch[:k]); n > 0 {
-				next += uint64(n)
-			} else {
-				runtime.Gosched()
-			}
-		}
-	})
+	wg.Go(func() { stressProduce(r, 0, total, rand.New(rand.NewPCG(1, 2)), 2, 13, &stop) })
 	defer wg.Wait()
 	defer stop.Store(true) // releases the producer if the consumer fails
 
-	rng := rand.New(rand.NewPCG(3, 4))
-	out := make([]record.MarketTick, 11)
-	deadline := time.Now().Add(stressDeadline)
-	for want := uint64(0); want < total; {
-		var n int
-		if rng.IntN(2) == 0 {
-			if r.Pop(&out[0]) {
-				n = 1
-			}
-		} else {
-			n = r.PopBatch(out[:rng.IntN(len(out))+1])
+	var want uint64
+	stressConsume(t, r, total, rand.New(rand.NewPCG(3, 4)), 11, func(tick *record.MarketTick) {
+		if tick.InSeq != want {
+			t.Fatalf("received seq %d, want %d", tick.InSeq, want)
 		}
-		if n == 0 {
-			if runtime.Gosched(); time.Now().After(deadline) {
-				t.Fatalf("timed out: received %d of %d", want, total)
-			}
-			continue
-		}
-		for i := range n {
-			if out[i].InSeq != want {
-				t.Fatalf("received seq %d, want %d", out[i].InSeq, want)
-			}
-			if err := checkTick(&out[i]); err != nil {
-				t.Fatal(err)
-			}
-			want++
-		}
-	}
-	if n := r.Len(); n != 0 {
-		t.Fatalf("Len after all received = %d", n)
-	}
+		want++
+	})
 }
 
 // TestMPSCStress runs four producers, each pushing its own increasing
@@ -119,78 +130,25 @@ func TestMPSCStress(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for p := range producers {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(p), 99))
-			batch := make([]record.MarketTick, 5)
-			for next := uint64(0); next < perProducer; {
-				if stop.Load() {
-					return
-				}
-				if rng.IntN(4) != 0 {
-					tick := mkTick(uint16(p), next)
-					if r.Push(&tick) {
-						next++
-					} else {
-						runtime.Gosched()
-					}
-					continue
-				}
-				k := min(uint64(rng.IntN(len(batch))+1), perProducer-next)
-				for i := range k {
-					batch[i] = mkTick(uint16(p), next+i)
-				}
-				if n := r.PushBatch(batch[:k]); n > 0 {
-					next += uint64(n)
-				} else {
-					runtime.Gosched()
-				}
-			}
-		})
+		wg.Go(func() { stressProduce(r, uint16(p), perProducer, rand.New(rand.NewPCG(uint64(p), 99)), 3, 5, &stop) })
 	}
 	defer wg.Wait()
 	defer stop.Store(true)
 
 	var got [producers]uint64 // next expected sequence of each producer
-	rng := rand.New(rand.NewPCG(5, 6))
-	out := make([]record.MarketTick, 9)
-	deadline := time.Now().Add(stressDeadline)
-	for received := uint64(0); received < perProducer*producers; {
-		var n int
-		if rng.IntN(2) == 0 {
-			if r.Pop(&out[0]) {
-				n = 1
-			}
-		} else {
-			n = r.PopBatch(out[:rng.IntN(len(out))+1])
+	stressConsume(t, r, perProducer*producers, rand.New(rand.NewPCG(5, 6)), 9, func(tick *record.MarketTick) {
+		p := tick.Venue
+		if p >= producers {
+			t.Fatalf("unknown producer %d", p)
 		}
-		if n == 0 {
-			if runtime.Gosched(); time.Now().After(deadline) {
-				t.Fatalf("timed out: received %d, per producer %v of %d", received, got, perProducer)
-			}
-			continue
+		if tick.InSeq != got[p] {
+			t.Fatalf("producer %d: received seq %d, want %d", p, tick.InSeq, got[p])
 		}
-		for i := range n {
-			tick := &out[i]
-			if err := checkTick(tick); err != nil {
-				t.Fatal(err)
-			}
-			p := tick.Venue
-			if p >= producers {
-				t.Fatalf("unknown producer %d", p)
-			}
-			if tick.InSeq != got[p] {
-				t.Fatalf("producer %d: received seq %d, want %d", p, tick.InSeq, got[p])
-			}
-			got[p]++
-			received++
-		}
-	}
+		got[p]++
+	})
 	for p, n := range got {
 		if n != perProducer {
 			t.Errorf("producer %d: received %d, want %d", p, n, perProducer)
 		}
-	}
-	if n := r.Len(); n != 0 {
-		t.Fatalf("Len after all received = %d", n)
 	}
 }

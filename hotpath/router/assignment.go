@@ -1,6 +1,10 @@
 package router
 
-import "fmt"
+import (
+	"fmt"
+
+	"thunderline/hotpath/enum"
+)
 
 // TokenStatus says how a token of the last batch was routed.
 type TokenStatus uint8
@@ -20,16 +24,12 @@ const (
 	StatusInvalid
 )
 
+var tokenStatusNames = enum.Names[TokenStatus]{StatusRouted: "routed", StatusArgmax: "argmax",
+	StatusUndercovered: "undercovered", StatusInvalid: "invalid"}
+
 func (s TokenStatus) String() string {
-	switch s {
-	case StatusRouted:
-		return "routed"
-	case StatusArgmax:
-		return "argmax"
-	case StatusUndercovered:
-		return "undercovered"
-	case StatusInvalid:
-		return "invalid"
+	if n, ok := tokenStatusNames.Name(s); ok {
+		return n
 	}
 	return fmt.Sprintf("TokenStatus(%d)", uint8(s))
 }

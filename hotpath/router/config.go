@@ -3,6 +3,8 @@ package router
 import (
 	"fmt"
 	"math"
+
+	"thunderline/hotpath/enum"
 )
 
 // MaxExperts is the largest expert count a layer may have. Expert ids fit
@@ -24,27 +26,23 @@ const (
 	PolicyArgmax
 )
 
+var policyNames = enum.Names[Policy]{PolicyAbstain: "abstain", PolicyArgmax: "argmax"}
+
 // String returns the name used in configuration files: "abstain" or
 // "argmax".
 func (p Policy) String() string {
-	switch p {
-	case PolicyAbstain:
-		return "abstain"
-	case PolicyArgmax:
-		return "argmax"
+	if s, ok := policyNames.Name(p); ok {
+		return s
 	}
 	return fmt.Sprintf("Policy(%d)", uint8(p))
 }
 
 // ParsePolicy parses "abstain" or "argmax".
 func ParsePolicy(s string) (Policy, error) {
-	switch s {
-	case "abstain":
-		return PolicyAbstain, nil
-	case "argmax":
-		return PolicyArgmax, nil
+	if p, ok := policyNames.Lookup(s); ok {
+		return p, nil
 	}
-	return 0, &ConfigError{Field: "undercovered", Reason: fmt.Sprintf("unknown policy %q (want abstain or argmax)", s)}
+	return 0, &ConfigError{Field: "undercovered", Reason: fmt.Sprintf("unknown policy %q (want %s)", s, policyNames.Want())}
 }
 
 // LayerConfig configures one routing layer (seed 004 §7). The zero value is

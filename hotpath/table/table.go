@@ -46,56 +46,54 @@ func (t *Table[V]) Len() int { return t.n }
 // Cap returns the most entries the table holds.
 func (t *Table[V]) Cap() int { return t.limit }
 
-// Get returns a pointer to the value of key, or nil. The pointer is valid
-// until the next Put or Delete.
-func (t *Table[V]) Get(key uint64) *V {
-	i := hash(key) & t.mask
+// find is the slot of key, found, or else the empty slot that ends its
+// probe run (where it would go).
+func (t *Table[V]) find(key uint64) (i uint64, found bool) {
+	i = hash(key) & t.mask
 	for {
 		s := &t.slots[i]
 		if !s.used {
-			return nil
+			return i, false
 		}
 		if s.key == key {
-			return &s.val
+			return i, true
 		}
 		i = (i + 1) & t.mask
 	}
+}
+
+// Get returns a pointer to the value of key, or nil. The pointer is valid
+// until the next Put or Delete.
+func (t *Table[V]) Get(key uint64) *V {
+	i, found := t.find(key)
+	if !found {
+		return nil
+	}
+	return &t.slots[i].val
 }
 
 // Put sets key to val. It reports false, changing nothing, when key is new
 // and the table is full.
 func (t *Table[V]) Put(key uint64, val V) bool {
-	i := hash(key) & t.mask
-	for {
-		s := &t.slots[i]
-		if !s.used {
-			if t.n >= t.limit {
-				return false
-			}
-			s.used, s.key, s.val = true, key, val
-			t.n++
-			return true
-		}
-		if s.key == key {
-			s.val = val
-			return true
-		}
-		i = (i + 1) & t.mask
+	i, found := t.find(key)
+	s := &t.slots[i]
+	if found {
+		s.val = val
+		return true
 	}
+	if t.n >= t.limit {
+		return false
+	}
+	s.used, s.key, s.val = true, key, val
+	t.n++
+	return true
 }
 
 // Delete removes key and reports whether it was there.
 func (t *Table[V]) Delete(key uint64) bool {
-	i := hash(key) & t.mask
-	for {
-		s := &t.slots[i]
-		if !s.used {
-			return false
-		}
-		if s.key == key {
-			break
-		}
-		i = (i + 1) & t.mask
+	i, found := t.find(key)
+	if !found {
+		return false
 	}
 	// Backward-shift: move later entries of the probe run into the hole when
 	// their home slot is at or before it.

@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"math"
+
+	"thunderline/hotpath/codec"
 )
 
 // The canonical binary encodings below are what window and label hashes are
@@ -39,7 +39,7 @@ const (
 	windowMagic   = "TLFW"
 	labelMagic    = "TLLB"
 	encVersion    = 1
-	maxNameLen    = 255
+	maxNameLen    = codec.MaxName8
 	MaxWindowSize = 4 + 1 + 1 + 1 + 2 + 1 + maxNameLen + 1 + maxNameLen + 8 + 8 + 1 + NumFeatures*9 + 8 + 1 + 8 + 8 + 8 + 4 + 16 + 1
 	MaxLabelSize  = 4 + 1 + 16 + 8 + 8 + 1 + 8 + 1 + 8 + 8 + 8 + 1 + maxNameLen
 )
@@ -47,65 +47,51 @@ const (
 // ErrCorrupt is wrapped by every decoding error.
 var ErrCorrupt = errors.New("corrupt window record")
 
-type enc struct {
-	b []byte
+func appendLabelSpec(a *codec.Appender, l LabelSpec) {
+	a.I64(l.Horizon)
+	a.U8(uint8(l.Type))
+	a.F64(l.ThresholdBps)
 }
 
-func (e *enc) u8(v uint8)    { e.b = append(e.b, v) }
-func (e *enc) u16(v uint16)  { e.b = binary.LittleEndian.AppendUint16(e.b, v) }
-func (e *enc) u32(v uint32)  { e.b = binary.LittleEndian.AppendUint32(e.b, v) }
-func (e *enc) u64(v uint64)  { e.b = binary.LittleEndian.AppendUint64(e.b, v) }
-func (e *enc) i64(v int64)   { e.u64(uint64(v)) }
-func (e *enc) f64(v float64) { e.u64(math.Float64bits(v)) }
-func (e *enc) str(s string) {
-	if len(s) > maxNameLen {
-		s = s[:maxNameLen]
-	}
-	e.u8(uint8(len(s)))
-	e.b = append(e.b, s...)
-}
-func (e *enc) label(l LabelSpec) {
-	e.i64(l.Horizon)
-	e.u8(uint8(l.Type))
-	e.f64(l.ThresholdBps)
+func readLabelSpec(r *codec.Reader, what string) LabelSpec {
+	return LabelSpec{Horizon: r.I64(what), Type: LabelType(r.U8(what)), ThresholdBps: r.F64(what)}
 }
 
 // AppendWindow appends the hashed canonical encoding of w to dst. It does
 // not allocate when dst has room for MaxWindowSize more bytes.
 func AppendWindow(dst []byte, w *FeatureWindow, tenant, key string) []byte {
-	e := enc{b: dst}
-	e.b = append(e.b, windowMagic...)
-	e.u8(encVersion)
-	e.u8(uint8(w.Kind))
-	e.u8(uint8(w.Recipe))
-	e.u16(w.SchemaVersion)
-	e.str(tenant)
-	e.str(key)
-	e.i64(w.Start)
-	e.i64(w.End)
+	a := codec.Appender{B: dst}
+	a.Magic(windowMagic, encVersion)
+	a.U8(uint8(w.Kind))
+	a.U8(uint8(w.Recipe))
+	a.U16(w.SchemaVersion)
+	a.Name8(tenant)
+	a.Name8(key)
+	a.I64(w.Start)
+	a.I64(w.End)
 	fs := w.Recipe.Features()
-	e.u8(uint8(len(fs)))
+	a.U8(uint8(len(fs)))
 	for _, f := range fs {
-		e.u8(uint8(f))
-		e.f64(w.Features[f.Slot()])
+		a.U8(uint8(f))
+		a.F64(w.Features[f.Slot()])
 	}
-	e.label(w.Label)
-	e.u64(w.FirstInSeq)
-	e.u64(w.LastInSeq)
-	e.u32(w.Ticks)
-	return e.b
+	appendLabelSpec(&a, w.Label)
+	a.U64(w.FirstInSeq)
+	a.U64(w.LastInSeq)
+	a.U32(w.Ticks)
+	return a.B
 }
 
 // AppendWindowExt appends the hashed canonical encoding of an EDGAR window
 // with its extension ext (see the format above). For a market window it is
 // AppendWindow and ext must be empty.
 func AppendWindowExt(dst []byte, w *FeatureWindow, tenant, key string, ext []byte) []byte {
-	dst = AppendWindow(dst, w, tenant, key)
-	if w.Kind != KindEdgar {
-		return dst
+	a := codec.Appender{B: AppendWindow(dst, w, tenant, key)}
+	if w.Kind == KindEdgar {
+		a.U32(uint32(len(ext)))
+		a.Raw(ext)
 	}
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(ext)))
-	return append(dst, ext...)
+	return a.B
 }
 
 // AppendWindowRecord appends the journal form of w: the hashed encoding,
@@ -117,49 +103,41 @@ func AppendWindowRecord(dst []byte, w *FeatureWindow, tenant, key string) []byte
 // AppendWindowRecordExt is AppendWindowRecord for a window with an
 // extension (kind edgar).
 func AppendWindowRecordExt(dst []byte, w *FeatureWindow, tenant, key string, ext []byte) []byte {
-	dst = AppendWindowExt(dst, w, tenant, key, ext)
-	dst = append(dst, w.ID[:]...)
-	return append(dst, uint8(w.Status))
+	a := codec.Appender{B: AppendWindowExt(dst, w, tenant, key, ext)}
+	a.Raw(w.ID[:])
+	a.U8(uint8(w.Status))
+	return a.B
 }
 
 // AppendLabel appends the hashed canonical encoding of l.
 func AppendLabel(dst []byte, l *LabelFill, key string) []byte {
-	e := enc{b: dst}
-	e.b = append(e.b, labelMagic...)
-	e.u8(encVersion)
-	e.b = append(e.b, l.WindowID[:]...)
-	e.i64(l.End)
-	e.label(l.Label)
-	if l.Valid {
-		e.u8(1)
-	} else {
-		e.u8(0)
-	}
-	e.f64(l.MidEnd)
-	e.f64(l.MidTarget)
-	e.f64(l.Value)
-	e.str(key)
-	return e.b
+	a := codec.Appender{B: dst}
+	a.Magic(labelMagic, encVersion)
+	a.Raw(l.WindowID[:])
+	a.I64(l.End)
+	appendLabelSpec(&a, l.Label)
+	a.Bool(l.Valid)
+	a.F64(l.MidEnd)
+	a.F64(l.MidTarget)
+	a.F64(l.Value)
+	a.Name8(key)
+	return a.B
 }
 
 // WindowID derives the id of a window from what identifies it, as a UUID
 // (version 8, RFC 9562): the same window in any run has the same id.
 func WindowID(tenant string, kind WindowKind, key string, start, end int64, r Recipe) [16]byte {
+	// Plain appends to a stack array (not an Appender, see AppendName8):
+	// no allocation per window.
 	var buf [8 + 2*(1+maxNameLen) + 1 + 16 + 1]byte
-	e := enc{b: buf[:0]}
-	e.b = append(e.b, "TLFW-ID:"...)
-	e.str(tenant)
-	e.u8(uint8(kind))
-	e.str(key)
-	e.i64(start)
-	e.i64(end)
-	e.u8(uint8(r))
-	sum := sha256.Sum256(e.b)
-	var id [16]byte
-	copy(id[:], sum[:16])
-	id[6] = id[6]&0x0f | 0x80 // version 8
-	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
-	return id
+	b := append(buf[:0], "TLFW-ID:"...)
+	b = codec.AppendName8(b, tenant)
+	b = append(b, uint8(kind))
+	b = codec.AppendName8(b, key)
+	b = binary.LittleEndian.AppendUint64(b, uint64(start))
+	b = binary.LittleEndian.AppendUint64(b, uint64(end))
+	b = append(b, uint8(r))
+	return codec.UUID8(sha256.Sum256(b))
 }
 
 // FormatUUID renders a 16-byte id in the canonical 8-4-4-4-12 form.
@@ -178,89 +156,6 @@ func FormatUUID(id [16]byte) string {
 	return string(out[:])
 }
 
-type dec struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (d *dec) need(n int, what string) bool {
-	if d.err != nil {
-		return false
-	}
-	if len(d.b)-d.off < n {
-		d.err = fmt.Errorf("%w: %s: need %d bytes at offset %d, have %d", ErrCorrupt, what, n, d.off, len(d.b)-d.off)
-		return false
-	}
-	return true
-}
-func (d *dec) u8(what string) uint8 {
-	if !d.need(1, what) {
-		return 0
-	}
-	v := d.b[d.off]
-	d.off++
-	return v
-}
-func (d *dec) u16(what string) uint16 {
-	if !d.need(2, what) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint16(d.b[d.off:])
-	d.off += 2
-	return v
-}
-func (d *dec) u32(what string) uint32 {
-	if !d.need(4, what) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(d.b[d.off:])
-	d.off += 4
-	return v
-}
-func (d *dec) u64(what string) uint64 {
-	if !d.need(8, what) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b[d.off:])
-	d.off += 8
-	return v
-}
-func (d *dec) i64(what string) int64   { return int64(d.u64(what)) }
-func (d *dec) f64(what string) float64 { return math.Float64frombits(d.u64(what)) }
-func (d *dec) str(what string) string {
-	n := int(d.u8(what))
-	if !d.need(n, what) {
-		return ""
-	}
-	s := string(d.b[d.off : d.off+n])
-	d.off += n
-	return s
-}
-func (d *dec) bytes(dst []byte, what string) {
-	if d.need(len(dst), what) {
-		copy(dst, d.b[d.off:])
-		d.off += len(dst)
-	}
-}
-func (d *dec) magic(m string) {
-	if d.need(len(m)+1, "magic") {
-		if string(d.b[d.off:d.off+len(m)]) != m {
-			d.err = fmt.Errorf("%w: bad magic %q, want %q", ErrCorrupt, d.b[d.off:d.off+len(m)], m)
-			return
-		}
-		d.off += len(m)
-		if v := d.b[d.off]; v != encVersion {
-			d.err = fmt.Errorf("%w: %s version %d, want %d", ErrCorrupt, m, v, encVersion)
-			return
-		}
-		d.off++
-	}
-}
-func (d *dec) label(what string) LabelSpec {
-	return LabelSpec{Horizon: d.i64(what), Type: LabelType(d.u8(what)), ThresholdBps: d.f64(what)}
-}
-
 // DecodedWindow is a window read back from its journal record.
 type DecodedWindow struct {
 	Window FeatureWindow // Symbol is 0: the key is given by name
@@ -277,55 +172,61 @@ type DecodedWindow struct {
 func DecodeWindowRecord(b []byte) (DecodedWindow, error) {
 	var out DecodedWindow
 	w := &out.Window
-	d := dec{b: b}
-	d.magic(windowMagic)
-	w.Kind = WindowKind(d.u8("kind"))
-	w.Recipe = Recipe(d.u8("recipe"))
-	w.SchemaVersion = d.u16("schema_version")
-	out.Tenant = d.str("tenant")
-	out.Key = d.str("key")
-	w.Start = d.i64("start")
-	w.End = d.i64("end")
-	n := int(d.u8("feature count"))
-	if d.err == nil && !w.Recipe.Valid() {
-		return out, fmt.Errorf("%w: recipe %d", ErrCorrupt, w.Recipe)
+	r := codec.NewReader(b, ErrCorrupt)
+	r.Magic(windowMagic, encVersion)
+	w.Kind = WindowKind(r.U8("kind"))
+	w.Recipe = Recipe(r.U8("recipe"))
+	w.SchemaVersion = r.U16("schema_version")
+	out.Tenant = r.Name8("tenant")
+	out.Key = r.Name8("key")
+	w.Start = r.I64("start")
+	w.End = r.I64("end")
+	readFeatures(&r, w)
+	w.Label = readLabelSpec(&r, "label")
+	w.FirstInSeq = r.U64("first_inseq")
+	w.LastInSeq = r.U64("last_inseq")
+	w.Ticks = r.U32("ticks")
+	if w.Kind == KindEdgar {
+		out.Ext = r.Bytes(int(r.U32("extension length")), "extension")
 	}
-	if d.err == nil && n != len(w.Recipe.Features()) {
-		return out, fmt.Errorf("%w: %d features, recipe %s has %d", ErrCorrupt, n, w.Recipe, len(w.Recipe.Features()))
+	hashed := r.Off()
+	r.Read(w.ID[:], "id")
+	w.Status = Status(r.U8("status"))
+	if err := r.End(); err != nil {
+		return out, err
 	}
-	for i := 0; i < n && d.err == nil; i++ {
-		f := Feature(d.u8("feature id"))
-		v := d.f64("feature value")
-		if d.err == nil && f != w.Recipe.Features()[i] {
-			return out, fmt.Errorf("%w: feature %d is %d, recipe %s wants %d", ErrCorrupt, i, f, w.Recipe, w.Recipe.Features()[i])
+	out.Hash = sha256.Sum256(b[:hashed])
+	w.Hash = out.Hash
+	return out, nil
+}
+
+// readFeatures reads a window's features, refusing a recipe it does not
+// know and features that are not its recipe's, in its order.
+func readFeatures(r *codec.Reader, w *FeatureWindow) {
+	n := int(r.U8("feature count"))
+	if r.Err() != nil {
+		return
+	}
+	if !w.Recipe.Valid() {
+		r.Failf("recipe %d", w.Recipe)
+		return
+	}
+	want := w.Recipe.Features()
+	if n != len(want) {
+		r.Failf("%d features, recipe %s has %d", n, w.Recipe, len(want))
+		return
+	}
+	for i := 0; i < n && r.Err() == nil; i++ {
+		f := Feature(r.U8("feature id"))
+		v := r.F64("feature value")
+		if r.Err() == nil && f != want[i] {
+			r.Failf("feature %d is %d, recipe %s wants %d", i, f, w.Recipe, want[i])
+			return
 		}
 		if s := f.Slot(); s >= 0 {
 			w.Features[s] = v
 		}
 	}
-	w.Label = d.label("label")
-	w.FirstInSeq = d.u64("first_inseq")
-	w.LastInSeq = d.u64("last_inseq")
-	w.Ticks = d.u32("ticks")
-	if w.Kind == KindEdgar {
-		n := int(d.u32("extension length"))
-		if d.need(n, "extension") {
-			out.Ext = b[d.off : d.off+n : d.off+n]
-			d.off += n
-		}
-	}
-	hashed := d.off
-	d.bytes(w.ID[:], "id")
-	w.Status = Status(d.u8("status"))
-	if d.err != nil {
-		return out, d.err
-	}
-	if d.off != len(b) {
-		return out, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(b)-d.off)
-	}
-	out.Hash = sha256.Sum256(b[:hashed])
-	w.Hash = out.Hash
-	return out, nil
 }
 
 // DecodedLabel is a label fill read back from its journal record.
@@ -338,21 +239,18 @@ type DecodedLabel struct {
 func DecodeLabel(b []byte) (DecodedLabel, error) {
 	var out DecodedLabel
 	l := &out.Label
-	d := dec{b: b}
-	d.magic(labelMagic)
-	d.bytes(l.WindowID[:], "window_id")
-	l.End = d.i64("end")
-	l.Label = d.label("label")
-	l.Valid = d.u8("valid") == 1
-	l.MidEnd = d.f64("mid_end")
-	l.MidTarget = d.f64("mid_target")
-	l.Value = d.f64("value")
-	out.Key = d.str("key")
-	if d.err != nil {
-		return out, d.err
-	}
-	if d.off != len(b) {
-		return out, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(b)-d.off)
+	r := codec.NewReader(b, ErrCorrupt)
+	r.Magic(labelMagic, encVersion)
+	r.Read(l.WindowID[:], "window_id")
+	l.End = r.I64("end")
+	l.Label = readLabelSpec(&r, "label")
+	l.Valid = r.Bool("valid")
+	l.MidEnd = r.F64("mid_end")
+	l.MidTarget = r.F64("mid_target")
+	l.Value = r.F64("value")
+	out.Key = r.Name8("key")
+	if err := r.End(); err != nil {
+		return out, err
 	}
 	l.Hash = sha256.Sum256(b)
 	return out, nil

@@ -1,8 +1,11 @@
 package window
 
 import (
+	"cmp"
 	"fmt"
 	"time"
+
+	"thunderline/hotpath/enum"
 )
 
 var monoBase = time.Now()
@@ -19,15 +22,9 @@ const (
 	KindEdgar  WindowKind = 2
 )
 
-func (k WindowKind) String() string {
-	switch k {
-	case KindMarket:
-		return "market"
-	case KindEdgar:
-		return "edgar"
-	}
-	return "invalid"
-}
+var kindNames = enum.Names[WindowKind]{KindMarket: "market", KindEdgar: "edgar"}
+
+func (k WindowKind) String() string { return kindNames.Or(k, "invalid") }
 
 // Status of a window's labels.
 type Status uint8
@@ -38,17 +35,9 @@ const (
 	StatusSuperseded Status = 3 // replaced by a later version
 )
 
-func (s Status) String() string {
-	switch s {
-	case StatusOpen:
-		return "open"
-	case StatusFilled:
-		return "filled"
-	case StatusSuperseded:
-		return "superseded"
-	}
-	return "invalid"
-}
+var statusNames = enum.Names[Status]{StatusOpen: "open", StatusFilled: "filled", StatusSuperseded: "superseded"}
+
+func (s Status) String() string { return statusNames.Or(s, "invalid") }
 
 // LabelType is the kind of label a window gets.
 type LabelType uint8
@@ -64,27 +53,17 @@ const (
 	LabelClass LabelType = 2
 )
 
+// labelTypeNames are the label types a profile may name (not LabelNone).
+var labelTypeNames = enum.Names[LabelType]{LabelDelta: "delta", LabelClass: "class"}
+
 // ParseLabelType maps a profile value to a LabelType.
-func ParseLabelType(s string) (LabelType, error) {
-	switch s {
-	case "delta":
-		return LabelDelta, nil
-	case "class":
-		return LabelClass, nil
-	}
-	return 0, fmt.Errorf("label type %q: want delta or class", s)
-}
+func ParseLabelType(s string) (LabelType, error) { return labelTypeNames.Parse("label type", s) }
 
 func (t LabelType) String() string {
-	switch t {
-	case LabelDelta:
-		return "delta"
-	case LabelClass:
-		return "class"
-	case LabelNone:
+	if t == LabelNone {
 		return "none"
 	}
-	return "invalid"
+	return labelTypeNames.Or(t, "invalid")
 }
 
 // LabelSpec is a window's label_spec.
@@ -161,38 +140,20 @@ type Config struct {
 
 // WithDefaults fills zero fields with their defaults.
 func (c Config) WithDefaults() Config {
-	if c.Length == 0 {
-		c.Length = 250 * time.Millisecond
-	}
+	c.Length = cmp.Or(c.Length, 250*time.Millisecond)
 	if c.NoOverlap {
 		c.Overlap = 0
-	} else if c.Overlap == 0 {
-		c.Overlap = 0.5
+	} else {
+		c.Overlap = cmp.Or(c.Overlap, 0.5)
 	}
-	if c.Recipe == 0 {
-		c.Recipe = RecipeFull
-	}
-	if c.Label.Type == 0 {
-		c.Label.Type = LabelDelta
-	}
-	if c.Label.Horizon == 0 {
-		c.Label.Horizon = int64(500 * time.Millisecond)
-	}
-	if c.Depth == 0 {
-		c.Depth = 10
-	}
-	if c.BurstBuckets == 0 {
-		c.BurstBuckets = 10
-	}
-	if c.BurstRatio == 0 {
-		c.BurstRatio = 4
-	}
-	if c.BurstMinTicks == 0 {
-		c.BurstMinTicks = 20
-	}
-	if c.MaxLabelsPending == 0 {
-		c.MaxLabelsPending = 4096
-	}
+	c.Recipe = cmp.Or(c.Recipe, RecipeFull)
+	c.Label.Type = cmp.Or(c.Label.Type, LabelDelta)
+	c.Label.Horizon = cmp.Or(c.Label.Horizon, int64(500*time.Millisecond))
+	c.Depth = cmp.Or(c.Depth, 10)
+	c.BurstBuckets = cmp.Or(c.BurstBuckets, 10)
+	c.BurstRatio = cmp.Or(c.BurstRatio, 4)
+	c.BurstMinTicks = cmp.Or(c.BurstMinTicks, 20)
+	c.MaxLabelsPending = cmp.Or(c.MaxLabelsPending, 4096)
 	return c
 }
 
