@@ -6,7 +6,7 @@ FUZZTIME ?= 3s
 FUZZLOG := $(or $(TMPDIR),/tmp)/thunderline-fuzz.log
 # Every fuzz target: package and function.
 FUZZ_TARGETS := \
-	./hotpath/filing:FuzzDecodeDoc \
+	./adapters/edgar/edgarrec:FuzzDecodeDoc \
 	./adapters/edgar/source:FuzzParseIndex \
 	./adapters/edgar/source:FuzzSniff \
 	./adapters/edgar/text:FuzzTokens \

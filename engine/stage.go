@@ -8,8 +8,8 @@ import (
 
 	"thunderline/engine/config"
 	"thunderline/engine/routermodel"
-	"thunderline/hotpath/decide/spec"
 	"thunderline/hotpath/decide"
+	"thunderline/hotpath/decide/spec"
 	"thunderline/hotpath/partition"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/ring"

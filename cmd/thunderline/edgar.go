@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
 	"thunderline/adapters/edgar/text"
 	"thunderline/engine/config"
 	"thunderline/engine/edgar"
-	"thunderline/hotpath/filing"
 )
 
 const edgarUsage = `Usage:
@@ -243,13 +243,13 @@ type factJSON struct {
 }
 
 type filingJSON struct {
-	CIK       uint64           `json:"cik"`
-	Form      string           `json:"form"`
-	PeriodEnd string           `json:"period_end"`
-	Accession string           `json:"accession,omitempty"`
-	Facts     []filing.FactRef `json:"fundamentals"`
-	Sections  int              `json:"sections"`
-	Missing   []string         `json:"sections_missing,omitempty"`
+	CIK       uint64             `json:"cik"`
+	Form      string             `json:"form"`
+	PeriodEnd string             `json:"period_end"`
+	Accession string             `json:"accession,omitempty"`
+	Facts     []edgarrec.FactRef `json:"fundamentals"`
+	Sections  int                `json:"sections"`
+	Missing   []string           `json:"sections_missing,omitempty"`
 }
 
 func fmtNs(ns int64, layout string) string {

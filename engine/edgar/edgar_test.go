@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/source"
 	"thunderline/adapters/edgar/text"
 	"thunderline/engine/runjournal"
-	"thunderline/hotpath/filing"
 	"thunderline/hotpath/window"
 	"thunderline/persist/journal"
 )
@@ -126,7 +126,7 @@ func TestEdgarPartialFillJournaled(t *testing.T) {
 			}
 			raw += len(e.data)
 		case runjournal.RecEdgarDoc:
-			if _, err := filing.DecodeDoc(p); err != nil {
+			if _, err := edgarrec.DecodeDoc(p); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -142,7 +142,7 @@ func TestEdgarPartialFillJournaled(t *testing.T) {
 	if raw != len(factsOnly)+int(html.Size()) {
 		t.Fatalf("raw bytes journaled %d, want %d", raw, len(factsOnly)+int(html.Size()))
 	}
-	p, err := filing.DecodeProv(wins[1].Ext)
+	p, err := edgarrec.DecodeProv(wins[1].Ext)
 	if err != nil || len(p.Docs) != 2 || len(p.Sections) != 2 || p.Sentiment.Words == 0 {
 		t.Fatalf("filled provenance %+v %v", p, err)
 	}
@@ -231,7 +231,7 @@ func TestEdgarSlowScorerFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var filled *filing.Prov
+	var filled *edgarrec.Prov
 	for {
 		k, _, p, err := r.Next()
 		if err != nil {
@@ -240,7 +240,7 @@ func TestEdgarSlowScorerFallsBack(t *testing.T) {
 		if k == runjournal.RecWindow {
 			d, _ := window.DecodeWindowRecord(p)
 			if d.Window.Status == window.StatusFilled {
-				pr, err := filing.DecodeProv(d.Ext)
+				pr, err := edgarrec.DecodeProv(d.Ext)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"slices"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/filings"
 	"thunderline/engine/runjournal"
 	"thunderline/hotpath/decide"
-	"thunderline/hotpath/filing"
 	"thunderline/hotpath/window"
 )
 
@@ -48,7 +48,7 @@ func (r *run) merge(partIdx int, res result) {
 	h := sha256.Sum256(enc)
 	chain(&r.docChain, h[:])
 	r.append(runjournal.RecEdgarDoc, enc)
-	docID := filing.DocID(h)
+	docID := edgarrec.DocID(h)
 	for i := range p.Parts {
 		part := &p.Parts[i]
 		r.sum.Parts++

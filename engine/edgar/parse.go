@@ -7,9 +7,9 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
-	"thunderline/hotpath/filing"
 )
 
 // A document's trip through a flow partition: parsed there, its result
@@ -56,7 +56,7 @@ func partitionKey(d *source.Doc, inseq uint64) uint64 {
 
 // parseDoc parses one document; a panic in a parser is a bug, but a
 // document must never take the engine down: it becomes a reject naming it.
-func parseDoc(j job, score func(string) filing.Sentiment) (res result) {
+func parseDoc(j job, score func(string) edgarrec.Sentiment) (res result) {
 	res.job = j
 	defer func() {
 		if v := recover(); v != nil {

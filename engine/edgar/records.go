@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/source"
 	"thunderline/engine/runjournal"
-	"thunderline/hotpath/filing"
 	"thunderline/persist/journal"
 )
 
@@ -82,8 +82,8 @@ func appendReject(dst []byte, inseq uint64, rej *Reject) []byte {
 // docRecord encodes an EDGARDoc for the journal; a document too large for
 // one record keeps its facts and section texts up to the limit, and says
 // so in its issues (the raw bytes are journaled whole).
-func (r *run) docRecord(d *filing.Doc) []byte {
-	enc := filing.AppendDoc(r.buf[:0], d)
+func (r *run) docRecord(d *edgarrec.Doc) []byte {
+	enc := edgarrec.AppendDoc(r.buf[:0], d)
 	const limit = journal.MaxPayload - 64<<10
 	for len(enc) > limit {
 		switch {
@@ -99,7 +99,7 @@ func (r *run) docRecord(d *filing.Doc) []byte {
 		default:
 			return enc // cannot shrink: Append reports it
 		}
-		enc = filing.AppendDoc(r.buf[:0], d)
+		enc = edgarrec.AppendDoc(r.buf[:0], d)
 	}
 	r.buf = enc
 	return enc

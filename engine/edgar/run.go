@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/filings"
 	"thunderline/adapters/edgar/source"
 	"thunderline/adapters/edgar/text"
@@ -23,7 +24,6 @@ import (
 	"thunderline/engine/runjournal"
 	"thunderline/engine/ship"
 	"thunderline/hotpath/decide"
-	"thunderline/hotpath/filing"
 	"thunderline/hotpath/record"
 	"thunderline/persist/journal"
 	"thunderline/profiles"
@@ -270,7 +270,7 @@ func (r *run) flow(ctx context.Context, src source.Source) error {
 		}
 		timed := text.NewTimed(r.o.Scorer, timeout, n, 2*n)
 		defer timed.Close()
-		score = func(s string) filing.Sentiment {
+		score = func(s string) edgarrec.Sentiment {
 			c, fell, reason := timed.Score(ctx, s)
 			out := filings.FromText(c)
 			if fell {

@@ -23,7 +23,7 @@ import (
 //	| provenance: first_inseq u64, last_inseq u64, ticks u32
 //
 // A window of kind edgar continues (hashed) with its extension: len u32,
-// bytes (opaque here: the EDGAR provenance of hotpath/filing). Market
+// bytes (opaque here: the EDGAR provenance of adapters/edgar/edgarrec). Market
 // windows have none, so their encoding is unchanged.
 //
 // The journal record appends the window id (16 bytes) and status (u8),

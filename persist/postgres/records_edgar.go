@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"thunderline/hotpath/filing"
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/hotpath/window"
 )
 
@@ -17,7 +17,7 @@ import (
 // edgarProvJSON is the provenance of an EDGAR window: its extension
 // (accession, documents, facts used, sections, sentiment, embedding).
 func edgarProvJSON(d *window.DecodedWindow) ([]byte, error) {
-	p, err := filing.DecodeProv(d.Ext)
+	p, err := edgarrec.DecodeProv(d.Ext)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func edgarProvJSON(d *window.DecodedWindow) ([]byte, error) {
 // edgarDocRow is a raw_edgar_docs row: sections as {item: text} (with
 // part and title beside), facts as a list, as the seed's EDGARDoc.
 func edgarDocRow(_ *batch, r *rec) ([]any, error) {
-	d, err := filing.DecodeDoc(r.p)
+	d, err := edgarrec.DecodeDoc(r.p)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func edgarDocRow(_ *batch, r *rec) ([]any, error) {
 	if d.PeriodEnd != 0 {
 		period = nsTime(d.PeriodEnd)
 	}
-	return []any{filing.DocID(hash), r.tenant, strconv.FormatUint(d.CIK, 10), d.Form, filed, period, sections, facts, hash[:],
+	return []any{edgarrec.DocID(hash), r.tenant, strconv.FormatUint(d.CIK, 10), d.Form, filed, period, sections, facts, hash[:],
 		d.Name, d.Source, d.Accession, d.Company, d.Raw[:], int64(d.Size), issues, r.jid, int64(r.off)}, nil
 }
 

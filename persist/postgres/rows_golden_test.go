@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/hotpath/decide"
-	"thunderline/hotpath/filing"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
@@ -117,14 +117,14 @@ func goldenRecords() []goldenRecord {
 	ew := window.FeatureWindow{Start: start, End: end, Kind: window.KindEdgar, Recipe: window.RecipeEdgar,
 		SchemaVersion: window.RecipeEdgar.SchemaVersion(), Status: window.StatusFilled, FirstInSeq: 1, LastInSeq: 2, Ticks: 1}
 	ew.ID = window.WindowID(tenant, ew.Kind, "320193", ew.Start, ew.End, ew.Recipe)
-	prov := filing.Prov{CIK: 320193, Form: "10-K", Accession: "0000320193-23-000106", PeriodStart: start - 1, PeriodEnd: start,
+	prov := edgarrec.Prov{CIK: 320193, Form: "10-K", Accession: "0000320193-23-000106", PeriodStart: start - 1, PeriodEnd: start,
 		FilingTime: end, TimeBasis: "filed", PrevAccession: "0000320193-22-000108", Docs: []string{"a.htm", "b\tc.xml"},
-		Facts: []filing.FactRef{{Role: "revenue", Concept: "us-gaap:Revenues", Value: "383285000000", Unit: "iso4217:USD",
+		Facts: []edgarrec.FactRef{{Role: "revenue", Concept: "us-gaap:Revenues", Value: "383285000000", Unit: "iso4217:USD",
 			Period: "2022-09-25..2023-09-30"}, {Role: "assets", Concept: "us-gaap:Assets", Value: "1", Unit: "", Period: "2023-09-30"}},
-		Sections:  []filing.SectionRef{{Item: "1A", Chars: 100, Words: 17}, {Item: "7", Chars: 5, Words: 1}},
-		Sentiment: filing.Sentiment{Words: 18, Positive: 2, Negative: 3, Uncertainty: 4, Litigious: 5, Constraining: 6, FellBack: true},
+		Sections:  []edgarrec.SectionRef{{Item: "1A", Chars: 100, Words: 17}, {Item: "7", Chars: 5, Words: 1}},
+		Sentiment: edgarrec.Sentiment{Words: 18, Positive: 2, Negative: 3, Uncertainty: 4, Litigious: 5, Constraining: 6, FellBack: true},
 		Embedding: []float32{0.25, -1, float32(math.NaN())}, Missing: []string{"previous"}}
-	recs = append(recs, goldenRecord{recWindow, window.AppendWindowRecordExt(nil, &ew, tenant, "320193", filing.AppendProv(nil, &prov))})
+	recs = append(recs, goldenRecord{recWindow, window.AppendWindowRecordExt(nil, &ew, tenant, "320193", edgarrec.AppendProv(nil, &prov))})
 
 	l := window.LabelFill{WindowID: w.ID, End: end, Label: w.Label, MidEnd: 5000.125, MidTarget: 5000.5, Value: 0.375, Symbol: 7, Valid: true}
 	recs = append(recs, goldenRecord{recLabel, window.AppendLabel(nil, &l, key)})
@@ -152,17 +152,17 @@ func goldenRecords() []goldenRecord {
 	tr.Shadows[0] = decide.ShadowAction{Expert: 1, Scores: [3]float32{0.1, 0.6, 0.3}, Confidence: 0.6}
 	recs = append(recs, goldenRecord{recShadow, decide.AppendShadow(nil, &tr, 0, decide.ExpertID(1, "fl"), tenant, key)})
 
-	doc := filing.Doc{Name: "edgar/0000320193-23-000106.txt", Source: "sgml", Size: 12345, CIK: 320193, Form: "10-K",
+	doc := edgarrec.Doc{Name: "edgar/0000320193-23-000106.txt", Source: "sgml", Size: 12345, CIK: 320193, Form: "10-K",
 		Accession: "0000320193-23-000106", Company: "Apple Inc.", FilingTime: end, PeriodEnd: start,
-		Sections: []filing.Section{{Part: "I", Item: "1A", Title: "Risk Factors", Text: "Our \"results\"\nmay vary \x00 — €\xff."},
+		Sections: []edgarrec.Section{{Part: "I", Item: "1A", Title: "Risk Factors", Text: "Our \"results\"\nmay vary \x00 — €\xff."},
 			{Item: "7", Title: "MD&A", Text: "<b>ok</b>"}},
-		Facts: []filing.Fact{{Concept: "us-gaap:Revenues", Value: "383285000000", Unit: "iso4217:USD", Decimals: "-6",
-			Start: "2022-09-25", End: "2023-09-30", Dims: []filing.Dim{{Axis: "srt:Segment", Member: "Americas"}, {Axis: "x", Member: "y"}}},
+		Facts: []edgarrec.Fact{{Concept: "us-gaap:Revenues", Value: "383285000000", Unit: "iso4217:USD", Decimals: "-6",
+			Start: "2022-09-25", End: "2023-09-30", Dims: []edgarrec.Dim{{Axis: "srt:Segment", Member: "Americas"}, {Axis: "x", Member: "y"}}},
 			{Concept: "dei:Name", Value: "Apple", End: "2023-09-30"}},
 		Issues: []string{"fact x left out", "section 2 missing"}}
 	doc.Raw[0] = 0xab
-	recs = append(recs, goldenRecord{recEdgarDoc, filing.AppendDoc(nil, &doc)})
-	recs = append(recs, goldenRecord{recEdgarDoc, filing.AppendDoc(nil, &filing.Doc{Name: "bare", Source: "xbrl"})})
+	recs = append(recs, goldenRecord{recEdgarDoc, edgarrec.AppendDoc(nil, &doc)})
+	recs = append(recs, goldenRecord{recEdgarDoc, edgarrec.AppendDoc(nil, &edgarrec.Doc{Name: "bare", Source: "xbrl"})})
 
 	rej := binary.LittleEndian.AppendUint64(nil, 31)
 	for _, f := range []string{"bad.txt", "sgml", "cut at byte 9\x00 \xfe"} {

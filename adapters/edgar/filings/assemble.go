@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"thunderline/adapters/edgar"
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/text"
-	"thunderline/hotpath/filing"
 	"thunderline/hotpath/window"
 )
 
@@ -23,14 +23,14 @@ type Options struct {
 // on the flow partitions (ComputeText), so a slow scorer never holds the
 // merge.
 type TextFeatures struct {
-	Sections  []filing.SectionRef
+	Sections  []edgarrec.SectionRef
 	Embedding *[text.EmbedDim]float32 // nil when neither section was found
-	Sentiment filing.Sentiment
+	Sentiment edgarrec.Sentiment
 }
 
 // ComputeText fills p.Text from p.Sections with score (WordList when nil).
 // A part without sections keeps Text nil.
-func (p *Part) ComputeText(score func(string) filing.Sentiment) {
+func (p *Part) ComputeText(score func(string) edgarrec.Sentiment) {
 	if p.Sections == nil {
 		return
 	}
@@ -46,7 +46,7 @@ func (p *Part) ComputeText(score func(string) filing.Sentiment) {
 		}
 		words := 0
 		text.Tokens(s.Text, func([]byte) { words++ })
-		tf.Sections = append(tf.Sections, filing.SectionRef{Item: s.Item, Chars: uint32(len(s.Text)), Words: uint32(words)})
+		tf.Sections = append(tf.Sections, edgarrec.SectionRef{Item: s.Item, Chars: uint32(len(s.Text)), Words: uint32(words)})
 		parts = append(parts, s.Text)
 	}
 	if len(parts) > 0 {
@@ -59,11 +59,11 @@ func (p *Part) ComputeText(score func(string) filing.Sentiment) {
 }
 
 // WordList scores s with the shipped word list.
-func WordList(s string) filing.Sentiment { return FromText(text.Score(s)) }
+func WordList(s string) edgarrec.Sentiment { return FromText(text.Score(s)) }
 
 // FromText converts the text package's counts.
-func FromText(c text.Sentiment) filing.Sentiment {
-	return filing.Sentiment{Words: uint32(c.Words), Positive: uint32(c.Positive), Negative: uint32(c.Negative),
+func FromText(c text.Sentiment) edgarrec.Sentiment {
+	return edgarrec.Sentiment{Words: uint32(c.Words), Positive: uint32(c.Positive), Negative: uint32(c.Negative),
 		Uncertainty: uint32(c.Uncertainty), Litigious: uint32(c.Litigious), Constraining: uint32(c.Constraining)}
 }
 
@@ -72,8 +72,8 @@ func FromText(c text.Sentiment) filing.Sentiment {
 type Window struct {
 	W    window.FeatureWindow
 	Key  string // "CIK0000320193"
-	Prov filing.Prov
-	Ext  []byte // filing.AppendProv(Prov)
+	Prov edgarrec.Prov
+	Ext  []byte // edgarrec.AppendProv(Prov)
 	// Fill is true when this emission fills a window emitted open before.
 	Fill bool
 	// NewDocs are the documents that contributed in this emission (lineage
@@ -184,7 +184,7 @@ func (c *Company) frame(w *Window, p *Part) {
 	}
 	fw.ID = window.WindowID(c.opts.Tenant, window.KindEdgar, c.key, fw.Start, fw.End, window.RecipeEdgar)
 	w.Key = c.key
-	w.Prov = filing.Prov{CIK: c.cik, Form: p.Key.Form, PeriodStart: p.PeriodStart, PeriodEnd: p.Key.PeriodEnd, TimeBasis: basis}
+	w.Prov = edgarrec.Prov{CIK: c.cik, Form: p.Key.Form, PeriodStart: p.PeriodStart, PeriodEnd: p.Key.PeriodEnd, TimeBasis: basis}
 }
 
 func floorDiv(a, b int64) int64 {
@@ -204,7 +204,7 @@ func (c *Company) compute(pd *pending, key Key) {
 	pr.Accession, pr.FilingTime = pd.accession, pd.filed
 	pr.Docs = pd.docs
 	pr.Facts, pr.Sections, pr.Embedding, pr.Missing = nil, nil, nil, nil
-	pr.Sentiment = filing.Sentiment{}
+	pr.Sentiment = edgarrec.Sentiment{}
 	fw.Features = [window.NumFeatures]float64{}
 	fw.FirstInSeq, fw.LastInSeq, fw.Ticks = pd.first, pd.last, uint32(len(pd.docs))
 	prev := c.previous(key)
@@ -304,7 +304,7 @@ func (c *Company) compute(pd *pending, key Key) {
 		// Forms without items (8-K, 20-F, ...) are complete with their facts.
 		fw.Status = window.StatusFilled
 	}
-	w.Ext = filing.AppendProv(nil, pr)
+	w.Ext = edgarrec.AppendProv(nil, pr)
 	fw.Hash = sha256.Sum256(window.AppendWindowExt(nil, fw, c.opts.Tenant, c.key, w.Ext))
 	c.remember(key, pd, emb)
 }

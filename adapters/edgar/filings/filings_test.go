@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"thunderline/hotpath/filing"
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/hotpath/window"
 )
 
@@ -31,7 +31,7 @@ func parseFile(t testing.TB, rel string, k Kind) *Parsed {
 	return p
 }
 
-func ref(t *testing.T, p *Part, role string) filing.FactRef {
+func ref(t *testing.T, p *Part, role string) edgarrec.FactRef {
 	t.Helper()
 	for _, r := range p.Facts.Refs {
 		if r.Role == role {
@@ -39,7 +39,7 @@ func ref(t *testing.T, p *Part, role string) filing.FactRef {
 		}
 	}
 	t.Fatalf("no %s fact among %+v", role, p.Facts.Refs)
-	return filing.FactRef{}
+	return edgarrec.FactRef{}
 }
 
 // The published figures: Apple fiscal 2023 (seed data README) net sales
@@ -146,7 +146,7 @@ func TestPartialThenFill(t *testing.T) {
 	if err != nil || dw.Hash != w2.W.Hash || dw.Window.Status != window.StatusFilled {
 		t.Fatalf("decode: %v", err)
 	}
-	pr, err := filing.DecodeProv(dw.Ext)
+	pr, err := edgarrec.DecodeProv(dw.Ext)
 	if err != nil || pr.Form != "10-K" || len(pr.Docs) != 2 || len(pr.Facts) == 0 {
 		t.Fatalf("prov %+v %v", pr, err)
 	}

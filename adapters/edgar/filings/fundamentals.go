@@ -5,7 +5,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"thunderline/hotpath/filing"
+	"thunderline/adapters/edgar/edgarrec"
 )
 
 // Role is what a fact is used as.
@@ -52,8 +52,8 @@ func instantRole(r Role) bool {
 type Fundamentals struct {
 	Value       [numRoles]decimal.Decimal
 	Has         [numRoles]bool
-	Refs        []filing.FactRef // the facts used, in role order
-	PeriodStart int64            // start of the chosen duration, ns; 0 if no duration fact
+	Refs        []edgarrec.FactRef // the facts used, in role order
+	PeriodStart int64              // start of the chosen duration, ns; 0 if no duration fact
 }
 
 // Get returns a role's value and whether the filing reported it.
@@ -138,7 +138,7 @@ func pickFundamentals(cs []cand, periodEnd int64, form string) *Fundamentals {
 				fu.PeriodStart = c.start.UnixNano()
 			}
 		}
-		fu.Refs = append(fu.Refs, filing.FactRef{Role: r.String(), Concept: c.concept, Value: c.value.String(), Unit: c.unit, Period: per})
+		fu.Refs = append(fu.Refs, edgarrec.FactRef{Role: r.String(), Concept: c.concept, Value: c.value.String(), Unit: c.unit, Period: per})
 	}
 	return fu
 }

@@ -3,7 +3,7 @@ package filings
 import (
 	"testing"
 
-	"thunderline/hotpath/filing"
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/hotpath/window"
 )
 
@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := filing.DecodeDoc(filing.AppendDoc(nil, &p.Doc)); err != nil {
+		if _, err := edgarrec.DecodeDoc(edgarrec.AppendDoc(nil, &p.Doc)); err != nil {
 			t.Fatalf("doc does not round-trip: %v", err)
 		}
 		c := NewCompany(1, Options{Tenant: "t"})

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"thunderline/adapters/edgar"
+	"thunderline/adapters/edgar/edgarrec"
 	"thunderline/adapters/edgar/source"
-	"thunderline/hotpath/filing"
 )
 
 // Key identifies a filing: the company, the form and the period it reports.
@@ -42,7 +42,7 @@ type Part struct {
 // Parsed is one document as parsed: its EDGARDoc and the filing parts it
 // carries. Meta documents (indexes, submissions lists) carry no filing part.
 type Parsed struct {
-	Doc   filing.Doc
+	Doc   edgarrec.Doc
 	Parts []Part
 	Meta  bool
 }
@@ -73,7 +73,7 @@ func Parse(name string, kind Kind, body []byte) (*Parsed, error) {
 }
 
 // ParseWith is Parse with a sentiment scorer of the caller's.
-func ParseWith(name string, kind Kind, body []byte, score func(string) filing.Sentiment) (*Parsed, error) {
+func ParseWith(name string, kind Kind, body []byte, score func(string) edgarrec.Sentiment) (*Parsed, error) {
 	p, err := parse(name, kind, body)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func ParseWith(name string, kind Kind, body []byte, score func(string) filing.Se
 }
 
 func parse(name string, kind Kind, body []byte) (*Parsed, error) {
-	p := &Parsed{Doc: filing.Doc{Name: name, Source: string(kind), Raw: sha256.Sum256(body), Size: uint64(len(body))}}
+	p := &Parsed{Doc: edgarrec.Doc{Name: name, Source: string(kind), Raw: sha256.Sum256(body), Size: uint64(len(body))}}
 	var err error
 	switch kind {
 	case KindSGML:
@@ -336,8 +336,8 @@ func (p *Parsed) useInstance(in *edgar.Instance, part *Part) {
 	part.PeriodStart = fu.PeriodStart
 }
 
-func docFact(f *edgar.Fact) filing.Fact {
-	out := filing.Fact{Concept: f.Concept.String(), Decimals: f.Decimals.String()}
+func docFact(f *edgar.Fact) edgarrec.Fact {
+	out := edgarrec.Fact{Concept: f.Concept.String(), Decimals: f.Decimals.String()}
 	if f.Numeric {
 		if !f.Nil {
 			out.Value = f.Value.String()
@@ -358,7 +358,7 @@ func docFact(f *edgar.Fact) filing.Fact {
 		if dm.Member == (edgar.QName{}) {
 			m = dm.Typed
 		}
-		out.Dims = append(out.Dims, filing.Dim{Axis: dm.Dimension.String(), Member: m})
+		out.Dims = append(out.Dims, edgarrec.Dim{Axis: dm.Dimension.String(), Member: m})
 	}
 	return out
 }
@@ -373,7 +373,7 @@ func (p *Parsed) sections(html []byte, part *Part) {
 	}
 	part.Sections = secs
 	for _, s := range secs {
-		p.Doc.Sections = append(p.Doc.Sections, filing.Section{Part: s.Part, Item: s.Item, Title: s.Title, Text: s.Text})
+		p.Doc.Sections = append(p.Doc.Sections, edgarrec.Section{Part: s.Part, Item: s.Item, Title: s.Title, Text: s.Text})
 	}
 	var me *edgar.MissingError
 	if _, err := edgar.RiskFactors(secs); errors.As(err, &me) {
@@ -431,7 +431,7 @@ func (p *Parsed) companyFacts(body []byte) error {
 					if !f.Start.IsZero() {
 						start = f.Start.Format("2006-01-02")
 					}
-					d.Facts = append(d.Facts, filing.Fact{Concept: tax + ":" + name, Value: f.Val.String(), Unit: u, Start: start, End: end})
+					d.Facts = append(d.Facts, edgarrec.Fact{Concept: tax + ":" + name, Value: f.Val.String(), Unit: u, Start: start, End: end})
 					if !periodic(f.Form) || f.Accn == "" {
 						continue
 					}

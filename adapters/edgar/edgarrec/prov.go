@@ -1,4 +1,4 @@
-package filing
+package edgarrec
 
 import "thunderline/hotpath/codec"
 
