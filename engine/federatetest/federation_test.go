@@ -27,6 +27,7 @@ import (
 	"thunderline/engine/config"
 	"thunderline/engine/export"
 	"thunderline/engine/federation"
+	routerspec "thunderline/hotpath/decide/spec"
 	"thunderline/hotpath/record"
 	"thunderline/persist/artifacts"
 	"thunderline/persist/artifacts/s3test"
@@ -407,8 +408,8 @@ func TestFederationThroughAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Stop()
-	var ce *eye.ConfigError
-	if _, err := a.CreateFederation(ctx, []byte("name: x\nnum_rounds: 0\n")); !errors.As(err, &ce) || ce.Field == "" {
+	var fe *routerspec.FieldError // eye answers it as invalid_config naming fe.Path
+	if _, err := a.CreateFederation(ctx, []byte("name: x\nnum_rounds: 0\n")); !errors.As(err, &fe) || fe.Path == "" {
 		t.Fatalf("a bad spec: %v", err)
 	}
 	id, err := a.CreateFederation(ctx, y)
