@@ -277,11 +277,11 @@ func checkDataset(ctx context.Context, m lease.Manifest, o Options) (string, err
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, io.LimitReader(f, o.MaxDatasetBytes+1)}); err != nil {
+	sum, err := hashFile(ctx, io.LimitReader(f, o.MaxDatasetBytes+1))
+	if err != nil {
 		return "", fmt.Errorf("dataset %s: %w", path, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != m.Dataset.Hashes[0] {
+	if got := hex.EncodeToString(sum); got != m.Dataset.Hashes[0] {
 		return "", fmt.Errorf("dataset %s: its sha256 is not the one the manifest names", path)
 	}
 	if !filepath.IsAbs(path) {
@@ -290,15 +290,21 @@ func checkDataset(ctx context.Context, m lease.Manifest, o Options) (string, err
 	return path, nil
 }
 
-// ctxReader stops a read loop when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+// hashFile hashes r chunk by chunk, stopping when ctx ends.
+func hashFile(ctx context.Context, r io.Reader) ([]byte, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<16)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return h.Sum(nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return c.r.Read(p)
 }
