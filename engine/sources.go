@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"thunderline/adapters/dbn"
+	"thunderline/adapters/inputfile"
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
 	"thunderline/engine/runjournal"
@@ -62,15 +63,20 @@ func newDBNSource(paths []string, syms *record.Symbols, opts dbn.SourceOptions) 
 		if err != nil {
 			return nil, fmt.Errorf("dbn input: %w", err)
 		}
+		if !st.Mode().IsRegular() { // a FIFO would block open and ignore SIGTERM
+			return nil, fmt.Errorf("dbn input %s: %w", p, inputfile.ErrNotRegular)
+		}
 		s.total += st.Size()
 	}
 	return s, nil
 }
 
+// open opens the next input: a regular file only, checked before the open,
+// which cannot block (inputfile).
 func (s *dbnSource) open() error {
-	f, err := os.Open(s.paths[s.i])
+	f, _, err := inputfile.Open(s.paths[s.i], inputfile.Options{What: "dbn input"})
 	if err != nil {
-		return fmt.Errorf("dbn input: %w", err)
+		return err
 	}
 	s.f = f
 	s.cr = &countingReader{r: f}

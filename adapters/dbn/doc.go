@@ -22,7 +22,10 @@
 // decompressed stream, rtype, length) and wrapping a sentinel such as
 // ErrBadMagic, ErrUnsupportedVersion, ErrTruncated or ErrBadRecord.
 //
-// Limits: a metadata header may declare at most 1 GiB, and a zstd frame may
+// Limits: a metadata header may declare at most ReaderOptions.MaxMetadataLen
+// (default DefaultMaxMetadataLen, 64 MiB; a longer one is refused before
+// anything is allocated, and the body is read as it arrives, never
+// allocated from the declared length), and a zstd frame may
 // ask for a window of at most 64 MiB (so zstd --long=27 output is rejected
 // as ErrCorrupt); memory use is bounded by the input actually read.
 //

@@ -45,7 +45,7 @@ func TestErrors(t *testing.T) {
 		{name: "version 4", in: edit(v2, func(b []byte) { b[3] = 4 }), sentinel: ErrUnsupportedVersion, offset: 3, rtype: -1, length: -1},
 		{name: "prefix only", in: v2[:6], sentinel: ErrTruncated, offset: 0, rtype: -1, length: -1, detail: "metadata prefix"},
 		{name: "metadata cut", in: v2[:200], sentinel: ErrTruncated, offset: 200, rtype: -1, length: -1, detail: "input ends after 192"},
-		{name: "metadata length beyond input", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 1<<29) }),
+		{name: "metadata length beyond input", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 1<<25) }),
 			sentinel: ErrTruncated, offset: int64(len(v2)), rtype: -1, length: -1},
 		{name: "metadata length beyond limit", in: edit(v2, func(b []byte) { binary.LittleEndian.PutUint32(b[4:], 1<<31) }),
 			sentinel: ErrBadMetadata, offset: 4, rtype: -1, length: -1, detail: "limit"},

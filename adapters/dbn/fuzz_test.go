@@ -56,6 +56,9 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	mutate(func(b []byte) []byte { b[len(b)-mboLen+1] = byte(RTypeMBP10); return b })
 	mutate(func(b []byte) []byte { return b[:len(b)-7] })
 	seeds = append(seeds, nil, []byte("DBN"), zstdMagic[:])
+	// A .dbn.zst declaring 1 GiB of metadata, and one declaring just over
+	// the default limit, both holding far less.
+	seeds = append(seeds, hugeMetadata(f, 1<<30, 1<<16), hugeMetadata(f, DefaultMaxMetadataLen+1, 1<<10))
 	return seeds
 }
 

@@ -14,9 +14,14 @@ const (
 	// maxZstdWindow bounds the memory a zstd frame may ask for. Databento
 	// writes frames with small windows; a larger one is treated as corrupt.
 	maxZstdWindow = 64 << 20
-	// maxMetadataLen bounds the metadata header, whose length field comes
-	// from the input. Requests for a million symbols stay well below it.
-	maxMetadataLen = 1 << 30
+	// DefaultMaxMetadataLen is ReaderOptions.MaxMetadataLen's default
+	// (64 MiB): the metadata header's length field comes from the input.
+	// A request for a million 22-byte symbols with a mapping each takes
+	// about 70 bytes a symbol, 70 MB: raise the option for such files.
+	DefaultMaxMetadataLen = 64 << 20
+	// metadataChunk is the most the metadata body grows by at a time: it
+	// is read as it arrives, never allocated from the declared length.
+	metadataChunk = 1 << 20
 	// maxEmptyReads is how many (0, nil) reads in a row count as no progress.
 	maxEmptyReads = 100
 )
@@ -40,10 +45,42 @@ type Reader struct {
 	empty  int         // consecutive empty reads
 }
 
-// NewReader reads the metadata header of a DBN stream from r, which may be
-// zstd-compressed (detected by the zstd magic bytes). Call Close when done
-// to release the decompressor; Close does not close r.
-func NewReader(r io.Reader) (*Reader, error) {
+// ReaderOptions bound what a Reader accepts from its input.
+type ReaderOptions struct {
+	// MaxMetadataLen is the largest metadata header accepted, in bytes of
+	// the decompressed stream; 0 means DefaultMaxMetadataLen (64 MiB). A
+	// longer declared length is refused before anything is allocated.
+	MaxMetadataLen int64
+}
+
+// Validate names the bad field.
+func (o ReaderOptions) Validate() error {
+	if o.MaxMetadataLen < 0 {
+		return fmt.Errorf("dbn: MaxMetadataLen: %d is negative", o.MaxMetadataLen)
+	}
+	return nil
+}
+
+// WithDefaults fills the zero fields.
+func (o ReaderOptions) WithDefaults() ReaderOptions {
+	if o.MaxMetadataLen == 0 {
+		o.MaxMetadataLen = DefaultMaxMetadataLen
+	}
+	return o
+}
+
+// NewReader is NewReaderWith and the default ReaderOptions.
+func NewReader(r io.Reader) (*Reader, error) { return NewReaderWith(r, ReaderOptions{}) }
+
+// NewReaderWith reads the metadata header of a DBN stream from r, which may
+// be zstd-compressed (detected by the zstd magic bytes), within the bounds
+// of o. Call Close when done to release the decompressor; Close does not
+// close r.
+func NewReaderWith(r io.Reader, o ReaderOptions) (*Reader, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.WithDefaults()
 	var magic [4]byte
 	n, err := io.ReadFull(r, magic[:])
 	if err != nil {
@@ -64,7 +101,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		rd.src = r
 		rd.end = copy(rd.buf, magic[:])
 	}
-	if err := rd.readMetadata(); err != nil {
+	if err := rd.readMetadata(o.MaxMetadataLen); err != nil {
 		rd.Close()
 		return nil, err
 	}
@@ -90,7 +127,7 @@ func (r *Reader) Close() error {
 // Offset returns the stream offset of the next unread byte.
 func (r *Reader) Offset() int64 { return r.base + int64(r.pos) }
 
-func (r *Reader) readMetadata() error {
+func (r *Reader) readMetadata(maxLen int64) error {
 	if err := r.fill(prefixLen); err != nil {
 		return r.wrapFill(err, -1, -1, "metadata prefix")
 	}
@@ -103,13 +140,13 @@ func (r *Reader) readMetadata() error {
 		return metaErr(ErrUnsupportedVersion, 3, "version %d, this reader supports 1 to 3", v)
 	}
 	length := int64(le32(p, 4))
-	if length > maxMetadataLen {
-		return metaErr(ErrBadMetadata, 4, "declared metadata length %d exceeds the %d-byte limit", length, maxMetadataLen)
+	if length > maxLen {
+		return metaErr(ErrBadMetadata, 4, "declared metadata length %d exceeds the %d-byte limit (MaxMetadataLen)", length, maxLen)
 	}
 	r.pos += prefixLen
 
-	// Read the body without trusting length for the allocation: ReadAll
-	// grows with the bytes that really arrive.
+	// Read the body without trusting length for the allocation: it grows
+	// with the bytes that really arrive, never past length.
 	buffered := int64(r.end - r.pos)
 	var body []byte
 	if length <= buffered {
@@ -118,7 +155,7 @@ func (r *Reader) readMetadata() error {
 	} else {
 		head := bytes.NewReader(r.buf[r.pos:r.end])
 		var err error
-		body, err = io.ReadAll(io.LimitReader(io.MultiReader(head, r.src), length))
+		body, err = readUpTo(io.MultiReader(head, r.src), length)
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return r.wrapRead(err, prefixLen+int64(len(body)), "reading metadata")
 		}
@@ -142,6 +179,29 @@ func (r *Reader) readMetadata() error {
 		r.minLen[t] = uint16(max(recordLen(v, RType(t)), headerLen) + extra)
 	}
 	return nil
+}
+
+// readUpTo reads up to n bytes from src into a buffer that starts at
+// metadataChunk and doubles as bytes arrive, never past n (io.ReadAll may
+// double past it): memory follows the bytes present, at most twice. A short input is not an error: the caller compares the length.
+func readUpTo(src io.Reader, n int64) ([]byte, error) {
+	body := make([]byte, 0, min(n, metadataChunk))
+	for int64(len(body)) < n {
+		if len(body) == cap(body) {
+			grown := make([]byte, len(body), min(n, int64(2*cap(body))))
+			copy(grown, body)
+			body = grown
+		}
+		m, err := src.Read(body[len(body):min(cap(body), int(n))])
+		body = body[:len(body)+m]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return body, err
+		}
+	}
+	return body, nil
 }
 
 // Next returns the next record. The Record is a view valid until the next

@@ -3,6 +3,7 @@ package edgar
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -19,6 +20,9 @@ type CompanyFacts struct {
 	EntityName string
 	// Concepts by taxonomy ("us-gaap", "dei", "ifrs-full") and concept name.
 	Concepts map[string]map[string]*Concept
+	// Issues are the values refused (a number longer than MaxNumberLen):
+	// Concept is "taxonomy:name", ID "unit #index".
+	Issues []Issue
 }
 
 // Concept is one concept of the companyfacts answer.
@@ -81,7 +85,10 @@ func ParseCompanyFacts(r io.Reader) (*CompanyFacts, error) {
 					where := func(e error) error {
 						return fmt.Errorf("companyfacts %s:%s %s #%d: %w", tax, name, unit, i, e)
 					}
-					if f.Val, err = parseDecimal(string(rf.Val)); err != nil {
+					if f.Val, err = parseDecimal(string(rf.Val)); errors.Is(err, ErrNumberTooLong) {
+						cf.Issues = append(cf.Issues, Issue{tax + ":" + name, fmt.Sprintf("%s #%d", unit, i), err.Error()})
+						continue
+					} else if err != nil {
 						return nil, where(err)
 					}
 					if rf.FY != "" {

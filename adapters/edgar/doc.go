@@ -47,6 +47,13 @@
 // The package reads whole documents into memory (they are at most tens of
 // MB); output is bounded by input size. It imports only the standard
 // library and the decimal library, and never does I/O of its own.
+//
+// Limits on outside bytes: a numeric value is at most MaxNumberLen (64)
+// characters (ErrNumberTooLong: the fact is an Issue, the rest parses);
+// inline XBRL nests at most IXOptions.MaxNesting (32) facts and
+// continuations, holds at most IXOptions.MaxText (64 MiB) of fact text, and
+// walks each continuation chain once (a continuation used twice, or a
+// cycle, is an Issue).
 package edgar
 
 import _ "time/tzdata" // ACCEPTANCE-DATETIME is America/New_York wall time; embed the zone

@@ -19,7 +19,54 @@ import (
 // ix:exclude content removed and ix:continuation chains appended;
 // fixed-true/fixed-false become "true"/"false", other formats (dates,
 // durations) are left as displayed and Format says which applies.
-func ParseInlineXBRL(r io.Reader) (*Instance, error) {
+//
+// The work is linear in the input: text is collected once, each fact's
+// text is a range of it, a continuation may belong to one chain only (a
+// second use or a cycle is an Issue), and all the text the facts hold
+// together is capped by IXOptions.MaxText (a fact past it is an Issue).
+func ParseInlineXBRL(r io.Reader) (*Instance, error) { return ParseInlineXBRLWith(r, IXOptions{}) }
+
+// DefaultMaxIXText is IXOptions.MaxText's default: 64 MiB.
+const DefaultMaxIXText = 64 << 20
+
+// IXOptions bound what ParseInlineXBRLWith builds from a document.
+type IXOptions struct {
+	// MaxText is the most text, in bytes, the facts and continuations of
+	// one document may hold together (nested facts count their inner text
+	// again); a fact past it is refused with an Issue. 0 means
+	// DefaultMaxIXText (64 MiB).
+	MaxText int64
+	// MaxNesting is how many facts and continuations may be open inside
+	// one another; a deeper one is refused with an Issue (its text still
+	// counts for the facts around it). 0 means DefaultMaxIXNesting (32).
+	MaxNesting int
+}
+
+// DefaultMaxIXNesting is IXOptions.MaxNesting's default.
+const DefaultMaxIXNesting = 32
+
+// Validate names the bad field.
+func (o IXOptions) Validate() error {
+	if o.MaxText < 0 {
+		return fmt.Errorf("edgar: MaxText: %d is negative", o.MaxText)
+	}
+	if o.MaxNesting < 0 {
+		return fmt.Errorf("edgar: MaxNesting: %d is negative", o.MaxNesting)
+	}
+	return nil
+}
+
+// ParseInlineXBRLWith is ParseInlineXBRL within the bounds of o.
+func ParseInlineXBRLWith(r io.Reader, o IXOptions) (*Instance, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.MaxText == 0 {
+		o.MaxText = DefaultMaxIXText
+	}
+	if o.MaxNesting == 0 {
+		o.MaxNesting = DefaultMaxIXNesting
+	}
 	d := newDecoder(r)
 	d.Strict = false
 	d.AutoClose = xml.HTMLAutoClose
@@ -28,6 +75,9 @@ func ParseInlineXBRL(r io.Reader) (*Instance, error) {
 		d:    d,
 		in:   &Instance{Contexts: map[string]*Context{}, Units: map[string]*Unit{}},
 		cont: map[string]ixCont{},
+		left: o.MaxText,
+		max:  o.MaxText,
+		nest: o.MaxNesting,
 	}
 	if err := p.run(); err != nil {
 		return nil, fmt.Errorf("parse inline XBRL: %w", err)
@@ -40,9 +90,9 @@ func ParseInlineXBRL(r io.Reader) (*Instance, error) {
 }
 
 type ixFrame struct {
-	kind int // what closing this element does
-	fact int // index into pending for ixFact frames
-	coll *strings.Builder
+	kind  int // what closing this element does
+	fact  int // index into pending for ixFact frames
+	start int // for facts and continuations: where their text starts in ixParser.text
 }
 
 const (
@@ -54,7 +104,8 @@ const (
 
 type ixPending struct {
 	fact       Fact
-	text       *strings.Builder
+	raw        string // the fact's text as collected
+	overBudget bool   // raw was not kept: over IXOptions.MaxText
 	continued  string // continuedAt
 	rawScale   string
 	rawSign    string
@@ -65,6 +116,8 @@ type ixPending struct {
 type ixCont struct {
 	text string
 	next string
+	used bool // already part of a chain
+	over bool // its text was not kept: over IXOptions.MaxText or MaxNesting
 }
 
 type ixParser struct {
@@ -72,7 +125,11 @@ type ixParser struct {
 	ns      nsStack
 	in      *Instance
 	frames  []ixFrame
-	colls   []*strings.Builder // open text collectors
+	text    []byte // the text of open facts and continuations, in document order, collected once
+	open    int    // open facts and continuations: text is kept while one is open
+	left    int64  // text budget left (IXOptions.MaxText)
+	max     int64  // IXOptions.MaxText
+	nest    int    // IXOptions.MaxNesting
 	exclude int
 	pending []ixPending
 	cont    map[string]ixCont
@@ -103,10 +160,11 @@ func (p *ixParser) run() error {
 		case xml.EndElement:
 			p.end()
 		case xml.CharData:
-			if p.exclude == 0 {
-				for _, c := range p.colls {
-					c.Write(t)
-				}
+			// Every open collector receives the same text between its start
+			// and its end, so one buffer serves them all: a collector's text
+			// is a range of it.
+			if p.exclude == 0 && p.open > 0 {
+				p.text = append(p.text, t...)
 			}
 		}
 	}
@@ -132,17 +190,18 @@ func (p *ixParser) start(t xml.StartElement) error {
 		p.pop()
 		return nil
 	case !isIX(t.Name.Space):
+	case (t.Name.Local == "nonFraction" || t.Name.Local == "nonNumeric" || t.Name.Local == "continuation") && p.open >= p.nest:
+		p.sawIX = true
+		p.tooDeep(t)
 	case t.Name.Local == "nonFraction" || t.Name.Local == "nonNumeric":
 		p.sawIX = true
 		fr.kind, fr.fact = ixFact, len(p.pending)
-		fr.coll = &strings.Builder{}
-		p.pending = append(p.pending, p.newFact(t, lang, fr.coll))
+		p.pending = append(p.pending, p.newFact(t, lang))
 	case t.Name.Local == "exclude":
 		fr.kind = ixExclude
 		p.exclude++
 	case t.Name.Local == "continuation":
 		fr.kind = ixContinuation
-		fr.coll = &strings.Builder{}
 		id, _ := attr(t, "", "id")
 		next, _ := attr(t, "", "continuedAt")
 		p.contID = append(p.contID, id)
@@ -157,11 +216,24 @@ func (p *ixParser) start(t xml.StartElement) error {
 	case t.Name.Local == "header":
 		p.sawIX = true
 	}
-	if fr.coll != nil {
-		p.colls = append(p.colls, fr.coll)
+	if fr.kind == ixFact || fr.kind == ixContinuation {
+		fr.start = len(p.text)
+		p.open++
 	}
 	p.frames = append(p.frames, fr)
 	return nil
+}
+
+// tooDeep refuses a fact or continuation nested deeper than MaxNesting:
+// a fact becomes an Issue, a continuation one its referrer reports.
+func (p *ixParser) tooDeep(t xml.StartElement) {
+	id, _ := attr(t, "", "id")
+	if t.Name.Local == "continuation" {
+		p.cont[id] = ixCont{over: true}
+		return
+	}
+	name, _ := attr(t, "", "name")
+	p.in.Issues = append(p.in.Issues, Issue{name, id, fmt.Sprintf("nested deeper than %d facts and continuations (MaxNesting)", p.nest)})
 }
 
 // pop undoes the bookkeeping of start for an element consumed whole.
@@ -176,23 +248,36 @@ func (p *ixParser) end() {
 	}
 	fr := p.frames[len(p.frames)-1]
 	p.frames = p.frames[:len(p.frames)-1]
-	if fr.coll != nil {
-		p.colls = p.colls[:len(p.colls)-1]
-	}
 	switch fr.kind {
 	case ixExclude:
 		p.exclude--
+	case ixFact:
+		p.open--
+		pd := &p.pending[fr.fact]
+		if raw := p.text[fr.start:]; p.take(len(raw)) {
+			pd.raw = string(raw)
+		} else {
+			pd.overBudget = true
+		}
 	case ixContinuation:
+		p.open--
 		id := p.contID[len(p.contID)-1]
 		p.contID = p.contID[:len(p.contID)-1]
 		c := p.cont[id]
-		c.text = collapseSpace(fr.coll.String())
+		if raw := p.text[fr.start:]; p.take(len(raw)) {
+			c.text = collapseSpace(string(raw))
+		} else {
+			c.over = true // its referrer reports it
+		}
 		p.cont[id] = c
+	}
+	if p.open == 0 {
+		p.text = p.text[:0] // nothing open refers to it any more
 	}
 	p.pop()
 }
 
-func (p *ixParser) newFact(t xml.StartElement, lang string, coll *strings.Builder) ixPending {
+func (p *ixParser) newFact(t xml.StartElement, lang string) ixPending {
 	f := Fact{Lang: lang, Numeric: t.Name.Local == "nonFraction"}
 	f.ID, _ = attr(t, "", "id")
 	f.ContextRef, _ = attr(t, "", "contextRef")
@@ -201,7 +286,7 @@ func (p *ixParser) newFact(t xml.StartElement, lang string, coll *strings.Builde
 	if v, ok := attr(t, nsXSI, "nil"); ok && (v == "true" || v == "1") {
 		f.Nil = true
 	}
-	pend := ixPending{text: coll}
+	var pend ixPending
 	name, _ := attr(t, "", "name")
 	q, err := p.ns.resolve(name)
 	if err != nil {
@@ -260,19 +345,13 @@ func (p *ixParser) value(pd *ixPending, f *Fact) error {
 	if format == "" {
 		format = f.Format
 	}
+	if pd.overBudget {
+		return fmt.Errorf("text over the document's %d-byte limit (MaxText)", p.max)
+	}
 	if !f.Numeric {
-		text := collapseSpace(pd.text.String())
-		seen := map[string]bool{}
-		for next := pd.continued; next != "" && !seen[next]; {
-			seen[next] = true
-			c, ok := p.cont[next]
-			if !ok {
-				return fmt.Errorf("continuedAt %q not found", next)
-			}
-			if c.text != "" {
-				text += " " + c.text
-			}
-			next = c.next
+		text, err := p.chain(pd)
+		if err != nil {
+			return err
 		}
 		switch format {
 		case "fixed-true":
@@ -291,7 +370,7 @@ func (p *ixParser) value(pd *ixPending, f *Fact) error {
 	if f.Nil {
 		return nil
 	}
-	raw := strings.Join(strings.Fields(pd.text.String()), "")
+	raw := strings.Join(strings.Fields(pd.raw), "")
 	num, err := ixNumber(format, raw)
 	if err != nil {
 		return err
@@ -309,6 +388,50 @@ func (p *ixParser) value(pd *ixPending, f *Fact) error {
 	}
 	f.Value = v
 	return nil
+}
+
+// take spends n bytes of the text budget, or reports that it cannot.
+func (p *ixParser) take(n int) bool {
+	if int64(n) > p.left {
+		p.left = 0
+		return false
+	}
+	p.left -= int64(n)
+	return true
+}
+
+// chain is a non-numeric fact's text with its continuation chain appended.
+// Each continuation may be used once in the whole document (iXBRL 1.1
+// 4.1.1: a continuation belongs to one chain), so every chain is walked and
+// copied once: the work is linear in the document, and a chain holds no
+// more than its continuations' texts, already counted against the budget.
+// A second use or a cycle refuses the fact.
+func (p *ixParser) chain(pd *ixPending) (string, error) {
+	text := collapseSpace(pd.raw)
+	if pd.continued == "" {
+		return text, nil
+	}
+	var b strings.Builder
+	b.WriteString(text)
+	for next := pd.continued; next != ""; {
+		c, ok := p.cont[next]
+		switch {
+		case !ok:
+			return "", fmt.Errorf("continuedAt %q not found", next)
+		case c.over:
+			return "", fmt.Errorf("continuation %q not kept: over the %d-byte text limit (MaxText) or nested deeper than %d (MaxNesting)", next, p.max, p.nest)
+		case c.used:
+			return "", fmt.Errorf("continuation %q is already part of a chain (a cycle, or a second chain through it)", next)
+		}
+		c.used = true
+		p.cont[next] = c
+		if c.text != "" {
+			b.WriteByte(' ')
+			b.WriteString(c.text)
+		}
+		next = c.next
+	}
+	return b.String(), nil
 }
 
 // ixNumber applies an inline XBRL transformation to displayed text and

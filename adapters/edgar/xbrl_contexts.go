@@ -132,10 +132,24 @@ func buildUnit(n *node) (*Unit, error) {
 	return u, nil
 }
 
+// MaxNumberLen is the longest numeric value accepted, in characters of its
+// lexical form (sign, digits, point and exponent, surrounding space
+// trimmed): 64, far beyond any reported amount (a float64 prints in at most
+// 24). Exact decimals cost time quadratic in their length (2 M digits took
+// 9–13 s), so a longer value is refused, unread, with ErrNumberTooLong: the
+// fact becomes an Issue of its document and the rest is parsed.
+const MaxNumberLen = 64
+
+// ErrNumberTooLong refuses a numeric value longer than MaxNumberLen.
+var ErrNumberTooLong = errors.New("number too long")
+
 // parseDecimal parses an xs:decimal (optionally with an exponent, for
 // xs:double-typed items) exactly. It rejects INF, NaN and huge exponents.
 func parseDecimal(s string) (decimal.Decimal, error) {
 	s = strings.TrimSpace(s)
+	if len(s) > MaxNumberLen {
+		return decimal.Decimal{}, fmt.Errorf("%w: %d characters, the limit is %d", ErrNumberTooLong, len(s), MaxNumberLen)
+	}
 	i := 0
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
 		i++

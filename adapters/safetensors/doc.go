@@ -18,6 +18,12 @@
 // ErrHeader, ErrTensor, ErrNotFound, ErrDType); no input makes the package
 // panic (FuzzParse).
 //
+// Load and LoadMLP read only regular files (a FIFO, /dev/zero or a
+// directory is refused before it is opened), at most LoadOptions.MaxBytes
+// (default DefaultMaxFileSize, 256 MiB), optionally confined to
+// LoadOptions.Dir (the models directory); their errors, and Parse's, echo
+// nothing of a file's bytes until its header is a JSON object.
+//
 // File.Tensor converts F32, F64, F16 and BF16 tensors to float32; the other
 // dtypes are parsed and validated, and readable as bytes with File.Raw.
 // Write produces the byte layout of the reference writer (tested byte for

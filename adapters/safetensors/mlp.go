@@ -23,9 +23,16 @@ import (
 // W stored as (in, out). A PyTorch nn.Linear stores weight as (out, in):
 // save weight.T.contiguous() under p.w1 / p.w2.
 
-// LoadMLP reads the MLP named prefix from the safetensors file at path.
+// LoadMLP reads the MLP named prefix from the safetensors file at path
+// with the default LoadOptions.
 func LoadMLP(path, prefix string) (*expert.MLP, error) {
-	f, err := Load(path)
+	return LoadMLPWith(path, prefix, LoadOptions{})
+}
+
+// LoadMLPWith reads the MLP named prefix from the safetensors file at path
+// within the bounds of o.
+func LoadMLPWith(path, prefix string, o LoadOptions) (*expert.MLP, error) {
+	f, err := LoadWith(path, o)
 	if err != nil {
 		return nil, err
 	}

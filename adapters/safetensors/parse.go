@@ -9,10 +9,11 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"thunderline/adapters/inputfile"
 )
 
 // MaxHeaderSize is the largest JSON header accepted, the reference
@@ -75,11 +76,52 @@ type File struct {
 	metadata map[string]string
 }
 
-// Load reads and parses the file at path.
-func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+// DefaultMaxFileSize is LoadOptions.MaxBytes's default: 256 MiB.
+const DefaultMaxFileSize = 256 << 20
+
+// LoadOptions bound the files Load reads. Whatever they say, only regular
+// files are read (a FIFO, /dev/zero or a directory is refused before it is
+// opened), with a limited reader.
+type LoadOptions struct {
+	// MaxBytes is the largest model file read, in bytes; 0 means
+	// DefaultMaxFileSize (256 MiB).
+	MaxBytes int64
+	// Dir, when set, confines model files to that directory: a relative
+	// path is resolved under it, and a path that leaves it (.., an absolute
+	// path elsewhere, a symbolic link pointing out) is refused. "" = any
+	// path the process can read.
+	Dir string
+}
+
+// WithDefaults fills the zero fields.
+func (o LoadOptions) WithDefaults() LoadOptions {
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxFileSize
+	}
+	return o
+}
+
+// Validate names the bad field.
+func (o LoadOptions) Validate() error {
+	if o.MaxBytes < 0 {
+		return fmt.Errorf("safetensors: MaxBytes: %d is negative", o.MaxBytes)
+	}
+	return nil
+}
+
+// Load reads and parses the file at path with the default LoadOptions.
+func Load(path string) (*File, error) { return LoadWith(path, LoadOptions{}) }
+
+// LoadWith reads and parses the file at path within the bounds of o.
+// Errors name the path and never echo the file's bytes.
+func LoadWith(path string, o LoadOptions) (*File, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o = o.WithDefaults()
+	data, err := inputfile.ReadAll(path, inputfile.Options{MaxBytes: o.MaxBytes, Dir: o.Dir, What: "model file"})
 	if err != nil {
-		return nil, fmt.Errorf("safetensors: load %s: %w", path, err)
+		return nil, fmt.Errorf("safetensors: load: %w", err)
 	}
 	f, err := Parse(data)
 	if err != nil {
@@ -106,14 +148,17 @@ func Load(path string) (*File, error) {
 // makes Parse panic.
 func Parse(data []byte) (*File, error) {
 	if len(data) < 8 {
-		return nil, errf(ErrTruncated, "", "file of %d bytes is shorter than the 8-byte header length", len(data))
+		return nil, errf(ErrTruncated, "", "not a safetensors file (shorter than the 8-byte header length)")
 	}
+	// These errors, and those of the header until it is known to be a JSON
+	// object, say nothing of the bytes read: a name pointing at any file
+	// (../../etc/shadow) must not reveal its contents.
 	n := binary.LittleEndian.Uint64(data)
 	if n > MaxHeaderSize {
-		return nil, errf(ErrHeaderTooLarge, "", "header length %d is over the %d-byte limit", n, MaxHeaderSize)
+		return nil, errf(ErrHeaderTooLarge, "", "not a safetensors file (header length out of range: over the %d-byte limit)", MaxHeaderSize)
 	}
 	if n > uint64(len(data)-8) {
-		return nil, errf(ErrTruncated, "", "header length %d but only %d bytes follow", n, len(data)-8)
+		return nil, errf(ErrTruncated, "", "not a safetensors file (header length out of range: beyond the end of the file)")
 	}
 	header := data[8 : 8+n]
 	f := &File{buf: data[8+n:], index: make(map[string]int)}
@@ -136,13 +181,13 @@ func (f *File) parseHeader(h []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(h))
 	dec.UseNumber()
 	if err := expectDelim(dec, '{'); err != nil {
-		return errf(ErrHeader, "", "header: %v", err)
+		return errf(ErrHeader, "", "header: %v", quiet(err))
 	}
 	seen := make(map[string]bool)
 	for dec.More() {
 		name, err := stringToken(dec, "key")
 		if err != nil {
-			return errf(ErrHeader, "", "header JSON: %v", err)
+			return errf(ErrHeader, "", "header JSON: %v", quiet(err))
 		}
 		if seen[name] {
 			if name == metadataKey {
@@ -153,26 +198,26 @@ func (f *File) parseHeader(h []byte) error {
 		seen[name] = true
 		if name == metadataKey {
 			if f.metadata, err = parseMetadata(dec); err != nil {
-				return errf(ErrHeader, "", "%s: %v", metadataKey, err)
+				return errf(ErrHeader, "", "%s: %v", metadataKey, quiet(err))
 			}
 			continue
 		}
 		info, err := parseInfo(dec)
 		if err != nil {
-			return errf(ErrTensor, name, "%v", err)
+			return errf(ErrTensor, name, "%v", quiet(err))
 		}
 		info.Name = name
 		f.index[name] = len(f.tensors)
 		f.tensors = append(f.tensors, info)
 	}
 	if err := expectDelim(dec, '}'); err != nil {
-		return errf(ErrHeader, "", "header: %v", err)
+		return errf(ErrHeader, "", "header: %v", quiet(err))
 	}
 	if tok, err := dec.Token(); err != io.EOF {
 		if err != nil {
-			return errf(ErrHeader, "", "after the header object: %v", err)
+			return errf(ErrHeader, "", "after the header object: %v", quiet(err))
 		}
-		return errf(ErrHeader, "", "data after the header object: %v", tok)
+		return errf(ErrHeader, "", "data (%s) after the header object", tokenKind(tok))
 	}
 	return nil
 }
@@ -183,9 +228,36 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 		return err
 	}
 	if tok != d {
-		return fmt.Errorf("got %v, want %q", tok, d)
+		return fmt.Errorf("got %s, want %q", tokenKind(tok), d)
 	}
 	return nil
+}
+
+// quiet replaces a JSON syntax error, which quotes the offending byte, by
+// its offset alone: header errors echo nothing of the file's bytes.
+func quiet(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at header byte %d", se.Offset)
+	}
+	return err
+}
+
+// tokenKind names the kind of a JSON token without its value.
+func tokenKind(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		return fmt.Sprintf("%q", rune(t))
+	case string:
+		return "a string"
+	case json.Number, float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "a token"
 }
 
 // stringToken reads the next token, which must be a string; what names it
@@ -197,7 +269,7 @@ func stringToken(dec *json.Decoder, what string) (string, error) {
 	}
 	s, ok := tok.(string)
 	if !ok {
-		return "", fmt.Errorf("%s %v is not a string", what, tok)
+		return "", fmt.Errorf("%s is %s, not a string", what, tokenKind(tok))
 	}
 	return s, nil
 }
@@ -303,7 +375,7 @@ func uintArray(dec *json.Decoder, what string) ([]uint64, error) {
 		}
 		num, ok := v.(json.Number)
 		if !ok {
-			return nil, fmt.Errorf("%s[%d]: %v is not a number", what, len(out), v)
+			return nil, fmt.Errorf("%s[%d]: %s is not a number", what, len(out), tokenKind(v))
 		}
 		u, err := strconv.ParseUint(string(num), 10, 64)
 		if err != nil {

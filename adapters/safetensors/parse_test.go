@@ -26,7 +26,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"short", []byte{1, 2, 3}, ErrTruncated, "", "shorter than the 8-byte"},
 		{"huge header", binary.LittleEndian.AppendUint64(nil, MaxHeaderSize+1), ErrHeaderTooLarge, "", "over the"},
-		{"header past end", binary.LittleEndian.AppendUint64(nil, 100), ErrTruncated, "", "only 0 bytes follow"},
+		{"header past end", binary.LittleEndian.AppendUint64(nil, 100), ErrTruncated, "", "header length out of range"},
 		{"max uint64", binary.LittleEndian.AppendUint64(nil, ^uint64(0)), ErrHeaderTooLarge, "", "over the"},
 		{"not an object", file(`[1,2]   `, 0), ErrHeader, "", "start with '{'"},
 		{"empty header", file(``, 0), ErrHeader, "", "start with '{'"},
@@ -36,7 +36,7 @@ func TestParseErrors(t *testing.T) {
 		{"trailing json", file(`{} {}`, 0), ErrHeader, "", "after the header object"},
 		{"duplicate", file(`{`+t16+`,`+t16+`}`, 16), ErrHeader, "a", "duplicate tensor name"},
 		{"duplicate metadata", file(`{"__metadata__":{},"__metadata__":{}}`, 0), ErrHeader, "", "duplicate __metadata__"},
-		{"metadata number", file(`{"__metadata__":{"k":1}}`, 0), ErrHeader, "", `key "k": value 1 is not a string`},
+		{"metadata number", file(`{"__metadata__":{"k":1}}`, 0), ErrHeader, "", `key "k": value is a number, not a string`},
 		{"metadata dup key", file(`{"__metadata__":{"k":"1","k":"2"}}`, 0), ErrHeader, "", `duplicate key "k"`},
 		{"tensor not object", file(`{"a":[1]}`, 0), ErrTensor, "a", "want"},
 		{"unknown dtype", file(`{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}`, 16), ErrTensor, "a", `unknown dtype "F128"`},

@@ -40,6 +40,13 @@ type Options struct {
 	// WorkDir holds the PKI, the server's checkpoints and the clients'
 	// scratch. Required.
 	WorkDir string
+	// DataDir confines the dataset URIs: each must name a regular file
+	// under it (no .., no symbolic link out of it) [WorkDir]. "/" accepts
+	// any path the process can read (an operator naming their own files).
+	DataDir string
+	// MaxDatasetBytes is the largest dataset file a site hashes and trains
+	// on [1 GiB]; a larger one is refused before it is read.
+	MaxDatasetBytes int64
 	// Python and FlowerDir locate the Flower apps (adapters/flower).
 	Python, FlowerDir string
 	// ClientIDs name the clients, one per dataset URI [site-1, site-2, ...].
@@ -67,6 +74,9 @@ type Options struct {
 	FederationID string
 }
 
+// DefaultMaxDatasetBytes is Options.MaxDatasetBytes's default: 1 GiB.
+const DefaultMaxDatasetBytes = 1 << 30
+
 // withDefaults fills the defaults of the fields left zero.
 func (o Options) withDefaults() Options {
 	if o.Logger == nil {
@@ -83,6 +93,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Minute
+	}
+	if o.DataDir == "" {
+		o.DataDir = o.WorkDir
+	}
+	if o.MaxDatasetBytes == 0 {
+		o.MaxDatasetBytes = DefaultMaxDatasetBytes
 	}
 	if o.LR == 0 {
 		o.LR = 0.1
@@ -164,6 +180,9 @@ type run struct {
 func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Spec == nil || o.DSN == "" || o.WorkDir == "" {
 		return nil, errors.New("federate: spec, dsn and work dir are required")
+	}
+	if o.MaxDatasetBytes < 0 {
+		return nil, fmt.Errorf("federate: MaxDatasetBytes: %d is negative", o.MaxDatasetBytes)
 	}
 	o = o.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)

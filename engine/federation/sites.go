@@ -23,6 +23,7 @@ import (
 
 	"thunderline/adapters/federation/lease"
 	"thunderline/adapters/flowerbridge"
+	"thunderline/adapters/inputfile"
 	"thunderline/persist/postgres"
 )
 
@@ -149,7 +150,7 @@ func (r *run) join(ctx context.Context, cid string) error {
 		r.met.join(false)
 		return fmt.Errorf("client %s: %w", cid, err)
 	}
-	data, err := checkDataset(m)
+	data, err := checkDataset(ctx, m, r.o)
 	if err != nil {
 		r.met.join(false)
 		r.fl.DropClient(ctx, r.leases[cid], err.Error())
@@ -257,27 +258,53 @@ func claimAndVerify(ctx context.Context, pki *lease.PKI, base, leaseID, cid stri
 }
 
 // checkDataset resolves the manifest's dataset to a local file and checks
-// its sha256: a site trains only on the data the manifest names.
-func checkDataset(m lease.Manifest) (string, error) {
+// its sha256: a site trains only on the data the manifest names. The file
+// must be a regular file under o.DataDir and at most o.MaxDatasetBytes
+// (refused before it is opened: file:///dev/zero or a FIFO cannot hold a
+// core or block), hashing stops when ctx ends, and a mismatch says so
+// without the hash (which would reveal a digest of any readable file).
+func checkDataset(ctx context.Context, m lease.Manifest, o Options) (string, error) {
 	if len(m.Dataset.URIs) != 1 || len(m.Dataset.Hashes) != 1 {
 		return "", fmt.Errorf("manifest dataset: want one uri and its hash")
 	}
 	u, err := url.Parse(m.Dataset.URIs[0])
-	if err != nil || (u.Scheme != "file" && u.Scheme != "") {
+	if err != nil || (u.Scheme != "file" && u.Scheme != "") || u.Path == "" {
 		return "", fmt.Errorf("manifest dataset %q: want a file:// uri of the site's slice", m.Dataset.URIs[0])
 	}
 	path := u.Path
-	f, err := os.Open(path)
+	f, _, err := inputfile.Open(path, inputfile.Options{Dir: o.DataDir, MaxBytes: o.MaxDatasetBytes, What: "dataset"})
 	if err != nil {
-		return "", fmt.Errorf("dataset: %w", err)
+		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("dataset: %w", err)
+	sum, err := hashFile(ctx, io.LimitReader(f, o.MaxDatasetBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("dataset %s: %w", path, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != m.Dataset.Hashes[0] {
-		return "", fmt.Errorf("dataset %s: sha256 %s, the manifest says %s", path, got, m.Dataset.Hashes[0])
+	if got := hex.EncodeToString(sum); got != m.Dataset.Hashes[0] {
+		return "", fmt.Errorf("dataset %s: its sha256 is not the one the manifest names", path)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(o.DataDir, path)
 	}
 	return path, nil
+}
+
+// hashFile hashes r chunk by chunk, stopping when ctx ends.
+func hashFile(ctx context.Context, r io.Reader) ([]byte, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<16)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return h.Sum(nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

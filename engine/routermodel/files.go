@@ -9,11 +9,11 @@ import (
 )
 
 // loadWeights reads every tensor of a router weights file ("" = none).
-func loadWeights(path string) (weights, error) {
+func loadWeights(path string, o safetensors.LoadOptions) (weights, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := safetensors.Load(path)
+	f, err := safetensors.LoadWith(path, o)
 	if err != nil {
 		return nil, fmt.Errorf("router.weights: %w", err)
 	}
@@ -29,12 +29,12 @@ func loadWeights(path string) (weights, error) {
 }
 
 // loadMLP loads a trained MLP expert and checks that it fits its layer.
-func loadMLP(spec config.ExpertSpec, in, out int, last bool) (expert.Expert, error) {
+func loadMLP(spec config.ExpertSpec, in, out int, last bool, o safetensors.LoadOptions) (expert.Expert, error) {
 	prefix := spec.Prefix
 	if prefix == "" {
 		prefix = spec.Name
 	}
-	m, err := safetensors.LoadMLP(spec.Weights, prefix)
+	m, err := safetensors.LoadMLPWith(spec.Weights, prefix, o)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"thunderline/adapters/safetensors"
 	"thunderline/engine/config"
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/expert"
@@ -13,16 +14,41 @@ import (
 	"thunderline/hotpath/window"
 )
 
-// Build turns a router config into a decide.Model: gate matrices and
+// Options bound what Build reads from outside: the model files named by
+// router.weights, experts' and shadow experts' weights (also those of an
+// admin swap or PUT /router).
+type Options struct {
+	// Files bounds every model file: MaxBytes (default
+	// safetensors.DefaultMaxFileSize, 256 MiB) and Dir (the models
+	// directory; "" = any readable path). Only regular files are read.
+	Files safetensors.LoadOptions
+}
+
+// Validate names the bad field.
+func (o Options) Validate() error {
+	if o.Files.MaxBytes < 0 {
+		return fmt.Errorf("routermodel: Files.MaxBytes: %d is negative", o.Files.MaxBytes)
+	}
+	return nil
+}
+
+// Build is BuildWith and the default Options.
+func Build(rc config.Router) (*decide.Model, error) { return BuildWith(rc, Options{}) }
+
+// BuildWith turns a router config into a decide.Model: gate matrices and
 // the feature projection (from the weights file when it has them, seeded
 // otherwise), and each layer's experts behind a Guard. Seeded values are
-// deterministic: the same config gives the same model, bit for bit.
-func Build(rc config.Router) (*decide.Model, error) {
+// deterministic: the same config gives the same model, bit for bit. Model
+// files are read within o.
+func BuildWith(rc config.Router, o Options) (*decide.Model, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	rc = rc.WithDefaults()
 	if err := rc.Validate(); err != nil {
 		return nil, err
 	}
-	w, err := loadWeights(rc.Weights)
+	w, err := loadWeights(rc.Weights, o.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +78,7 @@ func Build(rc config.Router) (*decide.Model, error) {
 			if e < len(lc.List) {
 				spec = lc.List[e]
 			}
-			x, err := buildExpert(spec, l, e, in, lc.OutDim, last, rc.Seed)
+			x, err := buildExpert(spec, l, e, in, lc.OutDim, last, rc.Seed, o.Files)
 			if err != nil {
 				return nil, fmt.Errorf("router.layers[%d] expert %q: %w", l, spec.Name, err)
 			}
@@ -68,7 +94,7 @@ func Build(rc config.Router) (*decide.Model, error) {
 		if spec.Hidden == 0 {
 			spec.Hidden = 32
 		}
-		x, err := buildExpert(spec, len(rc.Layers), j, rc.EmbedDim, 0, true, rc.Seed)
+		x, err := buildExpert(spec, len(rc.Layers), j, rc.EmbedDim, 0, true, rc.Seed, o.Files)
 		if err != nil {
 			return nil, fmt.Errorf("router.shadow[%d] %q: %w", j, spec.Name, err)
 		}
@@ -81,7 +107,7 @@ func Build(rc config.Router) (*decide.Model, error) {
 	return m, nil
 }
 
-func buildExpert(spec config.ExpertSpec, layer, index, in, out int, last bool, seed uint64) (expert.Expert, error) {
+func buildExpert(spec config.ExpertSpec, layer, index, in, out int, last bool, seed uint64, files safetensors.LoadOptions) (expert.Expert, error) {
 	p := spec.Params
 	switch spec.Kind {
 	case "momentum":
@@ -92,7 +118,7 @@ func buildExpert(spec config.ExpertSpec, layer, index, in, out int, last bool, s
 		return expert.NewOrderFlow(spec.Name, expert.OrderFlowConfig{OFIScale: p["ofi_scale"], WeightOFI: p["weight_ofi"], WeightTob: p["weight_tob"]})
 	case "mlp":
 		if spec.Weights != "" {
-			return loadMLP(spec, in, out, last)
+			return loadMLP(spec, in, out, last, files)
 		}
 		s := spec.Seed
 		if s == 0 {

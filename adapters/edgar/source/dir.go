@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
 	"sync"
+	"thunderline/adapters/inputfile"
 )
 
 // DefaultMaxBytes is the default size limit of one document (256 MiB).
@@ -170,18 +172,11 @@ func (d *DirSource) Next(ctx context.Context) (Doc, error) {
 	return Doc{}, io.EOF
 }
 
+// read reads a listed file, which may have been replaced since the listing:
+// inputfile refuses a non-regular file before opening it (a FIFO would
+// block open) and reads at most maxBytes.
 func (d *DirSource) read(name string) ([]byte, error) {
-	f, err := os.Open(filepath.Join(d.root, filepath.FromSlash(name)))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	return readLimited(f, d.maxBytes)
+	return inputfile.ReadAll(filepath.Join(d.root, filepath.FromSlash(name)), inputfile.Options{MaxBytes: d.maxBytes})
 }
 
 // Close ends the source; Next then returns ErrClosed.
