@@ -22,6 +22,7 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tenant := fs.String("tenant", "default", "tenant of the federation")
 	work := fs.String("work", "", "work `dir` (PKI, checkpoints) [var/federations/<UTC time>]")
 	python := fs.String("python", "python3", "Python interpreter with the pinned flwr (requirements.txt)")
+	dataDir := fs.String("data-dir", "", "`dir` the spec's dataset URIs must be under (default: --work; / accepts any path)")
 	flowerDir := fs.String("flower-dir", "adapters/flower", "`dir` of the Flower server and client apps")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON")
@@ -44,8 +45,8 @@ func cmdFederate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *work == "" {
 		*work = filepath.Join("var", "federations", time.Now().UTC().Format("20060102T150405Z"))
 	}
-	o := federation.Options{Spec: spec, SpecYAML: b, DSN: *dsn, Tenant: *tenant, WorkDir: *work, Python: *python,
-		FlowerDir: *flowerDir, Timeout: *timeout}
+	o := federation.Options{Spec: spec, SpecYAML: b, DSN: *dsn, Tenant: *tenant, WorkDir: *work, DataDir: *dataDir,
+		Python: *python, FlowerDir: *flowerDir, Timeout: *timeout}
 	// S3-compatible storage when configured (the secret only from the
 	// environment, never a flag: flags show in process lists).
 	if ep := os.Getenv("THUNDERLINE_S3_ENDPOINT"); ep != "" {

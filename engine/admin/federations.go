@@ -101,7 +101,9 @@ func (a *Admin) CreateFederation(ctx context.Context, specYAML []byte) (string, 
 	}
 	prof := a.p.Profile()
 	o := federation.Options{Spec: spec, SpecYAML: specYAML, DSN: prof.PostgresDSN(os.Getenv), Tenant: prof.TenantName(),
-		WorkDir: filepath.Join(prof.JournalRoot(), "federations", fed.ID), Python: a.fed.Python, FlowerDir: a.fed.FlowerDir,
+		// Datasets must be regular files under the journal root (where
+		// `thunderline export` slices of this engine's runs belong).
+		WorkDir: filepath.Join(prof.JournalRoot(), "federations", fed.ID), DataDir: prof.JournalRoot(), Python: a.fed.Python, FlowerDir: a.fed.FlowerDir,
 		Metrics: a.fed.Metrics, FederationID: fed.ID, Logger: a.p.Logger()}
 	if o.FlowerDir == "" {
 		o.FlowerDir = os.Getenv("THUNDERLINE_FLOWER_DIR")

@@ -40,7 +40,12 @@ func TestMain(m *testing.M) { s3test.Main(m) }
 
 // sites runs three differently seeded synthetic feeds (three sites' own
 // data), journals them and exports each one's training slice.
-func sites(t *testing.T) (uris, hashes []string) {
+// sites writes the three sites' training slices under data (the
+// federation's DataDir: dataset URIs outside it are refused).
+func sites(t *testing.T, data string) (uris, hashes []string) {
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	t.Helper()
 	for i := 0; i < 3; i++ {
 		prof, err := config.Parse([]byte(fmt.Sprintf(`
@@ -67,7 +72,7 @@ journal: {fsync: never}
 		if _, err := p.Run(context.Background(), engine.SyntheticSource{Feed: feed}); err != nil {
 			t.Fatal(err)
 		}
-		slice := filepath.Join(t.TempDir(), fmt.Sprintf("site-%d.jsonl", i+1))
+		slice := filepath.Join(data, fmt.Sprintf("site-%d.jsonl", i+1))
 		s, err := export.SliceFile(dir, slice)
 		if err != nil || s.Rows < 100 {
 			t.Fatalf("site %d slice: %+v %v", i+1, s, err)
@@ -125,7 +130,8 @@ func TestFederationEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uris, hashes := sites(t)
+	data := t.TempDir()
+	uris, hashes := sites(t, data)
 	sp, y := spec(t, "fedavg", uris, hashes)
 	var events []flowerbridge.Event
 	reg := prometheus.NewRegistry()
@@ -133,7 +139,7 @@ func TestFederationEndToEnd(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	sum, err := federation.Run(ctx, federation.Options{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", Store: st,
 		Metrics: federation.NewMetrics(reg), Tracer: tp.Tracer("test"),
-		WorkDir: t.TempDir(), FlowerDir: flowerDir(t), DieInRound: map[string]int{"site-3": 2}, Seed: 7,
+		WorkDir: t.TempDir(), DataDir: data, FlowerDir: flowerDir(t), DieInRound: map[string]int{"site-3": 2}, Seed: 7,
 		OnEvent: func(ev flowerbridge.Event) { events = append(events, ev) }})
 	if err != nil {
 		t.Fatalf("federation: %v\nevents: %+v", err, events)
@@ -340,14 +346,15 @@ func shadowRun(t *testing.T, final artifacts.Artifact, s3o artifacts.S3Options) 
 func TestFederationStrategies(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	uris, hashes := sites(t)
+	data := t.TempDir()
+	uris, hashes := sites(t, data)
 	for _, kind := range []string{"fedprox", "custom"} {
 		sp, y := spec(t, kind, uris, hashes)
 		if kind == "fedprox" {
 			sp.DP = &config.DP{Epsilon: 8, Delta: 1e-5, ClipNorm: 1}
 		}
 		sum, err := federation.Run(ctx, federation.Options{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
-			FlowerDir: flowerDir(t), Seed: 3})
+			DataDir: data, FlowerDir: flowerDir(t), Seed: 3})
 		if err != nil || sum.Status != "completed" || len(sum.Rounds) != 3 {
 			t.Fatalf("%s: %+v %v", kind, sum, err)
 		}
@@ -371,7 +378,7 @@ func TestFederationStrategies(t *testing.T) {
 	// verified site); every round reports masked vectors from 3 sites.
 	sp.SecureAgg, sp.NumRounds = true, 2
 	sum, err := federation.Run(ctx, federation.Options{Spec: sp, SpecYAML: y, DSN: dsn, Tenant: "lab", WorkDir: t.TempDir(),
-		FlowerDir: flowerDir(t)})
+		DataDir: data, FlowerDir: flowerDir(t)})
 	if err != nil || sum.Status != "completed" || len(sum.Rounds) != 2 {
 		t.Fatalf("secure_agg: %+v %v", sum, err)
 	}
@@ -389,9 +396,10 @@ func TestFederationThroughAdmin(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	t.Setenv("THUNDERLINE_PG_DSN", dsn)
 	ctx := context.Background()
-	uris, hashes := sites(t)
+	root := t.TempDir() // the journal root: admin-started federations read datasets under it
+	uris, hashes := sites(t, filepath.Join(root, "slices"))
 	_, y := spec(t, "fedavg", uris, hashes)
-	prof, err := config.Parse([]byte("tenant: lab\njournal: {dir: "+t.TempDir()+"}\n"), "admin.yaml")
+	prof, err := config.Parse([]byte("tenant: lab\njournal: {dir: "+root+"}\n"), "admin.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
