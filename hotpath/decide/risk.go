@@ -190,9 +190,6 @@ func (r *risk) advance(end int64) (changed bool) {
 // mid with symbol PnL pnl, and records breaches.
 func (r *risk) check(sym uint32, proposed uint8, pos int64, mid, pnl float64) uint32 {
 	var f uint32
-	if r.forcing {
-		f |= RiskBreachForced
-	}
 	if r.halted(sym) {
 		// A halted symbol does not trade, so it cannot breach a limit.
 		r.HaltedDecision.Add(1)
@@ -211,7 +208,9 @@ func (r *risk) check(sym uint32, proposed uint8, pos int64, mid, pnl float64) ui
 			f |= RiskPositionCap
 		}
 	}
-	if f&RiskPositionCap != 0 || (r.cfg.MaxLoss > 0 && pnl < -r.cfg.MaxLoss) {
+	// A breach is the loss limit crossed. A position at its cap is the
+	// policy working (the order is refused and flagged), not an emergency.
+	if r.cfg.MaxLoss > 0 && pnl < -r.cfg.MaxLoss {
 		r.breached = true
 		r.Breaches.Add(1)
 	}

@@ -271,6 +271,9 @@ func (s *Stage) evalToken(tok int, w *window.FeatureWindow, t *DecisionTrace, lm
 			Scores: s.out.Scores, Confidence: s.out.Confidence, LatencyNs: int64(lat)}
 		k++
 		if s.out.Abstain {
+			if s.risk.forcing && s.forcedHere(g) {
+				t.RiskFlags |= RiskBreachForced
+			}
 			continue
 		}
 		gj := gates[j]
@@ -352,6 +355,17 @@ func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
 	}
 	s.m.Actions[t.Action].Add(1)
 	s.cfg.Emit(t)
+}
+
+// forcedHere reports whether the breach streak forced g to abstain (an
+// operator's force is not a breach).
+func (s *Stage) forcedHere(g *expert.Guard) bool {
+	for _, f := range s.forced {
+		if f == g {
+			return true
+		}
+	}
+	return false
 }
 
 // applyForcing forces high-latency experts to abstain while the breach

@@ -314,8 +314,10 @@ func TestRiskDenyAndPositionCap(t *testing.T) {
 		t.Fatalf("positions %v", pos)
 	}
 	breaches, _, flagged, halted, _ := s.RiskCounters()
-	if breaches == 0 || flagged == 0 || halted != 10 {
-		t.Fatalf("breaches %d flagged %d halted %d", breaches, flagged, halted)
+	// A position at its cap is refused and flagged; it is not a breach
+	// (no loss limit here).
+	if breaches != 0 || flagged == 0 || halted != 10 {
+		t.Fatalf("breaches %d flagged %d halted %d, want 0, >0, 10", breaches, flagged, halted)
 	}
 	deny.HaltAll(true)
 	got = got[:0]
@@ -379,14 +381,17 @@ func TestBreachStreakForcesSlowExperts(t *testing.T) {
 	var got []DecisionTrace
 	deny := NewDenyList()
 	s, err := NewStage(StageConfig{Tenant: "t", Partitions: 1, Deny: deny,
-		Risk: RiskConfig{MaxPosition: 1, Interval: 100, BreachIntervals: 3, HighLatency: 50 * time.Microsecond},
+		Risk: RiskConfig{MaxPosition: 1, MaxLoss: 0.01, Interval: 100, BreachIntervals: 3, HighLatency: 50 * time.Microsecond},
 		Emit: func(tr *DecisionTrace) { got = append(got, *tr) }}, newSyms(4), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The buyer hits its position cap on every symbol at once: every
-	// interval from the second on breaches.
+	// The buyer goes long on every symbol while the market falls: every
+	// interval from the second on crosses the loss limit.
 	all := windows(4, 20, 1)
+	for i := range all {
+		all[i].Features[window.FMid] = 100 - 0.5*float64(i/4)
+	}
 	feed(s, all[:48])
 	_, streaks, _, _, forcing := s.RiskCounters()
 	if !forcing || streaks != 1 {
@@ -403,6 +408,24 @@ func TestBreachStreakForcesSlowExperts(t *testing.T) {
 		if a.Expert == 1 && !a.Abstain {
 			t.Fatal("forced expert voted")
 		}
+	}
+	// The flag says a forced expert was used: not on a trace that did not
+	// select it (the fast expert is never forced).
+	flagged := 0
+	for _, tr := range got {
+		used := false
+		for _, a := range tr.Actions[0][:tr.NSel[0]] {
+			used = used || (a.Expert == 1 && a.Abstain)
+		}
+		if has := tr.RiskFlags&RiskBreachForced != 0; has != used {
+			t.Fatalf("trace %d: breach_forced_abstain %v, forced expert used %v", tr.Symbol, has, used)
+		}
+		if used {
+			flagged++
+		}
+	}
+	if flagged == 0 {
+		t.Fatal("no trace used the forced expert")
 	}
 	// Halting every symbol stops new trades: no more breaches, and after a
 	// clean interval the forcing is released.
