@@ -28,3 +28,12 @@ func publish(a *atomic.Uint64, v uint64) {
 
 //go:noescape
 func storeRelease(p *uint64, v uint64)
+
+// fence orders every store before it ahead of every load after it (a full
+// barrier). publish is a plain store, so a producer that publishes and then
+// loads a flag the consumer set (Waiter.Wake reading parked) needs it: without
+// it x86 may satisfy the load before the store leaves the store buffer, and a
+// consumer that parked in that window sleeps on a ring that is not empty.
+//
+//go:noescape
+func fence()

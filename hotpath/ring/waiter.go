@@ -13,9 +13,13 @@ import (
 // Protocol: the consumer calls Park(check) where check reports whether
 // there is work; Park marks the consumer parked, checks again, and only then
 // blocks. A producer calls Wake after every successful push; Wake costs one
-// atomic load unless the consumer is parked. Both flags are sequentially
-// consistent atomics, so either the consumer's second check sees the push or
-// the producer sees the parked flag: a wake-up is never lost.
+// fence and one atomic load unless the consumer is parked. The consumer's
+// parked store is a sequentially consistent atomic (a full barrier before its
+// second check), and Wake fences between the producer's publish (a plain
+// store on amd64, see publish) and its load of parked, so either the
+// consumer's second check sees the push or the producer sees the parked
+// flag: a wake-up is never lost (TestWaiterPingPongNoLostWakeup, run with and
+// without the race detector).
 type Waiter struct {
 	parked atomic.Bool
 	ch     chan struct{}
@@ -33,7 +37,11 @@ func NewWaiter() *Waiter {
 
 // Wake wakes the consumer if it is parked. Safe from any goroutine.
 func (w *Waiter) Wake() {
-	if w != nil && w.parked.Load() {
+	if w == nil {
+		return
+	}
+	fence()
+	if w.parked.Load() {
 		select {
 		case w.ch <- struct{}{}:
 			w.Wakes.Add(1)
@@ -43,22 +51,26 @@ func (w *Waiter) Wake() {
 }
 
 // Park blocks the consumer until a producer wakes it or timeout passes,
-// unless check reports work first. Consumer goroutine only.
-func (w *Waiter) Park(timeout time.Duration, check func() bool) {
+// unless check reports work first. It reports false only when the timeout
+// ended the wait. Consumer goroutine only.
+func (w *Waiter) Park(timeout time.Duration, check func() bool) (woken bool) {
 	w.parked.Store(true)
 	if check() {
 		w.parked.Store(false)
-		return
+		return true
 	}
 	w.timer.Reset(timeout)
 	select {
 	case <-w.ch:
+		woken = true
 	case <-w.timer.C:
 	}
 	w.timer.Stop()
 	w.parked.Store(false)
 	select { // drop a wake-up that raced with the timer
 	case <-w.ch:
+		woken = true
 	default:
 	}
+	return woken
 }
