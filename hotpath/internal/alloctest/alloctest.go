@@ -1,0 +1,26 @@
+// Package alloctest counts heap allocations over a whole loop, for the hot
+// path's allocation tests.
+//
+// testing.AllocsPerRun divides the mallocs of its runs by the run count with
+// integer division, so 20,000 runs pass with up to 19,999 allocations; a loop
+// that allocates once per window (every few hundred ticks) looks free. Count
+// returns the total instead, so a test can assert a bound per window or per
+// tick over the whole loop. It must never be imported by non-test code.
+package alloctest
+
+import "runtime"
+
+// Count runs f once to warm up, then runs times more with GOMAXPROCS 1 (as
+// AllocsPerRun does, so other goroutines' allocations stay out), and returns
+// every malloc those runs made.
+func Count(runs int, f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return after.Mallocs - before.Mallocs
+}

@@ -1,0 +1,27 @@
+package alloctest
+
+import "testing"
+
+var sink []byte
+
+// TestCountSeesRareAllocations: one allocation in 1,000 runs is invisible to
+// testing.AllocsPerRun (it reports 0) but Count reports it.
+func TestCountSeesRareAllocations(t *testing.T) {
+	i := 0
+	f := func() {
+		i++
+		if i%1000 == 0 {
+			sink = make([]byte, 64)
+		}
+	}
+	if a := testing.AllocsPerRun(999, f); a != 0 {
+		t.Fatalf("AllocsPerRun = %v: the premise changed", a)
+	}
+	i = 0
+	if n := Count(1999, f); n != 2 {
+		t.Fatalf("Count = %d, want 2", n)
+	}
+	if n := Count(1000, func() {}); n != 0 {
+		t.Fatalf("an empty loop allocated %d", n)
+	}
+}
