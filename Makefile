@@ -4,6 +4,13 @@ BIN      := bin/thunderline
 ARGS     ?=
 FUZZTIME ?= 3s
 FUZZLOG := $(or $(TMPDIR),/tmp)/thunderline-fuzz.log
+# Release builds on amd64 use the router's AVX2 gate matmul (GOEXPERIMENT=simd;
+# the kernel is picked at start-up from the CPU, portable otherwise, same bits
+# either way): BenchmarkRoute256x64x16 is 0.56-0.59x the portable time here
+# (bench/RESULTS.md).
+SIMDENV := $(if $(filter amd64,$(shell $(GO) env GOARCH)),GOEXPERIMENT=simd)
+# The CPU's widest vector kernel the tests can require (empty: none).
+SIMDCPU := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo avx2)
 # Every fuzz target: package and function.
 FUZZ_TARGETS := \
 	./adapters/edgar/edgarrec:FuzzDecodeDoc \
@@ -41,7 +48,7 @@ PYTHON ?= python3
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/thunderline
+	$(SIMDENV) $(GO) build -o $(BIN) ./cmd/thunderline
 
 ## run: the engine on its embedded minimal profile (synthetic feed, journal under ./var). ARGS="--for 10s" to bound it.
 run: build
@@ -75,6 +82,10 @@ unit:
 	# sequentially consistent atomics and would hide a missing one).
 	$(GO) test -count=1 ./hotpath/...
 	$(GO) test -count=1 -run 'TestDigestIndependentOfPartitions|TestJournalReplayVerify|TestGoldenDigests|TestPartitionCrashRestarts' ./engine/
+	# The release build's SIMD router kernels, bit for bit against the naive
+	# loop and the NumPy vectors, and the golden digests through them.
+	$(if $(and $(SIMDENV),$(SIMDCPU)),$(SIMDENV) THUNDERLINE_REQUIRE_SIMD=$(SIMDCPU) $(GO) test -count=1 ./hotpath/router/)
+	$(if $(and $(SIMDENV),$(SIMDCPU)),$(SIMDENV) $(GO) test -count=1 -run 'TestGoldenDigests|TestDigestIndependentOfPartitions|TestReplayDBNFigures' ./engine/)
 	# Allocation tests again without the race detector, which perturbs
 	# sync.Pool (some of them only run without it).
 	$(GO) test -count=1 -run 'Alloc' ./...

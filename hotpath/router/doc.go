@@ -29,9 +29,10 @@
 //
 // matmul.go holds the portable gate matmul (4 tokens × 2 experts in
 // registers, at the scalar ceiling of about 2 flops per cycle). Built with
-// GOEXPERIMENT=simd on amd64, matmul_simd.go and exp_simd.go add an AVX2
-// kernel for the matmul (AVX-512 machines run it too) and an AVX-512 exp32,
-// chosen at start-up from the CPU's features. Each lane performs exactly the scalar operations
+// GOEXPERIMENT=simd on amd64 (make build does), matmul_simd.go adds an AVX2
+// kernel for the matmul (AVX-512 machines run it too), chosen at start-up
+// from the CPU's features; exp32 stays scalar (an AVX-512 exp kernel was
+// removed: no machine of this project can run, so test, it). Each lane performs exactly the scalar operations
 // (VMULPS then VADDPS, never an FMA), so every kernel gives the same bits;
 // the tests compare each kernel the machine can run with the naive loop.
 //

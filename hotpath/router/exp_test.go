@@ -43,27 +43,3 @@ func TestExp32(t *testing.T) {
 	t.Logf("%d inputs, all equal to float32(math.Exp)", n)
 }
 
-// TestExpVectorBitIdentical: the exp Route uses (vectorized with
-// GOEXPERIMENT=simd on AVX-512) gives the bits of the scalar expInto, for
-// chunks of every length 1..17 so partial vectors are covered.
-func TestExpVectorBitIdentical(t *testing.T) {
-	var in []float32
-	for b := uint32(0x80000000); b <= math.Float32bits(-110); b += 1013 {
-		in = append(in, math.Float32frombits(b))
-	}
-	in = append(in, float32(math.Inf(-1)), float32(math.NaN()), 0, -104, -103.99999)
-	src := make([]float32, len(in), len(in)+simdPad) // spare capacity: see simdPad
-	copy(src, in)
-	want := make([]float32, len(src))
-	got := make([]float32, len(src), len(src)+simdPad)
-	expInto(want, src)
-	for lo, step := 0, 1; lo < len(src); lo, step = lo+step, step%17+1 {
-		hi := min(lo+step, len(src))
-		expRowFast(got[lo:hi], src[lo:hi])
-	}
-	for j := range src {
-		if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-			t.Fatalf("exp(%g): vector %g, scalar %g (kernel %s)", src[j], got[j], want[j], simdKernel)
-		}
-	}
-}

@@ -103,7 +103,7 @@ func softmaxRows(p []float32, n, E int, status []TokenStatus, xs []float32) (val
 			x[e] = d
 		}
 	}
-	expRowFast(p, xs)
+	expInto(p, xs)
 	nan := float32(math.NaN())
 	for i := 0; i < n; i++ {
 		row := p[i*E : i*E+E]

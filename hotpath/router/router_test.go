@@ -1,6 +1,7 @@
 package router
 
 import (
+	"os"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -169,6 +170,14 @@ func TestEmptyBatch(t *testing.T) {
 // depend on the batch it is in.
 func TestGateMatmulBitIdentical(t *testing.T) {
 	t.Logf("Route uses the %s kernel; vector kernels checked: %d", simdKernel, len(simdKernels()))
+	// make test sets THUNDERLINE_REQUIRE_SIMD=avx2 on its GOEXPERIMENT=simd run
+	// when the CPU has AVX2, so a build that silently fell back to the
+	// portable kernel fails here instead of checking nothing.
+	if want := os.Getenv("THUNDERLINE_REQUIRE_SIMD"); want != "" {
+		if _, ok := simdKernels()[want]; !ok {
+			t.Fatalf("THUNDERLINE_REQUIRE_SIMD=%s but this build has kernels %v (built without GOEXPERIMENT=simd?)", want, simdKernels())
+		}
+	}
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 33} {
 		for _, E := range []int{1, 2, 3, 5, 8, 9, 12, 16, 17, 31, 32, 33} {
