@@ -42,4 +42,3 @@ func TestExp32(t *testing.T) {
 	}
 	t.Logf("%d inputs, all equal to float32(math.Exp)", n)
 }
-

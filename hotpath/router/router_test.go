@@ -1,10 +1,10 @@
 package router
 
 import (
-	"os"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
