@@ -88,13 +88,18 @@ func (g *Guard) Unwrap() Expert { return g.inner }
 func (g *Guard) Budget() time.Duration { return g.budget }
 
 // Eval calls the expert unless it is failed or forced to abstain.
-func (g *Guard) Eval(in *Input, out *Output) {
+func (g *Guard) Eval(in *Input, out *Output) { g.EvalTimed(in, out) }
+
+// EvalTimed is Eval that also returns how long the expert's call took (0
+// when it was skipped), the figure the guard already measures for its budget
+// and latency samples, so a caller need not read the clock around it again.
+func (g *Guard) EvalTimed(in *Input, out *Output) time.Duration {
 	g.calls.Add(1)
 	if g.failed.Load() || g.forced.Load() {
 		g.skipped.Add(1)
 		g.abstains.Add(1)
 		out.SetAbstain()
-		return
+		return 0
 	}
 	start := time.Now()
 	ok := g.call(in, out)
@@ -105,7 +110,7 @@ func (g *Guard) Eval(in *Input, out *Output) {
 	}
 	if !ok {
 		g.abstains.Add(1)
-		return
+		return d
 	}
 	if !out.Abstain && !g.valid(out) {
 		g.invalid.Add(1)
@@ -115,6 +120,7 @@ func (g *Guard) Eval(in *Input, out *Output) {
 		out.SetAbstain() // the neutral output, whatever the expert left
 		g.abstains.Add(1)
 	}
+	return d
 }
 
 // call runs the expert, turning a panic into a failed state and an

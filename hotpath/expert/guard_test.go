@@ -244,3 +244,20 @@ func TestGuardStatsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardEvalTimed: EvalTimed returns the call's own duration (at least the
+// expert's busy time; the same figure the guard keeps as its latency sample)
+// and 0 for a skipped call, so the decision stage need not time it again.
+func TestGuardEvalTimed(t *testing.T) {
+	e := &fakeExpert{name: "t", scores: [3]float32{1, 0, 0}, spin: 2 * time.Millisecond}
+	g := NewGuard(e, time.Second)
+	var out Output
+	d := g.EvalTimed(&Input{}, &out)
+	if d < 2*time.Millisecond || g.Stats().Max != d {
+		t.Fatalf("EvalTimed %v, guard max sample %v", d, g.Stats().Max)
+	}
+	g.Force(true)
+	if d := g.EvalTimed(&Input{}, &out); d != 0 || !out.Abstain {
+		t.Fatalf("forced call: %v abstain %v", d, out.Abstain)
+	}
+}
