@@ -76,9 +76,13 @@ func run(records, rounds int, realPath, out string) error {
 
 	// Replay vs decode-only, generated file.
 	dec, ticks := best(rounds, func() (float64, uint64) { return decodeOnly(file) })
-	for _, parts := range []int{1, 2} {
+	for _, parts := range []int{1, 2, 4, 0} {
 		rp, _ := best(rounds, func() (float64, uint64) { return replay([]string{file}, parts) })
-		rows = append(rows, row{name: fmt.Sprintf("replay %d partition(s)", parts),
+		name := fmt.Sprintf("replay %d partition(s)", parts)
+		if parts == 0 {
+			name = fmt.Sprintf("replay, default partitions (GOMAXPROCS %d)", runtime.GOMAXPROCS(0))
+		}
+		rows = append(rows, row{name: name,
 			what: fmt.Sprintf("%d MBP-1 records, %d ticks, zstd", records, ticks), value: rp, baseline: dec,
 			unit: "ticks/s", baseName: "decode only"})
 	}

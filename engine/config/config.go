@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ type Profile struct {
 	// Tenant stamps every window and trace. Default "default".
 	Tenant     string    `yaml:"tenant"`
 	Feed       Feed      `yaml:"feed"`
-	Partitions int       `yaml:"partitions"` // partition loops [2]
+	Partitions int       `yaml:"partitions"` // partition loops [GOMAXPROCS, at most 256]
 	Rings      Rings     `yaml:"rings"`
 	Normalize  Normalize `yaml:"normalize"`
 	Book       Book      `yaml:"book"`
@@ -411,10 +412,12 @@ func (p *Profile) TenantName() string {
 	return p.Tenant
 }
 
-// NumPartitions returns the partition count, with its default.
+// NumPartitions returns the partition count, with its default: one loop per
+// core Go may use (GOMAXPROCS), at most 256 (bench/RESULTS.md, 2026-12-03);
+// the digests do not depend on the count.
 func (p *Profile) NumPartitions() int {
 	if p.Partitions == 0 {
-		return 2
+		return min(runtime.GOMAXPROCS(0), 256)
 	}
 	return p.Partitions
 }
