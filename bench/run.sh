@@ -42,5 +42,5 @@ for p in 1 2; do bin/thunderline edgar ingest --no-journal --partitions $p ../sh
 bin/thunderline edgar parse --mem ../shared/data/edgar/html/Apple.10-K.html | tail -1 | tee -a "$out/edgar.txt"
 # Shipper vs a plain CopyFrom of the same rows, on a throwaway cluster.
 go test -run '^$' -bench ShipperVsCopy -benchtime 5x ./persist/postgres/ 2>&1 | tee "$out/postgres.txt"
-go run ./bench/harness -records "${RECORDS:-2000000}" -rounds "${ROUNDS:-3}" -out "$out/harness.md" | tee "$out/harness.txt"
+go run ./bench/harness -records "${RECORDS:-2000000}" -rounds "${ROUNDS:-3}" -svg-dir "$out" -out "$out/harness.md" | tee "$out/harness.txt"
 echo "results in $out"

@@ -67,6 +67,17 @@ func run(records, rounds int, realPath, out string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if *burstOnly {
+		text, err := burstSection(tmp)
+		if err != nil {
+			return err
+		}
+		fmt.Print(text)
+		if out != "" {
+			return os.WriteFile(out, []byte(text), 0o644)
+		}
+		return nil
+	}
 	file := filepath.Join(tmp, "synthetic.mbp-1.dbn.zst")
 	fmt.Fprintf(os.Stderr, "generating %d MBP-1 records into %s\n", records, file)
 	if err := generateDBN(file, records); err != nil {
@@ -178,6 +189,11 @@ func run(records, rounds int, realPath, out string) error {
 		fmt.Fprintf(&b, "| %.0f ticks/s | %s | %d | %v | %v | %v |\n", r.rate, r.wait, r.n,
 			time.Duration(r.p50).Round(time.Microsecond), time.Duration(r.p99).Round(time.Microsecond), time.Duration(r.p999).Round(time.Microsecond))
 	}
+	text, err := burstSection(tmp)
+	if err != nil {
+		return err
+	}
+	b.WriteString(text)
 	fmt.Print(b.String())
 	if out != "" {
 		return os.WriteFile(out, []byte(b.String()), 0o644)

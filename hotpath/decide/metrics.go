@@ -117,6 +117,22 @@ func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) {
 	return q(0.5), q(0.99), q(0.999), total
 }
 
+// LatencySince appends to dst the close → trace latencies (ns) of the traces
+// recorded after the first from traces — at most the last 65,536 — and
+// returns it with the count of traces seen so far, the next call's from. For
+// timelines: a sampler calls it every few milliseconds. Safe from any
+// goroutine; a value overwritten while it is read is read as its newer one.
+func (s *Stage) LatencySince(from uint64, dst []int64) ([]int64, uint64) {
+	total := s.lat.n.Load()
+	if total > from+latencyRing {
+		from = total - latencyRing
+	}
+	for i := from; i < total; i++ {
+		dst = append(dst, s.lat.ring[i%latencyRing].Load())
+	}
+	return dst, total
+}
+
 // BreachStreak is the number of consecutive breach intervals so far (the
 // ladder's step 6 input). Safe from any goroutine.
 func (s *Stage) BreachStreak() int { return int(s.risk.Streak.Load()) }
