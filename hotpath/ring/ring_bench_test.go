@@ -105,10 +105,12 @@ func pushEach(p, count int, push func(*record.MarketTick) bool) {
 }
 
 // popEach pops n ticks one at a time and returns the sum of their InSeq.
-func popEach(n int, pop func(*record.MarketTick) bool) uint64 {
+func popEach(n int, pop func(*record.MarketTick) bool) uint64 { return popEachWait(n, pop, &Backoff{}) }
+
+// popEachWait is popEach waiting with bo (which may park on a Waiter).
+func popEachWait(n int, pop func(*record.MarketTick) bool, bo *Backoff) uint64 {
 	var sum uint64
 	var tick record.MarketTick
-	var bo Backoff
 	for i := 0; i < n; {
 		if pop(&tick) {
 			sum += tick.InSeq
@@ -246,19 +248,7 @@ func BenchmarkTransferWake(b *testing.B) {
 				}
 			}
 			run(b, 1, func(p, count int) { pushEach(p, count, push) }, func() uint64 {
-				var sum uint64
-				var tick record.MarketTick
-				bo := Backoff{Waiter: w, Check: func() bool { return r.Len() > 0 }}
-				for i := 0; i < b.N; {
-					if r.Pop(&tick) {
-						sum += tick.InSeq
-						i++
-						bo.Reset()
-					} else {
-						bo.Wait()
-					}
-				}
-				return sum
+				return popEachWait(b.N, r.Pop, &Backoff{Waiter: w, Check: func() bool { return r.Len() > 0 }})
 			})
 		})
 	}
