@@ -2,7 +2,7 @@ package partition
 
 import (
 	"testing"
-	"thunderline/hotpath/internal/alloctest"
+	"thunderline/hotpath/alloctest"
 
 	"thunderline/hotpath/normalize"
 	"thunderline/hotpath/record"

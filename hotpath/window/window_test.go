@@ -3,7 +3,7 @@ package window
 import (
 	"math/rand/v2"
 	"testing"
-	"thunderline/hotpath/internal/alloctest"
+	"thunderline/hotpath/alloctest"
 	"time"
 
 	"thunderline/hotpath/book"

@@ -5,7 +5,7 @@
 // integer division, so 20,000 runs pass with up to 19,999 allocations; a loop
 // that allocates once per window (every few hundred ticks) looks free. Count
 // returns the total instead, so a test can assert a bound per window or per
-// tick over the whole loop. It must never be imported by non-test code.
+// tick over the whole loop. It must never be imported by non-test code (the layout test checks).
 package alloctest
 
 import "runtime"
