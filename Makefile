@@ -40,7 +40,9 @@ FUZZ_TARGETS := \
 	./adapters/edgar:FuzzSectionsAndIndex \
 	./persist/postgres:FuzzBatchAdd \
 	./persist/postgres:FuzzAppendJSONString \
-	./hotpath/ring:FuzzModel
+	./hotpath/ring:FuzzModel \
+	./adapters/moldudp64:FuzzParsePacket \
+	./adapters/moldudp64:FuzzSession
 
 .PHONY: all build run test deps browser vectors unit flower fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
