@@ -26,8 +26,12 @@ type Summary struct {
 	LastError  string  `json:"last_error,omitempty"`
 }
 
-// connect opens a pool on dsn and applies the embedded migrations.
-func connect(ctx context.Context, dsn string) (*pgxpool.Pool, []string, error) {
+// connect opens a pool on dsn and applies the embedded migrations (a
+// no-op for an engine role on a current schema). With a tenant, it checks
+// the login may act for it: a tenant role bound to another tenant is
+// refused (postgres.ErrWrongTenant), and so is an engine role bound to
+// none (postgres.ErrUnboundRole).
+func connect(ctx context.Context, dsn, tenant string) (*pgxpool.Pool, []string, error) {
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("postgres: %w", err)
@@ -37,13 +41,19 @@ func connect(ctx context.Context, dsn string) (*pgxpool.Pool, []string, error) {
 		pool.Close()
 		return nil, nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
+	if tenant != "" {
+		if err := postgres.CheckTenant(ctx, pool, tenant); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+	}
 	return pool, applied, nil
 }
 
 // Migrate applies the embedded schema migrations to the server at dsn and
 // returns the ones it applied.
 func Migrate(ctx context.Context, dsn string) ([]string, error) {
-	pool, applied, err := connect(ctx, dsn)
+	pool, applied, err := connect(ctx, dsn, "")
 	if err != nil {
 		return nil, err
 	}
@@ -71,13 +81,22 @@ func start(ctx context.Context, pool *pgxpool.Pool, s *postgres.Shipper) (*Shipp
 // Start connects, migrates and starts shipping the journal jour (directory
 // dir) as the profile says, with hourly upkeep while it ships: next months'
 // partitions (Migrate made three months ahead; a run may outlast them) and
-// the raw tick retention. It stops at Finish, not with ctx.
+// the raw tick retention. It stops at Finish, not with ctx. A login bound
+// to another tenant than the profile's fails here (postgres.ErrWrongTenant),
+// and so does a raw tick retention on a login that may not drop partitions
+// (postgres.ErrRetentionRole: retention is the migration role's).
 func Start(ctx context.Context, dsn string, prof *config.Profile, dir string, jour *journal.Journal, log *slog.Logger) (*Shipper, error) {
-	pool, _, err := connect(ctx, dsn)
+	pool, _, err := connect(ctx, dsn, prof.TenantName())
 	if err != nil {
 		return nil, err
 	}
 	pg := prof.Postgres
+	if pg.RawTicksRetention > 0 {
+		if err := postgres.CheckRetention(ctx, pool); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres.raw_ticks_retention: %w", err)
+		}
+	}
 	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: dir, Tenant: prof.TenantName(),
 		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: jour.Acked, Logger: log})
 	if err != nil {
@@ -154,7 +173,7 @@ func Backfill(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (S
 		records = uint64(off) + 1
 	}
 	r.Close()
-	pool, _, err := connect(ctx, dsn)
+	pool, _, err := connect(ctx, dsn, tenant)
 	if err != nil {
 		return Summary{}, err
 	}

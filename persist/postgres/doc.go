@@ -19,7 +19,7 @@
 //	                   experts, actions, blended action, PnL, risk flags as
 //	                   jsonb; behavior_embedding and hashes as bytea)
 //	lineage_edges      one row per edge record
-//	experts            the expert registry (not a tenant table)
+//	experts            the expert registry (per tenant since 0006)
 //	export_jobs        training-slice exports
 //	rejects            engine rejects (source 'engine'), EDGAR documents the
 //	                   engine could not read (source 'edgar'), and records
@@ -33,7 +33,8 @@
 //	                   the federated-training resources (federation.go: one
 //	                   write path, each change with its outbox event)
 //	journal_symbols    the symbol records, so a resumed shipper names ticks
-//	shipper_offsets    (journal_id, next_offset, updated_at) per journal
+//	shipper_offsets    (tenant_id, journal_id, next_offset, updated_at)
+//	tenant_roles       (role_name, tenant_id): the login roles' tenants
 //	schema_migrations  applied migrations
 //
 // Indexes are the seed's: feature_windows (tenant_id, kind, key,
@@ -53,20 +54,36 @@
 //
 // # Row-level security and roles
 //
-// Every tenant table has tenant_id text NOT NULL, ENABLE and FORCE ROW
-// LEVEL SECURITY, and two policies: tenant_isolation (every command: rows
-// whose tenant_id = current_setting('thunderline.tenant', true), for
-// reading and for writing) and system_read (SELECT of every row, for the
-// role thunderline_system only). Partitions get the same policies (a
-// partition read directly does not go through its parent's). WithTenant
-// sets the tenant for one transaction (set_config(..., true), i.e. SET
-// LOCAL); with none set a session sees no rows and can write none.
+// Every table with a tenant's data (shipper_offsets and experts included)
+// has tenant_id text NOT NULL, ENABLE and FORCE ROW LEVEL SECURITY, and
+// two policies: tenant_isolation (every command: rows whose tenant_id =
+// (SELECT thunderline_tenant()), for reading and for writing) and
+// system_read (SELECT of every row, for the role thunderline_system only).
+// Partitions get the same policies (a partition read directly does not go
+// through its parent's).
 //
-// Roles: the engine (and Migrate) connect as an ordinary role — no
-// SUPERUSER, no BYPASSRLS — that owns the tables; FORCE makes the policies
-// bind the owner too. thunderline_system reads across tenants (exports)
-// and may write export_jobs only (rows of the tenant it sets). Migrate creates thunderline_system if it
-// is missing, which needs CREATEROLE; otherwise create it beforehand.
+// thunderline_tenant() (0006_tenancy.sql; STABLE, SECURITY DEFINER,
+// search_path pg_catalog, the schema, pg_temp) is the binding of
+// session_user in tenant_roles. A session_user with no binding gets the
+// setting thunderline.tenant (WithTenant, per transaction) only when it is
+// the migration role (or a member of it) or thunderline_system; any other
+// role gets NULL and sees no row.
+//
+// Roles: the migration role runs Migrate and owns every table, function
+// and partition. The engine logs in as one role per tenant, a member of
+// the NOLOGIN group thunderline_engine, which holds only the DML the
+// shipper and FL issue (no ownership, DDL, DELETE or TRUNCATE; SELECT on
+// schema_migrations, so Migrate on a current schema is a no-op for it).
+// CheckTenant (the Shipper at each session, engine/ship at connect)
+// refuses a role bound to another tenant (ErrWrongTenant) or an engine
+// role bound to none (ErrUnboundRole). Partitions come from the SECURITY
+// DEFINER thunderline_ensure_partitions (at most 36 months ahead);
+// drop_partitions_before is the migration role's only (CheckRetention,
+// ErrRetentionRole). Migrate creates thunderline_system and
+// thunderline_engine if they are missing, which needs CREATEROLE;
+// otherwise create them beforehand. The single-tenant default (the test
+// clusters): the engine connects as the migration role, unbound, and
+// chooses its tenant per transaction, as before 0006 — not isolation.
 //
 // # The shipper, exactly once
 //
@@ -104,12 +121,14 @@
 //
 // # Pointing it at a server
 //
-// Any PostgreSQL ≥ 13 (tested with 15). Give the engine a role without
-// SUPERUSER or BYPASSRLS that owns its database, create the role
-// thunderline_system (NOLOGIN, or LOGIN for the export job), then:
+// Any PostgreSQL ≥ 13 (tested with 15). Give the migration role (no
+// SUPERUSER, no BYPASSRLS) its database, create the role
+// thunderline_system (NOLOGIN, or LOGIN for the export job), migrate, and
+// bind a login role per tenant (README "Tenant isolation"), then:
 //
-//	pool, _ := pgxpool.New(ctx, "postgres://thunderline@db:5432/thunderline")
-//	_, err := postgres.Migrate(ctx, pool)
+//	mig, _ := pgxpool.New(ctx, "postgres://thunderline@db:5432/thunderline")
+//	_, err := postgres.Migrate(ctx, mig)
+//	pool, _ := pgxpool.New(ctx, "postgres://tenant_acme@db:5432/thunderline")
 //	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: runDir, Tenant: "acme"})
 //	go s.Run(ctx)
 //
@@ -118,7 +137,8 @@
 // root the server runs as the postgres user) and removes it at the end.
 // THUNDERLINE_TEST_PG_DSN=postgres://... points them at an existing server
 // instead (its role needs CREATEDB: every test creates its own database;
-// the outage test then starts its own cluster, since it stops the server).
+// the outage test then starts its own cluster, since it stops the server;
+// CREATEROLE and the group thunderline_engine for the tenant-role tests).
 // testdata/pg-start.sh alone prints the DSN of a cluster in
 // $THUNDERLINE_PG_DIR (default /tmp/thunderline-pg); pg-stop.sh [--purge]
 // stops it.

@@ -1,7 +1,8 @@
 package postgres
 
-// The expert registry (experts, migrations/0001_core.sql; not a tenant
-// table): a federation's final model becomes a candidate expert through
+// The expert registry (experts, migrations/0001_core.sql; a tenant table
+// since 0006_tenancy.sql, whose tenant_id defaults to the session's
+// tenant): a federation's final model becomes a candidate expert through
 // FL.RegisterCandidate, on the one write path of the federation resources
 // (FL.change), with its outbox event in the same transaction.
 
@@ -73,7 +74,7 @@ func (f *FL) RegisterCandidate(ctx context.Context, fedID, artifactID string) (E
 			return nil, err
 		}
 		out, err = scanExpert(tx.QueryRow(ctx, `INSERT INTO experts (id, name, version, status, latency_budget_ms, metrics, model_artifact_ref, inserted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name, version) DO NOTHING RETURNING `+expertCols,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, name, version) DO NOTHING RETURNING `+expertCols,
 			candidateID(fedID, sum), name, fedID, ExpertShadow, candidateBudgetMs, metrics, a.URI, now))
 		if errors.Is(err, pgx.ErrNoRows) {
 			out, err = scanExpert(tx.QueryRow(ctx, "SELECT "+expertCols+" FROM experts WHERE name = $1 AND version = $2", name, fedID))

@@ -9,26 +9,27 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// experts returns every row of the expert registry (not a tenant table).
+// experts returns the rows of the expert registry tenant acme sees (a
+// tenant table since 0006_tenancy).
 func experts(t *testing.T, pool *pgxpool.Pool) []Expert {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), "SELECT "+expertCols+" FROM experts ORDER BY name, version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []Expert
-	for rows.Next() {
-		x, err := scanExpert(rows)
-		if err != nil {
-			t.Fatal(err)
+	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+		if err := WithTenant(context.Background(), tx, "acme"); err != nil {
+			return err
 		}
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
+		rows, err := tx.Query(context.Background(), "SELECT "+expertCols+" FROM experts ORDER BY name, version")
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Expert, error) { return scanExpert(r) })
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -23,7 +23,9 @@ const migrateLock = 0x74686c6d // "thlm"
 // recorded in schema_migrations, in name order, in one transaction, and
 // returns the names it applied. It is idempotent: a second call applies
 // nothing and returns an empty list. Concurrent callers serialize on an
-// advisory lock.
+// advisory lock. The role that applies them owns every table and function
+// (the migration role); an engine role (thunderline_engine) may call Migrate
+// on a current schema, which then changes nothing.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) (applied []string, err error) {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -38,9 +40,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (applied []string, err err
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLock)); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// The engine's roles may read schema_migrations but create nothing:
+	// on a current schema Migrate issues no DDL.
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return nil, fmt.Errorf("migrate: find schema_migrations: %w", err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
 		version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
+			return nil, fmt.Errorf("migrate: create schema_migrations (run migrations as the migration role): %w", err)
+		}
 	}
 	done := map[string]bool{}
 	rows, err := tx.Query(ctx, "SELECT version FROM schema_migrations")
@@ -66,7 +76,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (applied []string, err err
 		// No arguments: pgx sends it with the simple protocol, so a file
 		// may hold many statements.
 		if _, err := tx.Exec(ctx, string(sql)); err != nil {
-			return nil, fmt.Errorf("migrate: apply %s: %w", version, err)
+			return nil, fmt.Errorf("migrate: apply %s (as the migration role, which owns the tables): %w", version, err)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", version); err != nil {
 			return nil, fmt.Errorf("migrate: record %s: %w", version, err)
@@ -80,11 +90,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (applied []string, err err
 }
 
 // EnsurePartitions creates the monthly partitions of feature_windows and
-// raw_market_ticks from this month to monthsAhead months ahead (SQL
-// function ensure_partitions) and returns how many it created.
+// raw_market_ticks from this month to monthsAhead (at most 36) months ahead
+// and returns how many it created. It calls thunderline_ensure_partitions
+// (SECURITY DEFINER), so the engine's roles need no owner rights: the
+// partitions belong to the migration role.
 func EnsurePartitions(ctx context.Context, pool *pgxpool.Pool, monthsAhead int) (int, error) {
 	var n int
-	if err := pool.QueryRow(ctx, "SELECT ensure_partitions($1)", monthsAhead).Scan(&n); err != nil {
+	if err := pool.QueryRow(ctx, "SELECT thunderline_ensure_partitions($1)", monthsAhead).Scan(&n); err != nil {
 		return 0, fmt.Errorf("ensure_partitions(%d): %w", monthsAhead, err)
 	}
 	return n, nil

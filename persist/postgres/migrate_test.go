@@ -22,7 +22,7 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0001_core", "0002_rls", "0003_retention", "0004_edgar", "0005_federation"}; !slices.Equal(applied, want) {
+	if want := []string{"0001_core", "0002_rls", "0003_retention", "0004_edgar", "0005_federation", "0006_tenancy"}; !slices.Equal(applied, want) {
 		t.Fatalf("applied %v, want %v", applied, want)
 	}
 	schema := func() []string {
@@ -40,8 +40,8 @@ func TestMigrate(t *testing.T) {
 	before := schema()
 	for _, want := range []string{"raw_market_ticks:p:truetrue", "feature_windows:p:truetrue", "feature_windows_default:r:truetrue",
 		"decision_traces:r:truetrue", "raw_edgar_docs:r:truetrue", "lineage_edges:r:truetrue", "export_jobs:r:truetrue",
-		"rejects:r:truetrue", "outbox:r:truetrue", "window_labels:r:truetrue", "experts:r:falsefalse",
-		"shipper_offsets:r:falsefalse", "schema_migrations:r:falsefalse"} {
+		"rejects:r:truetrue", "outbox:r:truetrue", "window_labels:r:truetrue", "experts:r:truetrue",
+		"shipper_offsets:r:truetrue", "tenant_roles:r:falsefalse", "schema_migrations:r:falsefalse"} {
 		if !slices.Contains(before, want) {
 			t.Errorf("schema lacks %s", want)
 		}
@@ -51,7 +51,7 @@ func TestMigrate(t *testing.T) {
 	var open []string
 	rows, err := pool.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'
-		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'tenant_roles'
 		AND NOT (c.relrowsecurity AND c.relforcerowsecurity
 			AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation'))
 		ORDER BY 1`)

@@ -45,7 +45,9 @@ type Shipper struct {
 }
 
 // NewShipper returns a Shipper writing through pool (connected as the
-// engine's role, which must not bypass RLS; Migrate must have run).
+// engine's role, which must not bypass RLS; Migrate must have run). Each
+// session checks the login may act for opts.Tenant (CheckTenant): a role
+// bound to another tenant fails with ErrWrongTenant.
 func NewShipper(pool *pgxpool.Pool, opts ShipperOptions) (*Shipper, error) {
 	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
@@ -179,9 +181,10 @@ func (s *Shipper) load(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("load offset: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
-	if err := WithTenant(ctx, tx, s.opts.Tenant); err != nil {
+	if err := checkTenantTx(ctx, tx, s.opts.Tenant); err != nil {
 		return 0, err
 	}
+	// tenant_id defaults to thunderline_tenant(): the session's bound tenant.
 	if _, err := tx.Exec(ctx, "INSERT INTO shipper_offsets (journal_id, next_offset) VALUES ($1, 0) ON CONFLICT DO NOTHING",
 		s.opts.JournalID); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)

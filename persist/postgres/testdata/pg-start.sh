@@ -8,9 +8,15 @@
 # cluster in the directory is reused; a stopped one is started again on the
 # same port. The cluster trusts local connections (it is a test cluster) and
 # holds:
-#   thunderline       LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB  (the engine)
-#   thunderline_system LOGIN NOSUPERUSER NOBYPASSRLS           (cross-tenant exports)
+#   thunderline        LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB CREATEROLE
+#                      (the migration role: owns the tables; the engine of
+#                      single-tenant setups, choosing its tenant per
+#                      transaction; creates the tenant login roles)
+#   thunderline_system LOGIN NOSUPERUSER NOBYPASSRLS  (cross-tenant exports)
+#   thunderline_engine NOLOGIN  (the group of the per-tenant engine logins)
 #   database thunderline owned by thunderline
+# The roles are made (or fixed) at every start, so an older cluster gets
+# them too.
 set -euo pipefail
 DIR="${THUNDERLINE_PG_DIR:-/tmp/thunderline-pg}"
 # shellcheck source=../../internal/testscript/free-port.sh
@@ -77,9 +83,18 @@ done
 
 if [ "$fresh" = 1 ]; then
 	as_owner "$BIN/psql" -q -h "$DIR" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
-CREATE ROLE thunderline LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB NOCREATEROLE;
+CREATE ROLE thunderline LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB CREATEROLE;
 CREATE ROLE thunderline_system LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
 CREATE DATABASE thunderline OWNER thunderline;
 SQL
 fi
+as_owner "$BIN/psql" -q -h "$DIR" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+ALTER ROLE thunderline CREATEROLE;
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'thunderline_engine') THEN
+		CREATE ROLE thunderline_engine NOLOGIN NOSUPERUSER NOBYPASSRLS;
+	END IF;
+END $$;
+GRANT thunderline_engine TO thunderline WITH ADMIN OPTION;
+SQL
 dsn
