@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -67,9 +68,10 @@ func rolePool(t *testing.T, dsn, role string) *pgxpool.Pool {
 	return p
 }
 
-// seedTenant ships a small journal and registers a candidate expert as the
-// tenant's own role (so the engine's grants are enough for both), and
-// returns the journal id.
+// seedTenant ships a small journal and runs a federation (leases, a round,
+// a rollup, an artifact, its candidate expert) as the tenant's own role, so
+// the engine's grants are shown to be enough for both, and returns the
+// journal id.
 func seedTenant(t *testing.T, pool *pgxpool.Pool, tenant string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -90,8 +92,24 @@ func seedTenant(t *testing.T, pool *pgxpool.Pool, tenant string) string {
 	fl := newFL(t, pool, tenant)
 	fed := must[Federation](t, "create")(fl.CreateFederation(ctx, FederationInput{Name: "f-" + tenant, SpecYAML: specYAML, CreatedBy: "alice"}))
 	fed = must[Federation](t, "start")(fl.StartFederation(ctx, fed.ID))
+	// A federation's whole life, as the tenant's role.
+	lease := must[Lease](t, "issue")(fl.IssueLease(ctx, fed.ID, "c1", "s3://manifest", time.Now().Add(time.Hour), 1, 0))
+	must[Lease](t, "claim")(fl.ClaimLease(ctx, lease.ID, "c1"))
+	must[Lease](t, "join")(fl.JoinClient(ctx, lease.ID, "c1"))
+	// A lease that expires: issued a moment ahead (an expiry in the past is
+	// refused), then waited out.
+	expiry := time.Now().Add(1500 * time.Millisecond)
+	expiring := must[Lease](t, "issue c2")(fl.IssueLease(ctx, fed.ID, "c2", "s3://manifest", expiry, 1, 0))
+	time.Sleep(time.Until(expiry) + 10*time.Millisecond)
+	if gone, err := fl.ExpireLeases(ctx, fed.ID); err != nil || len(gone) != 1 || gone[0].ID != expiring.ID {
+		t.Fatalf("expire leases as %s: %v, %v", tenant, gone, err)
+	}
+	round := must[Round](t, "round")(fl.StartRound(ctx, fed.ID, 1))
+	must[Rollup](t, "aggregate")(fl.RecordAggregate(ctx, round.ID, json.RawMessage(`{"loss":1}`)))
+	must[Round](t, "complete round")(fl.CompleteRound(ctx, round.ID, json.RawMessage(`{"loss":1}`)))
+	must[Lease](t, "complete lease")(fl.CompleteLease(ctx, lease.ID))
 	sum := sha256.Sum256([]byte(tenant))
-	art := must[Artifact](t, "artifact")(fl.RecordArtifact(ctx, fed.ID, "", "s3://m/"+tenant, sum[:], 1, "safetensors"))
+	art := must[Artifact](t, "artifact")(fl.RecordArtifact(ctx, fed.ID, round.ID, "s3://m/"+tenant, sum[:], 1, "safetensors"))
 	must[Expert](t, "register")(fl.RegisterCandidate(ctx, fed.ID, art.ID))
 	return jid
 }
