@@ -42,9 +42,18 @@
 //
 // Sync fsyncs now under any policy. Rotation (a new segment once the open
 // one holds SegmentBytes) fsyncs the old segment, the new one's header and
-// the directory, except under "never". After a write or fsync error the
-// Journal is failed: every later call returns that error (an fsync is never
-// retried), and the next Open cuts whatever partial block was left.
+// the directory, except under "never".
+//
+// A full disk is not fatal: when a block write fails (ENOSPC, EDQUOT...) or
+// a new segment cannot be created (no space, no file descriptors), the
+// partial block is cut off the segment again, the records stay held in
+// memory, and the error wraps ErrRetry: a later Flush (or Append) writes
+// them, so once there is room every record lands once, in order. The
+// engine stops deciding meanwhile (engine/writer.go). After any other write
+// error, or any fsync error, the Journal is failed: every later call
+// returns that error (an fsync is never retried: the page cache's state is
+// unknown after one fails), and the next Open cuts whatever partial block
+// was left.
 //
 // A Reader reads whole blocks only; it may return records of a block that
 // is written but not yet fsynced. SetLimit(j.Acked()) holds it to

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,6 +26,12 @@ var (
 	// ErrLocked is returned (wrapped) by Open when another Journal holds the
 	// directory.
 	ErrLocked = errors.New("journal: directory is locked by another writer")
+	// ErrRetry is wrapped by the errors of a write that failed without
+	// harm: the disk is full, or a new segment could not be created (out of
+	// space or of file descriptors). The partial block was cut off the
+	// segment, the records are still held, and a later Flush (or Append)
+	// writes them again. Every other write error is sticky.
+	ErrRetry = errors.New("not written yet, will retry")
 )
 
 // minCompressBytes: blocks smaller than this are stored raw without trying
@@ -65,7 +72,7 @@ type Journal struct {
 	next  atomic.Uint64
 	acked atomic.Uint64
 	stats struct {
-		records, blocks, compressed, raw, stored, fsyncs, segments atomic.Uint64
+		records, blocks, compressed, raw, stored, fsyncs, segments, retries atomic.Uint64
 	}
 	rec Recovery
 }
@@ -79,6 +86,7 @@ type Stats struct {
 	StoredBytes      uint64 // bytes written: block headers and bodies, and segment file headers
 	Fsyncs           uint64 // fsyncs of segment files
 	SegmentsCreated  uint64 // segment files created
+	WriteRetries     uint64 // writes that failed retryably (ErrRetry)
 }
 
 // Recovery is what Open found in the directory.
@@ -105,9 +113,11 @@ type Recovery struct {
 // block buffer, for that block).
 //
 // The record is acknowledged (see Acked) once its block is written: when
-// the block fills up, or at the next Flush. After an error the Journal is
-// failed: every later call returns the same error and records appended but
-// not acknowledged are not on disk.
+// the block fills up, or at the next Flush. An error wrapping ErrRetry
+// means the record was not appended (the full block before it could not be
+// written yet): append it again later. After any other error the Journal
+// is failed: every later call returns the same error and records appended
+// but not acknowledged are not on disk.
 func (j *Journal) Append(kind uint8, payload []byte) (Offset, error) {
 	if j.err != nil {
 		return 0, j.err
@@ -135,17 +145,24 @@ func (j *Journal) Append(kind uint8, payload []byte) (Offset, error) {
 	j.nextOff++
 	j.next.Store(uint64(j.nextOff))
 	if len(j.blk)-blockHeaderSize >= j.opts.BlockBytes {
-		if err := j.seal(); err != nil {
+		// The record is in the block either way: a retryable failure
+		// shows at the next Append or Flush, which write the block again.
+		if err := j.seal(); err != nil && !errors.Is(err, ErrRetry) {
 			return off, err
 		}
 	}
 	return off, nil
 }
 
+// Err returns the sticky error that failed the Journal, or nil (a
+// retryable write failure is not sticky).
+func (j *Journal) Err() error { return j.err }
+
 // Flush seals and writes the open block and fsyncs as the policy says
 // ("always": now; "interval": if FsyncInterval has passed since the last
 // fsync). When Flush returns nil every record appended so far is
-// acknowledged: Acked() == Next().
+// acknowledged: Acked() == Next(). An error wrapping ErrRetry leaves the
+// records held for the next Flush.
 func (j *Journal) Flush() error {
 	if j.err != nil {
 		return j.err
@@ -192,6 +209,7 @@ func (j *Journal) Stats() Stats {
 		StoredBytes:      j.stats.stored.Load(),
 		Fsyncs:           j.stats.fsyncs.Load(),
 		SegmentsCreated:  j.stats.segments.Load(),
+		WriteRetries:     j.stats.retries.Load(),
 	}
 }
 
@@ -286,20 +304,23 @@ func outCap(blockBytes int) int {
 }
 
 func (j *Journal) writeBlock(buf []byte, h *blockHeader) error {
-	if j.segSize >= j.opts.SegmentBytes && j.segSize > fileHeaderSize {
+	if j.f == nil {
+		// The last rotation closed its segment but could not create the
+		// next one: try again.
+		if err := j.openSegment(h.first); err != nil {
+			return err
+		}
+	} else if j.segSize >= j.opts.SegmentBytes && j.segSize > fileHeaderSize {
 		if err := j.rotate(h.first); err != nil {
 			return err
 		}
 	}
 	n, err := j.f.Write(buf)
-	j.segSize += int64(n)
-	if n > 0 {
-		j.dirty = true
-	}
 	if err != nil {
-		// The segment may end in part of this block; the next Open cuts it.
-		return j.fail(fmt.Errorf("journal: write segment %s: %w", j.segName, err))
+		return j.unwrite(n, err)
 	}
+	j.segSize += int64(n)
+	j.dirty = true
 	j.stats.blocks.Add(1)
 	j.stats.records.Add(uint64(h.count))
 	j.stats.raw.Add(uint64(h.rawLen))
@@ -321,6 +342,25 @@ func (j *Journal) writeBlock(buf []byte, h *blockHeader) error {
 	}
 	j.acked.Store(uint64(h.end()))
 	return nil
+}
+
+// unwrite handles a failed block write: the n bytes that made it are cut
+// off again, so the segment ends on a whole block and the block can be
+// written anew later (ErrRetry). If the cut fails the Journal is failed
+// (the next Open cuts the partial block off).
+func (j *Journal) unwrite(n int, err error) error {
+	werr := fmt.Errorf("journal: write segment %s: %w", j.segName, err)
+	if n > 0 {
+		j.dirty = true
+	}
+	if terr := j.f.Truncate(j.segSize); terr != nil {
+		return j.fail(fmt.Errorf("%w; cutting the partial block off: %w", werr, terr))
+	}
+	if _, serr := j.f.Seek(j.segSize, io.SeekStart); serr != nil {
+		return j.fail(fmt.Errorf("%w; seeking back: %w", werr, serr))
+	}
+	j.stats.retries.Add(1)
+	return fmt.Errorf("%w: %w", werr, ErrRetry)
 }
 
 func (j *Journal) sync() error {
@@ -347,11 +387,22 @@ func (j *Journal) rotate(base Offset) error {
 		return j.fail(fmt.Errorf("journal: close segment %s: %w", j.segName, err))
 	}
 	j.f = nil
-	f, err := j.createSegment(base)
-	if err != nil {
-		return j.fail(err)
-	}
 	j.log.Debug("journal segment rotated", "from", j.segName, "to", segmentName(base), "bytes", j.segSize)
+	return j.openSegment(base)
+}
+
+// openSegment creates the segment whose first record is base and makes it
+// the open one. A failure to create it is retryable: nothing of it is left
+// behind.
+func (j *Journal) openSegment(base Offset) error {
+	f, err := j.createSegment(base)
+	if j.err != nil {
+		return j.err
+	}
+	if err != nil {
+		j.stats.retries.Add(1)
+		return fmt.Errorf("%w: %w", err, ErrRetry)
+	}
 	j.f, j.segName, j.segBase, j.segSize = f, segmentName(base), base, fileHeaderSize
 	j.dirty = j.opts.Fsync == FsyncNever
 	return nil
@@ -370,20 +421,22 @@ func (j *Journal) createSegment(base Offset) (*os.File, error) {
 	putFileHeader(hdr[:], base)
 	if _, err := f.Write(hdr[:]); err != nil {
 		f.Close()
+		os.Remove(path) // a retry creates it again
 		return nil, fmt.Errorf("journal: write segment %s header: %w", name, err)
 	}
 	j.stats.stored.Add(fileHeaderSize)
 	j.stats.segments.Add(1)
 	if j.opts.Fsync != FsyncNever {
+		// After a failed fsync the page cache state is unknown: never retry.
 		if err := f.Sync(); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("journal: fsync segment %s: %w", name, err)
+			return nil, j.fail(fmt.Errorf("journal: fsync segment %s: %w", name, err))
 		}
 		j.stats.fsyncs.Add(1)
 		j.lastSync = time.Now()
 		if err := syncDir(j.opts.Dir); err != nil {
 			f.Close()
-			return nil, err
+			return nil, j.fail(err)
 		}
 	}
 	return f, nil
