@@ -45,6 +45,13 @@ var metricHelp = []struct{ name, help string }{
 	{"label_realization_latency_ms", "Wall time from a label's horizon to its fill persisted (label.realization_latency_ms)."},
 	{"drift_feature_psi", "Population stability index of the last 512 windows against the first 512, per feature (drift.feature.psi)."},
 	{"ring_full_waits_total", "Times a producer found a ring full and waited (backpressure)."},
+	{"journal_up", "1 while the journal writes; 0 while it cannot (disk full): decisions are stopped."},
+	{"journal_outages_total", "Times the journal could not write and decisions stopped."},
+	{"journal_down_seconds_total", "Time the journal could not write, finished outages."},
+	{"journal_write_retries_total", "Journal writes that failed and were tried again."},
+	{"journal_free_bytes", "Bytes free on the journal's filesystem."},
+	{"journal_low_space", "1 while the journal's filesystem has less free space than journal.min_free_bytes."},
+	{"journal_acked_records", "Journal records written (acknowledged) in this run."},
 	{"router_version", "Router configuration version in use."},
 	{"router_swaps_total", "Router versions swapped in."},
 	{"router_batches_total", "Routing batches decided."},
@@ -125,6 +132,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectEdgar(e)
 	c.collectLadder(e)
 	c.collectShipper(e)
+	c.collectJournal(e)
 	c.collectStage(e)
 }
 
@@ -144,6 +152,31 @@ func (e emitter) gauge(name string, v float64, labels ...string) {
 
 func (e emitter) histogram(name string, count uint64, sum float64, buckets map[float64]uint64, labels ...string) {
 	e.ch <- prometheus.MustNewConstHistogram(e.descs[name], count, sum, buckets, labels...)
+}
+
+// collectJournal: the journal's health (durable.go), if the run has one.
+func (c *collector) collectJournal(e emitter) {
+	p := c.p
+	if p.jsink == nil {
+		return
+	}
+	h := &p.jh
+	e.gauge("journal_up", b2f(!h.isDown.Load()))
+	e.counter("journal_outages_total", float64(h.outages.Load()))
+	e.counter("journal_down_seconds_total", float64(h.downNs.Load())/1e9)
+	e.counter("journal_write_retries_total", float64(p.jour.Stats().WriteRetries))
+	if f := h.free.Load(); f >= 0 {
+		e.gauge("journal_free_bytes", float64(f))
+	}
+	e.gauge("journal_low_space", b2f(h.low.Load()))
+	e.gauge("journal_acked_records", float64(p.jour.Acked()))
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // collectEdgar: the filings path beside the run, if any.

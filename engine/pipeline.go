@@ -102,6 +102,7 @@ type Pipeline struct {
 	disp      *partition.Dispatcher
 	jour      *journal.Journal
 	jsink     *journalSink
+	jh        journalHealth // the journal's durability (durable.go)
 	vsink     *verifySink
 	log       *slog.Logger
 	symTick   []uint64 // ticks per symbol id, counted by the reader
@@ -112,14 +113,17 @@ type Pipeline struct {
 	src       Source
 
 	// Decision stage (nil when the router is disabled).
-	stage   *decide.Stage
-	pass    *ring.SPSC[partition.Output]     // stage → sink: windows, labels, rejects
-	trRing  *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
-	traces  *window.Digest                   // chains of trace hashes, by symbol
-	nTraces atomic.Uint64
-	shadows *window.Digest // chains of shadow decision hashes, by symbol
-	nShadow atomic.Uint64
-	models  sync.Map // version → *decide.Model
+	stage  *decide.Stage
+	pass   *ring.SPSC[partition.Output]     // stage → sink: windows, labels, rejects
+	trRing *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
+	// On the stage's goroutine: the newest ingest sequence its outputs
+	// depend on, and how many outputs it passed on (trace ordering).
+	stageAfter, passed uint64
+	traces             *window.Digest // chains of trace hashes, by symbol
+	nTraces            atomic.Uint64
+	shadows            *window.Digest // chains of shadow decision hashes, by symbol
+	nShadow            atomic.Uint64
+	models             sync.Map // version → *decide.Model
 
 	// Router versions: configs and models by version, the newest scheduled,
 	// and controls waiting for the reader.
@@ -144,6 +148,9 @@ type Pipeline struct {
 	// be quick.
 	OnTrace  func(t *decide.DecisionTrace)
 	OnWindow func(w *window.FeatureWindow)
+	// OnJournal, when set before Run, hears of the journal's outages and
+	// free-space warnings (durable.go); it must be quick.
+	OnJournal func(JournalEvent)
 	// OnEdgarWindow and OnEdgarTrace, when set before Run, see the windows
 	// and traces of the profile's filings path (edgar section).
 	OnEdgarWindow func(w *filings.Window)
@@ -209,6 +216,8 @@ func New(opts Options) (*Pipeline, error) {
 			return nil, fmt.Errorf("open journal: %w", err)
 		}
 		p.jsink = newJournalSink(p.jour, p.syms, prof.TenantName())
+		p.jh.every, p.jh.minFree, p.jh.log = prof.JournalRetryInterval(), prof.JournalMinFree(), p.log
+		p.jh.free.Store(-1)
 		meta, err := runjournal.EncodeMeta(prof)
 		if err != nil {
 			p.jour.Close()
@@ -291,6 +300,21 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 		close(stageDone)
 	}
 	s = tapSink{sink: s, p: p, onTrace: p.OnTrace, onWindow: p.OnWindow}
+	if p.jsink != nil {
+		// After New: the meta record is written (or Open failed) already.
+		p.jh.on = p.OnJournal
+		p.jsink.h = &p.jh
+		// Stopping the run while the journal is down gives up on it.
+		defer context.AfterFunc(ctx, func() { p.jh.giveUp.Store(true) })()
+		spaceStop := make(chan struct{})
+		defer close(spaceStop)
+		go p.jh.watchSpace(p.opts.JournalDir, time.Second, spaceStop)
+		if p.opts.For > 0 {
+			// A bounded run does not wait for the disk for ever either.
+			t := time.AfterFunc(p.opts.For+journalGrace, func() { p.jh.giveUp.Store(true) })
+			defer t.Stop()
+		}
+	}
 	p.running.Store(true)
 	defer p.running.Store(false)
 	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep(), p.sinkWake) }()
@@ -348,6 +372,9 @@ func (p *Pipeline) read(ctx context.Context, src Source, start time.Time) error 
 	var firstTs int64
 	haveFirst := false
 	for batch := 0; ; batch++ {
+		if p.jh.isDown.Load() {
+			p.jh.waitUp(ctx, &p.failed)
+		}
 		if batch&63 == 0 || p.failed.Load() {
 			if ctx.Err() != nil || p.failed.Load() {
 				return nil

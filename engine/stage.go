@@ -42,6 +42,7 @@ func (p *Pipeline) newStage() error {
 		Tenant: prof.TenantName(), Partitions: len(p.parts), MaxBatch: prof.Router.WithDefaults().MaxBatch,
 		Risk: routermodel.RiskConfig(prof.Risk), Deny: deny,
 		Emit: func(t *decide.DecisionTrace) {
+			t.AfterIn, t.AfterOuts = p.stageAfter, p.passed
 			p.traces.Add(t.Symbol, &t.Hash)
 			p.nTraces.Add(1)
 			for k := 0; k < int(t.NShadow); k++ {
@@ -186,19 +187,23 @@ func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 		bo.Reset()
 		for i := range buf[:n] {
 			o := &buf[i]
-			switch o.Kind {
-			case partition.OutMark:
+			p.stageAfter = max(p.stageAfter, o.After)
+			if o.Kind == partition.OutMark {
 				p.stage.OnMark(int(o.Partition), o.Mark)
 				continue
-			case partition.OutWindow:
-				p.stage.OnWindow(&o.Window)
 			}
+			// Passed on before the stage sees it, so the window is ahead
+			// of its trace in the sink's order (Emit stamps AfterOuts).
 			for !p.pass.Push(o) {
 				p.sinkWake.Wake()
 				pbo.Wait()
 			}
+			p.passed++
 			pbo.Reset()
 			p.sinkWake.Wake()
+			if o.Kind == partition.OutWindow {
+				p.stage.OnWindow(&o.Window)
+			}
 		}
 	}
 }

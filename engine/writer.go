@@ -36,61 +36,128 @@ type outRing interface {
 // empty. It returns the first error of the sink; after an error it keeps
 // draining (so the data plane never stalls on a broken sink) but stops
 // calling the sink. ticks and traces may be nil.
+//
+// Order: every output reaches the sink after the ticks it depends on
+// (Output.After, and a control right behind that tick), every trace after
+// its window (DecisionTrace.AfterOuts) and its inputs. Producers push
+// inputs before the outputs they cause (the dispatcher copies a tick to the
+// journal ring before a partition sees it; the stage passes a window on
+// before it decides on it), so what the sink waits for is already in its
+// ring: a journal cut at any record never holds an output without its
+// inputs.
 func drain(s sink, ticks *ring.SPSC[record.MarketTick], outs outRing, traces *ring.SPSC[decide.DecisionTrace], stop *atomic.Bool, noSleep bool, wake *ring.Waiter) error {
-	tbuf := make([]record.MarketTick, 512)
-	obuf := make([]partition.Output, 64)
-	dbuf := make([]decide.DecisionTrace, 16)
-	var firstErr error
+	d := &drainer{s: s, ticks: ticks, outs: outs, traces: traces,
+		tbuf: make([]record.MarketTick, 512), obuf: make([]partition.Output, 64), dbuf: make([]decide.DecisionTrace, 16)}
 	bo := ring.Backoff{NoSleep: noSleep, Waiter: wake, Check: func() bool {
 		return stop.Load() || (ticks != nil && ticks.Len() > 0) || outs.Len() > 0 || (traces != nil && traces.Len() > 0)
 	}}
-	keep := func(err error) {
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
 	for {
-		n := 0
-		if ticks != nil {
-			k := ticks.PopBatch(tbuf)
-			for i := range tbuf[:k] {
-				if firstErr == nil {
-					keep(s.tick(&tbuf[i]))
-				}
-			}
-			n += k
-		}
-		k := outs.PopBatch(obuf)
-		for i := range obuf[:k] {
-			if firstErr == nil {
-				keep(s.output(&obuf[i]))
-			}
-		}
-		n += k
-		if traces != nil {
-			k := traces.PopBatch(dbuf)
-			for i := range dbuf[:k] {
-				if firstErr == nil {
-					keep(s.trace(&dbuf[i]))
-				}
-			}
-			n += k
-		}
+		n := d.popTicks(len(d.tbuf))
+		n += d.popOuts()
+		n += d.popTraces()
 		if n > 0 {
 			bo.Reset()
 			continue
 		}
-		if firstErr == nil {
-			keep(s.idle())
+		if d.err == nil {
+			d.keep(s.idle())
 		}
 		if stop.Load() && (ticks == nil || ticks.Len() == 0) && outs.Len() == 0 && (traces == nil || traces.Len() == 0) {
-			if firstErr == nil {
-				keep(s.finish())
+			if d.err == nil {
+				d.keep(s.finish())
 			}
-			return firstErr
+			return d.err
 		}
 		bo.Wait()
 	}
+}
+
+// drainer is drain's state: the batches it pops and how far it has got.
+type drainer struct {
+	s      sink
+	ticks  *ring.SPSC[record.MarketTick]
+	outs   outRing
+	traces *ring.SPSC[decide.DecisionTrace]
+	tbuf   []record.MarketTick
+	obuf   []partition.Output
+	dbuf   []decide.DecisionTrace
+	in     uint64 // ingest sequence of the newest tick handed to the sink
+	nOuts  uint64 // outputs handed to the sink
+	err    error
+}
+
+func (d *drainer) keep(err error) {
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+}
+
+// popTicks hands up to max ticks (and controls) to the sink.
+func (d *drainer) popTicks(max int) int {
+	if d.ticks == nil {
+		return 0
+	}
+	k := d.ticks.PopBatch(d.tbuf[:max])
+	for i := range d.tbuf[:k] {
+		t := &d.tbuf[i]
+		if t.Kind != record.KindControl {
+			d.in = t.InSeq
+		}
+		if d.err == nil {
+			d.keep(d.s.tick(t))
+		}
+	}
+	return k
+}
+
+// ticksUpTo hands the sink every tick up to ingest sequence in, and the
+// controls right behind it (an output may depend on one).
+func (d *drainer) ticksUpTo(in uint64) {
+	if d.ticks == nil {
+		return
+	}
+	for d.in < in && d.popTicks(len(d.tbuf)) > 0 {
+	}
+	for {
+		t := d.ticks.Peek()
+		if t == nil || t.Kind != record.KindControl {
+			return
+		}
+		d.popTicks(1)
+	}
+}
+
+// popOuts hands one batch of outputs to the sink, each after its inputs.
+func (d *drainer) popOuts() int {
+	k := d.outs.PopBatch(d.obuf)
+	for i := range d.obuf[:k] {
+		o := &d.obuf[i]
+		d.ticksUpTo(o.After)
+		if d.err == nil {
+			d.keep(d.s.output(o))
+		}
+		d.nOuts++
+	}
+	return k
+}
+
+// popTraces hands one batch of traces to the sink, each after its window
+// and inputs.
+func (d *drainer) popTraces() int {
+	if d.traces == nil {
+		return 0
+	}
+	k := d.traces.PopBatch(d.dbuf)
+	for i := range d.dbuf[:k] {
+		t := &d.dbuf[i]
+		for d.nOuts < t.AfterOuts && d.popOuts() > 0 {
+		}
+		d.ticksUpTo(t.AfterIn)
+		if d.err == nil {
+			d.keep(d.s.trace(t))
+		}
+	}
+	return k
 }
 
 // journalSink writes everything to the journal: the write-ahead log of the
@@ -110,6 +177,9 @@ type journalSink struct {
 	flushedTick atomic.Uint64
 	models      func(version uint64) *decide.Model   // router models by version, for expert ids
 	routerYAML  func(version uint64) ([]byte, error) // a router version's config, for the journal
+	// h, when set, makes write failures that can be retried wait (see
+	// durable.go) instead of failing the sink.
+	h *journalHealth
 }
 
 func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *journalSink {
@@ -118,12 +188,40 @@ func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *jo
 }
 
 func (s *journalSink) append(kind uint8, b []byte) error {
-	if _, err := s.j.Append(kind, b); err != nil {
-		return fmt.Errorf("journal %s record: %w", runjournal.KindName(kind), err)
+	for {
+		_, err := s.j.Append(kind, b)
+		if err == nil {
+			s.counts[kind].Add(1)
+			s.dirty = true
+			return nil
+		}
+		if err = s.retry(err); err != nil {
+			return fmt.Errorf("journal %s record: %w", runjournal.KindName(kind), err)
+		}
 	}
-	s.counts[kind].Add(1)
-	s.dirty = true
-	return nil
+}
+
+// retry waits out a write failure that can be retried: the journal is down
+// (reading stops, /readyz 503) and Flush is tried every retry interval
+// until everything held is written. It returns err when it cannot be
+// retried or the run gives up.
+func (s *journalSink) retry(err error) error {
+	for {
+		if !retryable(err) || s.h == nil || s.h.giveUp.Load() {
+			return err
+		}
+		s.h.down(err)
+		s.h.pause()
+		if s.h.giveUp.Load() {
+			return err
+		}
+		if err = s.j.Flush(); err == nil {
+			s.dirty = false
+			s.flushedTick.Store(s.lastTick)
+			s.h.up()
+			return nil
+		}
+	}
 }
 
 // symbols journals every symbol interned since the last call, so a symbol's
@@ -241,10 +339,13 @@ func (s *journalSink) idle() error {
 	if !s.dirty {
 		return nil
 	}
-	s.dirty = false
 	if err := s.j.Flush(); err != nil {
-		return fmt.Errorf("journal flush: %w", err)
+		if err = s.retry(err); err != nil {
+			return fmt.Errorf("journal flush: %w", err)
+		}
+		return nil
 	}
+	s.dirty = false
 	s.flushedTick.Store(s.lastTick)
 	return nil
 }
@@ -253,5 +354,6 @@ func (s *journalSink) finish() error {
 	if err := s.symbols(); err != nil {
 		return err
 	}
-	return s.j.Flush()
+	s.dirty = true
+	return s.idle()
 }

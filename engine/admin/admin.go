@@ -69,7 +69,7 @@ func (a *Admin) Ready() error {
 	if !a.p.Running() {
 		return errors.New("the pipeline is not running")
 	}
-	return nil
+	return a.p.JournalError()
 }
 
 // Actors implements eye.Backend: the components of the run with their

@@ -188,6 +188,12 @@ type Journal struct {
 	Level         int      `yaml:"level"`
 	SegmentBytes  int64    `yaml:"segment_bytes"`
 	BlockBytes    int      `yaml:"block_bytes"`
+	// MinFreeBytes warns (log, event, metric) when the journal's filesystem
+	// has less free space than this [1 GiB; 0: no warning].
+	MinFreeBytes *int64 `yaml:"min_free_bytes"`
+	// RetryInterval is how often a journal that cannot write (disk full)
+	// tries again while decisions are stopped [100ms; 1ms..10s].
+	RetryInterval Duration `yaml:"retry_interval"`
 }
 
 // Progress is the live progress line.
@@ -365,6 +371,12 @@ func (p *Profile) validate() error {
 	if err := p.JournalOptions("x").WithDefaults().Validate(); err != nil {
 		return fail("journal", "%v", err)
 	}
+	if m := p.Journal.MinFreeBytes; m != nil && *m < 0 {
+		return fail("journal.min_free_bytes", "%d: must not be negative", *m)
+	}
+	if r := time.Duration(p.Journal.RetryInterval); r != 0 && (r < time.Millisecond || r > 10*time.Second) {
+		return fail("journal.retry_interval", "%v: must be between 1ms and 10s", r)
+	}
 	if err := notNegative(negative("progress.interval", time.Duration(p.Progress.Interval))); err != nil {
 		return err
 	}
@@ -520,6 +532,24 @@ func (p *Profile) JournalOptions(dir string) journal.Options {
 	return journal.Options{Dir: dir, SegmentBytes: j.SegmentBytes, BlockBytes: j.BlockBytes,
 		Compression: j.Compression, Level: j.Level, Fsync: journal.FsyncPolicy(j.Fsync),
 		FsyncInterval: time.Duration(j.FsyncInterval)}
+}
+
+// JournalMinFree returns the free-space watermark of the journal's
+// filesystem in bytes [1 GiB; 0: none].
+func (p *Profile) JournalMinFree() int64 {
+	if p.Journal.MinFreeBytes == nil {
+		return 1 << 30
+	}
+	return *p.Journal.MinFreeBytes
+}
+
+// JournalRetryInterval returns how often a journal that cannot write
+// tries again [100ms].
+func (p *Profile) JournalRetryInterval() time.Duration {
+	if p.Journal.RetryInterval == 0 {
+		return 100 * time.Millisecond
+	}
+	return time.Duration(p.Journal.RetryInterval)
 }
 
 // ProgressInterval returns how often the progress line updates [1s].

@@ -112,6 +112,11 @@ type DecisionTrace struct {
 	// trace, and the batch size the window was routed in.
 	LatencyNs int64
 	Batch     uint16
+	// Ordering, not hashed nor encoded: the journal writes the trace after
+	// the tick with ingest sequence AfterIn and after the first AfterOuts
+	// outputs (its window among them) that the stage passed on.
+	AfterIn   uint64
+	AfterOuts uint64
 }
 
 // Hashed fields, in this order (version 1): magic, version, tenant, key,

@@ -140,7 +140,10 @@ func (d *Dispatcher) control(t *record.MarketTick) {
 	d.Controls.Add(1)
 }
 
+// broadcast sends m to every partition, stamped with the ingest sequence
+// of the tick before it (Output.After: what outputs it causes depend on).
 func (d *Dispatcher) broadcast(m record.MarketTick) {
+	m.InSeq = d.inseq
 	for i, p := range d.parts {
 		d.push(p, &m)
 		if i < len(d.wakeParts) {

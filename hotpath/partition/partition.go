@@ -29,10 +29,16 @@ const (
 type Output struct {
 	Kind      OutKind
 	Partition uint16
-	Window    window.FeatureWindow
-	Label     window.LabelFill
-	Reject    record.Reject
-	Mark      int64
+	// After is the ingest sequence of the newest tick this output may
+	// depend on: the newest one the partition had seen, its own or the one
+	// behind a watermark or control. The journal writes the output after
+	// that tick (and any control right behind it), so a journal cut
+	// anywhere never holds an output without its inputs.
+	After  uint64
+	Window window.FeatureWindow
+	Label  window.LabelFill
+	Reject record.Reject
+	Mark   int64
 }
 
 // Config assembles a partition.
@@ -74,6 +80,7 @@ type Partition struct {
 	Labels  *window.Digest // chains of label hashes
 	C       Counters
 	outBuf  Output
+	after   uint64 // newest ingest sequence seen (Output.After)
 	batch   []record.MarketTick
 	done    atomic.Bool
 	backoff ring.Backoff
@@ -151,7 +158,10 @@ func (p *Partition) Process(t *record.MarketTick) (end bool) {
 }
 
 func (p *Partition) process(t *record.MarketTick) (end bool) {
-	if n := p.inject.Load(); n != 0 && t.InSeq == n && t.Kind != record.KindWatermark {
+	if t.InSeq > p.after {
+		p.after = t.InSeq
+	}
+	if n := p.inject.Load(); n != 0 && t.InSeq == n && t.Kind != record.KindWatermark && t.Kind != record.KindControl {
 		p.inject.Store(0)
 		panic(fmt.Sprintf("injected fault at tick %d", n))
 	}
@@ -232,6 +242,7 @@ func (p *Partition) send(kind OutKind) {
 
 func (p *Partition) push() {
 	p.outBuf.Partition = p.ID
+	p.outBuf.After = p.after
 	for !p.out.Push(&p.outBuf) {
 		p.C.OutWaits.Add(1)
 		p.outWake.Wake()

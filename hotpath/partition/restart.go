@@ -98,7 +98,7 @@ func Rebuild(old *Partition, crash *Crash, partitions int,
 			return false
 		}
 		if w, ok := wm.Advance(t.TsEvent); ok {
-			return feed(&record.MarketTick{Kind: record.KindWatermark, TsEvent: w})
+			return feed(&record.MarketTick{Kind: record.KindWatermark, TsEvent: w, InSeq: t.InSeq})
 		}
 		return np.processed < crash.Processed
 	})

@@ -63,9 +63,18 @@ func checkModel(r fifo[record.MarketTick], prog []byte) error {
 				}
 			}
 			model = model[n:]
-		case 4: // Len
+		case 4: // Len, and Peek on the rings that have it
 			if got := r.Len(); got != len(model) {
 				return fmt.Errorf("op %d Len = %d, want %d", pc/2, got, len(model))
+			}
+			if pk, ok := r.(interface{ Peek() *record.MarketTick }); ok {
+				got := pk.Peek()
+				if (got != nil) != (len(model) > 0) {
+					return fmt.Errorf("op %d Peek = %v with %d held", pc/2, got != nil, len(model))
+				}
+				if got != nil && *got != model[0] {
+					return fmt.Errorf("op %d Peek = seq %d, want seq %d", pc/2, got.InSeq, model[0].InSeq)
+				}
 			}
 		}
 	}

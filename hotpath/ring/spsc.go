@@ -106,6 +106,19 @@ func (r *SPSC[T]) Pop(dst *T) bool {
 	return true
 }
 
+// Peek returns the oldest value without taking it, or nil when the ring is
+// empty. The pointer is good until the next Pop or PopBatch. Consumer only.
+func (r *SPSC[T]) Peek() *T {
+	h := r.head.Load()
+	if h == r.tailCache {
+		r.tailCache = r.tail.Load()
+		if h == r.tailCache {
+			return nil
+		}
+	}
+	return &r.slots[h&r.mask]
+}
+
 // PopBatch moves up to len(dst) of the oldest values into dst, oldest first,
 // and returns how many it moved (0 when the ring is empty). The whole batch is
 // taken and handed back with one release store, so a consumer that recycles dst
