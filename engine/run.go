@@ -271,6 +271,11 @@ func replayJournal(ctx context.Context, dir string, ro ReplayOptions) (*Summary,
 	sum, err := p.Run(ctx, src)
 	if sum != nil {
 		sum.Records = src.Kinds
+		if sum.Cut = src.Cut; sum.Cut != nil {
+			if ro.Logger != nil {
+				ro.Logger.Warn("journal was cut", "dir", dir, "what", sum.Cut.Text())
+			}
+		}
 	}
 	if err == nil && sum.Verify != nil && !sum.Verify.OK() {
 		err = fmt.Errorf("%w: %d mismatches between the journal and its replay", ErrVerify, sum.Verify.Mismatches)

@@ -165,6 +165,39 @@ type journalSource struct {
 	// OnRouter receives each router config the journal records (before the
 	// control record that switches to it).
 	OnRouter func(config.Router)
+	// Cut, once the source has ended, says whether the journal ends as a
+	// finished run's does (nil) or was cut.
+	Cut *JournalCut
+}
+
+// JournalCut describes a journal that does not end as a finished run's: no
+// end record (the run was killed, or its disk failed), and possibly a torn
+// tail — bytes after the last whole block, which replay cannot read.
+type JournalCut struct {
+	EndRecord   bool   `json:"end_record"`
+	Segment     string `json:"segment,omitempty"`
+	WholeBlocks int64  `json:"whole_blocks_end_at,omitempty"` // byte offset in Segment
+	TornBytes   int64  `json:"torn_bytes"`
+}
+
+// Text says what was cut, for people.
+func (c *JournalCut) Text() string {
+	s := "the journal has its end record"
+	if !c.EndRecord {
+		s = "the journal ends without its end record (the run was cut)"
+	}
+	if c.TornBytes > 0 {
+		s += fmt.Sprintf("; %d bytes after the last whole block of %s (at byte %d) are torn and not replayed", c.TornBytes, c.Segment, c.WholeBlocks)
+	}
+	return s
+}
+
+// ended records how the journal ended (at io.EOF).
+func (s *journalSource) ended() {
+	seg, at, n := s.r.Trailing()
+	if end := s.Kinds[runjournal.KindName(runjournal.RecEnd)] > 0; !end || n > 0 {
+		s.Cut = &JournalCut{EndRecord: end, Segment: seg, WholeBlocks: at, TornBytes: n}
+	}
 }
 
 // openJournal opens a run's journal and reads its meta record, returning the
@@ -186,8 +219,11 @@ func (s *journalSource) Next(dst []record.MarketTick) (int, error) {
 	for n < len(dst) {
 		kind, off, payload, err := s.r.Next()
 		if err != nil {
-			if n > 0 && errors.Is(err, io.EOF) {
-				return n, nil
+			if errors.Is(err, io.EOF) {
+				if n > 0 {
+					return n, nil
+				}
+				s.ended()
 			}
 			return n, err
 		}

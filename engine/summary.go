@@ -44,6 +44,9 @@ type Summary struct {
 	Journal         *JournalSummary  `json:"journal,omitempty"`
 	Postgres        *ship.Summary    `json:"postgres,omitempty"`
 	Verify          *VerifyResult    `json:"verify,omitempty"`
+	// Cut, on a journal replay, says how the journal did not end as a
+	// finished run's does (no end record, a torn tail).
+	Cut *JournalCut `json:"cut,omitempty"`
 	// Edgar is the summary of a filings replay (the market fields are
 	// then empty).
 	Edgar *edgar.Summary `json:"edgar,omitempty"`
@@ -172,6 +175,9 @@ func (s *Summary) Text(w io.Writer) {
 	if pg := s.Postgres; pg != nil {
 		fmt.Fprintf(w, "postgres    %d rows from %d journal records in %d batches (%.0f rows/s), caught up %v, rejects %d, errors %d\n",
 			pg.Rows, pg.Records, pg.Batches, pg.RowsPerSec, pg.CaughtUp, pg.Rejects, pg.Errors)
+	}
+	if c := s.Cut; c != nil {
+		fmt.Fprintf(w, "cut         %s\n", c.Text())
 	}
 	if v := s.Verify; v != nil {
 		v.Text(w)

@@ -126,6 +126,18 @@ func (r *Reader) Next() (kind uint8, off Offset, payload []byte, err error) {
 	}
 }
 
+// Trailing reports the bytes after the last whole block of the segment the
+// Reader is in, once Next has returned io.EOF: a block being written, or
+// the torn tail of a writer that died (which the next Open cuts off). It
+// returns the segment's name, the byte offset the whole blocks end at, and
+// how many bytes follow (0 when the segment ends on a block).
+func (r *Reader) Trailing() (segment string, at, n int64) {
+	if r.f == nil || r.restat() != nil || r.pos == 0 {
+		return r.segName, r.pos, 0
+	}
+	return r.segName, r.pos, r.size - r.pos
+}
+
 // Close releases the open segment file.
 func (r *Reader) Close() error {
 	if r.dec != nil {
