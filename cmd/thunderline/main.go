@@ -253,11 +253,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			be = admin.New(p, feedName(prof))
 			be.Attach()
-			p.OnJournal = func(ev engine.JournalEvent) { // outages on the risk topic
-				if b, err := json.Marshal(map[string]any{"journal": ev}); err == nil {
-					be.Bus().Publish("risk", b)
-				}
-			}
 			be.ConfigureFederations(envOr("THUNDERLINE_FLOWER_DIR", "adapters/flower"), envOr("THUNDERLINE_PYTHON", "python3"))
 			srv, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
 			if err != nil {

@@ -414,6 +414,12 @@ func (a *Admin) Attach() {
 	var windowStart time.Time
 	n := 0
 	tenant := a.p.Profile().TenantName()
+	// The journal's outages and space warnings, on the risk topic.
+	a.p.OnJournal = func(ev engine.JournalEvent) {
+		if b, err := json.Marshal(map[string]any{"journal": ev}); err == nil {
+			a.bus.Publish("risk", b)
+		}
+	}
 	a.p.OnWindow = func(w *window.FeatureWindow) {
 		if b, err := json.Marshal(windowJSON(w, a.p.Symbols().Name(w.Symbol), tenant)); err == nil {
 			a.bus.Publish("feature_windows:market", b)
