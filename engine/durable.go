@@ -61,6 +61,7 @@ type journalHealth struct {
 	since   time.Time
 	every   time.Duration
 	minFree int64
+	inline  bool // the journal writes on the sink's goroutine (compressors: 0)
 	log     *slog.Logger
 	on      func(JournalEvent)
 }
@@ -149,16 +150,25 @@ func (h *journalHealth) checkSpace(dir string) {
 	}
 }
 
-// watchSpace checks the journal's free space every interval until stop.
-func (h *journalHealth) watchSpace(dir string, every time.Duration, stop <-chan struct{}) {
+// watch follows the journal's background writer (a failed write it is
+// retrying means the journal is down) every 10ms, and the free space of
+// its filesystem every second, until stop.
+func (h *journalHealth) watch(j *journal.Journal, dir string, stop <-chan struct{}) {
 	h.checkSpace(dir)
-	t := time.NewTicker(every)
+	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
+		}
+		if err := j.WriteErr(); err != nil {
+			h.down(err)
+		} else if h.isDown.Load() && !h.inline {
+			h.up()
+		}
+		if n%100 == 0 {
 			h.checkSpace(dir)
 		}
 	}

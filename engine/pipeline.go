@@ -217,6 +217,7 @@ func New(opts Options) (*Pipeline, error) {
 		}
 		p.jsink = newJournalSink(p.jour, p.syms, prof.TenantName())
 		p.jh.every, p.jh.minFree, p.jh.log = prof.JournalRetryInterval(), prof.JournalMinFree(), p.log
+		p.jh.inline = jo.Compressors == 0
 		p.jh.free.Store(-1)
 		meta, err := runjournal.EncodeMeta(prof)
 		if err != nil {
@@ -305,13 +306,14 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 		p.jh.on = p.OnJournal
 		p.jsink.h = &p.jh
 		// Stopping the run while the journal is down gives up on it.
-		defer context.AfterFunc(ctx, func() { p.jh.giveUp.Store(true) })()
-		spaceStop := make(chan struct{})
-		defer close(spaceStop)
-		go p.jh.watchSpace(p.opts.JournalDir, time.Second, spaceStop)
+		giveUp := func() { p.jh.giveUp.Store(true); p.jour.Abort() }
+		defer context.AfterFunc(ctx, giveUp)()
+		watchStop := make(chan struct{})
+		defer close(watchStop)
+		go p.jh.watch(p.jour, p.opts.JournalDir, watchStop)
 		if p.opts.For > 0 {
 			// A bounded run does not wait for the disk for ever either.
-			t := time.AfterFunc(p.opts.For+journalGrace, func() { p.jh.giveUp.Store(true) })
+			t := time.AfterFunc(p.opts.For+journalGrace, giveUp)
 			defer t.Stop()
 		}
 	}

@@ -180,6 +180,9 @@ type journalSink struct {
 	// h, when set, makes write failures that can be retried wait (see
 	// durable.go) instead of failing the sink.
 	h *journalHealth
+	// The last block handed over: acknowledged once Acked reaches
+	// pendOff, which acknowledges every tick up to pendTick.
+	pendOff, pendTick uint64
 }
 
 func newJournalSink(j *journal.Journal, syms *record.Symbols, tenant string) *journalSink {
@@ -335,25 +338,38 @@ func (s *journalSink) expertIDs(version uint64, layer int) [][16]byte {
 	return m.Layers[layer].IDs
 }
 
+// idle hands the open block to the journal (written inline, or by its
+// background writer) and notes which tick is acknowledged once it is.
 func (s *journalSink) idle() error {
-	if !s.dirty {
-		return nil
-	}
-	if err := s.j.Flush(); err != nil {
-		if err = s.retry(err); err != nil {
-			return fmt.Errorf("journal flush: %w", err)
+	if s.dirty {
+		if err := s.j.Submit(); err != nil {
+			if err = s.retry(err); err != nil {
+				return fmt.Errorf("journal flush: %w", err)
+			}
 		}
-		return nil
+		s.dirty = false
+		s.pendOff, s.pendTick = uint64(s.j.Next()), s.lastTick
 	}
-	s.dirty = false
-	s.flushedTick.Store(s.lastTick)
+	if s.pendOff != 0 && uint64(s.j.Acked()) >= s.pendOff {
+		s.flushedTick.Store(s.pendTick)
+		s.pendOff = 0
+	}
 	return nil
 }
 
+// finish writes everything and waits for it.
 func (s *journalSink) finish() error {
 	if err := s.symbols(); err != nil {
 		return err
 	}
-	s.dirty = true
-	return s.idle()
+	for {
+		err := s.j.Flush()
+		if err == nil {
+			s.flushedTick.Store(s.lastTick)
+			return nil
+		}
+		if err = s.retry(err); err != nil {
+			return fmt.Errorf("journal flush: %w", err)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -27,12 +28,18 @@ import (
 // decision the engine made is in the journal, and the journal replays with
 // --verify.
 func TestJournalDiskFull(t *testing.T) {
+	for _, compressors := range []int{1, 0} { // background writer (the default), inline
+		t.Run(fmt.Sprintf("compressors=%d", compressors), func(t *testing.T) { diskFull(t, compressors) })
+	}
+}
+
+func diskFull(t *testing.T, compressors int) {
 	fs := smallfs.Mount(t, 6<<20)
-	prof, err := config.Parse([]byte(`
+	prof, err := config.Parse(fmt.Appendf(nil, `
 feed: {pace: realtime, synthetic: {symbols: 8, rate: 40000}}
 normalize: {seq: contiguous}
-journal: {fsync: never, compression: none, retry_interval: 20ms, min_free_bytes: 3000000}
-`), "diskfull.yaml")
+journal: {fsync: never, compression: none, retry_interval: 20ms, min_free_bytes: 3000000, compressors: %d}
+`, compressors), "diskfull.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

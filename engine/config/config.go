@@ -194,6 +194,12 @@ type Journal struct {
 	// RetryInterval is how often a journal that cannot write (disk full)
 	// tries again while decisions are stopped [100ms; 1ms..10s].
 	RetryInterval Duration `yaml:"retry_interval"`
+	// Compressors compress and write blocks off the journal sink's
+	// goroutine, in parallel [1; 0: inline on the sink, 0..64].
+	Compressors *int `yaml:"compressors"`
+	// BufferBlocks is how many sealed blocks may wait for compression and
+	// the disk: the buffering that absorbs a burst [64; 1..4096].
+	BufferBlocks int `yaml:"buffer_blocks"`
 }
 
 // Progress is the live progress line.
@@ -529,9 +535,14 @@ func (p *Profile) JournalRoot() string {
 // JournalOptions returns the journal options for a run's directory.
 func (p *Profile) JournalOptions(dir string) journal.Options {
 	j := p.Journal
+	compressors := 1
+	if j.Compressors != nil {
+		compressors = *j.Compressors
+	}
 	return journal.Options{Dir: dir, SegmentBytes: j.SegmentBytes, BlockBytes: j.BlockBytes,
 		Compression: j.Compression, Level: j.Level, Fsync: journal.FsyncPolicy(j.Fsync),
-		FsyncInterval: time.Duration(j.FsyncInterval)}
+		FsyncInterval: time.Duration(j.FsyncInterval), Compressors: compressors, InFlight: j.BufferBlocks,
+		RetryInterval: p.JournalRetryInterval()}
 }
 
 // JournalMinFree returns the free-space watermark of the journal's

@@ -34,14 +34,22 @@ func recordFor(off Offset, buf []byte) (uint8, []byte) {
 
 var allCompressions = []string{CompressionZstd, CompressionS2, CompressionNone}
 
+// background, when set (TestBackgroundWriter), makes testOptions use the
+// background writer with few blocks in flight, so Append waits often.
+var background bool
+
 func testOptions(dir, compression string) Options {
-	return Options{
+	o := Options{
 		Dir:          dir,
 		SegmentBytes: MinSegmentBytes * 2,
 		BlockBytes:   1024,
 		Compression:  compression,
 		Fsync:        FsyncNever,
 	}
+	if background {
+		o.Compressors, o.InFlight = 2, 3
+	}
+	return o
 }
 
 func mustOpen(t testing.TB, opts Options) *Journal {

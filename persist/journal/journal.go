@@ -32,6 +32,9 @@ var (
 	// segment, the records are still held, and a later Flush (or Append)
 	// writes them again. Every other write error is sticky.
 	ErrRetry = errors.New("not written yet, will retry")
+	// ErrAborted fails a journal whose background writer was told to give
+	// up a write it was retrying (Abort).
+	ErrAborted = errors.New("journal: gave up writing")
 )
 
 // minCompressBytes: blocks smaller than this are stored raw without trying
@@ -67,7 +70,10 @@ type Journal struct {
 	nextOff  Offset // writer's copy of next
 	dirty    bool   // bytes written since the last fsync
 	lastSync time.Time
-	err      error // sticky: set by the first write or fsync failure, or Close
+	err      error                       // sticky: set by the first write or fsync failure, or Close
+	as       *asyncWriter                // the background writer, with Options.Compressors (owner's view)
+	bgw      atomic.Pointer[asyncWriter] // the same, for WriteErr, Abort and Stats
+	closed   bool
 
 	next  atomic.Uint64
 	acked atomic.Uint64
@@ -87,6 +93,7 @@ type Stats struct {
 	Fsyncs           uint64 // fsyncs of segment files
 	SegmentsCreated  uint64 // segment files created
 	WriteRetries     uint64 // writes that failed retryably (ErrRetry)
+	BlockWaits       uint64 // Appends that waited for a free block (background writer)
 }
 
 // Recovery is what Open found in the directory.
@@ -119,8 +126,8 @@ type Recovery struct {
 // is failed: every later call returns the same error and records appended
 // but not acknowledged are not on disk.
 func (j *Journal) Append(kind uint8, payload []byte) (Offset, error) {
-	if j.err != nil {
-		return 0, j.err
+	if err := j.failure(); err != nil {
+		return 0, err
 	}
 	if kind == 0 {
 		return 0, ErrInvalidKind
@@ -131,6 +138,11 @@ func (j *Journal) Append(kind uint8, payload []byte) (Offset, error) {
 	n := recordHeaderSize + len(payload)
 	if j.blkCount > 0 && len(j.blk)-blockHeaderSize+n > j.opts.BlockBytes {
 		if err := j.seal(); err != nil {
+			return 0, err
+		}
+	}
+	if j.as != nil && j.blk == nil {
+		if err := j.as.take(j); err != nil {
 			return 0, err
 		}
 	}
@@ -155,8 +167,16 @@ func (j *Journal) Append(kind uint8, payload []byte) (Offset, error) {
 }
 
 // Err returns the sticky error that failed the Journal, or nil (a
-// retryable write failure is not sticky).
-func (j *Journal) Err() error { return j.err }
+// retryable write failure is not sticky). Owner goroutine only.
+func (j *Journal) Err() error { return j.failure() }
+
+// failure is the sticky error, wherever the writing happens.
+func (j *Journal) failure() error {
+	if j.as != nil {
+		return j.as.sticky()
+	}
+	return j.err
+}
 
 // Flush seals and writes the open block and fsyncs as the policy says
 // ("always": now; "interval": if FsyncInterval has passed since the last
@@ -164,6 +184,9 @@ func (j *Journal) Err() error { return j.err }
 // acknowledged: Acked() == Next(). An error wrapping ErrRetry leaves the
 // records held for the next Flush.
 func (j *Journal) Flush() error {
+	if j.as != nil {
+		return j.as.flush(j)
+	}
 	if j.err != nil {
 		return j.err
 	}
@@ -180,6 +203,9 @@ func (j *Journal) Flush() error {
 // "interval" policy calls it (or Flush) when it goes idle, since the
 // journal has no goroutine of its own to fsync later.
 func (j *Journal) Sync() error {
+	if j.as != nil {
+		return j.as.syncNow(j)
+	}
 	if err := j.Flush(); err != nil {
 		return err
 	}
@@ -187,6 +213,13 @@ func (j *Journal) Sync() error {
 		return j.sync()
 	}
 	return nil
+}
+
+func (j *Journal) blockWaits() uint64 {
+	if as := j.bgw.Load(); as != nil {
+		return as.waits.Load()
+	}
+	return 0
 }
 
 // Acked returns the offset one past the last acknowledged record: every
@@ -210,6 +243,7 @@ func (j *Journal) Stats() Stats {
 		Fsyncs:           j.stats.fsyncs.Load(),
 		SegmentsCreated:  j.stats.segments.Load(),
 		WriteRetries:     j.stats.retries.Load(),
+		BlockWaits:       j.blockWaits(),
 	}
 }
 
@@ -219,8 +253,16 @@ func (j *Journal) Dir() string { return j.opts.Dir }
 // Close flushes, fsyncs (unless the policy is "never") and closes the
 // segment. Calls after the first return ErrClosed.
 func (j *Journal) Close() error {
-	if j.err == ErrClosed {
+	if j.closed {
 		return ErrClosed
+	}
+	if j.as != nil {
+		// Hand the open block over, let the writer finish, then close
+		// from here (it owns the segment no more).
+		_ = j.seal()
+		j.as.stop()
+		j.err = j.as.sticky()
+		j.as = nil
 	}
 	err := j.err
 	if err == nil {
@@ -239,7 +281,7 @@ func (j *Journal) Close() error {
 		_ = j.enc.Close()
 	}
 	unlockDir(j.lock)
-	j.err = ErrClosed
+	j.err, j.closed = ErrClosed, true
 	return err
 }
 
@@ -252,49 +294,69 @@ func (j *Journal) fail(err error) error {
 	return j.err
 }
 
-// seal compresses (or not) and writes the open block, then resets it.
+// seal compresses (or not) and writes the open block, then resets it. With
+// a background writer it hands the block over instead (async.go).
 func (j *Journal) seal() error {
 	if j.blkCount == 0 {
 		return nil
 	}
-	raw := j.blk[blockHeaderSize:]
-	h := blockHeader{first: j.blkFirst, count: j.blkCount, rawLen: uint32(len(raw))}
-	buf := j.blk
+	if j.as != nil {
+		return j.as.submit(j)
+	}
+	buf, h, out := j.encodeBlock(j.blk, j.out, j.blkFirst, j.blkCount)
+	j.out = out
+	if err := j.writeBlock(buf, &h); err != nil {
+		return err
+	}
+	j.blkCount = 0
+	j.blk, j.out = j.shrink(j.blk[:blockHeaderSize], j.out)
+	return nil
+}
+
+// shrink gives back the memory of buffers a record larger than BlockBytes
+// grew, rather than holding up to 16 MiB for the rest of the run.
+func (j *Journal) shrink(blk, out []byte) ([]byte, []byte) {
+	if limit := 2 * (blockHeaderSize + j.opts.BlockBytes); cap(blk) > limit {
+		blk = make([]byte, blockHeaderSize, blockHeaderSize+j.opts.BlockBytes)
+	}
+	if limit := 2 * outCap(j.opts.BlockBytes); cap(out) > limit {
+		out = make([]byte, 0, outCap(j.opts.BlockBytes))
+	}
+	return blk, out
+}
+
+// encodeBlock makes the block of count records from first held in blk
+// (blockHeaderSize bytes of room, then the records): it compresses the
+// body into out when that saves at least 1/32, and fills the header. It
+// returns the bytes to write (in blk or out), the header, and out (grown
+// if a record over BlockBytes needed it). Safe on several goroutines at
+// once (the zstd encoder's EncodeAll is).
+func (j *Journal) encodeBlock(blk, out []byte, first Offset, count uint32) ([]byte, blockHeader, []byte) {
+	raw := blk[blockHeaderSize:]
+	h := blockHeader{first: first, count: count, rawLen: uint32(len(raw))}
+	buf := blk
 	if j.codec != 0 && len(raw) >= minCompressBytes {
-		var out []byte
+		var enc []byte
 		switch j.codec {
 		case blockFlagZstd:
-			out = j.enc.EncodeAll(raw, j.out[:blockHeaderSize])
+			enc = j.enc.EncodeAll(raw, out[:blockHeaderSize])
 		case blockFlagS2:
-			if need := blockHeaderSize + s2.MaxEncodedLen(len(raw)); cap(j.out) < need {
-				j.out = make([]byte, 0, need) // a record over BlockBytes
+			if need := blockHeaderSize + s2.MaxEncodedLen(len(raw)); cap(out) < need {
+				out = make([]byte, 0, need) // a record over BlockBytes
 			}
-			out = j.out[:blockHeaderSize+len(s2.Encode(j.out[blockHeaderSize:blockHeaderSize], raw))]
+			enc = out[:blockHeaderSize+len(s2.Encode(out[blockHeaderSize:blockHeaderSize], raw))]
 		}
-		if len(out)-blockHeaderSize < len(raw)-len(raw)/32 {
-			buf = out
+		if len(enc)-blockHeaderSize < len(raw)-len(raw)/32 {
+			buf = enc
 			h.flags = j.codec
 		}
-		j.out = out[:0]
+		out = enc[:0]
 	}
 	body := buf[blockHeaderSize:]
 	h.storedLen = uint32(len(body))
 	h.bodyCRC = crc(body)
 	h.put(buf[:blockHeaderSize])
-	if err := j.writeBlock(buf, &h); err != nil {
-		return err
-	}
-	j.blkCount = 0
-	j.blk = j.blk[:blockHeaderSize]
-	// A record larger than BlockBytes grew the buffers: give that memory
-	// back rather than holding up to 16 MiB for the rest of the run.
-	if limit := 2 * (blockHeaderSize + j.opts.BlockBytes); cap(j.blk) > limit {
-		j.blk = make([]byte, blockHeaderSize, blockHeaderSize+j.opts.BlockBytes)
-	}
-	if limit := 2 * outCap(j.opts.BlockBytes); cap(j.out) > limit {
-		j.out = make([]byte, 0, outCap(j.opts.BlockBytes))
-	}
-	return nil
+	return buf, h, out
 }
 
 // outCap is the room for a block header and the worst case of zstd and s2

@@ -37,6 +37,11 @@ const (
 	DefaultBlockBytes    = 64 << 10
 	DefaultLevel         = 1
 	DefaultFsyncInterval = 50 * time.Millisecond
+	DefaultInFlight      = 64
+	DefaultRetryInterval = 100 * time.Millisecond
+	// MaxCompressors and MaxInFlight bound the background writer.
+	MaxCompressors = 64
+	MaxInFlight    = 4096
 
 	// MinSegmentBytes and MinBlockBytes are the smallest sizes Validate
 	// accepts; MaxBlockBytes the largest block.
@@ -83,6 +88,21 @@ type Options struct {
 	// can leave: pages written out of order). Recovery reports what was cut.
 	// Off by default: damage that is not at the tail is an error.
 	RepairTail bool
+	// Compressors, when above 0, moves compression and writing off the
+	// appending goroutine: Append only copies records into blocks; full
+	// blocks go to Compressors goroutines that compress them in parallel
+	// and one writer goroutine that writes them in order (see Submit,
+	// WriteErr, Abort). 0 (the default): Append and Flush compress and
+	// write inline.
+	Compressors int
+	// InFlight is how many blocks may be sealed and not yet written with
+	// Compressors set: the buffering that absorbs a burst; Append waits
+	// for a free block beyond it (counted in Stats.BlockWaits). Default 64.
+	InFlight int
+	// RetryInterval is how often the background writer tries a block
+	// again after a write that can be retried failed (a full disk).
+	// Default 100ms.
+	RetryInterval time.Duration
 	// Logger receives recovery and rotation events. Default: discard.
 	Logger *slog.Logger
 }
@@ -106,6 +126,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.FsyncInterval == 0 {
 		o.FsyncInterval = DefaultFsyncInterval
+	}
+	if o.InFlight == 0 {
+		o.InFlight = DefaultInFlight
+	}
+	if o.RetryInterval == 0 {
+		o.RetryInterval = DefaultRetryInterval
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -134,6 +160,12 @@ func (o Options) Validate() error {
 		return bad("Fsync", "%q is not %q, %q or %q", o.Fsync, FsyncAlways, FsyncInterval, FsyncNever)
 	case o.Fsync == FsyncInterval && o.FsyncInterval <= 0:
 		return bad("FsyncInterval", "%v must be positive for the %q policy", o.FsyncInterval, FsyncInterval)
+	case o.Compressors < 0 || o.Compressors > MaxCompressors:
+		return bad("Compressors", "%d is outside [0, %d]", o.Compressors, MaxCompressors)
+	case o.InFlight < 1 || o.InFlight > MaxInFlight:
+		return bad("InFlight", "%d is outside [1, %d]", o.InFlight, MaxInFlight)
+	case o.RetryInterval <= 0 || o.RetryInterval > time.Minute:
+		return bad("RetryInterval", "%v is outside (0, 1m]", o.RetryInterval)
 	}
 	return nil
 }

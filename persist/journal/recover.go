@@ -56,7 +56,7 @@ func Open(opts Options) (*Journal, error) {
 		j.codec = blockFlagZstd
 		j.enc, err = zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.EncoderLevel(opts.Level)),
-			zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderConcurrency(max(1, opts.Compressors)),
 			zstd.WithEncoderCRC(false), // the block CRC32C covers it
 		)
 		if err != nil {
@@ -66,6 +66,9 @@ func Open(opts Options) (*Journal, error) {
 		}
 	}
 	j.lastSync = time.Now()
+	if opts.Compressors > 0 {
+		j.startAsync()
+	}
 	return j, nil
 }
 
