@@ -158,6 +158,10 @@ type Pipeline struct {
 	// edgarLive is the filings path's live view when the profile has one.
 	edgarLive *edgar.Live
 
+	// wrapSink, set by tests before Run, wraps the sink (a sink throttled
+	// to a known rate makes overload by construction).
+	wrapSink func(sink) sink
+
 	// Waiters: idle loops park on them, producers wake them.
 	stageWake *ring.Waiter
 	sinkWake  *ring.Waiter
@@ -299,6 +303,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 		go func() { defer close(stageDone); p.runStage(&partsDone) }()
 	} else {
 		close(stageDone)
+	}
+	if p.wrapSink != nil {
+		s = p.wrapSink(s)
 	}
 	s = tapSink{sink: s, p: p, onTrace: p.OnTrace, onWindow: p.OnWindow}
 	if p.jsink != nil {
