@@ -44,6 +44,16 @@
 // one holds SegmentBytes) fsyncs the old segment, the new one's header and
 // the directory, except under "never".
 //
+// With Options.Compressors > 0 the journal has a background writer
+// (async.go): Append only copies records into preallocated blocks, full
+// blocks (and those Submit seals) are compressed by Compressors goroutines
+// in parallel and written in order by one writer goroutine, with at most
+// InFlight blocks in flight (Append waits beyond: Stats.BlockWaits).
+// Acknowledgement is the same: a record is acknowledged once its block is
+// written (and fsynced under "always"); Flush waits for it, Submit does
+// not. The writer retries a full disk itself every RetryInterval (WriteErr
+// says why meanwhile; Abort gives up).
+//
 // A full disk is not fatal: when a block write fails (ENOSPC, EDQUOT...) or
 // a new segment cannot be created (no space, no file descriptors), the
 // partial block is cut off the segment again, the records stay held in
