@@ -158,3 +158,33 @@ func writeTicks(b *testing.B, ticks [][]byte, flushBytes int, write func(p []byt
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkAppendBackground: the same load through the background writer
+// (Submit every 64 KiB, Flush at the end, so the time covers every record
+// written), zstd, against the inline writer in the same run: compressors=0
+// is the baseline. With n compressors the appending goroutine only copies;
+// throughput is then bounded by the compressors and the cores free for them.
+func BenchmarkAppendBackground(b *testing.B) {
+	ticks := benchTicks(benchTickCount)
+	for _, n := range []int{0, 1, 2} {
+		b.Run("compressors="+strconv.Itoa(n), func(b *testing.B) {
+			opts := Options{Dir: b.TempDir(), Compression: CompressionZstd, Fsync: FsyncNever, Compressors: n}
+			j, err := Open(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			writeTicks(b, ticks, benchFlushSize, func(p []byte) error {
+				_, err := j.Append(1, p)
+				return err
+			}, j.Submit)
+			if err := j.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(j.Stats().BlockWaits)/float64(b.N), "waits/op")
+			if err := j.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
