@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"thunderline/actors/chief"
+	"thunderline/engine/routermodel"
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
 )
@@ -24,9 +26,11 @@ import (
 //   - steps 1 and 2 (widen the window +50 %, drop the overlap): a window
 //     control moves the grid of every partition and of the watermark at the
 //     current boundary; windows open then finish on their own bounds;
-//   - step 6 (breach streak): experts whose p99 latency exceeds the risk
-//     policy's high_latency abstain (the decision stage does this itself
-//     from the same streak, batch by batch).
+//   - step 6 (breach streak): experts whose p99 latency, measured here on
+//     the control plane, exceeds the risk policy's high_latency are forced
+//     to abstain by in-band operator actions (breach_force), released
+//     (breach_release) when the step ends: the stage never reads the wall
+//     clock, so a replay decides the same.
 type Ladder struct {
 	p   *Pipeline
 	l   *chief.Ladder
@@ -38,6 +42,8 @@ type Ladder struct {
 	recipe    string
 	pDelta    float64
 	factor    float64 // window length factor in force
+	forcing   bool    // step 6 in force
+	forced    []decide.Op
 	overlap0  bool
 	base      uint64 // router version the p cuts are derived from
 	// Counters and state for metrics (read by other goroutines).
@@ -146,6 +152,9 @@ func (d *Ladder) apply(a chief.Actions) {
 			d.ActionsSent.Add(1)
 		}
 	}
+	if a.ForceAbstainHighLatency != d.forcing && p.stage != nil {
+		d.forceHighLatency(a.ForceAbstainHighLatency)
+	}
 	if a.PDelta != d.pDelta && p.stage != nil {
 		cur := p.lastVersion.Load()
 		if d.pDelta == 0 {
@@ -156,6 +165,39 @@ func (d *Ladder) apply(a chief.Actions) {
 			d.ActionsSent.Add(1)
 		} else {
 			p.log.Warn("ladder: lowering p refused", "err", err)
+		}
+	}
+}
+
+// forceHighLatency starts step 6 (on: every expert of the router version
+// in use whose measured p99 is over the risk policy's high_latency is
+// forced, in band) or ends it (the same experts released).
+func (d *Ladder) forceHighLatency(on bool) {
+	p := d.p
+	d.forcing = on
+	if !on {
+		for _, op := range d.forced {
+			op.Kind = decide.OpBreachRelease
+			if err := p.Operate(op); err != nil {
+				p.log.Warn("ladder: releasing a forced expert refused", "expert", op.Expert, "err", err)
+			}
+		}
+		d.forced = d.forced[:0]
+		return
+	}
+	high := routermodel.RiskConfig(p.prof.Risk).WithDefaults().HighLatency
+	m := p.stage.Current()
+	for l := range m.Layers {
+		for _, g := range m.Layers[l].Experts {
+			if st := g.Stats(); st.Samples > 0 && st.P99 > high {
+				op := decide.Op{Kind: decide.OpBreachForce, Layer: l, Expert: g.Name()}
+				if err := p.Operate(op); err != nil {
+					p.log.Warn("ladder: forcing a slow expert refused", "expert", op.Expert, "err", err)
+					continue
+				}
+				d.forced = append(d.forced, op)
+				d.ActionsSent.Add(1)
+			}
 		}
 	}
 }

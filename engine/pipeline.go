@@ -132,6 +132,13 @@ type Pipeline struct {
 	reloadMu    sync.Mutex
 	controls    chan record.MarketTick
 	controlErrs atomic.Uint64
+	// Operator actions by id (operator.go); opSeq is the last id given.
+	ops     sync.Map
+	opMu    sync.Mutex
+	opSeq   uint64
+	opsSent atomic.Uint64
+	// pendingOps: guard → id of a supervision action not applied yet.
+	pendingOps sync.Map
 
 	running atomic.Bool
 	// Partitions as they run (a crash replaces one with its rebuilt

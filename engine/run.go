@@ -268,6 +268,7 @@ func replayJournal(ctx context.Context, dir string, ro ReplayOptions) (*Summary,
 		return nil, err
 	}
 	src.OnRouter = p.AddRouterConfig
+	src.OnOperator = p.AddOperator
 	sum, err := p.Run(ctx, src)
 	if sum != nil {
 		sum.Records = src.Kinds

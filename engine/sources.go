@@ -12,6 +12,7 @@ import (
 	"thunderline/adapters/synthetic"
 	"thunderline/engine/config"
 	"thunderline/engine/runjournal"
+	"thunderline/hotpath/decide"
 	"thunderline/hotpath/record"
 	"thunderline/persist/journal"
 )
@@ -163,8 +164,9 @@ type journalSource struct {
 	remap map[uint32]uint32
 	Kinds map[string]uint64 // records read, by kind
 	// OnRouter receives each router config the journal records (before the
-	// control record that switches to it).
-	OnRouter func(config.Router)
+	// control record that switches to it); OnOperator each operator action.
+	OnRouter   func(config.Router)
+	OnOperator func(decide.Op)
 	// Cut, once the source has ended, says whether the journal ends as a
 	// finished run's does (nil) or was cut.
 	Cut *JournalCut
@@ -259,6 +261,14 @@ func (s *journalSource) Next(dst []record.MarketTick) (int, error) {
 			}
 			if s.OnRouter != nil {
 				s.OnRouter(*rc)
+			}
+		case runjournal.RecOperator:
+			op, err := decodeOp(payload)
+			if err != nil {
+				return n, fmt.Errorf("journal record %d: %w", off, err)
+			}
+			if s.OnOperator != nil {
+				s.OnOperator(op)
 			}
 		case runjournal.RecControl:
 			if err := decodeControl(payload, &dst[n]); err != nil {

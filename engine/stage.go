@@ -69,6 +69,7 @@ func (p *Pipeline) newStage() error {
 	if p.jsink != nil {
 		p.jsink.models = p.Model
 		p.jsink.routerYAML = p.routerYAML
+		p.jsink.operatorJSON = p.operatorJSON
 	}
 	return nil
 }
@@ -122,6 +123,10 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 // config the first time its version comes up.
 func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
 	t.TsEvent = boundary // journaled with the control, for people reading it
+	if t.Action == record.ControlOperator && p.stage != nil {
+		p.applyOperator(t.Seq, boundary)
+		return
+	}
 	if t.Action != record.ControlRouter || p.stage == nil {
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"thunderline/actors/tree"
+	"thunderline/hotpath/decide"
+	"thunderline/hotpath/expert"
 	"thunderline/hotpath/partition"
 )
 
@@ -32,7 +34,7 @@ func (p *Pipeline) StartTree(opts tree.Options, link, eye bool) (*tree.Tree, err
 			layers := make([][]tree.Expert, len(m.Layers))
 			for l, lm := range m.Layers {
 				for _, g := range lm.Experts {
-					layers[l] = append(layers[l], g)
+					layers[l] = append(layers[l], inBandExpert{p: p, layer: l, g: g})
 				}
 			}
 			return m.Version, layers
@@ -124,4 +126,56 @@ func (p *Pipeline) Actors() []tree.NodeStatus {
 		}
 	}
 	return out
+}
+
+// inBandExpert is an expert as its bolt sees it: the bolt's restart and
+// retirement go through Operate, in band, like an operator's (a restart
+// applied from the wall clock would make a replay decide differently).
+type inBandExpert struct {
+	p     *Pipeline
+	layer int
+	g     *expert.Guard
+}
+
+func (e inBandExpert) Name() string { return e.g.Name() }
+
+// Failed reports a panicked expert, not yet restarted nor with a restart
+// on its way.
+func (e inBandExpert) Failed() bool { return e.g.Failed() && !e.p.restartPending(e.g) }
+
+func (e inBandExpert) Restart() {
+	e.p.operateFor(e.g, decide.Op{Kind: decide.OpRestart, Layer: e.layer, Expert: e.g.Name()})
+}
+
+func (e inBandExpert) Force(abstain bool) {
+	kind := decide.OpUnforce
+	if abstain {
+		kind = decide.OpRetire // the tree forces an expert only to retire it
+	}
+	e.p.operateFor(e.g, decide.Op{Kind: kind, Layer: e.layer, Expert: e.g.Name()})
+}
+
+// operateFor sends a supervision action in band and remembers it for g
+// until the stage has applied it.
+func (p *Pipeline) operateFor(g *expert.Guard, op decide.Op) {
+	id, err := p.operate(op)
+	if err != nil {
+		p.log.Error("expert supervision action refused", "expert", op.Expert, "action", op.Kind.String(), "err", err)
+		return
+	}
+	p.pendingOps.Store(g, id)
+}
+
+// restartPending reports whether an action sent for g has not been applied
+// yet (the stage applies actions in the order of their ids).
+func (p *Pipeline) restartPending(g *expert.Guard) bool {
+	v, ok := p.pendingOps.Load(g)
+	if !ok {
+		return false
+	}
+	if p.stage.Metrics().Ops.Load() >= v.(uint64) {
+		p.pendingOps.Delete(g)
+		return false
+	}
+	return true
 }

@@ -170,13 +170,14 @@ type journalSink struct {
 	symsDone int // symbols journaled so far (ids 1..symsDone-1)
 	buf      []byte
 	dirty    bool
-	counts   [16]atomic.Uint64 // records appended by kind
+	counts   [32]atomic.Uint64 // records appended by kind
 	lastTick uint64            // ingest sequence of the last tick appended
 	// flushedTick is the ingest sequence of the last tick acknowledged
 	// (flushed); a partition rebuild waits for it.
-	flushedTick atomic.Uint64
-	models      func(version uint64) *decide.Model   // router models by version, for expert ids
-	routerYAML  func(version uint64) ([]byte, error) // a router version's config, for the journal
+	flushedTick  atomic.Uint64
+	models       func(version uint64) *decide.Model   // router models by version, for expert ids
+	routerYAML   func(version uint64) ([]byte, error) // a router version's config, for the journal
+	operatorJSON func(id uint64) ([]byte, error)      // an operator action, for the journal
 	// h, when set, makes write failures that can be retried wait (see
 	// durable.go) instead of failing the sink.
 	h *journalHealth
@@ -277,6 +278,15 @@ func (s *journalSink) output(o *partition.Output) error {
 // control journals an in-band control at its place among the ticks: for a
 // router swap, the router's config first, then the control record.
 func (s *journalSink) control(t *record.MarketTick) error {
+	if t.Action == record.ControlOperator && s.operatorJSON != nil {
+		b, err := s.operatorJSON(t.Seq)
+		if err != nil {
+			return err
+		}
+		if err := s.append(runjournal.RecOperator, b); err != nil {
+			return err
+		}
+	}
 	if t.Action == record.ControlRouter && s.routerYAML != nil {
 		y, err := s.routerYAML(t.Seq)
 		if err != nil {

@@ -106,7 +106,6 @@ func (a *Admin) ReloadRouter(_ context.Context, cfg *config.Router) (uint64, err
 	a.mu.Lock()
 	a.loaded, a.source = time.Now(), "admin PUT /router"
 	a.mu.Unlock()
-	a.applyRetired()
 	return cfg.WithDefaults().Version, nil
 }
 
@@ -180,40 +179,35 @@ func (a *Admin) ExpertAction(_ context.Context, layer int, name string, op eye.E
 	if err != nil {
 		return eye.ExpertStats{}, err
 	}
-	g := m.Layers[layer].Experts[i]
 	key := retiredKey(layer, name)
+	// Applied in band (engine.Pipeline.Operate): the stage carries it out
+	// at the input position the reader gives it, and the journal holds it
+	// there, so a replay decides the same.
+	o := decide.Op{Layer: layer, Expert: name}
 	switch op {
 	case eye.OpRestart:
-		g.Restart()
+		o.Kind = decide.OpRestart
 	case eye.OpForce:
-		g.Force(true)
+		o.Kind = decide.OpForce
 	case eye.OpUnforce:
 		if a.isRetired(layer, name) {
 			return eye.ExpertStats{}, fmt.Errorf("%w: expert %s is retired", eye.ErrConflict, key)
 		}
-		g.Force(false)
+		o.Kind = decide.OpUnforce
 	case eye.OpRetire:
-		a.mu.Lock()
-		a.retired[key] = true
-		a.mu.Unlock()
-		g.Force(true)
+		o.Kind = decide.OpRetire
 	default:
 		return eye.ExpertStats{}, eye.ErrBadRequest
 	}
-	return a.expertStats(layer, m, i), nil
-}
-
-// applyRetired keeps retired experts forced in every router version.
-func (a *Admin) applyRetired() {
-	for _, m := range a.p.Models() {
-		for l := range m.Layers {
-			for _, g := range m.Layers[l].Experts {
-				if a.isRetired(l, g.Name()) {
-					g.Force(true)
-				}
-			}
-		}
+	if err := a.p.Operate(o); err != nil {
+		return eye.ExpertStats{}, fmt.Errorf("%w: %v", eye.ErrUnavailable, err)
 	}
+	if o.Kind == decide.OpRetire {
+		a.mu.Lock()
+		a.retired[key] = true
+		a.mu.Unlock()
+	}
+	return a.expertStats(layer, m, i), nil
 }
 
 // isRetired reports whether expert name of layer was retired.
@@ -247,7 +241,13 @@ func (a *Admin) SetDeny(_ context.Context, e eye.DenyEntry, deny bool) error {
 	if e.Tenant == "" || e.Symbol == "" {
 		return fmt.Errorf("%w: a deny entry needs a tenant and a symbol", eye.ErrBadRequest)
 	}
-	a.p.Stage().Deny().Set(e.Tenant, e.Symbol, deny)
+	kind := decide.OpUndeny
+	if deny {
+		kind = decide.OpDeny
+	}
+	if err := a.p.Operate(decide.Op{Kind: kind, Tenant: e.Tenant, Symbol: e.Symbol}); err != nil {
+		return fmt.Errorf("%w: %v", eye.ErrUnavailable, err)
+	}
 	return nil
 }
 
@@ -256,7 +256,13 @@ func (a *Admin) HaltAll(_ context.Context, on bool) error {
 	if a.p.Stage() == nil {
 		return eye.ErrUnavailable
 	}
-	a.p.Stage().Deny().HaltAll(on)
+	kind := decide.OpResume
+	if on {
+		kind = decide.OpHalt
+	}
+	if err := a.p.Operate(decide.Op{Kind: kind}); err != nil {
+		return fmt.Errorf("%w: %v", eye.ErrUnavailable, err)
+	}
 	return nil
 }
 
@@ -520,6 +526,5 @@ func (a *Admin) SwapExpert(_ context.Context, layer int, name string, spec confi
 	if err := p.ReloadRouter(rc); err != nil {
 		return 0, configError(err)
 	}
-	a.applyRetired()
 	return rc.Version, nil
 }

@@ -19,11 +19,12 @@ const (
 	RecEdgarDoc    uint8 = 13 // filing.AppendDoc: a parsed EDGAR document (raw_edgar_docs)
 	RecEdgarReject uint8 = 14 // an EDGAR document that could not be read: u64 inseq, name, kind, reason (u32-length strings)
 	RecShadow      uint8 = 15 // decide.AppendShadow: a shadow expert's decision on a routed window (never voting)
+	RecOperator    uint8 = 16 // an operator action (JSON) a later control record applies: kill switch, deny, expert ops
 )
 
 var kindNames = [...]string{RecMeta: "meta", RecSymbol: "symbol", RecTick: "tick", RecReject: "reject", RecWindow: "window",
 	RecLabel: "label", RecTrace: "trace", RecEdge: "edge", RecEnd: "end", RecRouter: "router", RecControl: "control",
-	RecEdgarRaw: "edgar_raw", RecEdgarDoc: "edgar_doc", RecEdgarReject: "edgar_reject", RecShadow: "shadow"}
+	RecEdgarRaw: "edgar_raw", RecEdgarDoc: "edgar_doc", RecEdgarReject: "edgar_reject", RecShadow: "shadow", RecOperator: "operator"}
 
 // KindName names a record kind for summaries.
 func KindName(k uint8) string {

@@ -14,7 +14,7 @@ import (
 // Every kind has its own name; an unknown kind is named by its number.
 func TestKindNames(t *testing.T) {
 	seen := map[string]uint8{}
-	for k := RecMeta; k <= RecShadow; k++ {
+	for k := RecMeta; k <= RecOperator; k++ {
 		n := KindName(k)
 		if n == "" || strings.HasPrefix(n, "kind_") {
 			t.Errorf("kind %d: name %q", k, n)
@@ -24,7 +24,7 @@ func TestKindNames(t *testing.T) {
 		}
 		seen[n] = k
 	}
-	for _, k := range []uint8{0, RecShadow + 1, 255} {
+	for _, k := range []uint8{0, RecOperator + 1, 255} {
 		if n := KindName(k); n != fmt.Sprintf("kind_%d", k) {
 			t.Errorf("unknown kind %d: name %q", k, n)
 		}

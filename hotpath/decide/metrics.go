@@ -41,13 +41,16 @@ type LayerMetrics struct {
 // Metrics are the stage's counters, written by its goroutine and read by the
 // Prometheus collector (off the hot path).
 type Metrics struct {
-	Version     atomic.Uint64
-	Swaps       atomic.Uint64
-	Batches     atomic.Uint64
-	Tokens      atomic.Uint64
-	RouteErrors atomic.Uint64
-	Actions     [4]atomic.Uint64 // by action code
-	Layers      [MaxLayers]LayerMetrics
+	Version atomic.Uint64
+	Swaps   atomic.Uint64
+	// Operator actions applied in band, and those naming an expert the
+	// router version in use did not have.
+	Ops, OpsUnmatched atomic.Uint64
+	Batches           atomic.Uint64
+	Tokens            atomic.Uint64
+	RouteErrors       atomic.Uint64
+	Actions           [4]atomic.Uint64 // by action code
+	Layers            [MaxLayers]LayerMetrics
 }
 
 func (m *Metrics) observe(l int, st *router.Stats, n int) {

@@ -50,19 +50,23 @@ type Stage struct {
 	// Shadow experts' output and encoding scratch.
 	shOut     expert.Output
 	shScratch []byte
-	forced    []*expert.Guard // experts this stage forced to abstain
+	forced    []*expert.Guard // experts forced by ladder step 6 (OpBreachForce)
+	retired   []retiredExpert // experts retired by an operator (OpRetire)
 	lat       latencies
 	m         Metrics
 	routeFn   func([]window.FeatureWindow)
 
 	pendMu   sync.Mutex
-	pending  []scheduled // models to switch to, by boundary, in order
+	pending  []scheduled // models to switch to and operator actions, by boundary, in order
 	nPending atomic.Int32
 }
 
+// scheduled is a router version (m) or an operator action (op) to apply
+// before the first batch ending after boundary.
 type scheduled struct {
 	boundary int64
 	m        *Model
+	op       Op
 }
 
 // NewStage returns a stage running model m.
@@ -130,14 +134,14 @@ func (s *Stage) Schedule(boundary int64, m *Model) error {
 		return err
 	}
 	s.pendMu.Lock()
-	s.pending = append(s.pending, scheduled{boundary, m})
+	s.pending = append(s.pending, scheduled{boundary: boundary, m: m})
 	s.nPending.Store(int32(len(s.pending)))
 	s.pendMu.Unlock()
 	return nil
 }
 
-// applyScheduled switches to scheduled models whose boundary the batch
-// ending at end has passed.
+// applyScheduled switches to scheduled models, and applies scheduled
+// operator actions, whose boundary the batch ending at end has passed.
 func (s *Stage) applyScheduled(end int64) {
 	if s.nPending.Load() == 0 {
 		return
@@ -145,8 +149,13 @@ func (s *Stage) applyScheduled(end int64) {
 	s.pendMu.Lock()
 	k := 0
 	for k < len(s.pending) && end > s.pending[k].boundary {
-		s.cur.Store(s.pending[k].m)
-		s.m.Swaps.Add(1)
+		if m := s.pending[k].m; m != nil {
+			s.forceRetired(m)
+			s.cur.Store(m)
+			s.m.Swaps.Add(1)
+		} else {
+			s.applyOp(&s.pending[k].op)
+		}
 		k++
 	}
 	s.pending = s.pending[:copy(s.pending, s.pending[k:])]
@@ -191,9 +200,7 @@ func (s *Stage) route(batch []window.FeatureWindow) {
 	}
 	m := s.active
 	n := len(batch)
-	if s.risk.advance(batch[0].End) {
-		s.applyForcing(m)
-	}
+	s.risk.advance(batch[0].End)
 	in, out := s.emb[0], s.emb[1]
 	d0 := m.EmbedDim
 	for i := range batch {
@@ -268,7 +275,7 @@ func (s *Stage) evalToken(tok int, w *window.FeatureWindow, t *DecisionTrace, lm
 			Scores: s.out.Scores, Confidence: s.out.Confidence, LatencyNs: int64(lat)}
 		k++
 		if s.out.Abstain {
-			if s.risk.forcing && s.forcedHere(g) {
+			if s.forcedHere(g) {
 				t.RiskFlags |= RiskBreachForced
 			}
 			continue
@@ -354,7 +361,7 @@ func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
 	s.cfg.Emit(t)
 }
 
-// forcedHere reports whether the breach streak forced g to abstain (an
+// forcedHere reports whether ladder step 6 forced g to abstain (an
 // operator's force is not a breach).
 func (s *Stage) forcedHere(g *expert.Guard) bool {
 	for _, f := range s.forced {
@@ -363,26 +370,6 @@ func (s *Stage) forcedHere(g *expert.Guard) bool {
 		}
 	}
 	return false
-}
-
-// applyForcing forces high-latency experts to abstain while the breach
-// streak lasts (seed 004 §9 ladder step 6), and releases them after.
-func (s *Stage) applyForcing(m *Model) {
-	if !s.risk.forcing {
-		for _, g := range s.forced {
-			g.Force(false)
-		}
-		s.forced = s.forced[:0]
-		return
-	}
-	for l := range m.Layers {
-		for _, g := range m.Layers[l].Experts {
-			if st := g.Stats(); st.Samples > 0 && st.P99 > s.cfg.Risk.HighLatency {
-				g.Force(true)
-				s.forced = append(s.forced, g)
-			}
-		}
-	}
 }
 
 // Drain routes every window pending now, whatever the partitions' marks,

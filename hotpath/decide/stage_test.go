@@ -394,9 +394,18 @@ func TestBreachStreakForcesSlowExperts(t *testing.T) {
 	}
 	feed(s, all[:48])
 	_, streaks, _, _, forcing := s.RiskCounters()
-	if !forcing || streaks != 1 {
+	if !forcing || streaks == 0 {
 		t.Fatalf("forcing %v after %d streaks", forcing, streaks)
 	}
+	// The stage reads no wall-clock latency: which experts abstain is the
+	// control plane's call (the ladder, from their p99), applied in band.
+	if m.Layers[0].Experts[1].Stats().Forced {
+		t.Fatal("the stage forced an expert by itself")
+	}
+	if err := s.ScheduleOp(all[47].End, Op{Kind: OpBreachForce, Layer: 0, Expert: "slow"}); err != nil {
+		t.Fatal(err)
+	}
+	feed(s, all[48:60])
 	if !m.Layers[0].Experts[1].Stats().Forced || m.Layers[0].Experts[0].Stats().Forced {
 		t.Fatal("the slow expert should be forced, the fast one not")
 	}
@@ -427,11 +436,23 @@ func TestBreachStreakForcesSlowExperts(t *testing.T) {
 	if flagged == 0 {
 		t.Fatal("no trace used the forced expert")
 	}
-	// Halting every symbol stops new trades: no more breaches, and after a
-	// clean interval the forcing is released.
-	deny.HaltAll(true)
-	drive(t, s, all[48:])
-	if _, _, _, _, forcing := s.RiskCounters(); forcing || m.Layers[0].Experts[1].Stats().Forced {
-		t.Fatal("forcing not released after clean intervals")
+	// Halting every symbol (in band) stops new trades: no more breaches,
+	// the streak ends, and the release comes in band too.
+	if err := s.ScheduleOp(all[59].End, Op{Kind: OpHalt}); err != nil {
+		t.Fatal(err)
+	}
+	feed(s, all[60:72])
+	if _, _, _, _, forcing := s.RiskCounters(); forcing {
+		t.Fatal("the streak did not end after clean intervals")
+	}
+	if err := s.ScheduleOp(all[71].End, Op{Kind: OpBreachRelease, Layer: 0, Expert: "slow"}); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, s, all[72:])
+	if m.Layers[0].Experts[1].Stats().Forced {
+		t.Fatal("forcing not released")
+	}
+	if n, un := s.Metrics().Ops.Load(), s.Metrics().OpsUnmatched.Load(); n != 3 || un != 0 {
+		t.Fatalf("ops %d, unmatched %d", n, un)
 	}
 }

@@ -72,7 +72,10 @@ func Rebuild(old *Partition, crash *Crash, partitions int,
 	np.backoff.NoSleep = old.noSleep
 	np.suppress.windows, np.suppress.labels, np.suppress.rejects, np.suppress.marks = old.Outputs()
 	np.Restarts = old.Restarts + 1
-	wc := old.win.Config()
+	// The watermark starts from the run's original grid, as the
+	// dispatcher's did (old.win.Config() is the grid in force at the crash,
+	// after any window control): the journal's controls move it again.
+	wc := old.cfg.Window
 	wm := NewWatermark(wc.Step(), int64(wc.Lateness))
 	own := uint32(old.ID)
 	feed := func(t *record.MarketTick) bool { // false once the crashed stream is replayed

@@ -43,6 +43,10 @@ const (
 	// Price is the new window length in ns, Size the overlap in parts per
 	// million, TsEvent the boundary (set by the dispatcher).
 	ControlWindow uint8 = 'W'
+	// ControlOperator applies operator action Seq (the kill switch, the
+	// deny list, an expert's force/unforce/retire/restart, ladder step 6)
+	// in the decision stage at the boundary in TsEvent.
+	ControlOperator uint8 = 'O'
 )
 
 // Action codes of an order event, as DBN writes them.

@@ -38,6 +38,7 @@ const (
 	recEdgarDoc    uint8 = 13
 	recEdgarReject uint8 = 14
 	recShadow      uint8 = 15
+	recOperator    uint8 = 16
 )
 
 // rec is one journal record being shipped and what its row carries.
@@ -73,6 +74,7 @@ var rowOf = [...]struct {
 	recEdgarDoc:    {tDocs, edgarDocRow},
 	recEdgarReject: {tRejects, edgarRejectRow},
 	recShadow:      {tOutbox, shadowRow},
+	recOperator:    {tOutbox, outboxRow},
 }
 
 // outboxTopic is the outbox topic of the record kinds that go there.
@@ -86,6 +88,8 @@ func outboxTopic(kind uint8) string {
 		return "run.router"
 	case recControl:
 		return "run.control"
+	case recOperator:
+		return "run.operator"
 	}
 	return ""
 }
