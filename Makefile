@@ -42,7 +42,9 @@ FUZZ_TARGETS := \
 	./persist/postgres:FuzzAppendJSONString \
 	./hotpath/ring:FuzzModel \
 	./adapters/moldudp64:FuzzParsePacket \
-	./adapters/moldudp64:FuzzSession
+	./adapters/moldudp64:FuzzSession \
+	./adapters/soupbintcp:FuzzReadPacket \
+	./adapters/soupbintcp:FuzzClient
 
 .PHONY: all build run test deps browser vectors unit flower fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
