@@ -178,7 +178,7 @@ func TestProtocolErrors(t *testing.T) {
 	}{
 		{"zero length", []byte{0, 0}, "length 0"},
 		{"short accept", AppendPacket(nil, LoginAccepted, []byte("S1")), "login accepted of 2 bytes"},
-		{"bad number", AppendPacket(nil, LoginAccepted, []byte("        S1" + "12345678901234567x90")), "not a number"},
+		{"bad number", AppendPacket(nil, LoginAccepted, []byte("        S1"+"12345678901234567x90")), "not a number"},
 		{"data before login", AppendPacket(nil, SequencedData, []byte("hi")), "before the login was answered"},
 		{"cut packet", []byte{0, 50, 'A', 'x'}, "closed inside"},
 		{"unknown type after login", append(AppendAccepted(nil, "S1", 1), AppendPacket(nil, 'Q', nil)...), "unexpected packet type"},
