@@ -12,7 +12,7 @@ import (
 
 // apiError is the body of every error response.
 type apiError struct {
-	Code    string `json:"code"` // unauthorized | forbidden | not_found | method_not_allowed | bad_request | too_large | conflict | invalid_config | not_ready | unavailable | internal
+	Code    string `json:"code"` // unauthorized | forbidden | not_found | method_not_allowed | bad_request | too_large | conflict | invalid_config | not_ready | unavailable | internal | misdirected
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"` // invalid_config: the offending key
 }
@@ -30,6 +30,7 @@ var codeStatus = map[string]int{
 	"not_ready":          http.StatusServiceUnavailable,
 	"unavailable":        http.StatusServiceUnavailable,
 	"internal":           http.StatusInternalServerError,
+	"misdirected":        http.StatusMisdirectedRequest,
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

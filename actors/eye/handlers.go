@@ -275,6 +275,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		return
 	}
+	if !s.slots.take() {
+		s.metrics.connRefused("streams")
+		writeError(w, "unavailable", fmt.Sprintf("too many streams open (max_streams %d): try again later", s.opts.MaxStreams))
+		return
+	}
+	defer s.slots.give()
+	s.metrics.streams.Inc()
+	defer s.metrics.streams.Dec()
 	rc := http.NewResponseController(w)
 	// Errors mean the writer has no deadlines (tests' recorders): fine.
 	_ = rc.SetReadDeadline(time.Time{})

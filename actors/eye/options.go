@@ -34,11 +34,22 @@ type Options struct {
 	MaxBodyBytes int64
 	// Timeouts of the http.Server: ReadHeaderTimeout [5s], ReadTimeout
 	// [30s], WriteTimeout [60s, above pprof's default 30 s profile],
-	// IdleTimeout [120s]. /stream clears its read and write deadlines.
+	// IdleTimeout [10s]. /stream clears its read and write deadlines.
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// MaxConns caps the open connections [256]: over it the oldest idle
+	// keep-alive connection is closed, or the new one refused when none is
+	// idle (counted). MaxStreams caps concurrent /stream requests [64]:
+	// one more gets 503 (counted).
+	MaxConns   int
+	MaxStreams int
+	// AllowedHosts are host names (besides IP addresses and "localhost")
+	// a request's Host header may carry; any other gets 421 Misdirected
+	// Request (a DNS-rebinding defence). Set it when a proxy or a DNS
+	// name fronts the server.
+	AllowedHosts []string
 	// Registerer, when set, receives the server's own metrics
 	// (thunderline_admin_requests_total by route and code,
 	// thunderline_admin_auth_failures_total by reason).
@@ -64,7 +75,13 @@ func (o Options) withDefaults() Options {
 		o.WriteTimeout = 60 * time.Second
 	}
 	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 120 * time.Second
+		o.IdleTimeout = 10 * time.Second
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 256
+	}
+	if o.MaxStreams == 0 {
+		o.MaxStreams = 64
 	}
 	return o
 }
@@ -74,6 +91,9 @@ func (o Options) Validate() error {
 	o = o.withDefaults()
 	if err := checkAddr(o.Addr, o.AllowRemote); err != nil {
 		return err
+	}
+	if o.MaxConns < 2 || o.MaxStreams < 1 || o.MaxStreams >= o.MaxConns {
+		return fmt.Errorf("eye: Options.MaxConns %d and MaxStreams %d: want MaxConns ≥ 2 and 1 ≤ MaxStreams < MaxConns", o.MaxConns, o.MaxStreams)
 	}
 	if len(o.Tokens) == 0 {
 		return errors.New("eye: Options.Tokens is empty: configure a token, or make one with GenerateToken")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type Server struct {
 	// streams is cancelled on Shutdown: it ends the /stream requests.
 	streams context.Context
 	cancel  context.CancelFunc
+
+	slots streamSlots
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -64,6 +67,7 @@ func New(opts Options, b Backend, logger *slog.Logger) (*Server, error) {
 	s := &Server{opts: opts, b: b, log: logger.With("component", "eye"), auth: newAuthenticator(opts.Tokens),
 		mux: http.NewServeMux(), metrics: newServerMetrics()}
 	s.authLog.every = 10 * time.Second
+	s.slots.max = int64(opts.MaxStreams)
 	s.streams, s.cancel = context.WithCancel(context.Background())
 	if opts.Registerer != nil {
 		if err := s.metrics.register(opts.Registerer); err != nil {
@@ -142,6 +146,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		if !s.hostAllowed(r.Host) {
+			s.metrics.connRefused("host")
+			writeError(sw, "misdirected", "Host "+strconv.Quote(r.Host)+" is not this server (an IP address, localhost, or Options.AllowedHosts)")
+			return
+		}
 		if !public {
 			role = s.authenticate(r, rt)
 			if role == roleNone {
@@ -214,8 +223,10 @@ func (s *Server) Start() (string, error) {
 	if !addr.IP.IsLoopback() {
 		s.log.Warn("admin HTTP listens beyond loopback over plain HTTP: bearer tokens cross the network in clear", "addr", addr.String())
 	}
+	lim := newConnLimiter(ln, s.opts.MaxConns, s.metrics)
 	srv := &http.Server{
 		Handler:           s.mux,
+		ConnState:         lim.state,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       s.opts.ReadTimeout,
 		WriteTimeout:      s.opts.WriteTimeout,
@@ -229,7 +240,7 @@ func (s *Server) Start() (string, error) {
 	s.srv, s.ln, s.done = srv, ln, make(chan struct{})
 	go func() {
 		defer close(s.done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(lim); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("admin HTTP server stopped", "err", err)
 		}
 	}()

@@ -254,7 +254,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			be = admin.New(p, feedName(prof))
 			be.Attach()
 			be.ConfigureFederations(envOr("THUNDERLINE_FLOWER_DIR", "adapters/flower"), envOr("THUNDERLINE_PYTHON", "python3"))
-			srv, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens}, be, log)
+			srv, err = eye.New(eye.Options{Addr: prof.AdminAddr(), AllowRemote: prof.Admin.AllowRemote, Tokens: tokens,
+				MaxConns: prof.Admin.MaxConns, MaxStreams: prof.Admin.MaxStreams, AllowedHosts: prof.Admin.AllowedHosts}, be, log)
 			if err != nil {
 				return fmt.Errorf("admin: %w", err)
 			}

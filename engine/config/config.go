@@ -257,6 +257,14 @@ type Admin struct {
 	Addr        string       `yaml:"addr"`         // [127.0.0.1:8470]; loopback unless allow_remote
 	AllowRemote bool         `yaml:"allow_remote"` // plain HTTP: put a TLS proxy in front
 	Tokens      []AdminToken `yaml:"tokens"`       // none: a token is generated and printed once
+	// MaxConns caps open admin connections [256; 2..65536]: the oldest
+	// idle one is closed for a new one, or the new one refused (counted).
+	MaxConns int `yaml:"max_conns"`
+	// MaxStreams caps concurrent /stream clients [64; below max_conns].
+	MaxStreams int `yaml:"max_streams"`
+	// AllowedHosts: host names a request's Host may carry besides IP
+	// addresses and localhost (others get 421).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // AdminToken is one bearer token. The value comes from the environment
@@ -388,6 +396,16 @@ func (p *Profile) validate() error {
 	}
 	if err := p.Router.Validate(); err != nil {
 		return err
+	}
+	if m := p.Admin.MaxConns; m != 0 && (m < 2 || m > 65536) {
+		return fail("admin.max_conns", "%d: want 2 to 65536", m)
+	}
+	conns := p.Admin.MaxConns
+	if conns == 0 {
+		conns = 256
+	}
+	if m := p.Admin.MaxStreams; m < 0 || (m != 0 && m >= conns) || (m == 0 && conns <= 64) {
+		return fail("admin.max_streams", "%d: want 1 to max_conns-1", m)
 	}
 	for i, t := range p.Admin.Tokens {
 		key := fmt.Sprintf("admin.tokens[%d]", i)
