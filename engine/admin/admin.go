@@ -244,6 +244,9 @@ func (a *Admin) SetDeny(_ context.Context, e eye.DenyEntry, deny bool) error {
 	kind := decide.OpUndeny
 	if deny {
 		kind = decide.OpDeny
+		if a.p.Stage().Deny().Full(e.Tenant, e.Symbol) {
+			return fmt.Errorf("%w: the deny list holds %d entries, its limit: release some, or use the kill switch", eye.ErrConflict, decide.MaxDenyEntries)
+		}
 	}
 	if err := a.p.Operate(decide.Op{Kind: kind, Tenant: e.Tenant, Symbol: e.Symbol}); err != nil {
 		return fmt.Errorf("%w: %v", eye.ErrUnavailable, err)

@@ -94,7 +94,9 @@ func (s *Stage) applyOp(op *Op) {
 	s.m.Ops.Add(1)
 	switch op.Kind {
 	case OpDeny, OpUndeny:
-		s.risk.deny.Set(op.Tenant, op.Symbol, op.Kind == OpDeny)
+		if !s.risk.deny.Set(op.Tenant, op.Symbol, op.Kind == OpDeny) {
+			s.m.OpsUnmatched.Add(1) // the list is full (the admin API refuses first)
+		}
 		return
 	case OpHalt, OpResume:
 		s.risk.deny.HaltAll(op.Kind == OpHalt)

@@ -3,6 +3,7 @@ package decide
 import (
 	"cmp"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,38 +59,54 @@ func (c RiskConfig) Validate() error {
 	return nil
 }
 
-// DenyList is the kill switch: a deny map of (tenant, symbol) → halt, plus a
-// global halt. It is written by the control plane (admin HTTP, profile) and
-// read by the decision stage: a copy-on-write map published atomically with
-// a version, so the stage re-resolves a symbol only when the list changed.
+// DenyList is the kill switch: a deny set of (tenant, symbol), plus a
+// global halt. It is written by the control plane (admin HTTP, profile,
+// in-band operator actions) and read by the decision stage, which
+// re-resolves a symbol only when the list's version changed.
 type DenyList struct {
-	m       atomic.Pointer[map[[2]string]bool]
+	mu      sync.Mutex // writers
+	m       sync.Map   // [2]string → struct{}
+	n       atomic.Int64
 	all     atomic.Bool
 	version atomic.Uint64
 }
 
 // NewDenyList returns an empty list.
-func NewDenyList() *DenyList {
-	d := &DenyList{}
-	d.m.Store(&map[[2]string]bool{})
-	return d
+func NewDenyList() *DenyList { return &DenyList{} }
+
+// MaxDenyEntries bounds the deny list: a deny past it is refused (the admin
+// API answers 409; the kill switch halts everything anyway).
+const MaxDenyEntries = 100_000
+
+// Full reports whether one more (tenant, symbol) would pass MaxDenyEntries.
+func (d *DenyList) Full(tenant, symbol string) bool {
+	_, has := d.m.Load([2]string{tenant, symbol})
+	return !has && d.n.Load() >= MaxDenyEntries
 }
 
-// Set halts (deny true) or releases a (tenant, symbol). Safe from any
-// goroutine; writers are serialized by the caller (one control goroutine).
-func (d *DenyList) Set(tenant, symbol string, deny bool) {
-	old := *d.m.Load()
-	m := make(map[[2]string]bool, len(old)+1)
-	for k, v := range old {
-		m[k] = v
+// Len is the number of denied pairs.
+func (d *DenyList) Len() int { return int(d.n.Load()) }
+
+// Set halts (deny true) or releases a (tenant, symbol); a deny past
+// MaxDenyEntries is refused (false). Safe from any goroutine.
+func (d *DenyList) Set(tenant, symbol string, deny bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := [2]string{tenant, symbol}
+	_, has := d.m.Load(k)
+	switch {
+	case deny && !has:
+		if d.n.Load() >= MaxDenyEntries {
+			return false
+		}
+		d.m.Store(k, struct{}{})
+		d.n.Add(1)
+	case !deny && has:
+		d.m.Delete(k)
+		d.n.Add(-1)
 	}
-	if deny {
-		m[[2]string{tenant, symbol}] = true
-	} else {
-		delete(m, [2]string{tenant, symbol})
-	}
-	d.m.Store(&m)
 	d.version.Add(1)
+	return true
 }
 
 // AllHalted reports whether the global kill switch is on.
@@ -100,15 +117,20 @@ func (d *DenyList) HaltAll(on bool) { d.all.Store(on); d.version.Add(1) }
 
 // Denied reports whether (tenant, symbol) is halted.
 func (d *DenyList) Denied(tenant, symbol string) bool {
-	return d.all.Load() || (*d.m.Load())[[2]string{tenant, symbol}]
+	if d.all.Load() {
+		return true
+	}
+	_, ok := d.m.Load([2]string{tenant, symbol})
+	return ok
 }
 
 // List returns the denied pairs (for the admin API).
 func (d *DenyList) List() [][2]string {
 	var out [][2]string
-	for k := range *d.m.Load() {
-		out = append(out, k)
-	}
+	d.m.Range(func(k, _ any) bool {
+		out = append(out, k.([2]string))
+		return true
+	})
 	return out
 }
 

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -454,5 +455,29 @@ func TestBreachStreakForcesSlowExperts(t *testing.T) {
 	}
 	if n, un := s.Metrics().Ops.Load(), s.Metrics().OpsUnmatched.Load(); n != 3 || un != 0 {
 		t.Fatalf("ops %d, unmatched %d", n, un)
+	}
+}
+
+// TestDenyListBounded: past MaxDenyEntries a new deny is refused; a pair
+// already denied, an undeny and the kill switch still work.
+func TestDenyListBounded(t *testing.T) {
+	d := NewDenyList()
+	for i := range MaxDenyEntries {
+		if !d.Set("t", fmt.Sprint("S", i), true) {
+			t.Fatalf("deny %d refused", i)
+		}
+	}
+	if !d.Full("t", "new") || d.Set("t", "new", true) || d.Denied("t", "new") {
+		t.Fatal("a deny past the limit was taken")
+	}
+	if d.Full("t", "S7") || !d.Set("t", "S7", true) {
+		t.Fatal("re-denying a denied pair was refused")
+	}
+	if !d.Set("t", "S7", false) || d.Full("t", "new") || !d.Set("t", "new", true) {
+		t.Fatal("an undeny did not make room")
+	}
+	d.HaltAll(true)
+	if !d.Denied("t", "anything") || d.Len() != MaxDenyEntries {
+		t.Fatalf("kill switch: %v, %d entries", d.Denied("t", "anything"), d.Len())
 	}
 }

@@ -112,6 +112,15 @@ func custom(t reflect.Type) bool {
 // leaf has yaml.v3 decode n into v. A value of the wrong kind is said in
 // our words; an error of a type's own UnmarshalYAML is kept as it is.
 func leaf(n *yaml.Node, v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		// yaml.v3 truncates a float into an integer field (1.5 → 1, and an
+		// integer too large for 64 bits is a float to it): refuse both.
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && !custom(v.Type()) {
+			return &FieldError{Path: path, Line: n.Line, Reason: describe(n) + ": want " + want(v.Type()) + " (in range)"}
+		}
+	}
 	err := n.Decode(v.Addr().Interface())
 	if err == nil {
 		return nil

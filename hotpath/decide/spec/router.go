@@ -61,6 +61,11 @@ type ExpertSpec struct {
 	Embedding bool `yaml:"embedding"`
 }
 
+// MaxRouterVersion is the largest router version: every version is exact
+// as a JSON number (a float64), and a reload must raise it, so the
+// largest is refused for the room it would leave (none).
+const MaxRouterVersion = 1<<53 - 2
+
 // RouterEnabled reports whether runs route windows to experts [true].
 func (r *Router) RouterEnabled() bool { return r.Enabled == nil || *r.Enabled }
 
@@ -128,6 +133,8 @@ var expertParams = map[string][]string{
 func (r Router) Validate() error {
 	r = r.WithDefaults()
 	switch {
+	case r.Version > MaxRouterVersion:
+		return Fieldf("router.version", "%d: want 1 to %d (2^53-1, exact in JSON; the maximum leaves room for later versions)", r.Version, uint64(MaxRouterVersion))
 	case r.EmbedDim < 1 || r.EmbedDim > 4096:
 		return Fieldf("router.embed_dim", "%d: want 1 to 4096", r.EmbedDim)
 	case r.MaxBatch < 1 || r.MaxBatch > 65535:
