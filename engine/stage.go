@@ -20,7 +20,7 @@ import (
 // between the partitions and the sink.
 func (p *Pipeline) newStage() error {
 	prof := p.prof
-	m, err := routermodel.Build(prof.Router)
+	m, err := routermodel.BuildWith(prof.Router, p.modelOpts())
 	if err != nil {
 		return fmt.Errorf("profile %s: %w", prof.Source(), err)
 	}
@@ -74,6 +74,11 @@ func (p *Pipeline) newStage() error {
 	return nil
 }
 
+// modelOpts bounds the model files a router version reads (profile models:).
+func (p *Pipeline) modelOpts() routermodel.Options {
+	return routermodel.Options{Files: p.prof.ModelFiles()}
+}
+
 // Model returns the router model of a version (nil if unknown).
 func (p *Pipeline) Model(version uint64) *decide.Model {
 	if m, ok := p.models.Load(version); ok {
@@ -102,7 +107,7 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 	if last := p.lastVersion.Load(); rc.Version <= last {
 		return spec.Fieldf("router.version", "%d: must be above the running version %d", rc.Version, last)
 	}
-	m, err := routermodel.Build(rc)
+	m, err := routermodel.BuildWith(rc, p.modelOpts())
 	if err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
 			return
 		}
 		var err error
-		if m, err = routermodel.Build(rc.(config.Router)); err != nil {
+		if m, err = routermodel.BuildWith(rc.(config.Router), p.modelOpts()); err != nil {
 			p.controlErrs.Add(1)
 			return
 		}

@@ -101,6 +101,7 @@ type Profile struct {
 	Postgres   Postgres  `yaml:"postgres"`
 	Risk       Risk      `yaml:"risk"`
 	Edgar      Edgar     `yaml:"edgar"`
+	Models     Models    `yaml:"models"`
 	source     string    // file the profile came from, for error messages
 }
 
@@ -395,6 +396,9 @@ func (p *Profile) validate() error {
 		return err
 	}
 	if err := p.Router.Validate(); err != nil {
+		return err
+	}
+	if err := p.Models.validate(); err != nil {
 		return err
 	}
 	if m := p.Admin.MaxConns; m != 0 && (m < 2 || m > 65536) {

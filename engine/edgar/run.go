@@ -157,7 +157,7 @@ func newRun(o Options) (*run, error) {
 	if !o.Router.RouterEnabled() {
 		return r, nil
 	}
-	m, err := routermodel.Build(*o.Router)
+	m, err := routermodel.BuildWith(*o.Router, routermodel.Options{Files: o.Profile.ModelFiles()})
 	if err != nil {
 		return nil, err
 	}

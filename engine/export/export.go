@@ -162,7 +162,7 @@ func journalRouter(dir string) (*decide.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	return routermodel.Build(prof.Router)
+	return routermodel.BuildWith(prof.Router, routermodel.Options{Files: prof.ModelFiles()})
 }
 
 type sha256Writer struct {
