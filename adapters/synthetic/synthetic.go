@@ -53,6 +53,9 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// MaxRate bounds Config.Rate (ticks a second).
+const MaxRate = 1e9
+
 // Validate names the first bad field.
 func (c Config) Validate() error {
 	switch {
@@ -60,16 +63,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("symbols %d: must be between 1 and %d", c.Symbols, record.MaxSymbols-1)
 	case c.Depth < 1 || c.Depth > 32:
 		return fmt.Errorf("depth %d: must be between 1 and 32", c.Depth)
-	case !(c.Rate > 0) || math.IsInf(c.Rate, 0):
-		return fmt.Errorf("rate %v: must be a positive number", c.Rate)
+	case !(c.Rate > 0) || c.Rate > MaxRate:
+		return fmt.Errorf("rate %v: must be a positive number up to %g ticks/s", c.Rate, float64(MaxRate))
 	case c.TradeRatio < 0 || c.TradeRatio > 1:
 		return fmt.Errorf("trade_ratio %v: must be between 0 and 1", c.TradeRatio)
 	case c.BadRatio < 0 || c.BadRatio > 1:
 		return fmt.Errorf("bad_ratio %v: must be between 0 and 1", c.BadRatio)
 	case !c.NoBursts && (c.BurstEvery <= 0 || c.BurstLength <= 0 || c.BurstLength >= c.BurstEvery):
 		return fmt.Errorf("burst_length %v: must be positive and shorter than burst_every %v", c.BurstLength, c.BurstEvery)
-	case !c.NoBursts && c.BurstMultiplier < 1:
-		return fmt.Errorf("burst_multiplier %v: must be at least 1", c.BurstMultiplier)
+	case !c.NoBursts && (!(c.BurstMultiplier >= 1) || c.BurstMultiplier > 10_000):
+		return fmt.Errorf("burst_multiplier %v: must be between 1 and 10000", c.BurstMultiplier)
 	}
 	return nil
 }

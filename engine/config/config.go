@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -294,6 +295,12 @@ func Load(path string) (*Profile, error) { return spec.Load(path, "profile", Par
 // Parse decodes a profile strictly and validates it. name is the file
 // errors name; every error is a *FieldError.
 func Parse(b []byte, name string) (*Profile, error) {
+	switch {
+	case len(b) > MaxProfileBytes:
+		return nil, spec.Locate(spec.Fieldf("", "%d bytes: a profile is at most %d", len(b), MaxProfileBytes), "profile", name)
+	case emptyYAML(b):
+		return nil, spec.Locate(spec.Fieldf("", "empty: a profile needs at least one key (profiles/minimal.yaml is the smallest)"), "profile", name)
+	}
 	p := &Profile{source: name}
 	if err := spec.Decode(b, p, ""); err != nil {
 		return nil, spec.Locate(err, "profile", name)
@@ -303,6 +310,22 @@ func Parse(b []byte, name string) (*Profile, error) {
 	}
 	return p, nil
 }
+
+// emptyYAML reports whether b holds no YAML but blanks and comments.
+func emptyYAML(b []byte) bool {
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if l = bytes.TrimSpace(l); len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("---")) {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxProfileBytes bounds a profile file.
+const MaxProfileBytes = 1 << 20
+
+// MaxRingCapacity bounds each ring's capacity (rings.*).
+const MaxRingCapacity = 1 << 24
 
 // Source is the file the profile was read from.
 func (p *Profile) Source() string { return p.source }
@@ -360,8 +383,8 @@ func (p *Profile) validate() error {
 		key string
 		v   int
 	}{{"rings.partition", p.Rings.Partition}, {"rings.journal", p.Rings.Journal}, {"rings.output", p.Rings.Output}} {
-		if r.v != 0 && !pow2(r.v) {
-			return fail(r.key, "%d: must be a power of two", r.v)
+		if r.v != 0 && (!pow2(r.v) || r.v > MaxRingCapacity) {
+			return fail(r.key, "%d: must be a power of two from 2 to %d", r.v, MaxRingCapacity)
 		}
 	}
 	if w := p.Rings.Wait; w != "" && w != "sleep" && w != "yield" {

@@ -85,6 +85,20 @@ func TestStrictErrors(t *testing.T) {
 		}
 	}
 	f("windw: {length: 1s}\n", "windw", "line 1: windw: unknown key")
+	// Found by a hostile audit: every number bounded and finite, one
+	// document, a file of reasonable size, each error at its own field.
+	f("window: {overlap: .nan}\n", "window.overlap", "want a finite number")
+	f("risk: {max_loss: .inf}\n", "risk.max_loss", "finite")
+	f("feed: {synthetic: {rate: 1e300}}\n", "feed.synthetic", "rate")
+	f("feed: {synthetic: {trade_ratio: .nan}}\n", "feed.synthetic.trade_ratio", "finite")
+	f("rings: {partition: 1099511627776}\n", "rings.partition", "power of two from 2 to 16777216")
+	f("rings: {output: 1}\n", "rings.output", "power of two")
+	f("partitions: 2.5\n", "partitions", "want an integer")
+	f("partitions: 300\n", "partitions", "1 to 256")
+	f("tenant: a\n---\ntenant: b\n", "", "a second YAML document")
+	f("", "", "empty")
+	f("# only a comment\n", "", "empty")
+	f("tenant: "+strings.Repeat("x", MaxProfileBytes)+"\n", "", "a profile is at most")
 	f("window: {lenght: 1s}\n", "window.lenght", "lenght")
 	f("window: {length: soon}\n", "window.length", "soon")
 	f("window: {overlap: 1.5}\n", "window", "window")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"strconv"
@@ -31,11 +32,20 @@ func Decode(b []byte, v any, root string) error {
 		return fmt.Errorf("spec.Decode: want a non-nil pointer, got %T", v)
 	}
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		return &FieldError{Reason: err.Error()}
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		line := 0
+		if err == nil {
+			line = second.Line
+		}
+		return &FieldError{Line: line, Reason: "a second YAML document (---): one document only"}
 	}
 	if len(doc.Content) == 0 {
 		return nil
@@ -123,6 +133,9 @@ func leaf(n *yaml.Node, v reflect.Value, path string) error {
 	}
 	err := n.Decode(v.Addr().Interface())
 	if err == nil {
+		if k := v.Kind(); (k == reflect.Float32 || k == reflect.Float64) && (math.IsNaN(v.Float()) || math.IsInf(v.Float(), 0)) {
+			return &FieldError{Path: path, Line: n.Line, Reason: describe(n) + ": want a finite number"}
+		}
 		return nil
 	}
 	reason := err.Error()
