@@ -25,7 +25,7 @@ type metaRecord struct {
 
 // EncodeMeta is the meta record of a run of profile p.
 func EncodeMeta(p *config.Profile) ([]byte, error) {
-	y, err := yaml.Marshal(p)
+	y, err := yaml.Marshal(redact(p))
 	if err != nil {
 		return nil, fmt.Errorf("encode profile for the journal: %w", err)
 	}
