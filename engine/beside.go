@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"thunderline/engine/edgar"
+	"thunderline/engine/runjournal"
 	"thunderline/engine/ship"
 )
 
@@ -63,4 +65,45 @@ func (p *Pipeline) onEdgarReject(part int, rej edgar.Reject) {
 	if p.tree != nil {
 		p.tree.EdgarRejected(part, rej.Name+": "+rej.Reason)
 	}
+}
+
+// keepJournals applies the profile's journal retention (journal.keep_for,
+// journal.keep_bytes) now and every minute until stop, never to the run's
+// own journal (current).
+func (p *Pipeline) keepJournals(current string) (stop func()) {
+	j := p.prof.Journal
+	r := runjournal.Retention{Root: p.prof.JournalRoot(), KeepFor: time.Duration(j.KeepFor), KeepBytes: j.KeepBytes, Current: current}
+	if r.KeepFor <= 0 && r.KeepBytes <= 0 {
+		return func() {}
+	}
+	pass := func() {
+		rep, err := r.Apply()
+		if err != nil {
+			p.log.Error("journal retention", "err", err)
+		}
+		p.retention.deleted.Add(uint64(len(rep.Deleted)))
+		p.retention.freed.Add(uint64(rep.Freed))
+		p.retention.kept.Store(uint64(len(rep.Kept)))
+		for _, d := range rep.Deleted {
+			p.log.Info("journal retention: deleted", "dir", d)
+		}
+		for d, why := range rep.Kept {
+			p.log.Info("journal retention: kept past its limit", "dir", d, "why", why)
+		}
+	}
+	pass()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				pass()
+			}
+		}
+	}()
+	return func() { close(done) }
 }

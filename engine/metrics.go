@@ -52,6 +52,9 @@ var metricHelp = []struct{ name, help string }{
 	{"journal_free_bytes", "Bytes free on the journal's filesystem."},
 	{"journal_low_space", "1 while the journal's filesystem has less free space than journal.min_free_bytes."},
 	{"journal_acked_records", "Journal records written (acknowledged) in this run."},
+	{"journal_retention_deleted_total", "Run journals deleted by retention (journal.keep_for, journal.keep_bytes)."},
+	{"journal_retention_freed_bytes_total", "Bytes retention freed."},
+	{"journal_retention_kept", "Run journals past a retention limit kept at the last pass: current, locked by a writer, or held by a consumer."},
 	{"router_version", "Router configuration version in use."},
 	{"router_swaps_total", "Router versions swapped in."},
 	{"router_batches_total", "Routing batches decided."},
@@ -170,6 +173,9 @@ func (c *collector) collectJournal(e emitter) {
 	}
 	e.gauge("journal_low_space", b2f(h.low.Load()))
 	e.gauge("journal_acked_records", float64(p.jour.Acked()))
+	e.counter("journal_retention_deleted_total", float64(p.retention.deleted.Load()))
+	e.counter("journal_retention_freed_bytes_total", float64(p.retention.freed.Load()))
+	e.gauge("journal_retention_kept", float64(p.retention.kept.Load()))
 }
 
 func b2f(b bool) float64 {

@@ -103,6 +103,9 @@ type Pipeline struct {
 	jour      *journal.Journal
 	jsink     *journalSink
 	jh        journalHealth // the journal's durability (durable.go)
+	retention struct {      // journal retention passes (beside.go)
+		deleted, freed, kept atomic.Uint64
+	}
 	vsink     *verifySink
 	log       *slog.Logger
 	symTick   []uint64 // ticks per symbol id, counted by the reader
@@ -225,6 +228,14 @@ func New(opts Options) (*Pipeline, error) {
 		jo.Logger = opts.Logger
 		if p.jour, err = journal.Open(jo); err != nil {
 			return nil, fmt.Errorf("open journal: %w", err)
+		}
+		if prof.Postgres.Enabled {
+			// Held for Postgres from the start (retention keeps it until
+			// the shipper has it all).
+			if err := runjournal.SetHold(opts.JournalDir, ship.HoldName); err != nil {
+				p.jour.Close()
+				return nil, err
+			}
 		}
 		p.jsink = newJournalSink(p.jour, p.syms, prof.TenantName())
 		p.jh.every, p.jh.minFree, p.jh.log = prof.JournalRetryInterval(), prof.JournalMinFree(), p.log

@@ -100,6 +100,10 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		p.Close()
 		return nil, err
 	}
+	if opts.JournalDir != "" {
+		stop := p.keepJournals(opts.JournalDir)
+		defer stop()
+	}
 	var eb *edgar.Beside
 	if prof.Edgar.Enabled() {
 		if eb, err = p.startEdgar(ctx); err != nil {

@@ -202,6 +202,13 @@ type Journal struct {
 	// BufferBlocks is how many sealed blocks may wait for compression and
 	// the disk: the buffering that absorbs a burst [64; 1..4096].
 	BufferBlocks int `yaml:"buffer_blocks"`
+	// KeepFor and KeepBytes are the retention of run journals under dir:
+	// journals last written more than keep_for ago, then the oldest while
+	// they take more than keep_bytes, are deleted at the start of a run and
+	// every minute — never the current run's, one a writer holds, or one
+	// Postgres or an export has not consumed yet [0: keep].
+	KeepFor   Duration `yaml:"keep_for"`
+	KeepBytes int64    `yaml:"keep_bytes"`
 }
 
 // Progress is the live progress line.
@@ -411,6 +418,9 @@ func (p *Profile) validate() error {
 	}
 	if m := p.Journal.MinFreeBytes; m != nil && *m < 0 {
 		return fail("journal.min_free_bytes", "%d: must not be negative", *m)
+	}
+	if err := notNegative(negative("journal.keep_for", time.Duration(p.Journal.KeepFor)), negative("journal.keep_bytes", p.Journal.KeepBytes)); err != nil {
+		return err
 	}
 	if r := time.Duration(p.Journal.RetryInterval); r != 0 && (r < time.Millisecond || r > 10*time.Second) {
 		return fail("journal.retry_interval", "%v: must be between 1ms and 10s", r)

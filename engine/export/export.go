@@ -54,6 +54,12 @@ type Summary struct {
 // EDGAR windows carry no label.
 func Slice(dir string, m *decide.Model, w io.Writer) (Summary, error) {
 	var sum Summary
+	// Held while it is read: retention does not delete it under us.
+	hold := fmt.Sprintf("export-%d", os.Getpid())
+	if err := runjournal.SetHold(dir, hold); err != nil {
+		return sum, fmt.Errorf("export: %w", err)
+	}
+	defer runjournal.ReleaseHold(dir, hold)
 	r, err := journal.NewReader(dir, 0)
 	if err != nil {
 		return sum, fmt.Errorf("export: %w", err)

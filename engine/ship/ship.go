@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
 	"thunderline/persist/journal"
 	"thunderline/persist/postgres"
 )
@@ -68,12 +69,19 @@ type Shipper struct {
 	s      *postgres.Shipper
 	cancel context.CancelFunc
 	done   chan error
+	dir    string
 }
 
+// HoldName is the journal hold (runjournal.SetHold) of the Postgres
+// shipper: placed when a run or `thunderline ship` starts shipping a
+// journal, released once every record is in Postgres, so retention never
+// deletes a journal Postgres has not consumed.
+const HoldName = "postgres"
+
 // start runs s on its own goroutine until Finish.
-func start(ctx context.Context, pool *pgxpool.Pool, s *postgres.Shipper) (*Shipper, context.Context) {
+func start(ctx context.Context, pool *pgxpool.Pool, s *postgres.Shipper, dir string) (*Shipper, context.Context) {
 	sctx, cancel := context.WithCancel(ctx)
-	sh := &Shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1)}
+	sh := &Shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), dir: dir}
 	go func() { sh.done <- s.Run(sctx) }()
 	return sh, sctx
 }
@@ -103,7 +111,11 @@ func Start(ctx context.Context, dsn string, prof *config.Profile, dir string, jo
 		pool.Close()
 		return nil, err
 	}
-	sh, sctx := start(context.Background(), pool, s)
+	if err := runjournal.SetHold(dir, HoldName); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	sh, sctx := start(context.Background(), pool, s, dir)
 	go upkeep(sctx, pool, time.Duration(pg.RawTicksRetention), log)
 	return sh, nil
 }
@@ -150,9 +162,15 @@ func (sh *Shipper) Finish(records uint64, wait time.Duration) Summary {
 	<-sh.done
 	sh.pool.Close()
 	st := sh.s.Stats()
-	return Summary{Rows: st.Rows, Records: st.Records, NextOffset: st.NextOffset, Batches: st.Batches,
+	sum := Summary{Rows: st.Rows, Records: st.Records, NextOffset: st.NextOffset, Batches: st.Batches,
 		Rejects: st.Rejects, Errors: st.Errors, RowsPerSec: st.RowsPerSec, CaughtUp: st.NextOffset >= records,
 		LastError: st.LastError}
+	if sum.CaughtUp {
+		if err := runjournal.ReleaseHold(sh.dir, HoldName); err != nil && sum.LastError == "" {
+			sum.LastError = err.Error()
+		}
+	}
+	return sum
 }
 
 // Backfill ships a run's journal to Postgres until it is caught up (the
@@ -182,7 +200,11 @@ func Backfill(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (S
 		pool.Close()
 		return Summary{}, err
 	}
-	sh, _ := start(ctx, pool, s)
+	if err := runjournal.SetHold(dir, HoldName); err != nil {
+		pool.Close()
+		return Summary{}, err
+	}
+	sh, _ := start(ctx, pool, s, dir)
 	sum := sh.Finish(records, time.Hour)
 	if !sum.CaughtUp {
 		return sum, fmt.Errorf("ship: stopped at record %d of %d: %s", sum.NextOffset, records, sum.LastError)

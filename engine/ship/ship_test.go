@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"thunderline/engine/config"
+	"thunderline/engine/runjournal"
 	"thunderline/persist/journal"
 	"thunderline/persist/postgres"
 	"thunderline/persist/postgres/pgtest"
@@ -98,6 +99,11 @@ func TestPostgresTenantRole(t *testing.T) {
 	sum, err := Backfill(ctx, dsnA, dir, "ta", log)
 	if err != nil || sum.Rows != records || sum.Rejects != records || !sum.CaughtUp {
 		t.Fatalf("Backfill of ta as its role: %+v, %v", sum, err)
+	}
+	// Caught up: the shipper's hold on the journal is released (retention
+	// may delete it now); before, refused logins left it held.
+	if holds, err := runjournal.Holds(dir); err != nil || len(holds) != 0 {
+		t.Fatalf("holds after shipping it all: %v, %v", holds, err)
 	}
 	// The migration role (unbound, trusted) still ships any tenant, with
 	// retention: the single-tenant default.

@@ -35,3 +35,23 @@ func unlockDir(f *os.File) {
 		f.Close()
 	}
 }
+
+// Locked reports whether a writer holds the journal in dir (its lock file
+// is flocked by a live process). A directory without a lock file is not.
+func Locked(dir string) (bool, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("journal: open lock file: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return true, nil
+		}
+		return false, fmt.Errorf("journal: lock %s: %w", dir, err)
+	}
+	return false, nil // closing the file drops the flock we took
+}
