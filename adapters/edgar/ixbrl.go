@@ -1,7 +1,9 @@
 package edgar
 
 import (
+	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -67,7 +69,24 @@ func ParseInlineXBRLWith(r io.Reader, o IXOptions) (*Instance, error) {
 	if o.MaxNesting == 0 {
 		o.MaxNesting = DefaultMaxIXNesting
 	}
-	d := newDecoder(r)
+	doc, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse inline XBRL: %w", err)
+	}
+	in, err := parseIX(doc, o)
+	if err != nil && !errors.Is(err, ErrNotXBRL) {
+		// Not well-formed XML: read it as HTML5 (ixbrl_recover.go).
+		return recoverIX(doc, o, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parse inline XBRL: %w", err)
+	}
+	return in, nil
+}
+
+// parseIX is one XML reading of doc; o has its defaults.
+func parseIX(doc []byte, o IXOptions) (*Instance, error) {
+	d := newDecoder(bytes.NewReader(doc))
 	d.Strict = false
 	d.AutoClose = xml.HTMLAutoClose
 	d.Entity = xml.HTMLEntity
@@ -80,7 +99,7 @@ func ParseInlineXBRLWith(r io.Reader, o IXOptions) (*Instance, error) {
 		nest: o.MaxNesting,
 	}
 	if err := p.run(); err != nil {
-		return nil, fmt.Errorf("parse inline XBRL: %w", err)
+		return nil, err
 	}
 	if !p.sawIX {
 		return nil, fmt.Errorf("%w: no inline XBRL elements", ErrNotXBRL)

@@ -152,6 +152,9 @@ type Instance struct {
 	Units    map[string]*Unit
 	Facts    []Fact
 	Issues   []Issue
+	// Recovery is set when an inline XBRL document was not well-formed
+	// XML and was read again as HTML5 (see ParseInlineXBRL).
+	Recovery *Recovery
 }
 
 // Lookup returns the facts whose concept is name, written either

@@ -45,6 +45,10 @@ type Parsed struct {
 	Doc   edgarrec.Doc
 	Parts []Part
 	Meta  bool
+	// Recovered is set when the document (or the primary document of a
+	// submission) was not well-formed XML and its inline XBRL was read
+	// again as HTML5; Doc.Issues says so, with what came out.
+	Recovered bool
 }
 
 // Kind of document, as the source sniffed it.
@@ -184,9 +188,11 @@ func (p *Parsed) sgml(body []byte) error {
 			p.useInstance(in, &part)
 		}
 	}
+	var ix *edgar.Instance
 	if part.Facts == nil && primary != nil && bytes.Contains(primary, []byte("ix:header")) {
 		if in, err := edgar.ParseInlineXBRL(bytes.NewReader(primary)); err == nil {
 			p.useInstance(in, &part)
+			ix = in
 		} else {
 			d.Issues = append(d.Issues, fmt.Sprintf("primary document inline XBRL: %v", err))
 		}
@@ -199,6 +205,7 @@ func (p *Parsed) sgml(body []byte) error {
 	if wantsSections(d.Form) && primary != nil {
 		p.sections(primary, &part)
 	}
+	p.noteRecovery(ix, &part, "primary document: ")
 	if d.CIK != 0 && (part.Facts != nil || part.Sections != nil) {
 		p.Parts = append(p.Parts, part)
 	}
@@ -256,8 +263,20 @@ func (p *Parsed) instance(body []byte, inline bool, html []byte) error {
 	if html != nil && wantsSections(d.Form) {
 		p.sections(html, &part)
 	}
+	p.noteRecovery(in, &part, "")
 	p.Parts = append(p.Parts, part)
 	return nil
+}
+
+// noteRecovery lists in the doc's issues that in (nil: none) was not
+// well-formed XML and was read as HTML5, with the sections and facts that
+// came out of it.
+func (p *Parsed) noteRecovery(in *edgar.Instance, part *Part, where string) {
+	if in == nil || in.Recovery == nil {
+		return
+	}
+	p.Recovered = true
+	p.Doc.Issues = append(p.Doc.Issues, fmt.Sprintf("%s%s: %d sections, %d facts", where, in.Recovery, len(part.Sections), len(in.Facts)))
 }
 
 // useInstance records an instance's facts in the doc and its fundamentals
