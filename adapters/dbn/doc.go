@@ -29,6 +29,18 @@
 // ask for a window of at most 64 MiB (so zstd --long=27 output is rejected
 // as ErrCorrupt); memory use is bounded by the input actually read.
 //
+// Symbology is Databento's: an instrument is named by the metadata's
+// mapping interval that holds the record's ts_recv (ts_event only when
+// ts_recv is not recorded), as `dbn --map-symbols` and the Python client
+// do — a session's opening snapshot carries orders' original entry times
+// as ts_event, days before the interval. Snapshot records (F_SNAPSHOT)
+// keep their flag: the engine builds the book from them but no windows.
+// TestBookMatchesDatabento checks the engine's book against an independent
+// one built from databento-dbn (testdata/refbook.py) on every shared
+// capture — the top of book after every record, the levels at the end —
+// and TestSnapshotFirstCapture on a capture that opens with a snapshot
+// older than its mapping interval.
+//
 // Neither Reader.Next nor Source.Next allocates per record in steady state;
 // Source allocates only when it interns a symbol it has not seen.
 package dbn

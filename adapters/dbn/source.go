@@ -169,7 +169,18 @@ func (s *Source) convert(rec Record, dst []record.MarketTick) (int, error) {
 	default:
 		return 0, nil
 	}
-	sym, err := s.syms.lookup(le16(b, 2), le32(b, 4), int64(le64(b, 8)))
+	// Symbology by ts_recv, as Databento defines it (dbn --map-symbols, the
+	// Python client): a session's opening snapshot carries the orders'
+	// original entry times as ts_event, days before the mapping interval.
+	recvAt := 32 // MBP-0, MBP-1, MBP-10 (and TBBO)
+	if t == RTypeMBO {
+		recvAt = 40
+	}
+	ts := le64(b, recvAt)
+	if ts == undefTimestamp || ts == 0 { // not recorded: the event time
+		ts = le64(b, 8)
+	}
+	sym, err := s.syms.lookup(le16(b, 2), le32(b, 4), int64(ts))
 	if err != nil {
 		return 0, &Error{Offset: s.r.Offset() - int64(len(b)), RType: int(t), Length: len(b),
 			Err: err, Detail: "interning symbol"}

@@ -70,6 +70,7 @@ type Stats struct {
 	LabelsDropped uint64 // labels not tracked: the per-symbol pending ring was full
 	LateTicks     uint64 // ticks that missed at least one of their windows
 	LateMisses    uint64 // (tick, window) pairs missed because the window had closed
+	SnapshotTicks uint64 // snapshot records (F_SNAPSHOT) applied to the book only
 }
 
 // Builder builds the sliding windows of the symbols of one partition: it
@@ -159,6 +160,9 @@ func (b *Builder) state(sym uint32) *symState {
 // returns the book's verdict (a reject reason when the book refused it) and
 // how many of the tick's windows had already closed (late misses).
 func (b *Builder) OnTick(t *record.MarketTick) (reason record.Reason, missed int) {
+	if t.Flags&record.FlagSnapshot != 0 {
+		return b.onSnapshot(t), 0
+	}
 	st := b.state(t.Symbol)
 	if !st.seen {
 		st.seen = true
@@ -461,6 +465,26 @@ func (b *Builder) fillLabel(st *symState, p *pendingLabel) {
 	l.Hash = sha256.Sum256(b.scratch)
 	b.Stats.LabelsFilled++
 	b.out.Label(l)
+}
+
+// onSnapshot applies a snapshot record (DBN F_SNAPSHOT: the book as it
+// stood when the feed started) to the book only: it is no history, so it
+// makes no window and no label, and its event time (an order's original
+// entry, often days old) moves no window. The first live tick after it
+// starts the symbol's windows from the book the snapshot built.
+func (b *Builder) onSnapshot(t *record.MarketTick) record.Reason {
+	st := b.state(t.Symbol)
+	bk := b.books.Get(t.Symbol)
+	if r := b.books.Apply(t); r != record.ReasonNone {
+		return r
+	}
+	b.Stats.SnapshotTicks++
+	bid, ask, ok := bk.Best()
+	st.bid, st.ask, st.mid = bid, ask, 0
+	if ok {
+		st.mid = book.MidPrice(bid.Px, ask.Px)
+	}
+	return record.ReasonNone
 }
 
 // OnWatermark moves the partition's watermark to wm (event time before which
