@@ -86,6 +86,9 @@ type Progress struct {
 	RingWaits  uint64        // times the reader found a partition ring full and waited
 }
 
+// positioned is a source that reports how far it has read (file inputs).
+type positioned interface{ Position() (int64, int64) }
+
 // Pipeline is the data plane of one run.
 type Pipeline struct {
 	// shipping is the Postgres shipper of this run, if any (metrics only).
@@ -113,7 +116,7 @@ type Pipeline struct {
 	firstTs   atomic.Int64 // event time of the first tick (realtime pacing)
 	startWall atomic.Int64 // wall time the run started, ns since the epoch
 	tel       telemetry
-	src       Source
+	src       atomic.Pointer[positioned] // the running source, if it reports its position (progress)
 
 	// Decision stage (nil when the router is disabled).
 	stage  *decide.Stage
@@ -299,7 +302,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	prof := p.prof
 	start := time.Now()
 	p.startWall.Store(start.UnixNano())
-	p.src = src
+	if pf, ok := src.(positioned); ok {
+		p.src.Store(&pf)
+	}
 	var wg sync.WaitGroup
 	for i := range p.parts {
 		wg.Add(1)
@@ -483,8 +488,8 @@ func (p *Pipeline) Snapshot(start time.Time) Progress {
 		pr.Acked = uint64(p.jour.Acked())
 	}
 	pr.Decisions = p.nTraces.Load()
-	if pf, ok := p.src.(interface{ Position() (int64, int64) }); ok {
-		pr.InputBytes, pr.InputTotal = pf.Position()
+	if pf := p.src.Load(); pf != nil {
+		pr.InputBytes, pr.InputTotal = (*pf).Position()
 	}
 	return pr
 }
