@@ -44,7 +44,10 @@ FUZZ_TARGETS := \
 	./adapters/moldudp64:FuzzParsePacket \
 	./adapters/moldudp64:FuzzSession \
 	./adapters/soupbintcp:FuzzReadPacket \
-	./adapters/soupbintcp:FuzzClient
+	./adapters/soupbintcp:FuzzClient \
+	./adapters/itch:FuzzFileReader \
+	./adapters/itch:FuzzCaptureReader \
+	./adapters/itch:FuzzSource
 
 .PHONY: all build run test deps browser vectors unit flower fuzz-smoke fuzz bench lint fmt clean
 PYTHON ?= python3
