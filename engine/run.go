@@ -158,7 +158,8 @@ type ReplayOptions struct {
 var ErrVerify = runjournal.ErrVerify
 
 // Replay replays inputs: one journal directory (of a market or an EDGAR
-// run), DBN files (.dbn, .dbn.zst) played in the order given, or filing
+// run), DBN files (.dbn, .dbn.zst) or Nasdaq ITCH 5.0 files and captures
+// played in the order given, or filing
 // directories (EDGAR documents). With Verify, a journal's windows and
 // labels are re-derived and checked against their recorded hashes (an
 // EDGAR journal's digests against the ones it recorded); market data and
@@ -167,7 +168,7 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 	if len(inputs) == 0 {
 		return nil, errors.New("replay: no input (give a .dbn or .dbn.zst file, a journal directory or a filing directory)")
 	}
-	var journals, files, filingDirs []string
+	var journals, files, itchFiles, filingDirs []string
 	for _, in := range inputs {
 		switch {
 		case runjournal.IsJournal(in):
@@ -176,12 +177,14 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 			filingDirs = append(filingDirs, in)
 		case isMarketFile(in):
 			files = append(files, in)
+		case isITCHFile(in):
+			itchFiles = append(itchFiles, in)
 		default:
-			return nil, fmt.Errorf("replay: input %s: want a .dbn or .dbn.zst file, a journal directory or a filing directory", in)
+			return nil, fmt.Errorf("replay: input %s: want a .dbn or .dbn.zst file, an ITCH 5.0 file or capture (*NASDAQ_ITCH50*, .itch, .pcap, .pcapng), a journal directory or a filing directory", in)
 		}
 	}
 	kinds := 0
-	for _, l := range [][]string{journals, files, filingDirs} {
+	for _, l := range [][]string{journals, files, itchFiles, filingDirs} {
 		if len(l) > 0 {
 			kinds++
 		}
@@ -210,18 +213,34 @@ func Replay(ctx context.Context, inputs []string, ro ReplayOptions) (*Summary, e
 	}
 	once := func(journalDir string) (*Summary, error) {
 		syms := record.NewSymbols()
-		src, err := newDBNSource(files, syms, dbn.SourceOptions{})
-		if err != nil {
-			return nil, err
+		var src Source
+		inputs := files
+		if len(itchFiles) > 0 {
+			s, err := newITCHSource(itchFiles, syms)
+			if err != nil {
+				return nil, err
+			}
+			src, inputs = s, itchFiles
+		} else {
+			s, err := newDBNSource(files, syms, dbn.SourceOptions{})
+			if err != nil {
+				return nil, err
+			}
+			src = s
 		}
 		p, err := New(Options{Profile: prof, Symbols: syms, Partitions: ro.Partitions, Progress: ro.Progress,
-			ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: files, JournalDir: journalDir})
+			ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs, JournalDir: journalDir})
 		if err != nil {
 			return nil, err
 		}
 		sum, err := p.Run(ctx, src)
 		if sum != nil {
-			sum.Records = recordNames(src.Counts())
+			switch s := src.(type) {
+			case *dbnSource:
+				sum.Records = recordNames(s.Counts())
+			case *itchSource:
+				sum.Records = s.Counts()
+			}
 		}
 		return sum, err
 	}

@@ -43,8 +43,8 @@ func (c *Counts) refuse(err error) {
 	}
 }
 
-// add adds o to c.
-func (c *Counts) add(o *Counts) {
+// Add adds o to c.
+func (c *Counts) Add(o *Counts) {
 	c.Messages += o.Messages
 	for i, n := range o.ByType {
 		c.ByType[i] += n

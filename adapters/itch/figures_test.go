@@ -68,7 +68,7 @@ func TestCaptureFigures(t *testing.T) {
 		if c.Refused() != 0 || cr.LastRefusal() != nil {
 			t.Errorf("%s: %d refused (%v)", filepath.Base(f), c.Refused(), cr.LastRefusal())
 		}
-		tot.add(&c)
+		tot.Add(&c)
 		fh.Close()
 	}
 	equalCounts(t, "captures", typeCounts(&tot), map[string]uint64{"A": 53, "D": 18, "F": 17, "U": 17, "E": 16, "H": 16,

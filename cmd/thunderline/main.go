@@ -64,7 +64,9 @@ Usage:
       --router FILE replaces the profile's router; SIGHUP hot-swaps a new
       version from it.
   thunderline replay [--partitions N] [--json] [--verify] [--profile FILE] INPUT...
-      Replay .dbn / .dbn.zst files, a run's journal directory (market or
+      Replay .dbn / .dbn.zst files, Nasdaq TotalView-ITCH 5.0 files
+      (*NASDAQ_ITCH50*, .itch) and MoldUDP64 captures (.pcap, .pcapng),
+      a run's journal directory (market or
       EDGAR), or filing directories, and print ticks, rejects, windows,
       per-symbol counts and digests (documents, filings and digests for
       filings).
@@ -333,7 +335,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(inputs) == 0 {
-		return usagef("no input: give .dbn / .dbn.zst files or a journal directory")
+		return usagef("no input: give .dbn / .dbn.zst files, Nasdaq ITCH 5.0 files or captures, or a journal directory")
 	}
 	if *parts < 0 || *parts > 256 {
 		return usagef("--partitions %d: want 1 to 256", *parts)
