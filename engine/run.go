@@ -69,10 +69,21 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			return nil, err
 		}
 		src, inputs = s, prof.Feed.DBN.Files
+	case "moldudp64":
+		if ro.For > 0 { // a quiet live feed does not hold the run past --for
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, ro.For)
+			defer cancel()
+		}
+		mf, err := StartMoldFeed(ctx, prof.Feed.MoldUDP64, syms)
+		if err != nil {
+			return nil, err
+		}
+		src, inputs = mf, []string{"moldudp64://" + mf.Addr()}
 	}
 	opts := Options{Profile: prof, Symbols: syms, For: ro.For, Progress: ro.Progress,
 		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs}
-	if prof.Feed.Pace != "max" {
+	if prof.Feed.Pace != "max" && prof.Feed.Kind != "moldudp64" { // a live feed paces itself
 		opts.Pacing = PaceRealtime
 	}
 	if prof.JournalEnabled() {
@@ -136,6 +147,9 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 	}
 	if s, ok := src.(*dbnSource); ok && sum != nil {
 		sum.Records = recordNames(s.Counts())
+	}
+	if s, ok := src.(*MoldFeed); ok && sum != nil {
+		sum.Records = s.Counts()
 	}
 	return sum, err
 }

@@ -1,0 +1,50 @@
+package config
+
+import (
+	"time"
+
+	"thunderline/hotpath/decide/spec"
+)
+
+// MoldFeed is a live Nasdaq TotalView-ITCH 5.0 feed over MoldUDP64
+// (feed.kind: moldudp64).
+type MoldFeed struct {
+	// Listen is the feed's local address (host:port), or the multicast
+	// group:port with multicast. Required.
+	Listen    string `yaml:"listen"`
+	Multicast bool   `yaml:"multicast"`
+	Interface string `yaml:"interface"` // the multicast interface ("": the system's choice)
+	// Rerequest is the re-request server (host:port); "": gaps are given
+	// up at the deadline, counted.
+	Rerequest string `yaml:"rerequest"`
+	// JoinLate starts at the first packet seen instead of sequence 1.
+	JoinLate bool `yaml:"join_late"`
+	// Date is the session's day, YYYY-MM-DD: event times are its midnight
+	// in New York plus the messages' timestamps [today in New York].
+	Date string `yaml:"date"`
+}
+
+// Day returns the session day.
+func (f MoldFeed) Day() (time.Time, error) {
+	if f.Date == "" {
+		ny, err := time.LoadLocation("America/New_York")
+		if err != nil {
+			return time.Time{}, spec.Fieldf("feed.moldudp64.date", "not given, and the New York time zone is not available: %v", err)
+		}
+		n := time.Now().In(ny)
+		return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC), nil
+	}
+	d, err := time.Parse("2006-01-02", f.Date)
+	if err != nil {
+		return time.Time{}, spec.Fieldf("feed.moldudp64.date", "%q: want YYYY-MM-DD", f.Date)
+	}
+	return d, nil
+}
+
+func (f MoldFeed) validate() error {
+	if f.Listen == "" {
+		return spec.Fieldf("feed.moldudp64.listen", "required with feed.kind moldudp64 (host:port, or group:port with multicast)")
+	}
+	_, err := f.Day()
+	return err
+}

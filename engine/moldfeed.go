@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"thunderline/adapters/itch"
+	"thunderline/adapters/moldudp64"
+	"thunderline/engine/config"
+	"thunderline/hotpath/record"
+	"thunderline/hotpath/ring"
+)
+
+// MoldFeed is the live Nasdaq TotalView-ITCH 5.0 feed over MoldUDP64: a
+// receiver (unicast or multicast, re-requests for gaps, a deadline) hands
+// each message, once and in sequence order, through a ring to the ITCH
+// session state (itch.Source) the engine reads ticks from. It ends at the
+// feed's end of session or when ctx ends.
+type MoldFeed struct {
+	recv *moldudp64.Receiver
+	rd   *moldReader
+	src  *itch.Source
+	done chan error
+}
+
+// moldMsg is one ITCH message crossing from the receiver to the reader.
+type moldMsg struct {
+	seq uint64
+	n   uint8
+	b   [52]byte // the longest ITCH 5.0 message is 50 bytes
+}
+
+// StartMoldFeed opens the feed of the profile's feed.moldudp64 section and
+// starts receiving.
+func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols) (*MoldFeed, error) {
+	day, err := f.Day()
+	if err != nil {
+		return nil, err
+	}
+	rg, err := ring.NewSPSC[moldMsg](1 << 16)
+	if err != nil {
+		return nil, err
+	}
+	rd := &moldReader{ring: rg, bo: ring.Backoff{}}
+	var full atomic.Uint64
+	deliver := func(seq uint64, msg []byte) {
+		m := moldMsg{seq: seq, n: uint8(min(len(msg), 255))}
+		copy(m.b[:], msg)  // a longer one is refused by its length below
+		for !rg.Push(&m) { // the engine is behind: the socket buffers meanwhile
+			full.Add(1)
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	recv, err := moldudp64.Listen(moldudp64.ReceiverConfig{Listen: f.Listen, Multicast: f.Multicast, Interface: f.Interface,
+		Rerequest: f.Rerequest, Session: moldudp64.SessionOptions{JoinLate: f.JoinLate}}, deliver)
+	if err != nil {
+		return nil, err
+	}
+	mf := &MoldFeed{recv: recv, rd: rd, src: itch.NewSource(rd, syms, itch.SourceOptions{Date: day}), done: make(chan error, 1)}
+	go func() {
+		err := recv.Run(ctx)
+		rd.ended.Store(true)
+		mf.done <- err
+	}()
+	return mf, nil
+}
+
+// Addr is the feed socket's local address.
+func (f *MoldFeed) Addr() string { return f.recv.Addr().String() }
+
+// Next implements Source: it waits for messages while the session lasts.
+func (f *MoldFeed) Next(dst []record.MarketTick) (int, error) { return f.src.Next(dst) }
+
+// Counts are the ITCH messages by type, the refusals and the session's
+// semantics, and the MoldUDP64 session's gaps.
+func (f *MoldFeed) Counts() map[string]uint64 {
+	c := f.src.Counts()
+	m := c.Map()
+	st := &f.recv.S.Stats
+	m["mold_packets"] = st.Packets.Load()
+	m["mold_recovered"] = st.Recovered.Load()
+	if n := st.Lost.Load(); n > 0 {
+		m["mold_lost"] = n
+	}
+	return m
+}
+
+// moldReader is an itch.MessageReader over the ring the receiver fills.
+type moldReader struct {
+	ring    *ring.SPSC[moldMsg]
+	ended   atomic.Bool
+	cur     moldMsg
+	bo      ring.Backoff
+	counts  itch.Counts
+	refusal error
+}
+
+// Next returns the next message in sequence order; io.EOF once the session
+// (or the run) has ended and everything received was read.
+func (m *moldReader) Next() (itch.Message, itch.Meta, error) {
+	for {
+		if m.ring.Pop(&m.cur) {
+			m.bo.Reset()
+			msg, err := itch.Parse(m.cur.b[:min(int(m.cur.n), len(m.cur.b))])
+			if err != nil || int(m.cur.n) > len(m.cur.b) {
+				if err == nil {
+					err = fmt.Errorf("itch: message %d of %d bytes: %w", m.cur.seq, m.cur.n, itch.ErrBadLength)
+				}
+				if errors.Is(err, itch.ErrUnknownType) {
+					m.counts.UnknownType++
+				} else {
+					m.counts.BadLength++
+				}
+				m.refusal = err
+				continue
+			}
+			m.counts.Messages++
+			m.counts.ByType[m.cur.b[0]]++
+			return msg, itch.Meta{Seq: m.cur.seq}, nil
+		}
+		if m.ended.Load() && m.ring.Len() == 0 {
+			return itch.Message{}, itch.Meta{}, io.EOF
+		}
+		m.bo.Wait()
+	}
+}
+
+func (m *moldReader) Counts() *itch.Counts { return &m.counts }
+func (m *moldReader) LastRefusal() error   { return m.refusal }
