@@ -2,9 +2,7 @@ package engine
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -86,28 +84,12 @@ func (s *itchSource) closeFile() {
 
 // Next implements Source.
 func (s *itchSource) Next(dst []record.MarketTick) (int, error) {
-	for s.i < len(s.paths) {
+	return chainNext(dst, "itch", s.paths, &s.i, func() Source {
 		if s.src == nil {
-			if err := s.open(); err != nil {
-				return 0, err
-			}
+			return nil
 		}
-		n, err := s.src.Next(dst)
-		if n > 0 {
-			return n, nil
-		}
-		if errors.Is(err, io.EOF) {
-			s.closeFile()
-			continue
-		}
-		if err != nil {
-			path := s.paths[s.i]
-			s.closeFile()
-			s.i = len(s.paths)
-			return 0, fmt.Errorf("itch input %s: %w", path, err)
-		}
-	}
-	return 0, io.EOF
+		return s.src
+	}, s.open, s.closeFile)
 }
 
 // Counts returns what the finished files held: messages by type, refusals

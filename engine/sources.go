@@ -111,25 +111,37 @@ func (s *dbnSource) closeFile() {
 
 // Next implements Source.
 func (s *dbnSource) Next(dst []record.MarketTick) (int, error) {
-	for s.i < len(s.paths) {
+	return chainNext(dst, "dbn", s.paths, &s.i, func() Source {
 		if s.src == nil {
-			if err := s.open(); err != nil {
+			return nil
+		}
+		return s.src
+	}, s.open, s.closeFile)
+}
+
+// chainNext plays files one after the other: cur is the open file's source
+// (nil: none open), open opens paths[*i], done closes it and moves *i on.
+// An error of a file ends the chain, naming the file.
+func chainNext(dst []record.MarketTick, what string, paths []string, i *int, cur func() Source, open func() error, done func()) (int, error) {
+	for *i < len(paths) {
+		if cur() == nil {
+			if err := open(); err != nil {
 				return 0, err
 			}
 		}
-		n, err := s.src.Next(dst)
+		n, err := cur().Next(dst)
 		if n > 0 {
 			return n, nil
 		}
 		if errors.Is(err, io.EOF) {
-			s.closeFile()
+			done()
 			continue
 		}
 		if err != nil {
-			path := s.paths[s.i]
-			s.closeFile()
-			s.i = len(s.paths)
-			return 0, fmt.Errorf("dbn input %s: %w", path, err)
+			path := paths[*i]
+			done()
+			*i = len(paths)
+			return 0, fmt.Errorf("%s input %s: %w", what, path, err)
 		}
 	}
 	return 0, io.EOF

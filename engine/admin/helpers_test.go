@@ -19,8 +19,16 @@ const edgarData = "../../../shared/data/edgar"
 // symbols at rate ticks a second, paced in real time, without a journal.
 func realtime(t *testing.T, symbols, rate int) (*engine.Pipeline, engine.Source) {
 	t.Helper()
-	prof, err := config.Parse(fmt.Appendf(nil, "feed: {pace: realtime, synthetic: {symbols: %d, rate: %d}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\n",
-		symbols, rate), "realtime.yaml")
+	return realtimeProfile(t, fmt.Sprintf("feed: {pace: realtime, synthetic: {symbols: %d, rate: %d}}\nnormalize: {seq: contiguous}\njournal: {enabled: false}\n",
+		symbols, rate), "")
+}
+
+// realtimeProfile assembles a pipeline of the profile yml over its
+// endless synthetic feed, paced in real time, journaling to journalDir
+// when set.
+func realtimeProfile(t *testing.T, yml, journalDir string) (*engine.Pipeline, engine.Source) {
+	t.Helper()
+	prof, err := config.Parse([]byte(yml), "realtime.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +37,7 @@ func realtime(t *testing.T, symbols, rate int) (*engine.Pipeline, engine.Source)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, Pacing: engine.PaceRealtime})
+	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, Pacing: engine.PaceRealtime, JournalDir: journalDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,7 @@ import (
 	"time"
 
 	"thunderline/actors/eye"
-	"thunderline/adapters/synthetic"
 	"thunderline/engine"
-	"thunderline/engine/config"
-	"thunderline/hotpath/record"
 )
 
 func vmRSS(t *testing.T) int64 {
@@ -104,19 +101,7 @@ func swapEngine(t *testing.T, dir string) (string, *engine.Pipeline, context.Can
 	if dir != "" {
 		yml += fmt.Sprintf("models: {dir: %q}\n", dir)
 	}
-	prof, err := config.Parse([]byte(yml), "swap.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	syms := record.NewSymbols()
-	feed, err := synthetic.New(prof.SyntheticConfig(), syms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := engine.New(engine.Options{Profile: prof, Symbols: syms, Pacing: engine.PaceRealtime})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, src := realtimeProfile(t, yml, "")
 	be := New(p, "synthetic")
 	be.Attach()
 	url := serve(t, be, eye.Token{Value: swapToken, Role: eye.RoleAdmin})
@@ -124,7 +109,7 @@ func swapEngine(t *testing.T, dir string) (string, *engine.Pipeline, context.Can
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := p.Run(ctx, engine.SyntheticSource{Feed: feed}); err != nil {
+		if _, err := p.Run(ctx, src); err != nil {
 			t.Error(err)
 		}
 	}()
