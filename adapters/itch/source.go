@@ -98,7 +98,6 @@ type Source struct {
 	counts   Counts
 	msg      Message
 	meta     Meta
-	pending  bool
 	err      error
 }
 
