@@ -34,6 +34,25 @@ type moldMsg struct {
 	b   [52]byte // the longest ITCH 5.0 message is 50 bytes
 }
 
+// newMsgRing returns the reader side of a live ITCH feed and the deliver
+// function its transport calls with each message, in sequence order.
+func newMsgRing() (*moldReader, func(seq uint64, msg []byte), error) {
+	rg, err := ring.NewSPSC[moldMsg](1 << 16)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd := &moldReader{ring: rg}
+	deliver := func(seq uint64, msg []byte) {
+		m := moldMsg{seq: seq, n: uint8(min(len(msg), 255))}
+		copy(m.b[:], msg)  // a longer one is refused by its length in Next
+		for !rg.Push(&m) { // the engine is behind: the transport buffers meanwhile
+			rd.waits.Add(1)
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	return rd, deliver, nil
+}
+
 // StartMoldFeed opens the feed of the profile's feed.moldudp64 section and
 // starts receiving.
 func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols) (*MoldFeed, error) {
@@ -41,19 +60,9 @@ func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols)
 	if err != nil {
 		return nil, err
 	}
-	rg, err := ring.NewSPSC[moldMsg](1 << 16)
+	rd, deliver, err := newMsgRing()
 	if err != nil {
 		return nil, err
-	}
-	rd := &moldReader{ring: rg, bo: ring.Backoff{}}
-	var full atomic.Uint64
-	deliver := func(seq uint64, msg []byte) {
-		m := moldMsg{seq: seq, n: uint8(min(len(msg), 255))}
-		copy(m.b[:], msg)  // a longer one is refused by its length below
-		for !rg.Push(&m) { // the engine is behind: the socket buffers meanwhile
-			full.Add(1)
-			time.Sleep(50 * time.Microsecond)
-		}
 	}
 	recv, err := moldudp64.Listen(moldudp64.ReceiverConfig{Listen: f.Listen, Multicast: f.Multicast, Interface: f.Interface,
 		Rerequest: f.Rerequest, Session: moldudp64.SessionOptions{JoinLate: f.JoinLate}}, deliver)
@@ -93,6 +102,7 @@ func (f *MoldFeed) Counts() map[string]uint64 {
 type moldReader struct {
 	ring    *ring.SPSC[moldMsg]
 	ended   atomic.Bool
+	waits   atomic.Uint64 // deliveries that waited for room (the engine behind the feed)
 	cur     moldMsg
 	bo      ring.Backoff
 	counts  itch.Counts

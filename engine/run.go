@@ -80,10 +80,21 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			return nil, err
 		}
 		src, inputs = mf, []string{"moldudp64://" + mf.Addr()}
+	case "soupbintcp":
+		if ro.For > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, ro.For)
+			defer cancel()
+		}
+		sf, err := StartSoupFeed(ctx, prof.Feed.SoupBinTCP, syms)
+		if err != nil {
+			return nil, err
+		}
+		src, inputs = sf, []string{"soupbintcp://" + prof.Feed.SoupBinTCP.Addr}
 	}
 	opts := Options{Profile: prof, Symbols: syms, For: ro.For, Progress: ro.Progress,
 		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs}
-	if prof.Feed.Pace != "max" && prof.Feed.Kind != "moldudp64" { // a live feed paces itself
+	if live := prof.Feed.Kind == "moldudp64" || prof.Feed.Kind == "soupbintcp"; prof.Feed.Pace != "max" && !live { // a live feed paces itself
 		opts.Pacing = PaceRealtime
 	}
 	if prof.JournalEnabled() {
@@ -148,7 +159,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 	if s, ok := src.(*dbnSource); ok && sum != nil {
 		sum.Records = recordNames(s.Counts())
 	}
-	if s, ok := src.(*MoldFeed); ok && sum != nil {
+	if s, ok := src.(interface{ Counts() map[string]uint64 }); ok && sum != nil {
 		sum.Records = s.Counts()
 	}
 	return sum, err

@@ -106,11 +106,12 @@ type Profile struct {
 
 // Feed says where ticks come from in `thunderline run`.
 type Feed struct {
-	Kind      string    `yaml:"kind"` // synthetic | dbn | moldudp64 [synthetic]
-	Pace      string    `yaml:"pace"` // realtime | max [realtime]
-	Synthetic Synthetic `yaml:"synthetic"`
-	DBN       DBN       `yaml:"dbn"`
-	MoldUDP64 MoldFeed  `yaml:"moldudp64"`
+	Kind       string    `yaml:"kind"` // synthetic | dbn | moldudp64 [synthetic]
+	Pace       string    `yaml:"pace"` // realtime | max [realtime]
+	Synthetic  Synthetic `yaml:"synthetic"`
+	DBN        DBN       `yaml:"dbn"`
+	MoldUDP64  MoldFeed  `yaml:"moldudp64"`
+	SoupBinTCP SoupFeed  `yaml:"soupbintcp"`
 }
 
 // Synthetic mirrors synthetic.Config.
@@ -341,8 +342,12 @@ func (p *Profile) validate() error {
 		if err := p.Feed.MoldUDP64.validate(); err != nil {
 			return err
 		}
+	case "soupbintcp":
+		if err := p.Feed.SoupBinTCP.validate(); err != nil {
+			return err
+		}
 	default:
-		return fail("feed.kind", "%q: want synthetic, dbn or moldudp64", p.Feed.Kind)
+		return fail("feed.kind", "%q: want synthetic, dbn, moldudp64 or soupbintcp", p.Feed.Kind)
 	}
 	if p.Feed.Kind == "dbn" && len(p.Feed.DBN.Files) == 0 {
 		return fail("feed.dbn.files", "feed.kind is dbn but no files are listed")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"time"
 
 	"thunderline/hotpath/decide/spec"
@@ -44,6 +45,41 @@ func (f MoldFeed) Day() (time.Time, error) {
 func (f MoldFeed) validate() error {
 	if f.Listen == "" {
 		return spec.Fieldf("feed.moldudp64.listen", "required with feed.kind moldudp64 (host:port, or group:port with multicast)")
+	}
+	_, err := f.Day()
+	return err
+}
+
+// SoupFeed is a TotalView-ITCH 5.0 feed over SoupBinTCP (feed.kind:
+// soupbintcp).
+type SoupFeed struct {
+	Addr     string `yaml:"addr"` // the server, host:port. Required.
+	Username string `yaml:"username"`
+	// PasswordEnv names the environment variable holding the password (a
+	// profile holds no secret).
+	PasswordEnv string `yaml:"password_env"`
+	Session     string `yaml:"session"` // "": the server's current session
+	// Date is the session's day, YYYY-MM-DD [today in New York].
+	Date string `yaml:"date"`
+}
+
+// Password reads the password from PasswordEnv.
+func (f SoupFeed) Password() string {
+	if f.PasswordEnv == "" {
+		return ""
+	}
+	return os.Getenv(f.PasswordEnv)
+}
+
+// Day returns the session day.
+func (f SoupFeed) Day() (time.Time, error) { return MoldFeed{Date: f.Date}.Day() }
+
+func (f SoupFeed) validate() error {
+	if f.Addr == "" {
+		return spec.Fieldf("feed.soupbintcp.addr", "required with feed.kind soupbintcp (host:port)")
+	}
+	if len(f.Username) > 6 || len(f.Session) > 10 {
+		return spec.Fieldf("feed.soupbintcp", "username %q or session %q too long (6 and 10 characters)", f.Username, f.Session)
 	}
 	_, err := f.Day()
 	return err
