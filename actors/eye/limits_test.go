@@ -75,7 +75,7 @@ func TestConnectionFlood(t *testing.T) {
 			c.Close()
 		}
 	}()
-	maxFDs := 0
+	maxFDs, refusedSeen := 0, 0
 	const flood = 20_000
 	for i := range flood {
 		c, err := net.Dial("tcp", addr)
@@ -85,7 +85,8 @@ func TestConnectionFlood(t *testing.T) {
 		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 		res, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
-			// Refused while every connection was busy: counted, fine.
+			// Refused while every connection was busy: must be counted.
+			refusedSeen++
 			c.Close()
 			continue
 		}
@@ -108,8 +109,11 @@ func TestConnectionFlood(t *testing.T) {
 	if limit := before + 2*256 + 2*1000 + 64; maxFDs > limit {
 		t.Fatalf("%d file descriptors open during the flood (before: %d, limit %d)", maxFDs, before, limit)
 	}
-	if ev := counterValue(t, reg, "thunderline_admin_connections_refused_total", "evicted_idle"); ev < flood-256 {
-		t.Fatalf("%v idle connections evicted, want at least %d", ev, flood-256)
+	if ev := counterValue(t, reg, "thunderline_admin_connections_refused_total", "evicted_idle"); ev < flood-256-float64(refusedSeen) {
+		t.Fatalf("%v idle connections evicted, want at least %d", ev, flood-256-refusedSeen)
+	}
+	if busy := counterValue(t, reg, "thunderline_admin_connections_refused_total", "busy"); busy != float64(refusedSeen) {
+		t.Fatalf("the client saw %d connections refused, the server counted %v", refusedSeen, busy)
 	}
 }
 
@@ -144,8 +148,10 @@ func TestConnectionsBusy(t *testing.T) {
 	if n, err := c.Read(make([]byte, 64)); err == nil {
 		t.Fatalf("a fifth connection was served (%d bytes) over MaxConns 4", n)
 	}
-	for counterValue(t, reg, "thunderline_admin_connections_refused_total", "busy") < 1 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); counterValue(t, reg, "thunderline_admin_connections_refused_total", "busy") < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the refused connection was not counted")
+		}
 	}
 	// Finish one request: its connection goes idle, and a new one takes its place.
 	fmt.Fprintf(busy[0], "Host: %s\r\n\r\n", addr)
