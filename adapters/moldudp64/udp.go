@@ -335,6 +335,23 @@ func (p *Publisher) Flush() error {
 	return err
 }
 
+// Take returns the queued packet as it would be sent (a copy) and queues
+// nothing: a simulator sends it later with Send, out of order.
+func (p *Publisher) Take() []byte {
+	if p.count == 0 {
+		return nil
+	}
+	p.buf[HeaderLen-2], p.buf[HeaderLen-1] = byte(p.count>>8), byte(p.count)
+	p.count = 0
+	return append([]byte(nil), p.buf...)
+}
+
+// Send sends a packet Take returned.
+func (p *Publisher) Send(pkt []byte) error {
+	_, err := p.conn.Write(pkt)
+	return err
+}
+
 // Skip queues nothing and sends nothing for the queued packet: its messages
 // stay in the store (a re-request gets them) but never reach the wire, as
 // a dropped datagram would. For tests and feed-sim's injected gaps.

@@ -18,6 +18,8 @@
 //	    write a run's training slice (JSON Lines)
 //	thunderline federate --spec FILE [--dsn DSN] [--tenant T] [--work DIR] ...
 //	    run a federation end to end through a real Flower deployment
+//	thunderline feed-sim --file ITCH (--mold ADDR | --soup ADDR) ...
+//	    send an ITCH file or capture as a live MoldUDP64 or SoupBinTCP feed
 //	thunderline version
 //	    print the version
 //	thunderline help
@@ -94,6 +96,11 @@ Usage:
       and signed manifests over mutual TLS, rounds and artifacts recorded in
       Postgres, checkpoints in the artifact store (S3 when
       THUNDERLINE_S3_ENDPOINT is set), the final model a shadow candidate.
+  thunderline feed-sim --file ITCH (--mold ADDR | --soup ADDR) [--rate N]
+          [--speed X] [--drop-every N] [--reorder-every N]
+      Send an ITCH 5.0 file or capture as a live feed: MoldUDP64 datagrams
+      (with a re-request server) or a SoupBinTCP session, paced, with
+      injected drops and reorderings — the source of the live-feed tests.
   thunderline version
       Print the version (module version, Go version, VCS revision).
   thunderline help
@@ -129,6 +136,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(args[1:], stdout, stderr)
 	case "federate":
 		err = cmdFederate(ctx, args[1:], stdout, stderr)
+	case "feed-sim":
+		err = cmdFeedSim(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 	case "help", "-h", "--help":

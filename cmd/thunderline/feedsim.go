@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"thunderline/adapters/feedsim"
+	"thunderline/adapters/inputfile"
+	"thunderline/adapters/itch"
+	"thunderline/adapters/moldudp64"
+	"thunderline/adapters/soupbintcp"
+)
+
+// cmdFeedSim: thunderline feed-sim --file F (--mold ADDR | --soup ADDR).
+func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("feed-sim", stderr)
+	file := fs.String("file", "", "ITCH 5.0 `input`: a framed file (*NASDAQ_ITCH50*, .itch) or a MoldUDP64 capture (.pcap, .pcapng)")
+	mold := fs.String("mold", "", "send MoldUDP64 datagrams to `host:port` (unicast or a multicast group)")
+	retrans := fs.String("retransmit", "127.0.0.1:0", "serve MoldUDP64 re-requests on `host:port`")
+	soup := fs.String("soup", "", "serve the feed over SoupBinTCP on `host:port` instead")
+	user := fs.String("user", "sim", "SoupBinTCP user name")
+	passEnv := fs.String("password-env", "", "SoupBinTCP password from this environment `variable` (default: none)")
+	session := fs.String("session", "SIM", "session name (at most 10 characters)")
+	rate := fs.Float64("rate", 0, "messages a second (0: as fast as possible)")
+	speed := fs.Float64("speed", 0, "pace by the messages' timestamps, as a `multiple` of real time")
+	packet := fs.Int("packet", 8, "messages per MoldUDP64 packet")
+	drop := fs.Int("drop-every", 0, "drop every `n`-th packet (its messages stay re-requestable)")
+	reorder := fs.Int("reorder-every", 0, "send every `n`-th packet after the next one")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if *file == "" || (*mold == "") == (*soup == "") {
+		return usagef("feed-sim: give --file and exactly one of --mold and --soup")
+	}
+	f, _, err := inputfile.Open(*file, inputfile.Options{What: "itch input"})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var src feedsim.Source = itch.NewFileReader(bufio.NewReaderSize(f, 1<<16))
+	if l := strings.ToLower(*file); strings.HasSuffix(l, ".pcap") || strings.HasSuffix(l, ".pcapng") {
+		if src, err = itch.NewCaptureReader(bufio.NewReaderSize(f, 1<<16)); err != nil {
+			return fmt.Errorf("feed-sim: %w", err)
+		}
+	}
+	o := feedsim.Options{Rate: *rate, Speed: *speed, PacketMessages: *packet, DropEvery: *drop, ReorderEvery: *reorder}
+	if *soup != "" {
+		log := soupbintcp.NewLog(*session)
+		srv, err := soupbintcp.Listen(*soup, soupbintcp.ServerConfig{Log: log, Users: map[string]string{*user: os.Getenv(*passEnv)}})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		fmt.Fprintf(stderr, "feed-sim: SoupBinTCP on %s, session %q; Ctrl-C stops it\n", srv.Addr(), log.Session())
+		st, err := feedsim.FillSoup(ctx, src, log, o)
+		fmt.Fprintf(stdout, "feed-sim: %d messages in session %q (served until stopped)\n", st.Messages, log.Session())
+		if err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+	var name [moldudp64.SessionLen]byte
+	copy(name[:], fmt.Sprintf("%-10s", *session))
+	pub, err := moldudp64.Dial(*mold, name)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	rs, err := moldudp64.ListenRetransmit(*retrans, name, pub.Store)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	go rs.Serve()
+	fmt.Fprintf(stderr, "feed-sim: MoldUDP64 to %s, re-requests on %s\n", *mold, rs.Addr())
+	st, err := feedsim.PublishMold(ctx, src, pub, o)
+	fmt.Fprintf(stdout, "feed-sim: %d messages in %d packets (%d dropped, %d reordered), end of session sent\n",
+		st.Messages, st.Packets, st.Dropped, st.Reordered)
+	return err
+}

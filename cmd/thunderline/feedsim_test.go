@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/binary"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"thunderline/adapters/moldudp64"
+)
+
+// `feed-sim --file F --mold ADDR` sends the sample's messages as MoldUDP64
+// datagrams to a real socket, drops what it is told to, and ends the
+// session.
+func TestFeedSimMold(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadBuffer(8 << 20)
+	code, out, errOut := cli(t, "feed-sim", "--file", "../../../shared/data/itch/12302019_SNIPPET.NASDAQ_ITCH50",
+		"--mold", conn.LocalAddr().String(), "--drop-every", "10")
+	if code != 0 || !strings.Contains(out, "1000 messages in 125 packets (12 dropped") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	got := 0
+	buf := make([]byte, moldudp64.MaxDatagram)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(buf); err != nil {
+			t.Fatalf("after %d messages: %v", got, err)
+		}
+		count := binary.BigEndian.Uint16(buf[18:20])
+		if count == moldudp64.EndOfSession {
+			break
+		}
+		got += int(count)
+	}
+	if got != 1000-12*8 {
+		t.Fatalf("received %d messages", got)
+	}
+	if code, _, _ := cli(t, "feed-sim", "--file", "x"); code != 2 {
+		t.Fatalf("feed-sim without a destination: exit %d", code)
+	}
+}
