@@ -286,6 +286,13 @@ func (s *journalSource) Next(dst []record.MarketTick) (int, error) {
 			if err := decodeControl(payload, &dst[n]); err != nil {
 				return n, fmt.Errorf("journal record %d: %w", off, err)
 			}
+			if dst[n].Action == record.ControlHalt {
+				nid, ok := s.remap[uint32(dst[n].Seq)]
+				if !ok {
+					return n, fmt.Errorf("journal record %d: a halt names symbol %d before its symbol record", off, dst[n].Seq)
+				}
+				dst[n].Seq, dst[n].Symbol = uint64(nid), nid
+			}
 			n++
 		case runjournal.RecMeta:
 			return n, fmt.Errorf("journal record %d: a second meta record: two runs in one journal", off)

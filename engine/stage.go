@@ -132,6 +132,18 @@ func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
 		p.applyOperator(t.Seq, boundary)
 		return
 	}
+	if t.Action == record.ControlHalt && p.stage != nil {
+		// A venue's halt: the symbol's decisions abstain (risk flag halted)
+		// from the next batch until the venue resumes it.
+		kind := decide.OpUndeny
+		if t.Size != 0 {
+			kind = decide.OpDeny
+		}
+		if err := p.stage.ScheduleOp(boundary, decide.Op{Kind: kind, Tenant: p.prof.TenantName(), Symbol: p.syms.Name(uint32(t.Seq))}); err != nil {
+			p.controlErrs.Add(1)
+		}
+		return
+	}
 	if t.Action != record.ControlRouter || p.stage == nil {
 		return
 	}

@@ -278,6 +278,11 @@ func (s *journalSink) output(o *partition.Output) error {
 // control journals an in-band control at its place among the ticks: for a
 // router swap, the router's config first, then the control record.
 func (s *journalSink) control(t *record.MarketTick) error {
+	if t.Action == record.ControlHalt && int(t.Seq) >= s.symsDone {
+		if err := s.symbols(); err != nil { // the halted symbol's name first
+			return err
+		}
+	}
 	if t.Action == record.ControlOperator && s.operatorJSON != nil {
 		b, err := s.operatorJSON(t.Seq)
 		if err != nil {

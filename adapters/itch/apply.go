@@ -87,11 +87,11 @@ func (s *Source) apply(m Message, dst []record.MarketTick) (int, error) {
 	case TypeTradingAction:
 		var h TradingAction
 		m.TradingAction(&h)
-		return 0, s.trading(m, &h.Stock, h.TradingState, h.Reason, h.TradingState != 'T', false)
+		return s.trading(dst, m, &h.Stock, h.TradingState, h.Reason, h.TradingState != 'T', false)
 	case TypeOperationalHalt:
 		var h OperationalHalt
 		m.OperationalHalt(&h)
-		return 0, s.trading(m, &h.Stock, h.Action, [4]byte{h.MarketCode}, h.Action == 'H', true)
+		return s.trading(dst, m, &h.Stock, h.Action, [4]byte{h.MarketCode}, h.Action == 'H', true)
 	case TypeSystemEvent:
 		var e SystemEvent
 		m.SystemEvent(&e)
@@ -150,10 +150,14 @@ func (s *Source) trade(dst []record.MarketTick, m Message, stock *Stock, px Pric
 
 // trading applies an H or h (operational) message. A symbol is halted
 // while either its trading state (H) or an operational halt (h) says so.
-func (s *Source) trading(m Message, stock *Stock, state byte, reason [4]byte, halt, operational bool) error {
+// When that changes it writes an in-band control tick (record.ControlHalt,
+// Seq the symbol, Size 1 halted / 0 resumed) at the message's place in the
+// stream: the engine denies the symbol's decisions from there, in every
+// replay at the same place.
+func (s *Source) trading(dst []record.MarketTick, m Message, stock *Stock, state byte, reason [4]byte, halt, operational bool) (int, error) {
 	sym, err := s.bind(m, stock)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	was := s.halted[sym]&(haltState|haltOperational) != 0
 	bit := haltState
@@ -166,17 +170,26 @@ func (s *Source) trading(m Message, stock *Stock, state byte, reason [4]byte, ha
 		s.halted[sym] &^= bit
 	}
 	halted := s.halted[sym] != 0
-	switch {
-	case halted && !was:
-		s.counts.Halts++
-	case !halted && was:
-		s.counts.Resumes++
+	n := 0
+	if halted != was {
+		if halted {
+			s.counts.Halts++
+		} else {
+			s.counts.Resumes++
+		}
+		d := &dst[0]
+		*d = record.MarketTick{Kind: record.KindControl, Action: record.ControlHalt, Seq: uint64(sym),
+			TsEvent: s.midnight + m.Timestamp(), Symbol: sym}
+		if halted {
+			d.Size = 1
+		}
+		n = 1
 	}
 	if s.opts.OnTradingAction != nil {
 		s.opts.OnTradingAction(TradingEvent{Symbol: sym, Locate: m.Locate(), TsEvent: s.midnight + m.Timestamp(),
 			Type: m.Type(), State: state, Reason: reason, Halted: halted})
 	}
-	return nil
+	return n, nil
 }
 
 // Halt bits per symbol.

@@ -47,6 +47,10 @@ const (
 	// deny list, an expert's force/unforce/retire/restart, ladder step 6)
 	// in the decision stage at the boundary in TsEvent.
 	ControlOperator uint8 = 'O'
+	// ControlHalt halts (Size 1) or releases (Size 0) decisions on symbol
+	// Seq in the decision stage, from the batch after it: a venue's trading
+	// halt, placed by the feed at the halt message.
+	ControlHalt uint8 = 'H'
 )
 
 // Action codes of an order event, as DBN writes them.
