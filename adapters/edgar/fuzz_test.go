@@ -2,6 +2,10 @@ package edgar
 
 import (
 	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"thunderline/adapters/edgar/source"
@@ -124,6 +128,36 @@ func FuzzSectionsAndIndex(f *testing.F) {
 		}
 		if es, _, _, err := source.ParseIndex(in); err == nil && len(es) > len(in) {
 			t.Fatal("more entries than bytes")
+		}
+	})
+}
+
+// FuzzRecoverInlineXBRL drives the recovering reading directly, well-formed
+// input or not: whatever the HTML5 tokenizer makes of the bytes, wellFormed
+// must give well-formed XML (a strict encoding/xml reading gets to the end)
+// at most a few times the input's size, and recoverIX must not panic and
+// give no more facts than bytes.
+func FuzzRecoverInlineXBRL(f *testing.F) {
+	f.Add([]byte(smallIX))
+	f.Add([]byte(strings.Replace(smallIX, "</ix:nonNumeric>", "</ix:nonFraction>", 1)))
+	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "&b;&b;"><!ENTITY b "x">]><p a=1 a=2 b:c:d=3><a:b:c>&a;&amp;&#0;&nbsp;</i></p><br></br><![CDATA[<x>]]>`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var rec Recovery
+		out := wellFormed(in, &rec)
+		if len(out) > 8*len(in)+64 {
+			t.Fatalf("%d bytes of XML from %d", len(out), len(in))
+		}
+		d := xml.NewDecoder(bytes.NewReader(out))
+		for {
+			if _, err := d.RawToken(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("not well-formed after recovery: %v\n%q", err, out)
+			}
+		}
+		o := IXOptions{MaxText: DefaultMaxIXText, MaxNesting: DefaultMaxIXNesting}
+		if x, err := recoverIX(in, o, errors.New("fuzz")); err == nil {
+			checkInstance(t, x, len(in))
 		}
 	})
 }
