@@ -9,9 +9,10 @@ import (
 )
 
 // corrupt swaps the end tag of one ix:nonNumeric in the middle of the
-// document for the wrong one: one mismatched tag, as a filing agent's tool
-// wrote it in the filing the audit found.
-func corrupt(t *testing.T, doc []byte) []byte {
+// document for with (the wrong one: one mismatched tag, as a filing
+// agent's tool wrote it in the filing the audit found; or nothing: one
+// end tag left out).
+func corrupt(t *testing.T, doc []byte, with string) []byte {
 	t.Helper()
 	end := []byte("</ix:nonNumeric>")
 	at := bytes.Index(doc[len(doc)/2:], end)
@@ -20,7 +21,7 @@ func corrupt(t *testing.T, doc []byte) []byte {
 	}
 	at += len(doc) / 2
 	out := append([]byte(nil), doc[:at]...)
-	out = append(out, "</ix:nonFraction>"...)
+	out = append(out, with...)
 	return append(out, doc[at+len(end):]...)
 }
 
@@ -29,6 +30,19 @@ func corrupt(t *testing.T, doc []byte) []byte {
 // facts (all but the damaged one's) and its fundamentals come out, and
 // the recovery is listed in the document's issues.
 func TestMismatchedTagRecovered(t *testing.T) {
+	checkRecovered(t, "</ix:nonFraction>")
+}
+
+// TestMissingEndTagRecovered: the same with the end tag left out. The
+// XML reading (not strict, HTML's auto-close) already takes this: the fact
+// is closed where the element around it closes, no recovery is needed,
+// and the sections, facts and fundamentals are as in the good parse.
+func TestMissingEndTagRecovered(t *testing.T) {
+	checkRecovered(t, "")
+}
+
+func checkRecovered(t *testing.T, with string) {
+	t.Helper()
 	good, err := os.ReadFile(filepath.Join(data, "html/Apple.10-K.html"))
 	if err != nil {
 		t.Fatal(err)
@@ -37,12 +51,12 @@ func TestMismatchedTagRecovered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := corrupt(t, good)
+	bad := corrupt(t, good, with)
 	got, err := Parse("Apple.10-K.bad.html", KindInlineXBRL, bad)
 	if err != nil {
 		t.Fatalf("the corrupted filing is rejected: %v", err)
 	}
-	if want.Recovered || !got.Recovered {
+	if wantRec := with != ""; want.Recovered || got.Recovered != wantRec {
 		t.Fatalf("recovered: good %v, corrupted %v", want.Recovered, got.Recovered)
 	}
 	var issue string
@@ -51,7 +65,7 @@ func TestMismatchedTagRecovered(t *testing.T) {
 			issue = s
 		}
 	}
-	if issue == "" || !strings.Contains(issue, "not well-formed XML at line") {
+	if with != "" && (issue == "" || !strings.Contains(issue, "not well-formed XML at line")) {
 		t.Fatalf("no recovery in the issues: %q", got.Doc.Issues)
 	}
 	if len(got.Parts) != 1 || len(want.Parts) != 1 {
