@@ -98,3 +98,20 @@ func checkRecovered(t *testing.T, with string) {
 		t.Fatal("no text features: the window would have no sections")
 	}
 }
+
+// TestUnusableRejected: a document that is not well-formed and has no
+// inline XBRL under the damage is still a reject, with an error naming
+// both readings; one whose ix:header has no CIK is a reject too.
+func TestUnusableRejected(t *testing.T) {
+	_, err := Parse("junk.html", KindInlineXBRL, []byte(`<html><body><p>Item 1A. Risk Factors</b></p><div>text</span></div></body></html>`))
+	if err == nil || !strings.Contains(err.Error(), "not well-formed XML at line 1") || !strings.Contains(err.Error(), "read again with the HTML5 tokenizer") {
+		t.Fatalf("err %v", err)
+	}
+	noCIK := `<html xmlns:ix="http://www.xbrl.org/2013/inlineXBRL" xmlns:xbrli="http://www.xbrl.org/2003/instance" xmlns:x="urn:x"><body>` +
+		`<ix:header><ix:resources><xbrli:context id="c"><xbrli:entity><xbrli:identifier scheme="s">none</xbrli:identifier></xbrli:entity>` +
+		`<xbrli:period><xbrli:instant>2020-01-01</xbrli:instant></xbrli:period></xbrli:context></ix:resources></ix:header>` +
+		`<p></b><ix:nonNumeric name="x:N" contextRef="c">n</ix:nonNumeric></p></body></html>`
+	if _, err := Parse("nocik.html", KindInlineXBRL, []byte(noCIK)); err == nil || !strings.Contains(err.Error(), "no CIK") {
+		t.Fatalf("no CIK: err %v", err)
+	}
+}
