@@ -36,6 +36,7 @@ FUZZ_TARGETS := \
 	./adapters/edgar:FuzzParseSGML \
 	./adapters/edgar:FuzzParseXBRL \
 	./adapters/edgar:FuzzParseInlineXBRL \
+	./adapters/edgar:FuzzRecoverInlineXBRL \
 	./adapters/edgar:FuzzParseJSON \
 	./adapters/edgar:FuzzSectionsAndIndex \
 	./persist/postgres:FuzzBatchAdd \

@@ -44,9 +44,24 @@
 // block. A wanted item that is not found is reported (MissingError via
 // Require, MDA, RiskFactors), never guessed.
 //
+// Lenient inline XBRL: a document that is not well-formed XML (a
+// mismatched or stray end tag from a filing agent's tool) is not rejected
+// whole. ParseInlineXBRL reads it again with the HTML5 tokenizer
+// (golang.org/x/net/html) and rewrites it as well-formed XML — end tags
+// that close no open element dropped, elements inside an end tag's match
+// closed there, elements still open at the end closed, tags whose names are
+// not XML names dropped with their text kept — then parses that under the
+// same bounds as the first reading (MaxText, MaxNesting, each continuation
+// chain walked once, MaxNumberLen). Instance.Recovery says so: the first
+// XML error with its line and the counts of what was changed. Entities a
+// doctype declares are expanded by neither reading (no billion laughs).
+// When the rewritten document gives no inline XBRL either, the error names
+// both readings.
+//
 // The package reads whole documents into memory (they are at most tens of
 // MB); output is bounded by input size. It imports only the standard
-// library and the decimal library, and never does I/O of its own.
+// library, golang.org/x/net/html and the decimal library, and never does
+// I/O of its own.
 //
 // Limits on outside bytes: a numeric value is at most MaxNumberLen (64)
 // characters (ErrNumberTooLong: the fact is an Issue, the rest parses);

@@ -2,6 +2,9 @@ package edgar
 
 import (
 	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
 	"testing"
 
 	"thunderline/adapters/edgar/source"
@@ -78,8 +81,20 @@ func FuzzParseXBRL(f *testing.F) {
 	})
 }
 
+// addIXSeeds adds short inline XBRL seeds, well-formed and not: the
+// fuzzer minimizes every new input with work quadratic in its length, and
+// inputs grown from the 700-byte smallIX kept both workers minimizing for
+// a whole 20-second run (6 executions; smallIX is a unit test's input).
+func addIXSeeds(f *testing.F) {
+	f.Add([]byte(`<ix:header><ix:resources><xbrli:context id="c"><xbrli:entity><xbrli:identifier>1</xbrli:identifier></xbrli:entity>` +
+		`<xbrli:period><xbrli:instant>2020-01-01</xbrli:instant></xbrli:period></xbrli:context><xbrli:unit id="u"><xbrli:measure>x:U</xbrli:measure></xbrli:unit>` +
+		`</ix:resources></ix:header><ix:nonFraction name="x:A" contextRef="c" unitRef="u" scale="3">1,2</b></ix:nonFraction>`))
+	f.Add([]byte(`<ix:nonNumeric name="x:B" contextRef="c" continuedAt="k">a<ix:exclude>s</ix:exclude></ix:nonFraction><ix:continuation id="k">m</i></ix:continuation>`))
+	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "&b;&b;">]><p a=1 a=2 b:c:d=3><a:b:c>&a;&amp;&#0;&nbsp;</i></p><br></br><![CDATA[<x>]]>`))
+}
+
 func FuzzParseInlineXBRL(f *testing.F) {
-	f.Add([]byte(smallIX))
+	addIXSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if x, err := ParseInlineXBRL(bytes.NewReader(in)); err == nil {
 			checkInstance(t, x, len(in))
@@ -124,6 +139,35 @@ func FuzzSectionsAndIndex(f *testing.F) {
 		}
 		if es, _, _, err := source.ParseIndex(in); err == nil && len(es) > len(in) {
 			t.Fatal("more entries than bytes")
+		}
+	})
+}
+
+// FuzzRecoverInlineXBRL drives the recovering reading directly, well-formed
+// input or not: whatever the HTML5 tokenizer makes of the bytes, wellFormed
+// must give well-formed XML (a strict encoding/xml reading gets to the end)
+// at most a few times the input's size, and recoverIX must not panic and
+// give no more facts than bytes. The seeds are short: the fuzzer minimizes
+// every new input with work quadratic in its length (addIXSeeds).
+func FuzzRecoverInlineXBRL(f *testing.F) {
+	addIXSeeds(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var rec Recovery
+		out := wellFormed(in, &rec)
+		if len(out) > 8*len(in)+64 {
+			t.Fatalf("%d bytes of XML from %d", len(out), len(in))
+		}
+		d := xml.NewDecoder(bytes.NewReader(out))
+		for {
+			if _, err := d.RawToken(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("not well-formed after recovery: %v\n%q", err, out)
+			}
+		}
+		o := IXOptions{MaxText: DefaultMaxIXText, MaxNesting: DefaultMaxIXNesting}
+		if x, err := recoverIX(in, o, errors.New("fuzz")); err == nil {
+			checkInstance(t, x, len(in))
 		}
 	})
 }

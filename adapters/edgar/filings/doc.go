@@ -14,6 +14,14 @@
 // the same id and a new hash, and lineage edges from each document to the
 // window.
 //
+// A document that is not well-formed XML is read as edgar.ParseInlineXBRL
+// recovers it (HTML5 tokenizer, same bounds): its facts, sections and
+// window come out as from a good document, Parsed.Recovered is set and
+// Doc.Issues lists the first XML error, what the recovery changed and how
+// many sections and facts it kept. A document whose recovered reading
+// still gives no inline XBRL (the error names both readings), or no CIK,
+// is rejected (TestUnusableRejected).
+//
 // Determinism: everything depends on the documents and their order only.
 // The per-company state (previous filings, open windows) belongs to a
 // Company, which one goroutine owns (the engine partitions companies by CIK).
