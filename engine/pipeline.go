@@ -299,7 +299,6 @@ func (p *Pipeline) Partitions() int { return len(p.parts) }
 // of the source stops reading; what was read before it is still processed,
 // journaled and summarized, and the error is returned with the summary.
 func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
-	prof := p.prof
 	start := time.Now()
 	p.startWall.Store(start.UnixNano())
 	if pf, ok := src.(positioned); ok {
@@ -349,7 +348,11 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	}
 	p.running.Store(true)
 	defer p.running.Store(false)
-	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, prof.NoSleep(), p.sinkWake) }()
+	// The sink parks on its waiter whatever rings.wait says: durability is
+	// off the decision path, and a sink spinning on runtime.Gosched takes
+	// turns on the cores the reader, partitions and stage need (yield
+	// waits are for those loops).
+	go func() { sinkErr <- drain(s, p.tRing, outs, p.trRing, &stopSink, false, p.sinkWake) }()
 	stopProgress := func() {}
 	if p.opts.Progress != nil {
 		stopProgress = report.Every(p.opts.ProgressEvery, func() { p.opts.Progress(p.Snapshot(start)) })

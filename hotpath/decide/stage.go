@@ -413,19 +413,34 @@ func behavior(w *window.FeatureWindow, t *DecisionTrace) {
 		k++
 	}
 	z[k] = t.Confidence
-	for j := range t.Behavior {
-		var acc float32
-		for i, v := range z {
-			if rademacher(j, i) {
-				acc += v
-			} else {
-				acc -= v
-			}
+	// Column by column, so the BehaviorDim sums are independent chains;
+	// each sum still adds its terms in the order of z (the same bits).
+	var acc [BehaviorDim]float32
+	for i, v := range z {
+		col := &signs[i]
+		for j := range acc {
+			acc[j] += col[j] * v // ±v exactly: the same sum as adding or subtracting v
 		}
-		q := math.Round(127 * float64(softsign(float64(acc))))
+	}
+	for j, a := range acc {
+		q := math.Round(127 * float64(softsign(float64(a))))
 		t.Behavior[j] = int8(max(-127, min(127, q)))
 	}
 }
+
+// signs is the fixed ±1 matrix R of behavior (transposed: signs[i][j] is
+// R[j,i]), from rademacher.
+var signs = func() (r [window.NumFeatures + 8 + NumActions + 1][BehaviorDim]float32) {
+	for i := range r {
+		for j := range r[i] {
+			r[i][j] = -1
+			if rademacher(j, i) {
+				r[i][j] = 1
+			}
+		}
+	}
+	return r
+}()
 
 // rademacher is a fixed pseudo-random sign for (row, column).
 func rademacher(j, i int) bool {
