@@ -67,6 +67,17 @@ func run(records, rounds int, realPath, out string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if *colocatedOnly {
+		text, err := colocatedSection(tmp)
+		if err != nil {
+			return err
+		}
+		fmt.Print(text)
+		if out != "" {
+			return os.WriteFile(out, []byte(text), 0o644)
+		}
+		return nil
+	}
 	if *burstOnly {
 		text, err := burstSection(tmp)
 		if err != nil {
@@ -191,6 +202,10 @@ func run(records, rounds int, realPath, out string) error {
 	}
 	text, err := burstSection(tmp)
 	if err != nil {
+		return err
+	}
+	b.WriteString(text)
+	if text, err = colocatedSection(tmp); err != nil {
 		return err
 	}
 	b.WriteString(text)
