@@ -44,6 +44,7 @@ FUZZ_TARGETS := \
 	./hotpath/ring:FuzzModel \
 	./adapters/moldudp64:FuzzParsePacket \
 	./adapters/moldudp64:FuzzSession \
+	./adapters/moldudp64:FuzzRxStamp \
 	./adapters/soupbintcp:FuzzReadPacket \
 	./adapters/soupbintcp:FuzzClient \
 	./adapters/itch:FuzzFileReader \

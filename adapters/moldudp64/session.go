@@ -89,20 +89,32 @@ type Session struct {
 	next    uint64 // next sequence number to deliver
 	high    uint64 // one past the highest sequence number seen
 	holes   []hole // missing ranges in [next, high), sorted, disjoint
-	pending map[uint64][]byte
+	pending map[uint64]held
 	ended   bool
+	rx      int64 // receive time of the packet being taken
+	curRx   int64 // receive time of the message being delivered
 	// Deliver receives each message in order (msg is only valid during the
 	// call). Required.
 	Deliver func(seq uint64, msg []byte)
 	// OnLost, when set, is told of each range given up at the deadline.
 	OnLost func(from, count uint64)
-	Stats  Stats
+	// OnGap, when set, is told of each missing range when it is first
+	// seen; OnRequest of each re-request sent for one (see Requests).
+	OnGap     func(from, count uint64)
+	OnRequest func(from, count uint64)
+	Stats     Stats
+}
+
+// held is a message held back behind a gap, with its packet's receive time.
+type held struct {
+	rx  int64
+	msg []byte
 }
 
 // NewSession returns a session delivering to deliver.
 func NewSession(opts SessionOptions, deliver func(seq uint64, msg []byte)) *Session {
 	opts = opts.withDefaults()
-	return &Session{opts: opts, next: opts.Start, high: opts.Start, pending: map[uint64][]byte{}, Deliver: deliver}
+	return &Session{opts: opts, next: opts.Start, high: opts.Start, pending: map[uint64]held{}, Deliver: deliver}
 }
 
 // Next is the next sequence number the session will deliver.
@@ -124,8 +136,19 @@ func (s *Session) Missing() uint64 {
 	return n
 }
 
+// Rx is the receive time (ns since the Unix epoch) of the packet that
+// carried the message being delivered: valid during a Deliver call. A
+// message held back behind a gap keeps its own packet's time.
+func (s *Session) Rx() int64 { return s.curRx }
+
 // Packet takes one downstream packet received at now.
-func (s *Session) Packet(p []byte, now time.Time) error {
+func (s *Session) Packet(p []byte, now time.Time) error { return s.PacketAt(p, now, now.UnixNano()) }
+
+// PacketAt takes one downstream packet that the kernel stamped as received
+// at rx (ns since the Unix epoch; SO_TIMESTAMPNS), with now for the gap
+// timers.
+func (s *Session) PacketAt(p []byte, now time.Time, rx int64) error {
+	s.rx = rx
 	h, err := ParseHeader(p)
 	if err != nil {
 		s.Stats.Refused.Add(1)
@@ -170,6 +193,9 @@ func (s *Session) extend(to uint64, now time.Time) {
 	if to > s.high {
 		s.holes = append(s.holes, hole{from: s.high, to: to, since: now})
 		s.Stats.Gaps.Add(1)
+		if s.OnGap != nil {
+			s.OnGap(s.high, to-s.high)
+		}
 		s.high = to
 	}
 }
@@ -190,7 +216,7 @@ func (s *Session) message(seq uint64, msg []byte, now time.Time) {
 		s.Stats.Recovered.Add(1)
 	}
 	if seq == s.next {
-		s.deliver(seq, msg)
+		s.deliver(seq, msg, s.rx)
 		s.flush()
 		return
 	}
@@ -200,7 +226,7 @@ func (s *Session) message(seq uint64, msg []byte, now time.Time) {
 		s.reopen(seq, now)
 		return
 	}
-	s.pending[seq] = append([]byte(nil), msg...)
+	s.pending[seq] = held{rx: s.rx, msg: append([]byte(nil), msg...)}
 }
 
 // fill removes seq from the hole holding it; false if no hole holds it.
@@ -248,7 +274,8 @@ func (s *Session) reopen(seq uint64, now time.Time) {
 	s.holes[i] = hole{from: seq, to: seq + 1, since: now}
 }
 
-func (s *Session) deliver(seq uint64, msg []byte) {
+func (s *Session) deliver(seq uint64, msg []byte, rx int64) {
+	s.curRx = rx
 	s.Deliver(seq, msg)
 	s.Stats.Messages.Add(1)
 	s.next = seq + 1
@@ -260,12 +287,12 @@ func (s *Session) flush() {
 		if len(s.holes) > 0 && s.holes[0].from == s.next {
 			return
 		}
-		msg, ok := s.pending[s.next]
+		h, ok := s.pending[s.next]
 		if !ok {
 			return
 		}
 		delete(s.pending, s.next)
-		s.deliver(s.next, msg)
+		s.deliver(s.next, h.msg, h.rx)
 	}
 }
 
@@ -282,6 +309,9 @@ func (s *Session) Requests(now time.Time, ask func(seq uint64, count uint16)) {
 			n := min(h.to-from, uint64(s.opts.MaxRequest))
 			ask(from, uint16(n))
 			s.Stats.Requested.Add(1)
+			if s.OnRequest != nil {
+				s.OnRequest(from, n)
+			}
 			from += n
 		}
 	}

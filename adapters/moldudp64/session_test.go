@@ -238,3 +238,41 @@ func FuzzSession(f *testing.F) {
 		}
 	})
 }
+
+// TestSessionEventsAndRx: a gap is reported when seen, each re-request for
+// it when sent, a range given up when the deadline passes; every message is
+// delivered with its own packet's receive time, held-back ones included.
+func TestSessionEventsAndRx(t *testing.T) {
+	var events []string
+	rx := map[uint64]int64{}
+	var s *Session
+	s = NewSession(SessionOptions{Deadline: time.Second, RequestEvery: time.Millisecond}, func(seq uint64, msg []byte) { rx[seq] = s.Rx() })
+	s.OnGap = func(from, n uint64) { events = append(events, fmt.Sprintf("gap %d+%d", from, n)) }
+	s.OnRequest = func(from, n uint64) { events = append(events, fmt.Sprintf("request %d+%d", from, n)) }
+	s.OnLost = func(from, n uint64) { events = append(events, fmt.Sprintf("lost %d+%d", from, n)) }
+	t0 := time.Unix(0, 0)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.PacketAt(pkt(1, 2), t0, 100))                          // 1, 2
+	must(s.PacketAt(pkt(5, 2), t0, 200))                          // 3, 4 missing; 5, 6 held
+	must(s.PacketAt(pkt(9, 1), t0, 300))                          // 7, 8 missing; 9 held
+	s.Requests(t0.Add(time.Millisecond), func(uint64, uint16) {}) // asks for both
+	must(s.PacketAt(pkt(3, 2), t0.Add(2*time.Millisecond), 400))  // fills 3, 4: 3..6 delivered
+	s.Expire(t0.Add(2 * time.Second))                             // 7, 8 given up: 9 delivered
+	want := "[gap 3+2 gap 7+2 request 3+2 request 7+2 lost 7+2]"
+	if fmt.Sprint(events) != want {
+		t.Fatalf("events %v, want %s", events, want)
+	}
+	for seq, w := range map[uint64]int64{1: 100, 2: 100, 3: 400, 4: 400, 5: 200, 6: 200, 9: 300} {
+		if rx[seq] != w {
+			t.Errorf("message %d delivered with rx %d, want %d (its packet's)", seq, rx[seq], w)
+		}
+	}
+	if len(rx) != 7 {
+		t.Fatalf("delivered %v", rx)
+	}
+}

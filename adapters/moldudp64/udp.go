@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,13 @@ type Receiver struct {
 	req  *net.UDPConn // re-requests out, retransmissions in (nil without a server)
 	mu   sync.Mutex   // serialises the session between the two readers and the timer
 	S    *Session
+	// StampErr is why kernel receive timestamps (SO_TIMESTAMPNS) are off,
+	// or nil: then every datagram carries the kernel's receive time, and
+	// otherwise the time the receiver read it.
+	StampErr error
+	// Stamped and Unstamped count datagrams read with and without a kernel
+	// receive timestamp.
+	Stamped, Unstamped atomic.Uint64
 }
 
 // Listen opens the feed (and re-request) sockets. deliver gets each message
@@ -63,6 +71,7 @@ func Listen(cfg ReceiverConfig, deliver func(seq uint64, msg []byte)) (*Receiver
 		return nil, fmt.Errorf("moldudp64: listen on %s: %w", cfg.Listen, err)
 	}
 	_ = r.feed.SetReadBuffer(8 << 20)
+	r.StampErr = enableRxStamps(r.feed)
 	if cfg.Rerequest != "" {
 		raddr, err := net.ResolveUDPAddr("udp", cfg.Rerequest)
 		if err != nil {
@@ -72,6 +81,9 @@ func Listen(cfg ReceiverConfig, deliver func(seq uint64, msg []byte)) (*Receiver
 		if r.req, err = net.DialUDP("udp", nil, raddr); err != nil {
 			r.feed.Close()
 			return nil, fmt.Errorf("moldudp64: re-request socket to %s: %w", cfg.Rerequest, err)
+		}
+		if r.StampErr == nil {
+			r.StampErr = enableRxStamps(r.req)
 		}
 	}
 	return r, nil
@@ -89,13 +101,22 @@ func (r *Receiver) Run(ctx context.Context) error {
 	read := func(c *net.UDPConn) {
 		defer wg.Done()
 		buf := make([]byte, MaxDatagram)
+		oob := make([]byte, oobLen)
 		for {
-			n, err := c.Read(buf)
+			n, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
 			if err != nil {
 				return // closed
 			}
+			now := time.Now()
+			rx := rxStamp(oob[:oobn])
+			if rx != 0 {
+				r.Stamped.Add(1)
+			} else {
+				rx = now.UnixNano()
+				r.Unstamped.Add(1)
+			}
 			r.mu.Lock()
-			if perr := r.S.Packet(buf[:n], time.Now()); perr != nil && r.cfg.OnError != nil {
+			if perr := r.S.PacketAt(buf[:n], now, rx); perr != nil && r.cfg.OnError != nil {
 				r.cfg.OnError(perr)
 			}
 			ended := r.S.Ended()
