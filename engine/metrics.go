@@ -90,6 +90,7 @@ var metricHelp = []struct{ name, help string }{
 	{"shipper_errors_total", "Failed shipper batches and reconnects."},
 	{"shipper_batch_records", "Journal records per committed shipper batch."},
 	{"expert_latency_ms", "Expert call latency over the last 1024 calls, per expert and quantile."},
+	{"decision_latency_seconds", "Latency to the DecisionTrace over the last 65,536 traces, per path (close_to_trace: window close; wire_to_trace: kernel receive time of the packet whose tick closed the window, live MoldUDP64 feeds) and quantile."},
 	{"flow_edgar_docs_total", "EDGAR documents read by the filings path (flow.edgar)."},
 	{"flow_edgar_bytes_total", "Bytes of EDGAR documents read."},
 	{"flow_edgar_rejects_total", "EDGAR documents that could not be read (journaled with their reason)."},
@@ -113,7 +114,8 @@ func newCollector(p *Pipeline) *collector {
 		"decisions_total": {"action"}, "expert_calls_total": {"layer", "expert"},
 		"expert_abstains_total": {"layer", "expert"}, "expert_panics_total": {"layer", "expert"},
 		"expert_over_budget_total": {"layer", "expert"}, "expert_latency_ms": {"layer", "expert", "quantile"},
-		"flow_edgar_queue": {"partition"},
+		"decision_latency_seconds": {"path", "quantile"},
+		"flow_edgar_queue":         {"partition"},
 	}
 	for _, m := range metricHelp {
 		c.desc(m.name, m.help, labels[m.name]...)
@@ -295,6 +297,17 @@ func (c *collector) collectStage(e emitter) {
 	e.gauge("router_version", float64(m.Version.Load()))
 	e.counter("router_swaps_total", float64(m.Swaps.Load()))
 	e.counter("router_batches_total", float64(m.Batches.Load()))
+	lat := func(path string, f func() (p50, p99, p999 int64, n uint64)) {
+		p50, p99, p999, n := f()
+		if n == 0 {
+			return
+		}
+		e.gauge("decision_latency_seconds", float64(p50)/1e9, path, "0.5")
+		e.gauge("decision_latency_seconds", float64(p99)/1e9, path, "0.99")
+		e.gauge("decision_latency_seconds", float64(p999)/1e9, path, "0.999")
+	}
+	lat("close_to_trace", st.Latency)
+	lat("wire_to_trace", st.WireLatency)
 	for a := range m.Actions {
 		e.counter("decisions_total", float64(m.Actions[a].Load()), decide.ActionName(uint8(a)))
 	}

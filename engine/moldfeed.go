@@ -27,30 +27,55 @@ type MoldFeed struct {
 	done chan error
 }
 
-// moldMsg is one ITCH message crossing from the receiver to the reader.
+// moldMsg is one ITCH message crossing from the receiver to the reader,
+// or (ev set) one of the session's sequence events.
 type moldMsg struct {
-	seq uint64
-	n   uint8
-	b   [52]byte // the longest ITCH 5.0 message is 50 bytes
+	seq   uint64
+	rx    int64 // receive time of the message's packet (ns since the epoch)
+	count uint64
+	ev    byte // record.ControlGap, ControlRequest, ControlLost; 0: a message
+	n     uint8
+	b     [52]byte // the longest ITCH 5.0 message is 50 bytes
 }
 
-// newMsgRing returns the reader side of a live ITCH feed and the deliver
-// function its transport calls with each message, in sequence order.
-func newMsgRing() (*moldReader, func(seq uint64, msg []byte), error) {
+// newMsgRing returns the reader side of a live ITCH feed and the push
+// function its transport calls with each message, in sequence order, and
+// each sequence event where it happens. Calls to push are serialised (the
+// receiver's lock).
+func newMsgRing() (*moldReader, func(m *moldMsg), error) {
 	rg, err := ring.NewSPSC[moldMsg](1 << 16)
 	if err != nil {
 		return nil, nil, err
 	}
 	rd := &moldReader{ring: rg}
-	deliver := func(seq uint64, msg []byte) {
-		m := moldMsg{seq: seq, n: uint8(min(len(msg), 255))}
-		copy(m.b[:], msg)  // a longer one is refused by its length in Next
-		for !rg.Push(&m) { // the engine is behind: the transport buffers meanwhile
+	push := func(m *moldMsg) {
+		for !rg.Push(m) { // the engine is behind: the transport buffers meanwhile
 			rd.waits.Add(1)
 			time.Sleep(50 * time.Microsecond)
 		}
 	}
-	return rd, deliver, nil
+	return rd, push, nil
+}
+
+// msgDeliver returns the session's Deliver for push: each message with the
+// receive time of its packet.
+func msgDeliver(rx func() int64, push func(m *moldMsg)) func(seq uint64, msg []byte) {
+	var m moldMsg
+	return func(seq uint64, msg []byte) {
+		m = moldMsg{seq: seq, rx: rx(), n: uint8(min(len(msg), 255))}
+		copy(m.b[:], msg) // a longer one is refused by its length in Next
+		push(&m)
+	}
+}
+
+// feedEvents hooks the session's sequence events to push, in the stream.
+func feedEvents(s *moldudp64.Session, push func(m *moldMsg)) {
+	ev := func(kind byte) func(from, count uint64) {
+		return func(from, count uint64) {
+			push(&moldMsg{seq: from, count: count, ev: kind, rx: time.Now().UnixNano()})
+		}
+	}
+	s.OnGap, s.OnRequest, s.OnLost = ev(record.ControlGap), ev(record.ControlRequest), ev(record.ControlLost)
 }
 
 // StartMoldFeed opens the feed of the profile's feed.moldudp64 section and
@@ -60,15 +85,18 @@ func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols)
 	if err != nil {
 		return nil, err
 	}
-	rd, deliver, err := newMsgRing()
+	rd, push, err := newMsgRing()
 	if err != nil {
 		return nil, err
 	}
-	recv, err := moldudp64.Listen(moldudp64.ReceiverConfig{Listen: f.Listen, Multicast: f.Multicast, Interface: f.Interface,
+	var recv *moldudp64.Receiver
+	deliver := msgDeliver(func() int64 { return recv.S.Rx() }, push)
+	recv, err = moldudp64.Listen(moldudp64.ReceiverConfig{Listen: f.Listen, Multicast: f.Multicast, Interface: f.Interface,
 		Rerequest: f.Rerequest, Session: moldudp64.SessionOptions{JoinLate: f.JoinLate}}, deliver)
 	if err != nil {
 		return nil, err
 	}
+	feedEvents(recv.S, push)
 	mf := &MoldFeed{recv: recv, rd: rd, src: itch.NewSource(rd, syms, itch.SourceOptions{Date: day}), done: make(chan error, 1)}
 	go func() {
 		err := recv.Run(ctx)
@@ -92,6 +120,12 @@ func (f *MoldFeed) Counts() map[string]uint64 {
 	st := &f.recv.S.Stats
 	m["mold_packets"] = st.Packets.Load()
 	m["mold_recovered"] = st.Recovered.Load()
+	m["mold_gaps"] = st.Gaps.Load()
+	m["mold_requested"] = st.Requested.Load()
+	m["mold_rx_stamped"] = f.recv.Stamped.Load()
+	if n := f.recv.Unstamped.Load(); n > 0 {
+		m["mold_rx_unstamped"] = n
+	}
 	if n := st.Lost.Load(); n > 0 {
 		m["mold_lost"] = n
 	}
@@ -115,6 +149,9 @@ func (m *moldReader) Next() (itch.Message, itch.Meta, error) {
 	for {
 		if m.ring.Pop(&m.cur) {
 			m.bo.Reset()
+			if m.cur.ev != 0 {
+				return itch.Message{}, itch.Meta{Seq: m.cur.seq, RecvNanos: m.cur.rx, Event: m.cur.ev, Count: m.cur.count}, nil
+			}
 			msg, err := itch.Parse(m.cur.b[:min(int(m.cur.n), len(m.cur.b))])
 			if err != nil || int(m.cur.n) > len(m.cur.b) {
 				if err == nil {
@@ -130,7 +167,7 @@ func (m *moldReader) Next() (itch.Message, itch.Meta, error) {
 			}
 			m.counts.Messages++
 			m.counts.ByType[m.cur.b[0]]++
-			return msg, itch.Meta{Seq: m.cur.seq}, nil
+			return msg, itch.Meta{Seq: m.cur.seq, RecvNanos: m.cur.rx}, nil
 		}
 		if m.ended.Load() && m.ring.Len() == 0 {
 			return itch.Message{}, itch.Meta{}, io.EOF

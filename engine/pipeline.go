@@ -68,6 +68,10 @@ type Options struct {
 	Verify *Recorded
 	// Inputs names the inputs, for the summary.
 	Inputs []string
+	// Wire makes the decision stage measure packet receipt → trace: the
+	// source stamps ticks with this host's receive times (a live MoldUDP64
+	// feed).
+	Wire bool
 }
 
 // Progress is a snapshot of a running pipeline.
@@ -138,6 +142,7 @@ type Pipeline struct {
 	reloadMu    sync.Mutex
 	controls    chan record.MarketTick
 	controlErrs atomic.Uint64
+	feedEvents  [3]atomic.Uint64 // a live feed's gap, re-request and lost events (record.ControlGap…), live or replayed
 	// Operator actions by id (operator.go); opSeq is the last id given.
 	ops     sync.Map
 	opMu    sync.Mutex

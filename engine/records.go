@@ -38,7 +38,8 @@ func decodeControl(b []byte, t *record.MarketTick) error {
 		TsEvent: int64(binary.LittleEndian.Uint64(b[9:])), Price: int64(binary.LittleEndian.Uint64(b[17:])),
 		Size: binary.LittleEndian.Uint32(b[25:])}
 	switch t.Action {
-	case record.ControlRouter, record.ControlRecipe, record.ControlWindow, record.ControlOperator, record.ControlHalt:
+	case record.ControlRouter, record.ControlRecipe, record.ControlWindow, record.ControlOperator, record.ControlHalt,
+		record.ControlGap, record.ControlRequest, record.ControlLost:
 		return nil
 	}
 	return fmt.Errorf("control record of unknown type %q", t.Action)

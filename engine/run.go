@@ -93,7 +93,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		src, inputs = sf, []string{"soupbintcp://" + prof.Feed.SoupBinTCP.Addr}
 	}
 	opts := Options{Profile: prof, Symbols: syms, For: ro.For, Progress: ro.Progress,
-		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs}
+		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs, Wire: prof.Feed.Kind == "moldudp64"}
 	if live := prof.Feed.Kind == "moldudp64" || prof.Feed.Kind == "soupbintcp"; prof.Feed.Pace != "max" && !live { // a live feed paces itself
 		opts.Pacing = PaceRealtime
 	}

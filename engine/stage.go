@@ -40,7 +40,7 @@ func (p *Pipeline) newStage() error {
 	bo := ring.Backoff{NoSleep: prof.NoSleep()}
 	p.stage, err = decide.NewStage(decide.StageConfig{
 		Tenant: prof.TenantName(), Partitions: len(p.parts), MaxBatch: prof.Router.WithDefaults().MaxBatch,
-		Risk: routermodel.RiskConfig(prof.Risk), Deny: deny,
+		Risk: routermodel.RiskConfig(prof.Risk), Deny: deny, Wire: p.opts.Wire,
 		Emit: func(t *decide.DecisionTrace) {
 			t.AfterIn, t.AfterOuts = p.stageAfter, p.passed
 			p.traces.Add(t.Symbol, &t.Hash)
@@ -128,6 +128,17 @@ func (p *Pipeline) ReloadRouter(rc config.Router) error {
 // config the first time its version comes up.
 func (p *Pipeline) onControl(t *record.MarketTick, boundary int64) {
 	t.TsEvent = boundary // journaled with the control, for people reading it
+	switch t.Action {
+	case record.ControlGap:
+		p.feedEvents[0].Add(1)
+		return
+	case record.ControlRequest:
+		p.feedEvents[1].Add(1)
+		return
+	case record.ControlLost:
+		p.feedEvents[2].Add(1)
+		return
+	}
 	if t.Action == record.ControlOperator && p.stage != nil {
 		p.applyOperator(t.Seq, boundary)
 		return

@@ -19,13 +19,16 @@ import (
 
 // Summary is what a run or replay reports at its end (also as JSON).
 type Summary struct {
-	Inputs       []string          `json:"inputs,omitempty"`
-	Partitions   int               `json:"partitions"`
-	Records      map[string]uint64 `json:"records,omitempty"` // input records by type (DBN inputs)
-	Ticks        uint64            `json:"ticks"`
-	Applied      uint64            `json:"applied"`
-	Rejects      map[string]uint64 `json:"rejects"`   // refused ticks, by reason
-	Anomalies    map[string]uint64 `json:"anomalies"` // ticks processed but reported: seq gaps, late
+	Inputs     []string          `json:"inputs,omitempty"`
+	Partitions int               `json:"partitions"`
+	Records    map[string]uint64 `json:"records,omitempty"` // input records by type (DBN inputs)
+	Ticks      uint64            `json:"ticks"`
+	Applied    uint64            `json:"applied"`
+	Rejects    map[string]uint64 `json:"rejects"`   // refused ticks, by reason
+	Anomalies  map[string]uint64 `json:"anomalies"` // ticks processed but reported: seq gaps, late
+	// FeedEvents are a live feed's sequence events, as journaled: gaps
+	// seen, re-requests sent, ranges given up (lost: an anomaly).
+	FeedEvents   map[string]uint64 `json:"feed_events,omitempty"`
 	Windows      uint64            `json:"windows"`
 	LabelsFilled uint64            `json:"labels_filled"`
 	LabelsOpen   uint64            `json:"labels_open"`
@@ -92,6 +95,14 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 		wd = append(wd, part.Windows)
 		ld = append(ld, part.Labels)
 	})
+	for i, name := range [...]string{"gap", "rerequest", "lost"} {
+		if n := p.feedEvents[i].Load(); n > 0 {
+			if s.FeedEvents == nil {
+				s.FeedEvents = map[string]uint64{}
+			}
+			s.FeedEvents[name] = n
+		}
+	}
 	wsum, wcounts := window.Sum(p.syms, wd...)
 	lsum, _ := window.Sum(p.syms, ld...)
 	s.WindowDigest, s.LabelDigest = hexDigest(wsum), hexDigest(lsum)
@@ -141,6 +152,9 @@ func (s *Summary) Text(w io.Writer) {
 	fmt.Fprintf(w, "ticks       %d (%.0f/s), applied %d\n", s.Ticks, s.TicksPerSec, s.Applied)
 	fmt.Fprintf(w, "rejects     %s\n", kv(s.Rejects))
 	fmt.Fprintf(w, "anomalies   %s\n", kv(s.Anomalies))
+	if len(s.FeedEvents) > 0 {
+		fmt.Fprintf(w, "feed        %s (sequence events, journaled)\n", kv(s.FeedEvents))
+	}
 	fmt.Fprintf(w, "windows     %d, labels filled %d, open %d\n", s.Windows, s.LabelsFilled, s.LabelsOpen)
 	fmt.Fprintf(w, "symbols     %d\n", len(s.Symbols))
 	for i, sym := range s.Symbols {
@@ -155,6 +169,10 @@ func (s *Summary) Text(w io.Writer) {
 			s.Traces, d.RouterVersion, kv(d.Actions), d.RiskFlagged, d.Halted, d.PaperPnL, d.Trades)
 		fmt.Fprintf(w, "decide      close→trace p50 %v p99 %v p99.9 %v over the last %d\n",
 			time.Duration(d.LatencyP50), time.Duration(d.LatencyP99), time.Duration(d.LatencyP999), min(d.LatencyCount, 65536))
+		if d.WireCount > 0 {
+			fmt.Fprintf(w, "decide      packet→trace p50 %v p99 %v p99.9 %v over the last %d (kernel receive stamps)\n",
+				time.Duration(d.WireP50), time.Duration(d.WireP99), time.Duration(d.WireP999), min(d.WireCount, 65536))
+		}
 	}
 	fmt.Fprintf(w, "window_digest %s\n", s.WindowDigest)
 	fmt.Fprintf(w, "label_digest  %s\n", s.LabelDigest)
@@ -236,6 +254,11 @@ type DecisionSummary struct {
 	LatencyP99    int64              `json:"close_to_trace_p99_ns"`
 	LatencyP999   int64              `json:"close_to_trace_p999_ns"`
 	LatencyCount  uint64             `json:"close_to_trace_count"`
+	// Packet receipt (kernel stamp) → trace, live MoldUDP64 feeds only.
+	WireP50   int64  `json:"wire_to_trace_p50_ns,omitempty"`
+	WireP99   int64  `json:"wire_to_trace_p99_ns,omitempty"`
+	WireP999  int64  `json:"wire_to_trace_p999_ns,omitempty"`
+	WireCount uint64 `json:"wire_to_trace_count,omitempty"`
 }
 
 func (p *Pipeline) decisionSummary() *DecisionSummary {
@@ -259,5 +282,6 @@ func (p *Pipeline) decisionSummary() *DecisionSummary {
 		}
 	}
 	d.LatencyP50, d.LatencyP99, d.LatencyP999, d.LatencyCount = st.Latency()
+	d.WireP50, d.WireP99, d.WireP999, d.WireCount = st.WireLatency()
 	return d
 }

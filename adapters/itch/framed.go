@@ -22,6 +22,12 @@ type Meta struct {
 	// Offset is the byte offset of the message's length prefix (files) or
 	// of its capture record or block (captures).
 	Offset int64
+	// Event, when not 0, says this is no message but a live feed's
+	// sequence event (record.ControlGap, ControlRequest or ControlLost) of
+	// Count messages from Seq, at RecvNanos: the Source passes it on as a
+	// control tick in its place in the stream.
+	Event byte
+	Count uint64
 }
 
 // MessageReader is what a Source reads: FileReader or CaptureReader.

@@ -133,6 +133,12 @@ func (s *Source) Next(dst []record.MarketTick) (int, error) {
 			}
 			return 0, s.err
 		}
+		if s.meta.Event != 0 {
+			dst[n] = record.MarketTick{Kind: record.KindControl, Action: s.meta.Event, Seq: s.meta.Seq,
+				Size: uint32(min(s.meta.Count, 1<<32-1)), Price: s.meta.RecvNanos, TsRecv: s.meta.RecvNanos}
+			n++
+			continue
+		}
 		if !s.dated {
 			if s.meta.RecvNanos == 0 {
 				s.err = ErrNoDate

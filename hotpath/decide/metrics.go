@@ -105,15 +105,23 @@ func (l *latencies) add(ns int64) {
 // Latency returns percentiles (in ns) of window close → trace over the last
 // 65,536 traces (at most): p50, p99, p99.9 and the count of traces seen.
 // Safe from any goroutine (it allocates).
-func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) {
-	total := s.lat.n.Load()
+func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) { return s.lat.percentiles() }
+
+// WireLatency returns percentiles (in ns) of packet receipt → trace over the
+// last 65,536 traces that had a receive time (StageConfig.Wire): the
+// packet's kernel receive stamp to the trace, for the tick whose watermark
+// closed the window. All zero without Wire. Safe from any goroutine.
+func (s *Stage) WireLatency() (p50, p99, p999 int64, n uint64) { return s.wire.percentiles() }
+
+func (l *latencies) percentiles() (p50, p99, p999 int64, n uint64) {
+	total := l.n.Load()
 	k := min(total, latencyRing)
 	if k == 0 {
 		return 0, 0, 0, 0
 	}
 	v := make([]int64, k)
 	for i := range v {
-		v[i] = s.lat.ring[i].Load()
+		v[i] = l.ring[i].Load()
 	}
 	slices.Sort(v)
 	q := func(p float64) int64 { return v[min(int(float64(k)*p), int(k)-1)] }

@@ -28,6 +28,11 @@ type StageConfig struct {
 	// Emit receives each trace, on the stage's goroutine; the pointer is
 	// valid during the call only.
 	Emit func(t *DecisionTrace)
+	// Wire measures packet receipt → trace for windows that carry a
+	// receive time (FeatureWindow.ClosedRx): set it when the feed stamps
+	// this host's receive times (a live MoldUDP64 feed), not for captures,
+	// whose receive times are another host's, long ago.
+	Wire bool
 }
 
 // Stage is the decision stage. OnWindow and OnMark run on one goroutine;
@@ -53,6 +58,7 @@ type Stage struct {
 	forced    []*expert.Guard // experts forced by ladder step 6 (OpBreachForce)
 	retired   []retiredExpert // experts retired by an operator (OpRetire)
 	lat       latencies
+	wire      latencies // packet receipt → trace (StageConfig.Wire)
 	m         Metrics
 	routeFn   func([]window.FeatureWindow)
 
@@ -100,6 +106,9 @@ func NewStage(cfg StageConfig, syms *record.Symbols, m *Model) (*Stage, error) {
 		scratch: make([]byte, 0, MaxTraceSize), shScratch: make([]byte, 0, 256+2*maxTraceNameLen),
 	}
 	s.lat.init()
+	if cfg.Wire {
+		s.wire.init()
+	}
 	s.cur.Store(m)
 	s.use(m)
 	s.routeFn = s.route
@@ -356,6 +365,9 @@ func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
 	if w.ClosedNs != 0 {
 		t.LatencyNs = now - w.ClosedNs
 		s.lat.add(t.LatencyNs)
+	}
+	if s.cfg.Wire && w.ClosedRx != 0 {
+		s.wire.add(window.WallOfMono(now) - w.ClosedRx)
 	}
 	s.m.Actions[t.Action].Add(1)
 	s.cfg.Emit(t)

@@ -106,7 +106,9 @@ func (d *Dispatcher) Dispatch(ticks []record.MarketTick) {
 		if wm, ok := d.wm.Advance(t.TsEvent); ok {
 			d.mark = wm
 			d.Marks.Add(1)
-			d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: wm})
+			// TsRecv: the receive time of the tick that moved the watermark,
+			// for the windows it closes (packet → trace latency).
+			d.broadcast(record.MarketTick{Kind: record.KindWatermark, TsEvent: wm, TsRecv: t.TsRecv})
 		}
 	}
 }

@@ -70,24 +70,25 @@ type Counters struct {
 
 // Partition runs one shard. Fields are owned by its goroutine.
 type Partition struct {
-	ID      uint16
-	in      *ring.SPSC[record.MarketTick]
-	out     *ring.MPSC[Output]
-	val     *normalize.Validator
-	books   *book.Books
-	win     *window.Builder
-	Windows *window.Digest // chains of window hashes
-	Labels  *window.Digest // chains of label hashes
-	C       Counters
-	outBuf  Output
-	after   uint64 // newest ingest sequence seen (Output.After)
-	batch   []record.MarketTick
-	done    atomic.Bool
-	backoff ring.Backoff
-	marks   bool // emit OutMark outputs (a decision stage is listening)
-	noSleep bool
-	wake    *ring.Waiter // parks this loop while its ring is empty
-	outWake *ring.Waiter // the consumer of out, woken after each push
+	ID       uint16
+	in       *ring.SPSC[record.MarketTick]
+	out      *ring.MPSC[Output]
+	val      *normalize.Validator
+	books    *book.Books
+	win      *window.Builder
+	Windows  *window.Digest // chains of window hashes
+	Labels   *window.Digest // chains of label hashes
+	C        Counters
+	outBuf   Output
+	after    uint64 // newest ingest sequence seen (Output.After)
+	batch    []record.MarketTick
+	done     atomic.Bool
+	backoff  ring.Backoff
+	marks    bool  // emit OutMark outputs (a decision stage is listening)
+	closedRx int64 // receive time of the watermark being processed (Window.ClosedRx)
+	noSleep  bool
+	wake     *ring.Waiter // parks this loop while its ring is empty
+	outWake  *ring.Waiter // the consumer of out, woken after each push
 
 	cfg       Config
 	syms      *record.Symbols
@@ -178,11 +179,13 @@ func (p *Partition) process(t *record.MarketTick) (end bool) {
 	}
 	if t.Kind == record.KindWatermark {
 		end := t.Flags&record.FlagEnd != 0
+		p.closedRx = t.TsRecv
 		if end {
 			p.win.Flush()
 		} else {
 			p.win.OnWatermark(t.TsEvent)
 		}
+		p.closedRx = 0
 		if p.out != nil && p.marks {
 			p.C.Marks.Add(1)
 			if !replayed(&p.suppress.marks) {
@@ -260,6 +263,7 @@ func (e *emitter) Window(w *window.FeatureWindow) {
 	if p.fold(p.Windows, &p.C.Windows, &p.suppress.windows, w.Symbol, &w.Hash) {
 		p.outBuf.Window = *w
 		p.outBuf.Window.ClosedNs = window.MonoNow()
+		p.outBuf.Window.ClosedRx = p.closedRx
 		p.send(OutWindow)
 	}
 }

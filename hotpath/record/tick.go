@@ -51,6 +51,15 @@ const (
 	// Seq in the decision stage, from the batch after it: a venue's trading
 	// halt, placed by the feed at the halt message.
 	ControlHalt uint8 = 'H'
+	// ControlGap, ControlRequest and ControlLost are a live feed's sequence
+	// events, in the stream where they happened: a gap of Size messages
+	// from sequence number Seq seen missing, a re-request sent for them,
+	// or given up at the deadline (an anomaly). Price holds when the
+	// receiver noticed it (ns since the epoch). They change no state: the
+	// journal keeps them so a live session's record is complete.
+	ControlGap     uint8 = 'G'
+	ControlRequest uint8 = 'Q'
+	ControlLost    uint8 = 'L'
 )
 
 // Action codes of an order event, as DBN writes them.

@@ -14,6 +14,12 @@ var monoBase = time.Now()
 // measurements between goroutines (never for anything hashed).
 func MonoNow() int64 { return int64(time.Since(monoBase)) }
 
+// WallOfMono converts a MonoNow reading to wall-clock ns since the Unix
+// epoch (as of the process's start: a later clock step is not followed).
+func WallOfMono(mono int64) int64 { return monoWall + mono }
+
+var monoWall = monoBase.UnixNano()
+
 // WindowKind is the kind of a FeatureWindow (seed 004 §3).
 type WindowKind uint8
 
@@ -93,6 +99,10 @@ type FeatureWindow struct {
 	// ClosedNs is when the window closed, on the process's monotonic clock
 	// (MonoNow): a measurement for latency, never encoded or hashed.
 	ClosedNs int64
+	// ClosedRx is the receive time (ns since the Unix epoch) of the tick
+	// whose watermark closed the window, when the feed stamps receive times
+	// (0 otherwise): packet receipt → trace latency. Never encoded or hashed.
+	ClosedRx int64
 }
 
 // LabelFill records that a window's label is known: the window moves from
