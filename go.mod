@@ -6,6 +6,7 @@ require (
 	github.com/NimbleMarkets/dbn-go v0.6.0
 	github.com/anthdm/hollywood v1.0.5
 	github.com/cenkalti/backoff/v5 v5.0.3
+	github.com/cilium/ebpf v0.22.0
 	github.com/go-jose/go-jose/v4 v4.1.4
 	github.com/jackc/pgx/v5 v5.8.0
 	github.com/klauspost/compress v1.19.2
