@@ -90,6 +90,7 @@ var metricHelp = []struct{ name, help string }{
 	{"shipper_errors_total", "Failed shipper batches and reconnects."},
 	{"shipper_batch_records", "Journal records per committed shipper batch."},
 	{"expert_latency_ms", "Expert call latency over the last 1024 calls, per expert and quantile."},
+	{"feed_wire_total", "A live feed's transport counts, per name: MoldUDP64 packets, gaps, re-requests, recovered and lost messages, receive stamps, and (feed.moldudp64.xdp) the XDP counter's packets, wire gaps and missed messages at the driver; xdp_packets minus mold_packets were lost in this host."},
 	{"decision_latency_seconds", "Latency to the DecisionTrace over the last 65,536 traces, per path (close_to_trace: window close; wire_to_trace: kernel receive time of the packet whose tick closed the window, live MoldUDP64 feeds) and quantile."},
 	{"flow_edgar_docs_total", "EDGAR documents read by the filings path (flow.edgar)."},
 	{"flow_edgar_bytes_total", "Bytes of EDGAR documents read."},
@@ -114,8 +115,8 @@ func newCollector(p *Pipeline) *collector {
 		"decisions_total": {"action"}, "expert_calls_total": {"layer", "expert"},
 		"expert_abstains_total": {"layer", "expert"}, "expert_panics_total": {"layer", "expert"},
 		"expert_over_budget_total": {"layer", "expert"}, "expert_latency_ms": {"layer", "expert", "quantile"},
-		"decision_latency_seconds": {"path", "quantile"},
-		"flow_edgar_queue":         {"partition"},
+		"decision_latency_seconds": {"path", "quantile"}, "feed_wire_total": {"name"},
+		"flow_edgar_queue": {"partition"},
 	}
 	for _, m := range metricHelp {
 		c.desc(m.name, m.help, labels[m.name]...)
@@ -139,6 +140,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectShipper(e)
 	c.collectJournal(e)
 	c.collectStage(e)
+	if wc := c.p.wire.Load(); wc != nil {
+		for k, v := range (*wc).WireCounts() {
+			e.counter("feed_wire_total", float64(v), k)
+		}
+	}
 }
 
 // emitter sends the metrics of one scrape.

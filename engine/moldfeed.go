@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"thunderline/adapters/itch"
+	"thunderline/adapters/moldbpf"
 	"thunderline/adapters/moldudp64"
 	"thunderline/engine/config"
 	"thunderline/hotpath/record"
@@ -25,6 +27,13 @@ type MoldFeed struct {
 	rd   *moldReader
 	src  *itch.Source
 	done chan error
+	// xdp counts the feed's packets at the driver (feed.moldudp64.xdp);
+	// nil when off or refused (xdpErr says why).
+	xdp    *moldbpf.Counter
+	xdpErr error
+	port   uint16
+	xdpMu  sync.Mutex
+	xdpEnd *moldbpf.Counts // the counts when the feed ended and the program was detached
 }
 
 // moldMsg is one ITCH message crossing from the receiver to the reader,
@@ -97,14 +106,32 @@ func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols)
 		return nil, err
 	}
 	feedEvents(recv.S, push)
-	mf := &MoldFeed{recv: recv, rd: rd, src: itch.NewSource(rd, syms, itch.SourceOptions{Date: day}), done: make(chan error, 1)}
+	mf := &MoldFeed{recv: recv, rd: rd, src: itch.NewSource(rd, syms, itch.SourceOptions{Date: day}), done: make(chan error, 1),
+		port: uint16(recv.Addr().Port)}
+	if f.XDP.Interface != "" {
+		mf.xdp, mf.xdpErr = moldbpf.Attach(f.XDP.Interface, moldbpf.Mode(f.XDP.Mode), mf.port)
+	}
 	go func() {
 		err := recv.Run(ctx)
 		rd.ended.Store(true)
+		if mf.xdp != nil {
+			x, err := mf.xdp.Counts(mf.port)
+			mf.xdpMu.Lock()
+			if err == nil {
+				mf.xdpEnd = &x
+			}
+			mf.xdp.Close()
+			mf.xdp = nil
+			mf.xdpMu.Unlock()
+		}
 		mf.done <- err
 	}()
 	return mf, nil
 }
+
+// XDPErr is why the XDP counter asked for is not running (nil: running,
+// or not asked for).
+func (f *MoldFeed) XDPErr() error { return f.xdpErr }
 
 // Addr is the feed socket's local address.
 func (f *MoldFeed) Addr() string { return f.recv.Addr().String() }
@@ -113,18 +140,47 @@ func (f *MoldFeed) Addr() string { return f.recv.Addr().String() }
 func (f *MoldFeed) Next(dst []record.MarketTick) (int, error) { return f.src.Next(dst) }
 
 // Counts are the ITCH messages by type, the refusals and the session's
-// semantics, and the MoldUDP64 session's gaps.
+// semantics, and the MoldUDP64 session's gaps (WireCounts). Read it once
+// the feed has ended: the ITCH counts belong to the reader.
 func (f *MoldFeed) Counts() map[string]uint64 {
 	c := f.src.Counts()
 	m := c.Map()
+	for k, v := range f.WireCounts() {
+		m[k] = v
+	}
+	return m
+}
+
+// WireCounts are the transport's counts: the MoldUDP64 session's packets,
+// gaps, re-requests, recoveries and losses, receive stamps, and the XDP
+// counter's view of the wire. Safe from any goroutine (for /metrics).
+func (f *MoldFeed) WireCounts() map[string]uint64 {
+	m := map[string]uint64{}
 	st := &f.recv.S.Stats
 	m["mold_packets"] = st.Packets.Load()
 	m["mold_recovered"] = st.Recovered.Load()
 	m["mold_gaps"] = st.Gaps.Load()
 	m["mold_requested"] = st.Requested.Load()
 	m["mold_rx_stamped"] = f.recv.Stamped.Load()
+	m["mold_feed_datagrams"] = f.recv.FeedReads.Load()
 	if n := f.recv.Unstamped.Load(); n > 0 {
 		m["mold_rx_unstamped"] = n
+	}
+	f.xdpMu.Lock()
+	x := f.xdpEnd
+	if f.xdp != nil {
+		if c, err := f.xdp.Counts(f.port); err == nil {
+			x = &c
+		}
+	}
+	f.xdpMu.Unlock()
+	switch {
+	case x != nil:
+		// At the driver: xdp_packets - mold_packets were lost in this host
+		// (socket buffer, the receiver); xdp_gaps happened on the wire.
+		m["xdp_packets"], m["xdp_gaps"], m["xdp_missed"], m["xdp_late"] = x.Packets, x.Gaps, x.Missed, x.Reorders
+	case f.xdpErr != nil:
+		m["xdp_unavailable"] = 1
 	}
 	if n := st.Lost.Load(); n > 0 {
 		m["mold_lost"] = n

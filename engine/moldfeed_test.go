@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,10 +94,20 @@ func TestLiveMoldJournalReplays(t *testing.T) {
 
 // runLiveMold publishes an ITCH file over MoldUDP64 on loopback through
 // feed-sim (one packet in seven dropped, one in five sent late) with a
-// re-request server, runs a pipeline (opts, the replay profile) on the
-// live feed to the end of the session, and returns its summary and the
-// feed's counts.
+// re-request server, runs a pipeline (opts, the replay profile by default)
+// on the live feed to the end of the session, and returns its summary and
+// the feed's counts.
 func runLiveMold(t *testing.T, file string, opts Options) (*Summary, map[string]uint64) {
+	t.Helper()
+	got, c, _ := liveMold(t, file, opts, config.MoldFeed{Listen: "127.0.0.1:0"}, nil, feedsim.Options{DropEvery: 7, ReorderEvery: 5})
+	return got, c
+}
+
+// liveMold is runLiveMold with the feed's config (Listen, XDP), the
+// publisher's socket (dial; nil: a loopback one) and feed-sim's options;
+// it also returns feed-sim's counts.
+func liveMold(t *testing.T, file string, opts Options, feed config.MoldFeed, dial func(addr string) *net.UDPConn,
+	fo feedsim.Options) (*Summary, map[string]uint64, feedsim.Stats) {
 	t.Helper()
 	var session [moldudp64.SessionLen]byte
 	copy(session[:], "SNIPPET   ")
@@ -110,12 +121,11 @@ func runLiveMold(t *testing.T, file string, opts Options) (*Summary, map[string]
 
 	prof := opts.Profile
 	if prof == nil {
-		var err error
 		if prof, err = ReplayProfile(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	feed := config.MoldFeed{Listen: "127.0.0.1:0", Rerequest: srv.Addr(), Date: "2019-12-30"}
+	feed.Rerequest, feed.Date = srv.Addr(), "2019-12-30"
 	syms := record.NewSymbols()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -128,9 +138,13 @@ func runLiveMold(t *testing.T, file string, opts Options) (*Summary, map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := moldudp64.Dial(mf.Addr(), session)
-	if err != nil {
-		t.Fatal(err)
+	var pub *moldudp64.Publisher
+	if dial == nil {
+		if pub, err = moldudp64.Dial(mf.Addr(), session); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		pub = moldudp64.NewPublisher(dial(mf.Addr()), session)
 	}
 	defer pub.Close()
 	pub.Store = store
@@ -139,15 +153,17 @@ func runLiveMold(t *testing.T, file string, opts Options) (*Summary, map[string]
 		t.Fatal(err)
 	}
 	defer f.Close()
+	stats := make(chan feedsim.Stats, 1)
 	go func() {
-		// One packet in seven dropped, one in five sent after the next.
-		if _, err := feedsim.PublishMold(ctx, itch.NewFileReader(f), pub, feedsim.Options{DropEvery: 7, ReorderEvery: 5}); err != nil {
+		st, err := feedsim.PublishMold(ctx, itch.NewFileReader(f), pub, fo)
+		if err != nil {
 			t.Error(err)
 		}
+		stats <- st
 	}()
 	got, err := p.Run(ctx, mf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got, mf.Counts()
+	return got, mf.Counts(), <-stats
 }

@@ -93,6 +93,10 @@ type Progress struct {
 // positioned is a source that reports how far it has read (file inputs).
 type positioned interface{ Position() (int64, int64) }
 
+// wireCounted is a live source whose transport counts what the wire
+// brought (safe from any goroutine): /metrics exports them.
+type wireCounted interface{ WireCounts() map[string]uint64 }
+
 // Pipeline is the data plane of one run.
 type Pipeline struct {
 	// shipping is the Postgres shipper of this run, if any (metrics only).
@@ -121,6 +125,7 @@ type Pipeline struct {
 	startWall atomic.Int64 // wall time the run started, ns since the epoch
 	tel       telemetry
 	src       atomic.Pointer[positioned] // the running source, if it reports its position (progress)
+	wire      atomic.Pointer[wireCounted]
 
 	// Decision stage (nil when the router is disabled).
 	stage  *decide.Stage
@@ -306,6 +311,9 @@ func (p *Pipeline) Partitions() int { return len(p.parts) }
 func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	start := time.Now()
 	p.startWall.Store(start.UnixNano())
+	if wc, ok := src.(wireCounted); ok {
+		p.wire.Store(&wc)
+	}
 	if pf, ok := src.(positioned); ok {
 		p.src.Store(&pf)
 	}

@@ -79,6 +79,10 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := mf.XDPErr(); err != nil && ro.Logger != nil {
+			// Once, at the start; the count is xdp_unavailable.
+			ro.Logger.Warn("feed.moldudp64.xdp: running without the XDP packet counter", "err", err)
+		}
 		src, inputs = mf, []string{"moldudp64://" + mf.Addr()}
 	case "soupbintcp":
 		if ro.For > 0 {

@@ -44,8 +44,9 @@ type Receiver struct {
 	// otherwise the time the receiver read it.
 	StampErr error
 	// Stamped and Unstamped count datagrams read with and without a kernel
-	// receive timestamp.
-	Stamped, Unstamped atomic.Uint64
+	// receive timestamp; FeedReads, datagrams read on the feed socket
+	// (retransmissions come on the re-request socket).
+	Stamped, Unstamped, FeedReads atomic.Uint64
 }
 
 // Listen opens the feed (and re-request) sockets. deliver gets each message
@@ -106,6 +107,9 @@ func (r *Receiver) Run(ctx context.Context) error {
 			n, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
 			if err != nil {
 				return // closed
+			}
+			if c == r.feed {
+				r.FeedReads.Add(1)
 			}
 			now := time.Now()
 			rx := rxStamp(oob[:oobn])
@@ -321,7 +325,13 @@ func Dial(addr string, session [SessionLen]byte) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moldudp64: publish to %s: %w", addr, err)
 	}
-	return &Publisher{conn: c, session: session, Store: NewMemStore(1), next: 1, MaxPayload: 1400}, nil
+	return NewPublisher(c, session), nil
+}
+
+// NewPublisher returns a publisher of session on a connected socket (one
+// opened elsewhere: in another network namespace, say).
+func NewPublisher(c *net.UDPConn, session [SessionLen]byte) *Publisher {
+	return &Publisher{conn: c, session: session, Store: NewMemStore(1), next: 1, MaxPayload: 1400}
 }
 
 // Add queues msg for the current packet (sending the packet first when msg

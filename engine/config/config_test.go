@@ -85,6 +85,8 @@ func TestStrictErrors(t *testing.T) {
 		}
 	}
 	f("windw: {length: 1s}\n", "windw", "line 1: windw: unknown key")
+	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {interface: eth0, mode: fast}}}\n", "feed.moldudp64.xdp.mode", "want auto, native or generic")
+	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {mode: native}}}\n", "feed.moldudp64.xdp.mode", "nothing to attach to")
 	// Found by a hostile audit: every number bounded and finite, one
 	// document, a file of reasonable size, each error at its own field.
 	f("window: {overlap: .nan}\n", "window.overlap", "want a finite number")

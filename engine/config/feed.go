@@ -23,6 +23,18 @@ type MoldFeed struct {
 	// Date is the session's day, YYYY-MM-DD: event times are its midnight
 	// in New York plus the messages' timestamps [today in New York].
 	Date string `yaml:"date"`
+	// XDP counts the feed's packets and wire sequence gaps at the network
+	// driver (adapters/moldbpf), beside what the socket reads: /metrics
+	// then tells a gap on the wire from a drop in this host. Off unless
+	// an interface is given; where the kernel or privileges refuse, the
+	// run says so once, counts it and goes on without it.
+	XDP FeedXDP `yaml:"xdp"`
+}
+
+// FeedXDP places the XDP packet and gap counter (feed.moldudp64.xdp).
+type FeedXDP struct {
+	Interface string `yaml:"interface"` // the interface the feed arrives on ("": off)
+	Mode      string `yaml:"mode"`      // auto | native | generic [auto]
 }
 
 // Day returns the session day.
@@ -45,6 +57,14 @@ func (f MoldFeed) Day() (time.Time, error) {
 func (f MoldFeed) validate() error {
 	if f.Listen == "" {
 		return spec.Fieldf("feed.moldudp64.listen", "required with feed.kind moldudp64 (host:port, or group:port with multicast)")
+	}
+	switch f.XDP.Mode {
+	case "", "auto", "native", "generic":
+	default:
+		return spec.Fieldf("feed.moldudp64.xdp.mode", "%q: want auto, native or generic", f.XDP.Mode)
+	}
+	if f.XDP.Mode != "" && f.XDP.Interface == "" {
+		return spec.Fieldf("feed.moldudp64.xdp.mode", "without feed.moldudp64.xdp.interface: there is nothing to attach to")
 	}
 	_, err := f.Day()
 	return err
