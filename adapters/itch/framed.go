@@ -53,6 +53,7 @@ type MessageReader interface {
 type FileReader struct {
 	r       *bufio.Reader
 	buf     [1 << 16]byte
+	pre     [2]byte // the length prefix (a field: a local would escape through io.ReadFull, one allocation a message)
 	off     int64
 	seq     uint64
 	counts  Counts
@@ -68,8 +69,8 @@ func NewFileReader(r io.Reader) *FileReader {
 func (f *FileReader) Next() (Message, Meta, error) {
 	for {
 		start := f.off
-		var pre [2]byte
-		n, err := io.ReadFull(f.r, pre[:])
+		pre := f.pre[:]
+		n, err := io.ReadFull(f.r, pre)
 		f.off += int64(n)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -77,7 +78,7 @@ func (f *FileReader) Next() (Message, Meta, error) {
 			}
 			return Message{}, Meta{}, readErr(err, start, -1, -1, "in the 2-byte length prefix")
 		}
-		l := int(binary.BigEndian.Uint16(pre[:]))
+		l := int(binary.BigEndian.Uint16(pre))
 		b := f.buf[:l]
 		n, err = io.ReadFull(f.r, b)
 		f.off += int64(n)
