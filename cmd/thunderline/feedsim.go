@@ -30,21 +30,36 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	packet := fs.Int("packet", 8, "messages per MoldUDP64 packet")
 	drop := fs.Int("drop-every", 0, "drop every `n`-th packet (its messages stay re-requestable)")
 	reorder := fs.Int("reorder-every", 0, "send every `n`-th packet after the next one")
+	synth := fs.Uint64("synthetic", 0, "send a synthetic session of `n` order messages instead of a file (adds, executions, deletes; event time paced by --rate)")
+	symbols := fs.Int("symbols", 16, "symbols of the synthetic session")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	if *file == "" || (*mold == "") == (*soup == "") {
-		return usagef("feed-sim: give --file and exactly one of --mold and --soup")
+	if (*file == "") == (*synth == 0) || (*mold == "") == (*soup == "") {
+		return usagef("feed-sim: give --file or --synthetic N, and exactly one of --mold and --soup")
 	}
-	f, _, err := inputfile.Open(*file, inputfile.Options{What: "itch input"})
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var src feedsim.Source = itch.NewFileReader(bufio.NewReaderSize(f, 1<<16))
-	if l := strings.ToLower(*file); strings.HasSuffix(l, ".pcap") || strings.HasSuffix(l, ".pcapng") {
-		if src, err = itch.NewCaptureReader(bufio.NewReaderSize(f, 1<<16)); err != nil {
-			return fmt.Errorf("feed-sim: %w", err)
+	var src feedsim.Source
+	if *synth > 0 {
+		r := *rate
+		if r == 0 {
+			r = 100_000
+		}
+		s, err := feedsim.NewSynthITCH(feedsim.SynthConfig{Symbols: *symbols, Messages: *synth, Rate: r})
+		if err != nil {
+			return err
+		}
+		src, *rate = s, r
+	} else {
+		f, _, err := inputfile.Open(*file, inputfile.Options{What: "itch input"})
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src = itch.NewFileReader(bufio.NewReaderSize(f, 1<<16))
+		if l := strings.ToLower(*file); strings.HasSuffix(l, ".pcap") || strings.HasSuffix(l, ".pcapng") {
+			if src, err = itch.NewCaptureReader(bufio.NewReaderSize(f, 1<<16)); err != nil {
+				return fmt.Errorf("feed-sim: %w", err)
+			}
 		}
 	}
 	o := feedsim.Options{Rate: *rate, Speed: *speed, PacketMessages: *packet, DropEvery: *drop, ReorderEvery: *reorder}

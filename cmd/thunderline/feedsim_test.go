@@ -45,3 +45,38 @@ func TestFeedSimMold(t *testing.T) {
 		t.Fatalf("feed-sim without a destination: exit %d", code)
 	}
 }
+
+// `feed-sim --synthetic N --mold ADDR` sends a synthetic session: the
+// directory, then N order messages, paced at --rate.
+func TestFeedSimSynthetic(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadBuffer(8 << 20)
+	code, out, errOut := cli(t, "feed-sim", "--synthetic", "4000", "--symbols", "3", "--rate", "1000000",
+		"--mold", conn.LocalAddr().String())
+	if code != 0 || !strings.Contains(out, "4004 messages in") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	got := 0
+	buf := make([]byte, moldudp64.MaxDatagram)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(buf); err != nil {
+			t.Fatalf("after %d messages: %v", got, err)
+		}
+		count := binary.BigEndian.Uint16(buf[18:20])
+		if count == moldudp64.EndOfSession {
+			break
+		}
+		got += int(count)
+	}
+	if got != 4004 {
+		t.Fatalf("received %d messages, want 4,004 (system event, 3 directory, 4,000 orders)", got)
+	}
+	if code, _, _ := cli(t, "feed-sim", "--synthetic", "5", "--file", "x", "--mold", "127.0.0.1:1"); code != 2 {
+		t.Fatalf("--synthetic with --file: exit %d", code)
+	}
+}
