@@ -101,11 +101,12 @@ func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols)
 	var recv *moldudp64.Receiver
 	deliver := msgDeliver(func() int64 { return recv.S.Rx() }, push)
 	recv, err = moldudp64.Listen(moldudp64.ReceiverConfig{Listen: f.Listen, Multicast: f.Multicast, Interface: f.Interface,
-		Rerequest: f.Rerequest, Session: moldudp64.SessionOptions{JoinLate: f.JoinLate}}, deliver)
+		Rerequest: f.Rerequest, Session: moldudp64.SessionOptions{JoinLate: f.JoinLate}, BusyPoll: f.BusyPoll != nil && *f.BusyPoll}, deliver)
 	if err != nil {
 		return nil, err
 	}
 	feedEvents(recv.S, push)
+	rd.bo.NoSleep = f.BusyPoll != nil && *f.BusyPoll
 	mf := &MoldFeed{recv: recv, rd: rd, src: itch.NewSource(rd, syms, itch.SourceOptions{Date: day}), done: make(chan error, 1),
 		port: uint16(recv.Addr().Port)}
 	if f.XDP.Interface != "" {
@@ -158,6 +159,7 @@ func (f *MoldFeed) WireCounts() map[string]uint64 {
 	m := map[string]uint64{}
 	st := &f.recv.S.Stats
 	m["mold_packets"] = st.Packets.Load()
+	m["mold_messages"] = st.Messages.Load()
 	m["mold_recovered"] = st.Recovered.Load()
 	m["mold_gaps"] = st.Gaps.Load()
 	m["mold_requested"] = st.Requested.Load()
@@ -233,4 +235,8 @@ func (m *moldReader) Next() (itch.Message, itch.Meta, error) {
 }
 
 func (m *moldReader) Counts() *itch.Counts { return &m.counts }
+
+// Ready reports whether Next would return without waiting: the Source then
+// hands a partial batch on rather than wait for the feed to fill it.
+func (m *moldReader) Ready() bool { return m.ring.Len() > 0 || m.ended.Load() }
 func (m *moldReader) LastRefusal() error   { return m.refusal }

@@ -75,7 +75,10 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			ctx, cancel = context.WithTimeout(ctx, ro.For)
 			defer cancel()
 		}
-		mf, err := StartMoldFeed(ctx, prof.Feed.MoldUDP64, syms)
+		feed := prof.Feed.MoldUDP64
+		busy := prof.BusyPolled()
+		feed.BusyPoll = &busy
+		mf, err := StartMoldFeed(ctx, feed, syms)
 		if err != nil {
 			return nil, err
 		}

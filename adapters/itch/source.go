@@ -123,7 +123,13 @@ func (s *Source) Next(dst []record.MarketTick) (int, error) {
 		return 0, fmt.Errorf("%w: %d slots, need at least %d", ErrShortBuffer, len(dst), MaxTicksPerMessage)
 	}
 	n := 0
+	ready, live := s.r.(interface{ Ready() bool })
 	for n+MaxTicksPerMessage <= len(dst) {
+		if live && n > 0 && s.err == nil && !ready.Ready() {
+			// A live feed with nothing more yet: hand over what there is
+			// instead of waiting for the batch to fill.
+			return n, nil
+		}
 		if s.err == nil {
 			s.msg, s.meta, s.err = s.r.Next()
 		}

@@ -13,6 +13,12 @@ import (
 // MaxDatagram is the largest datagram read or written (the UDP maximum).
 const MaxDatagram = 65535
 
+// NoServerDeadline is how long a gap stays open without a re-request
+// server: long enough for a reordered packet, short enough that messages
+// held back behind a gap nobody can fill do not overflow MaxPending at a
+// full feed's rate.
+const NoServerDeadline = 5 * time.Millisecond
+
 // ReceiverConfig says where a feed comes from.
 type ReceiverConfig struct {
 	// Listen is the local address of the feed: "host:port" for unicast, or
@@ -23,11 +29,18 @@ type ReceiverConfig struct {
 	Multicast bool
 	Interface string
 	// Rerequest is the re-request server's address; empty: gaps are not
-	// asked for and are given up at the deadline.
+	// asked for and are given up at the deadline, which then defaults to
+	// NoServerDeadline (only a reordered packet can still fill them).
 	Rerequest string
 	Session   SessionOptions
 	// OnError, when set, hears of each refused packet (the session goes on).
 	OnError func(error)
+	// BusyPoll reads the feed socket with non-blocking reads and
+	// runtime.Gosched between them instead of parking in the network
+	// poller: for hosts whose loops never park (rings.wait: yield), where
+	// the runtime polls the network as rarely as every 10 ms. It keeps a
+	// core busy while the feed is quiet.
+	BusyPoll bool
 }
 
 // Receiver reads a MoldUDP64 feed from a UDP socket into a Session, sends
@@ -47,6 +60,7 @@ type Receiver struct {
 	// receive timestamp; FeedReads, datagrams read on the feed socket
 	// (retransmissions come on the re-request socket).
 	Stamped, Unstamped, FeedReads atomic.Uint64
+	closing                       atomic.Bool
 }
 
 // Listen opens the feed (and re-request) sockets. deliver gets each message
@@ -55,6 +69,9 @@ func Listen(cfg ReceiverConfig, deliver func(seq uint64, msg []byte)) (*Receiver
 	addr, err := net.ResolveUDPAddr("udp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("moldudp64: feed address %q: %w", cfg.Listen, err)
+	}
+	if cfg.Rerequest == "" && cfg.Session.Deadline == 0 {
+		cfg.Session.Deadline = NoServerDeadline
 	}
 	r := &Receiver{cfg: cfg, S: NewSession(cfg.Session, deliver)}
 	if cfg.Multicast {
@@ -103,8 +120,21 @@ func (r *Receiver) Run(ctx context.Context) error {
 		defer wg.Done()
 		buf := make([]byte, MaxDatagram)
 		oob := make([]byte, oobLen)
+		var busy *busyReader
+		if c == r.feed && r.cfg.BusyPoll {
+			var err error
+			if busy, err = newBusyReader(c, &r.closing); err != nil && r.cfg.OnError != nil {
+				r.cfg.OnError(err) // and read through the poller
+			}
+		}
 		for {
-			n, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
+			var n, oobn int
+			var err error
+			if busy != nil {
+				n, oobn, err = busy.read(buf, oob)
+			} else {
+				n, oobn, _, _, err = c.ReadMsgUDPAddrPort(buf, oob)
+			}
 			if err != nil {
 				return // closed
 			}
@@ -169,6 +199,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 }
 
 func (r *Receiver) close() {
+	r.closing.Store(true)
 	r.feed.Close()
 	if r.req != nil {
 		r.req.Close()
@@ -304,7 +335,8 @@ func (s *RetransmitServer) Close() error { return s.conn.Close() }
 
 // Publisher sends a session's messages as downstream packets to one
 // address (unicast or a multicast group), keeping the sequence numbers and
-// a copy of every message for retransmission.
+// a copy of every message for retransmission (Store; nil keeps none: a
+// benchmark's publisher that no one re-requests from).
 type Publisher struct {
 	conn       *net.UDPConn
 	session    [SessionLen]byte
@@ -350,7 +382,10 @@ func (p *Publisher) Add(msg []byte) (uint64, error) {
 	}
 	p.buf = AppendMessage(p.buf, msg)
 	p.count++
-	seq := p.Store.Add(msg)
+	seq := p.next
+	if p.Store != nil {
+		seq = p.Store.Add(msg)
+	}
 	p.next = seq + 1
 	return seq, nil
 }

@@ -11,11 +11,14 @@ import (
 // runFeed publishes n messages ("m<seq>") in packets of per messages to a
 // receiver on loopback, dropping every packet whose index drop says, then
 // ends the session; it returns what the receiver delivered, in order.
-func runFeed(t *testing.T, n, per int, drop func(packet int) bool, withServer bool, opts SessionOptions) ([]string, *Receiver) {
+func runFeed(t *testing.T, n, per int, drop func(packet int) bool, withServer bool, opts SessionOptions, tune ...func(*ReceiverConfig)) ([]string, *Receiver) {
 	t.Helper()
 	var mu sync.Mutex
 	var got []string
 	cfg := ReceiverConfig{Listen: "127.0.0.1:0", Session: opts}
+	for _, f := range tune {
+		f(&cfg)
+	}
 	var srv *RetransmitServer
 	pubStore := NewMemStore(1)
 	if withServer {
@@ -106,5 +109,44 @@ func TestLoopbackGapWithoutServer(t *testing.T) {
 		SessionOptions{Deadline: 50 * time.Millisecond})
 	if len(got) != 90 || r.S.Stats.Lost.Load() != 10 || got[30] != "m41" {
 		t.Fatalf("delivered %d (m31..m40 should be missing: %v), lost %d", len(got), got[28:32], r.S.Stats.Lost.Load())
+	}
+}
+
+// TestBusyPollRecoversDrops: the busy-polling feed reader (non-blocking
+// reads, yielding between them) delivers the same as the poller's: every
+// message, in order, once, the drops recovered from the re-request server;
+// and the run ends when the session does.
+func TestBusyPollRecoversDrops(t *testing.T) {
+	const n = 5_000
+	got, r := runFeed(t, n, 10, func(p int) bool { return p%7 == 3 }, true, SessionOptions{Deadline: time.Minute},
+		func(c *ReceiverConfig) { c.BusyPoll = true })
+	if len(got) != n || r.FeedReads.Load() == 0 || r.S.Stats.Recovered.Load() == 0 {
+		t.Fatalf("delivered %d of %d, feed reads %d, recovered %d", len(got), n, r.FeedReads.Load(), r.S.Stats.Recovered.Load())
+	}
+	for i, m := range got {
+		if m != fmt.Sprintf("m%d", i+1) {
+			t.Fatalf("message %d is %q", i+1, m)
+		}
+	}
+}
+
+// TestBusyPollStops: a busy-polling receiver on a quiet feed stops when
+// its context ends.
+func TestBusyPollStops(t *testing.T) {
+	r, err := Listen(ReceiverConfig{Listen: "127.0.0.1:0", BusyPoll: true}, func(uint64, []byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a busy-polling receiver did not stop")
 	}
 }

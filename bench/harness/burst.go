@@ -49,6 +49,9 @@ type sample struct {
 	latP50  int64
 	backlog uint64 // ticks in the partition rings
 	step    int64  // ladder step
+	// Live feed runs: packet receipt → trace, worst and median in the
+	// interval (ns; 0: none).
+	wireMax, wireP50 int64
 }
 
 func burstProfile(mult int, codec, dir string) (*config.Profile, error) {

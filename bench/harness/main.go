@@ -67,6 +67,17 @@ func run(records, rounds int, realPath, out string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	if *liveOnly {
+		text, err := liveSection()
+		if err != nil {
+			return err
+		}
+		fmt.Print(text)
+		if out != "" {
+			return os.WriteFile(out, []byte(text), 0o644)
+		}
+		return nil
+	}
 	if *colocatedOnly {
 		text, err := colocatedSection(tmp)
 		if err != nil {
@@ -206,6 +217,10 @@ func run(records, rounds int, realPath, out string) error {
 	}
 	b.WriteString(text)
 	if text, err = colocatedSection(tmp); err != nil {
+		return err
+	}
+	b.WriteString(text)
+	if text, err = liveSection(); err != nil {
 		return err
 	}
 	b.WriteString(text)

@@ -12,21 +12,6 @@ import (
 // each 10 ms), the partition rings' backlog, and the ladder step. Plain SVG,
 // no dependencies: a browser or the README shows it.
 func timelineSVG(s []sample, title string) []byte {
-	const (
-		w, left, right = 1000.0, 70.0, 20.0
-		panelH, gap    = 130.0, 30.0
-		top            = 40.0
-	)
-	type series struct {
-		name  string
-		color string
-		v     func(sample) float64
-	}
-	type panel struct {
-		label  string
-		unit   string
-		series []series
-	}
 	per := float64(time.Second) / float64(sampleEvery)
 	panels := []panel{
 		{"feed", "ticks/s", []series{{"ticks/s", "#555", func(x sample) float64 { return float64(x.ticks) * per }}}},
@@ -37,6 +22,29 @@ func timelineSVG(s []sample, title string) []byte {
 		{"ring backlog", "ticks", []series{{"backlog", "#2ca02c", func(x sample) float64 { return float64(x.backlog) }}}},
 		{"ladder", "step", []series{{"step", "#9467bd", func(x sample) float64 { return float64(x.step) }}}},
 	}
+	return drawTimeline(s, title, panels)
+}
+
+// series is one line of a timeline panel; panel, one strip of the picture.
+type series struct {
+	name  string
+	color string
+	v     func(sample) float64
+}
+
+type panel struct {
+	label  string
+	unit   string
+	series []series
+}
+
+// drawTimeline draws panels over the samples' common time axis.
+func drawTimeline(s []sample, title string, panels []panel) []byte {
+	const (
+		w, left, right = 1000.0, 70.0, 20.0
+		panelH, gap    = 130.0, 30.0
+		top            = 40.0
+	)
 	h := top + float64(len(panels))*(panelH+gap) + 20
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", w, h)

@@ -204,3 +204,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestBusyPolled: feed.moldudp64.busy_poll follows rings.wait unless set.
+func TestBusyPolled(t *testing.T) {
+	f := func(yml string, want bool) {
+		t.Helper()
+		p, err := Parse([]byte(yml), "t.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.BusyPolled() != want {
+			t.Errorf("%q: busy polled %v, want %v", yml, p.BusyPolled(), want)
+		}
+	}
+	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\"}}\n", false)
+	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\"}}\nrings: {wait: yield}\n", true)
+	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", busy_poll: false}}\nrings: {wait: yield}\n", false)
+	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", busy_poll: true}}\n", true)
+}

@@ -29,6 +29,21 @@ type MoldFeed struct {
 	// an interface is given; where the kernel or privileges refuse, the
 	// run says so once, counts it and goes on without it.
 	XDP FeedXDP `yaml:"xdp"`
+	// BusyPoll reads the feed socket with non-blocking reads and yields
+	// between them instead of parking in Go's network poller, and the
+	// feed's reader never sleeps: next to loops that never park the
+	// runtime polls the network as rarely as every 10 ms, which a parked
+	// reader would wait. [true with rings.wait: yield, else false]
+	BusyPoll *bool `yaml:"busy_poll"`
+}
+
+// BusyPolled reports feed.moldudp64.busy_poll, defaulting to the rings'
+// wait (yield: true).
+func (p *Profile) BusyPolled() bool {
+	if b := p.Feed.MoldUDP64.BusyPoll; b != nil {
+		return *b
+	}
+	return p.NoSleep()
 }
 
 // FeedXDP places the XDP packet and gap counter (feed.moldudp64.xdp).
