@@ -238,5 +238,5 @@ func (m *moldReader) Counts() *itch.Counts { return &m.counts }
 
 // Ready reports whether Next would return without waiting: the Source then
 // hands a partial batch on rather than wait for the feed to fill it.
-func (m *moldReader) Ready() bool { return m.ring.Len() > 0 || m.ended.Load() }
-func (m *moldReader) LastRefusal() error   { return m.refusal }
+func (m *moldReader) Ready() bool        { return m.ring.Len() > 0 || m.ended.Load() }
+func (m *moldReader) LastRefusal() error { return m.refusal }

@@ -134,12 +134,21 @@ func (l *latencies) percentiles() (p50, p99, p999 int64, n uint64) {
 // timelines: a sampler calls it every few milliseconds. Safe from any
 // goroutine; a value overwritten while it is read is read as its newer one.
 func (s *Stage) LatencySince(from uint64, dst []int64) ([]int64, uint64) {
-	total := s.lat.n.Load()
+	return s.lat.since(from, dst)
+}
+
+// WireLatencySince is LatencySince for packet receipt → trace.
+func (s *Stage) WireLatencySince(from uint64, dst []int64) ([]int64, uint64) {
+	return s.wire.since(from, dst)
+}
+
+func (l *latencies) since(from uint64, dst []int64) ([]int64, uint64) {
+	total := l.n.Load()
 	if total > from+latencyRing {
 		from = total - latencyRing
 	}
 	for i := from; i < total; i++ {
-		dst = append(dst, s.lat.ring[i%latencyRing].Load())
+		dst = append(dst, l.ring[i%latencyRing].Load())
 	}
 	return dst, total
 }
