@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -345,6 +346,8 @@ type Publisher struct {
 	MaxPayload int // [1400]
 	buf        []byte
 	count      uint16
+	// Unheard counts writes the destination refused (no socket there yet).
+	Unheard uint64
 }
 
 // Dial returns a publisher of session to addr.
@@ -397,7 +400,19 @@ func (p *Publisher) Flush() error {
 	}
 	p.buf[HeaderLen-2], p.buf[HeaderLen-1] = byte(p.count>>8), byte(p.count)
 	p.count = 0
-	_, err := p.conn.Write(p.buf)
+	return p.write(p.buf)
+}
+
+// write sends one datagram. A unicast destination with no socket yet
+// (ICMP port unreachable, seen as ECONNREFUSED on the next write) is not
+// an error for a feed: it publishes whoever listens, as a multicast feed
+// does; the datagram is counted in Unheard.
+func (p *Publisher) write(b []byte) error {
+	_, err := p.conn.Write(b)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		p.Unheard++
+		return nil
+	}
 	return err
 }
 
@@ -413,10 +428,7 @@ func (p *Publisher) Take() []byte {
 }
 
 // Send sends a packet Take returned.
-func (p *Publisher) Send(pkt []byte) error {
-	_, err := p.conn.Write(pkt)
-	return err
-}
+func (p *Publisher) Send(pkt []byte) error { return p.write(pkt) }
 
 // Skip queues nothing and sends nothing for the queued packet: its messages
 // stay in the store (a re-request gets them) but never reach the wire, as
@@ -432,8 +444,7 @@ func (p *Publisher) Heartbeat(end bool) error {
 	if end {
 		count = EndOfSession
 	}
-	_, err := p.conn.Write(AppendHeader(nil, p.session, p.next, count))
-	return err
+	return p.write(AppendHeader(nil, p.session, p.next, count))
 }
 
 // Close closes the socket.

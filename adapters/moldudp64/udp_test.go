@@ -3,6 +3,7 @@ package moldudp64
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -148,5 +149,36 @@ func TestBusyPollStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("a busy-polling receiver did not stop")
+	}
+}
+
+// TestPublisherNoListener: a publisher to a port nobody listens on keeps
+// publishing (as to a multicast group nobody joined): the refusals the
+// kernel reports are counted, not returned.
+func TestPublisherNoListener(t *testing.T) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close() // nothing there now
+	pub, err := Dial(addr, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i := range 20 {
+		if _, err := pub.Add([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Flush(); err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+	}
+	if err := pub.Heartbeat(true); err != nil {
+		t.Fatal(err)
+	}
+	if pub.Unheard == 0 {
+		t.Fatal("no refusal counted")
 	}
 }
