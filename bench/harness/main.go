@@ -55,6 +55,19 @@ func main() {
 	}
 }
 
+// onlySection returns the one section a -*-only flag asks for, or nil.
+func onlySection() func(tmp string) (string, error) {
+	switch {
+	case *liveOnly:
+		return func(string) (string, error) { return liveSection() }
+	case *colocatedOnly:
+		return colocatedSection
+	case *burstOnly:
+		return burstSection
+	}
+	return nil
+}
+
 type row struct {
 	name, what      string
 	value, baseline float64
@@ -67,30 +80,8 @@ func run(records, rounds int, realPath, out string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if *liveOnly {
-		text, err := liveSection()
-		if err != nil {
-			return err
-		}
-		fmt.Print(text)
-		if out != "" {
-			return os.WriteFile(out, []byte(text), 0o644)
-		}
-		return nil
-	}
-	if *colocatedOnly {
-		text, err := colocatedSection(tmp)
-		if err != nil {
-			return err
-		}
-		fmt.Print(text)
-		if out != "" {
-			return os.WriteFile(out, []byte(text), 0o644)
-		}
-		return nil
-	}
-	if *burstOnly {
-		text, err := burstSection(tmp)
+	if section := onlySection(); section != nil {
+		text, err := section(tmp)
 		if err != nil {
 			return err
 		}
