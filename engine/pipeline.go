@@ -102,19 +102,24 @@ type Pipeline struct {
 	// shipping is the Postgres shipper of this run, if any (metrics only).
 	shipping atomic.Pointer[ship.Shipper]
 
-	opts      Options
-	prof      *config.Profile
-	syms      *record.Symbols
-	uni       *normalize.Universe
-	parts     []*partition.Partition
-	inRings   []*ring.SPSC[record.MarketTick]
-	tRing     *ring.SPSC[record.MarketTick]
-	outRing   *ring.MPSC[partition.Output]
-	disp      *partition.Dispatcher
-	jour      *journal.Journal
-	jsink     *journalSink
-	jh        journalHealth // the journal's durability (durable.go)
-	retention struct {      // journal retention passes (beside.go)
+	opts    Options
+	prof    *config.Profile
+	syms    *record.Symbols
+	uni     *normalize.Universe
+	parts   []*partition.Partition
+	inRings []*ring.SPSC[record.MarketTick]
+	tRing   *ring.SPSC[record.MarketTick]
+	outRing *ring.MPSC[partition.Output]
+	// The decision stage's loop state (stageStep); inline: it runs on the
+	// single partition's goroutine (stage.inline).
+	stageBuf    []partition.Output
+	passBackoff ring.Backoff
+	inline      bool
+	disp        *partition.Dispatcher
+	jour        *journal.Journal
+	jsink       *journalSink
+	jh          journalHealth // the journal's durability (durable.go)
+	retention   struct {      // journal retention passes (beside.go)
 		deleted, freed, kept atomic.Uint64
 	}
 	vsink     *verifySink
@@ -221,6 +226,10 @@ func New(opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("rings.output: %w", err)
 	}
 	pcfg := partition.Config{Normalize: ncfg, Book: prof.BookConfig(), Window: wcfg, Tenant: prof.TenantName(), NoSleep: prof.NoSleep()}
+	p.stageBuf, p.passBackoff = make([]partition.Output, 64), ring.Backoff{NoSleep: prof.NoSleep()}
+	if p.inline = prof.Stage.Inline && n == 1 && prof.Router.RouterEnabled(); p.inline {
+		pcfg.Inline = p.stageInline
+	}
 	for i := 0; i < n; i++ {
 		in, err := ring.NewSPSC[record.MarketTick](pcap)
 		if err != nil {
@@ -333,10 +342,15 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	var outs outRing = p.outRing
 	var partsDone atomic.Bool
 	stageDone := make(chan struct{})
-	if p.stage != nil {
+	switch {
+	case p.inline:
+		outs = p.pass
+		// Runs on the partition's goroutine; what is left when it ends is
+		// taken below, before stageDone.
+	case p.stage != nil:
 		outs = p.pass
 		go func() { defer close(stageDone); p.runStage(&partsDone) }()
-	} else {
+	default:
 		close(stageDone)
 	}
 	if p.wrapSink != nil {
@@ -375,6 +389,11 @@ func (p *Pipeline) Run(ctx context.Context, src Source) (*Summary, error) {
 	p.disp.End()
 	wg.Wait()
 	partsDone.Store(true)
+	if p.inline {
+		p.stageInline() // the outputs of the partition's last batch
+		p.stage.Flush()
+		close(stageDone)
+	}
 	p.stageWake.Wake()
 	<-stageDone
 	stopSink.Store(true)

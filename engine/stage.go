@@ -203,13 +203,10 @@ func (p *Pipeline) AddRouterConfig(rc config.Router) { p.routerCfgs.Store(rc.Ver
 // and watermarks to the stage, and flushes it once every partition has
 // ended and their ring is empty.
 func (p *Pipeline) runStage(partsDone *atomic.Bool) {
-	buf := make([]partition.Output, 64)
 	bo := ring.Backoff{NoSleep: p.prof.NoSleep(), Waiter: p.stageWake,
 		Check: func() bool { return partsDone.Load() || p.outRing.Len() > 0 }}
-	pbo := ring.Backoff{NoSleep: p.prof.NoSleep()}
 	for {
-		n := p.outRing.PopBatch(buf)
-		if n == 0 {
+		if p.stageStep() == 0 {
 			if partsDone.Load() && p.outRing.Len() == 0 {
 				p.stage.Flush()
 				return
@@ -218,27 +215,47 @@ func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 			continue
 		}
 		bo.Reset()
-		for i := range buf[:n] {
-			o := &buf[i]
-			p.stageAfter = max(p.stageAfter, o.After)
-			if o.Kind == partition.OutMark {
-				p.stage.OnMark(int(o.Partition), o.Mark)
-				continue
-			}
-			// Passed on before the stage sees it, so the window is ahead
-			// of its trace in the sink's order (Emit stamps AfterOuts).
-			for !p.pass.Push(o) {
-				p.sinkWake.Wake()
-				pbo.Wait()
-			}
-			p.passed++
-			pbo.Reset()
+	}
+}
+
+// stageInline is the inline stage's hook (stage.inline): the partition's
+// goroutine runs it after each batch of ticks, and when the output ring is
+// full; it takes every output there is.
+func (p *Pipeline) stageInline() {
+	for p.stageStep() > 0 {
+	}
+}
+
+// stageStep takes one batch of the partitions' outputs off the output
+// ring and handles it: windows, labels and rejects passed on to the sink,
+// windows and marks fed to the stage. It returns how many it took. One
+// goroutine at a time: the stage's own, or (inline) the partition's.
+func (p *Pipeline) stageStep() int {
+	buf := p.stageBuf
+	n := p.outRing.PopBatch(buf)
+	for i := range buf[:n] {
+		o := &buf[i]
+		p.stageAfter = max(p.stageAfter, o.After)
+		if o.Kind == partition.OutMark {
+			p.stage.OnMark(int(o.Partition), o.Mark)
+			continue
+		}
+		// Passed on before the stage sees it, so the window is ahead of
+		// its trace in the sink's order (Emit stamps AfterOuts).
+		for !p.pass.Push(o) {
 			p.sinkWake.Wake()
-			if o.Kind == partition.OutWindow {
-				p.stage.OnWindow(&o.Window)
-			}
+			p.passBackoff.Wait()
+		}
+		p.passed++
+		p.passBackoff.Reset()
+		if o.Kind == partition.OutWindow {
+			p.stage.OnWindow(&o.Window)
 		}
 	}
+	if n > 0 {
+		p.sinkWake.Wake() // once a batch: a parked sink costs a syscall to wake
+	}
+	return n
 }
 
 // routerCopy deep-copies a stored router config (its layers and lists).

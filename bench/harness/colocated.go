@@ -158,7 +158,7 @@ func colocatedSection(tmp string) (string, error) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nColocated profile (profiles/colocated.yaml: yield waits, 2 partitions, 16 symbols, 250 ms windows "+
+	fmt.Fprintf(&b, "\nColocated profile (profiles/colocated.yaml: yield waits, 1 partition with the stage inline, 16 symbols, 250 ms windows "+
 		"with 50%% overlap), synthetic feed paced in real time without bursts, %v per run. Same-run baseline, the machine itself: "+
 		"%d CPU spinners reading the clock for %v saw %.1f stalls over 100 µs per second per CPU (%d over 1 ms in all), the worst %v.\n\n",
 		d, runtime.GOMAXPROCS(0), d, probe.perSec, probe.over1ms, time.Duration(probe.worst).Round(time.Microsecond))

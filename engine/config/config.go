@@ -101,6 +101,7 @@ type Profile struct {
 	Risk       Risk      `yaml:"risk"`
 	Edgar      Edgar     `yaml:"edgar"`
 	Models     Models    `yaml:"models"`
+	Stage      Stage     `yaml:"stage"`
 	source     string    // file the profile came from, for error messages
 }
 
@@ -359,6 +360,9 @@ func (p *Profile) validate() error {
 	}
 	if err := p.SyntheticConfig().Validate(); err != nil {
 		return fail("feed.synthetic", "%v", err)
+	}
+	if err := p.validateStage(); err != nil {
+		return err
 	}
 	if p.Partitions < 0 || p.Partitions > 256 {
 		return fail("partitions", "%d: want 1 to 256", p.Partitions)

@@ -52,6 +52,11 @@ type Config struct {
 	// NoSleep makes waits on empty or full rings yield instead of sleep
 	// (lower latency, a busy core when idle; see ring.Backoff).
 	NoSleep bool
+	// Inline, when set, consumes the outputs on the partition's own
+	// goroutine: Run calls it after each batch of ticks and instead of
+	// waiting whenever the output ring is full. For a decision stage fused
+	// with a single partition: one loop fewer, no hand-off between them.
+	Inline func()
 }
 
 // Counters are read by other goroutines (progress, metrics) while the
@@ -248,6 +253,10 @@ func (p *Partition) push() {
 	p.outBuf.After = p.after
 	for !p.out.Push(&p.outBuf) {
 		p.C.OutWaits.Add(1)
+		if p.cfg.Inline != nil {
+			p.cfg.Inline() // the consumer is this goroutine: make room
+			continue
+		}
 		p.outWake.Wake()
 		p.backoff.Wait()
 	}
@@ -306,8 +315,16 @@ func (p *Partition) Run(stop *atomic.Bool) {
 				p.done.Store(true)
 				return
 			}
+			if p.cfg.Inline != nil && p.batch[i].Kind == record.KindWatermark {
+				// Windows closed on it: decide now, not after the rest of
+				// the batch's ticks.
+				p.cfg.Inline()
+			}
 		}
 		p.cur, p.curN = 0, 0
+		if p.cfg.Inline != nil {
+			p.cfg.Inline()
+		}
 	}
 }
 

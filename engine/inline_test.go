@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+// TestInlineStage: the decision stage run on the partition's goroutine
+// (stage.inline) decides exactly what the stage on its own goroutine does —
+// the same windows, labels and traces (digests) — with output rings as
+// small as 2, which makes the partition drain them itself mid-batch; its
+// journal verifies, on one partition and on three.
+func TestInlineStage(t *testing.T) {
+	const ticks = 60_000
+	base := lateProfile + "partitions: 1\n"
+	if p, _ := newSynthetic(t, testProfile(t, base+"stage: {inline: true}\n"), 10, Options{}); !p.inline {
+		t.Fatal("stage.inline did not make the stage inline")
+	}
+	if p, _ := newSynthetic(t, testProfile(t, base+"stage: {inline: true}\n"), 10, Options{Partitions: 2}); p.inline {
+		t.Fatal("an inline stage on 2 partitions")
+	}
+	for _, out := range []string{"", "rings: {output: 2}\n"} {
+		sep := runSynthetic(t, testProfile(t, base+out), ticks, 0, "")
+		dir := filepath.Join(t.TempDir(), "inline")
+		inl := runSynthetic(t, testProfile(t, base+out+"stage: {inline: true}\n"), ticks, 0, dir)
+		if sep.Traces == 0 || inl.Traces != sep.Traces || inl.TraceDigest != sep.TraceDigest || inl.WindowDigest != sep.WindowDigest ||
+			inl.LabelDigest != sep.LabelDigest {
+			t.Fatalf("%q: inline %d traces %s/%s, own goroutine %d traces %s/%s", out, inl.Traces, inl.WindowDigest, inl.TraceDigest,
+				sep.Traces, sep.WindowDigest, sep.TraceDigest)
+		}
+		for _, parts := range []int{1, 3} {
+			rep, err := Replay(context.Background(), []string{dir}, ReplayOptions{Verify: true, Partitions: parts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Verify.OK() || rep.TraceDigest != inl.TraceDigest {
+				t.Fatalf("%q: replay of the inline run's journal on %d partitions: %+v, %s", out, parts, rep.Verify, rep.TraceDigest)
+			}
+		}
+	}
+}
