@@ -84,6 +84,8 @@ var metricHelp = []struct{ name, help string }{
 	{"shipper_lag_seconds", "0 when the Postgres shipper is caught up, else the time since it last was."},
 	{"shipper_next_offset", "Journal offset below which every record is in Postgres."},
 	{"shipper_batches_total", "Postgres transactions committed by the shipper."},
+	{"shipper_lane_next_offset", "Journal offset below which every record of the lane (decisions: windows, labels, traces, lineage, rejects, outbox; ticks: raw ticks) is in Postgres."},
+	{"shipper_commit_lag_seconds", "Per lane and quantile, over its last 1,024 batches: a batch's first record read from the journal to its commit."},
 	{"shipper_rows_total", "Rows inserted into Postgres by the shipper."},
 	{"shipper_rows_per_second", "Rows inserted per second since the shipper started."},
 	{"shipper_rejects_total", "Journal records the shipper could not decode (rows in rejects)."},
@@ -115,7 +117,7 @@ func newCollector(p *Pipeline) *collector {
 		"decisions_total": {"action"}, "expert_calls_total": {"layer", "expert"},
 		"expert_abstains_total": {"layer", "expert"}, "expert_panics_total": {"layer", "expert"},
 		"expert_over_budget_total": {"layer", "expert"}, "expert_latency_ms": {"layer", "expert", "quantile"},
-		"decision_latency_seconds": {"path", "quantile"}, "feed_wire_total": {"name"},
+		"decision_latency_seconds": {"path", "quantile"}, "shipper_lane_next_offset": {"lane"}, "shipper_commit_lag_seconds": {"lane", "quantile"}, "feed_wire_total": {"name"},
 		"flow_edgar_queue": {"partition"},
 	}
 	for _, m := range metricHelp {
@@ -290,6 +292,15 @@ func (c *collector) collectShipper(e emitter) {
 			buckets[float64(ub)] = cum
 		}
 		e.histogram("shipper_batch_records", ss.Batches, float64(ss.Records), buckets)
+		d, t := sh.LaneStats()
+		for _, l := range []struct {
+			name string
+			st   postgres.ShipperStats
+		}{{"decisions", d}, {"ticks", t}} {
+			e.gauge("shipper_lane_next_offset", float64(l.st.NextOffset), l.name)
+			e.gauge("shipper_commit_lag_seconds", l.st.CommitLagP50.Seconds(), l.name, "0.5")
+			e.gauge("shipper_commit_lag_seconds", l.st.CommitLagP99.Seconds(), l.name, "0.99")
+		}
 	}
 }
 

@@ -137,7 +137,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 	if prof.Edgar.Enabled() {
 		if eb, err = p.startEdgar(ctx); err != nil {
 			if sh != nil {
-				sh.Finish(0, 0)
+				sh.Finish(0, 0, nil)
 			}
 			p.Close()
 			return nil, err
@@ -160,7 +160,21 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 		}
 	}
 	if sh != nil && sum != nil && sum.Journal != nil {
-		ss := sh.Finish(sum.Journal.Records, 30*time.Second)
+		log := ro.Logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		drain := prof.PostgresDrain()
+		if st := sh.Stats(); st.NextOffset < sum.Journal.Records {
+			log.Info("postgres: the run ended; shipping what is left", "left", sum.Journal.Records-st.NextOffset,
+				"of", sum.Journal.Records, "drain", drain)
+		}
+		ss := sh.Finish(sum.Journal.Records, drain, func(left, of uint64) {
+			log.Info("postgres: shipping", "left", left, "of", of)
+		})
+		if !ss.CaughtUp {
+			log.Warn("postgres: incomplete after the drain; ship the rest with the command", "left", ss.Left, "command", ss.Finish)
+		}
 		sum.Postgres = &ss
 	}
 	if s, ok := src.(*dbnSource); ok && sum != nil {

@@ -191,8 +191,15 @@ func (s *Summary) Text(w io.Writer) {
 			j.Dir, j.Records, j.Acked, float64(j.BytesStored)/(1<<20), ratio)
 	}
 	if pg := s.Postgres; pg != nil {
-		fmt.Fprintf(w, "postgres    %d rows from %d journal records in %d batches (%.0f rows/s), caught up %v, rejects %d, errors %d\n",
-			pg.Rows, pg.Records, pg.Batches, pg.RowsPerSec, pg.CaughtUp, pg.Rejects, pg.Errors)
+		state := "complete"
+		if !pg.CaughtUp {
+			state = fmt.Sprintf("INCOMPLETE, %d journal records not in Postgres (finish with: %s)", pg.Left, pg.Finish)
+		}
+		fmt.Fprintf(w, "postgres    %s: %d rows in %d batches (%.0f rows/s), rejects %d, errors %d\n",
+			state, pg.Rows, pg.Batches, pg.RowsPerSec, pg.Rejects, pg.Errors)
+		fmt.Fprintf(w, "            decision data: %s, commit lag p50 %v p99 %v; raw ticks: %s\n",
+			laneState(pg.Decisions), time.Duration(pg.Decisions.CommitLagP50).Round(time.Millisecond),
+			time.Duration(pg.Decisions.CommitLagP99).Round(time.Millisecond), laneState(pg.Ticks))
 	}
 	if c := s.Cut; c != nil {
 		fmt.Fprintf(w, "cut         %s\n", c.Text())
@@ -284,4 +291,11 @@ func (p *Pipeline) decisionSummary() *DecisionSummary {
 	d.LatencyP50, d.LatencyP99, d.LatencyP999, d.LatencyCount = st.Latency()
 	d.WireP50, d.WireP99, d.WireP999, d.WireCount = st.WireLatency()
 	return d
+}
+
+func laneState(l ship.LaneSummary) string {
+	if l.CaughtUp {
+		return fmt.Sprintf("complete (%d rows)", l.Rows)
+	}
+	return fmt.Sprintf("shipped to record %d (%d rows)", l.NextOffset, l.Rows)
 }

@@ -198,6 +198,23 @@ type Postgres struct {
 	// this, at the start of a run and every hour [0: keep]. Features and
 	// decisions are kept (seed 004 §8).
 	RawTicksRetention Duration `yaml:"raw_ticks_retention"`
+	// Drain is how long a run that ends (--for, SIGINT, SIGTERM, the end
+	// of its input) keeps shipping to Postgres, with a progress line each
+	// second; what is left then is printed with the command that ships it
+	// (`thunderline ship DIR`) [10s; a negative value: do not wait].
+	Drain Duration `yaml:"drain"`
+}
+
+// PostgresDrain is postgres.drain with its default.
+func (p *Profile) PostgresDrain() time.Duration {
+	switch d := time.Duration(p.Postgres.Drain); {
+	case d < 0:
+		return 0
+	case d == 0:
+		return 10 * time.Second
+	default:
+		return d
+	}
 }
 
 // PostgresDSN returns THUNDERLINE_PG_DSN when set, else the profile's dsn.

@@ -239,10 +239,10 @@ func (r *run) end(sh *ship.Shipper) {
 	}
 	switch {
 	case sh != nil && s.Journal != nil:
-		ss := sh.Finish(s.Journal.Records, 30*time.Second)
+		ss := sh.Finish(s.Journal.Records, r.o.Profile.PostgresDrain(), nil)
 		s.Postgres = &ss
 	case sh != nil:
-		sh.Finish(0, 0)
+		sh.Finish(0, 0, nil)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,17 +15,36 @@ import (
 	"thunderline/persist/postgres"
 )
 
-// Summary reports what a run shipped to Postgres.
+// Summary reports what a run shipped to Postgres: both lanes together,
+// and each (decision data; raw ticks).
 type Summary struct {
 	Rows       uint64  `json:"rows"`
-	Records    uint64  `json:"records"`
-	NextOffset uint64  `json:"next_offset"`
+	Records    uint64  `json:"records"`     // journal records covered (each lane reads them all; the lower)
+	NextOffset uint64  `json:"next_offset"` // the lower lane's: every record below it is in Postgres
 	Batches    uint64  `json:"batches"`
 	Rejects    uint64  `json:"rejects"`
 	Errors     uint64  `json:"errors"`
 	RowsPerSec float64 `json:"rows_per_s"`
 	CaughtUp   bool    `json:"caught_up"` // every journal record is in Postgres
 	LastError  string  `json:"last_error,omitempty"`
+	// Journal is the run's journal; Left the records not yet in Postgres;
+	// Finish, when something is left, the command that ships the rest.
+	Journal   string      `json:"journal,omitempty"`
+	Left      uint64      `json:"left"`
+	Finish    string      `json:"finish,omitempty"`
+	Decisions LaneSummary `json:"decisions"`
+	Ticks     LaneSummary `json:"ticks"`
+}
+
+// LaneSummary is one shipping lane's share.
+type LaneSummary struct {
+	Rows       uint64 `json:"rows"`
+	NextOffset uint64 `json:"next_offset"`
+	CaughtUp   bool   `json:"caught_up"`
+	// Commit lag over its last 1,024 batches: first record read → commit.
+	CommitLagP50 int64 `json:"commit_lag_p50_ns"`
+	CommitLagP99 int64 `json:"commit_lag_p99_ns"`
+	CommitLagMax int64 `json:"commit_lag_max_ns"`
 }
 
 // connect opens a pool on dsn and applies the embedded migrations (a
@@ -62,11 +82,16 @@ func Migrate(ctx context.Context, dsn string) ([]string, error) {
 	return applied, nil
 }
 
-// Shipper ships a run's journal to Postgres while the run goes on; it only
-// reads the journal, so a slow or absent server never slows the engine.
+// Shipper ships a run's journal to Postgres while the run goes on, in two
+// lanes with their own offsets: the decision data (windows, labels,
+// traces, lineage, rejects, outbox events) and the raw ticks, so decision
+// data is queryable within a batch delay of being journaled whatever the
+// raw tick backlog. It only reads the journal, so a slow or absent server
+// never slows the engine.
 type Shipper struct {
 	pool   *pgxpool.Pool
-	s      *postgres.Shipper
+	lanes  [2]*postgres.Shipper // decisions, ticks
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan error
 	dir    string
@@ -78,11 +103,27 @@ type Shipper struct {
 // deletes a journal Postgres has not consumed.
 const HoldName = "postgres"
 
-// start runs s on its own goroutine until Finish.
-func start(ctx context.Context, pool *pgxpool.Pool, s *postgres.Shipper, dir string) (*Shipper, context.Context) {
+// newLanes returns the decision and tick lanes of o.
+func newLanes(pool *pgxpool.Pool, o postgres.ShipperOptions) ([2]*postgres.Shipper, error) {
+	var l [2]*postgres.Shipper
+	for i, lane := range []postgres.Lane{postgres.LaneDecisions, postgres.LaneTicks} {
+		o.Lane = lane
+		s, err := postgres.NewShipper(pool, o)
+		if err != nil {
+			return l, err
+		}
+		l[i] = s
+	}
+	return l, nil
+}
+
+// start runs the lanes on their own goroutines until Finish.
+func start(ctx context.Context, pool *pgxpool.Pool, lanes [2]*postgres.Shipper, dir string) (*Shipper, context.Context) {
 	sctx, cancel := context.WithCancel(ctx)
-	sh := &Shipper{pool: pool, s: s, cancel: cancel, done: make(chan error, 1), dir: dir}
-	go func() { sh.done <- s.Run(sctx) }()
+	sh := &Shipper{pool: pool, lanes: lanes, ctx: sctx, cancel: cancel, done: make(chan error, len(lanes)), dir: dir}
+	for _, s := range lanes {
+		go func() { sh.done <- s.Run(sctx) }()
+	}
 	return sh, sctx
 }
 
@@ -105,7 +146,7 @@ func Start(ctx context.Context, dsn string, prof *config.Profile, dir string, jo
 			return nil, fmt.Errorf("postgres.raw_ticks_retention: %w", err)
 		}
 	}
-	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: dir, Tenant: prof.TenantName(),
+	lanes, err := newLanes(pool, postgres.ShipperOptions{Dir: dir, Tenant: prof.TenantName(),
 		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: jour.Acked, Logger: log})
 	if err != nil {
 		pool.Close()
@@ -115,7 +156,7 @@ func Start(ctx context.Context, dsn string, prof *config.Profile, dir string, jo
 		pool.Close()
 		return nil, err
 	}
-	sh, sctx := start(context.Background(), pool, s, dir)
+	sh, sctx := start(context.Background(), pool, lanes, dir)
 	go upkeep(sctx, pool, time.Duration(pg.RawTicksRetention), log)
 	return sh, nil
 }
@@ -148,29 +189,78 @@ func upkeep(ctx context.Context, pool *pgxpool.Pool, retention time.Duration, lo
 	}
 }
 
-// Stats are the shipper's counters (safe while it runs).
-func (sh *Shipper) Stats() postgres.ShipperStats { return sh.s.Stats() }
+// Stats are both lanes' counters together (safe while it runs): sums,
+// with NextOffset the lower lane's and Lag the larger.
+func (sh *Shipper) Stats() postgres.ShipperStats {
+	d, t := sh.lanes[0].Stats(), sh.lanes[1].Stats()
+	st := d
+	st.NextOffset, st.Lag, st.LagSeconds = min(d.NextOffset, t.NextOffset), max(d.Lag, t.Lag), max(d.LagSeconds, t.LagSeconds)
+	st.Batches, st.Rows, st.Records = d.Batches+t.Batches, d.Rows+t.Rows, min(d.Records, t.Records)
+	st.Rejects, st.Errors, st.RowsPerSec = d.Rejects+t.Rejects, d.Errors+t.Errors, d.RowsPerSec+t.RowsPerSec
+	for i := range st.BatchSizes {
+		st.BatchSizes[i] += t.BatchSizes[i]
+	}
+	if st.LastError == "" {
+		st.LastError = t.LastError
+	}
+	return st
+}
 
-// Finish waits (up to wait) for the shipper to catch up with the closed
-// journal of records records, then stops it.
-func (sh *Shipper) Finish(records uint64, wait time.Duration) Summary {
-	deadline := time.Now().Add(wait)
-	for sh.s.Stats().NextOffset < records && time.Now().Before(deadline) {
+// LaneStats are the decision lane's and the tick lane's counters.
+func (sh *Shipper) LaneStats() (decisions, ticks postgres.ShipperStats) {
+	return sh.lanes[0].Stats(), sh.lanes[1].Stats()
+}
+
+// Finish waits up to drain for both lanes to ship the closed journal of
+// records records, calling progress (when set) about every second with
+// what is left, then stops them. The summary says whether Postgres has
+// everything and, if not, the command that ships the rest.
+func (sh *Shipper) Finish(records uint64, drain time.Duration, progress func(left, of uint64)) Summary {
+	deadline := time.Now().Add(drain)
+	next := time.Now().Add(time.Second)
+	for sh.Stats().NextOffset < records && time.Now().Before(deadline) && sh.ctx.Err() == nil {
+		if progress != nil && time.Now().After(next) {
+			progress(records-sh.Stats().NextOffset, records)
+			next = next.Add(time.Second)
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	sh.cancel()
-	<-sh.done
+	for range sh.lanes {
+		<-sh.done
+	}
 	sh.pool.Close()
-	st := sh.s.Stats()
+	st := sh.Stats()
 	sum := Summary{Rows: st.Rows, Records: st.Records, NextOffset: st.NextOffset, Batches: st.Batches,
 		Rejects: st.Rejects, Errors: st.Errors, RowsPerSec: st.RowsPerSec, CaughtUp: st.NextOffset >= records,
-		LastError: st.LastError}
+		LastError: st.LastError, Journal: sh.dir}
+	d, t := sh.LaneStats()
+	sum.Decisions, sum.Ticks = laneSummary(d, records), laneSummary(t, records)
 	if sum.CaughtUp {
 		if err := runjournal.ReleaseHold(sh.dir, HoldName); err != nil && sum.LastError == "" {
 			sum.LastError = err.Error()
 		}
+	} else {
+		sum.Left = records - min(records, st.NextOffset)
+		sum.Finish = "thunderline ship " + shellQuote(sh.dir)
 	}
 	return sum
+}
+
+func laneSummary(st postgres.ShipperStats, records uint64) LaneSummary {
+	return LaneSummary{Rows: st.Rows, NextOffset: st.NextOffset, CaughtUp: st.NextOffset >= records,
+		CommitLagP50: int64(st.CommitLagP50), CommitLagP99: int64(st.CommitLagP99), CommitLagMax: int64(st.CommitLagMax)}
+}
+
+// shellQuote quotes a path for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '+' || r == '=' ||
+			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Backfill ships a run's journal to Postgres until it is caught up (the
@@ -195,7 +285,7 @@ func Backfill(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (S
 	if err != nil {
 		return Summary{}, err
 	}
-	s, err := postgres.NewShipper(pool, postgres.ShipperOptions{Dir: dir, Tenant: tenant, Logger: log})
+	lanes, err := newLanes(pool, postgres.ShipperOptions{Dir: dir, Tenant: tenant, Logger: log})
 	if err != nil {
 		pool.Close()
 		return Summary{}, err
@@ -204,8 +294,8 @@ func Backfill(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (S
 		pool.Close()
 		return Summary{}, err
 	}
-	sh, _ := start(ctx, pool, s, dir)
-	sum := sh.Finish(records, time.Hour)
+	sh, _ := start(ctx, pool, lanes, dir)
+	sum := sh.Finish(records, time.Hour, nil)
 	if !sum.CaughtUp {
 		return sum, fmt.Errorf("ship: stopped at record %d of %d: %s", sum.NextOffset, records, sum.LastError)
 	}

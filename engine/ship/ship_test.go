@@ -112,7 +112,7 @@ func TestPostgresTenantRole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start as the migration role: %v", err)
 	}
-	if sum := sh.Finish(records, time.Minute); sum.Rows != records || !sum.CaughtUp {
+	if sum := sh.Finish(records, time.Minute, nil); sum.Rows != records || !sum.CaughtUp {
 		t.Errorf("migration role shipped %+v", sum)
 	}
 }

@@ -34,6 +34,8 @@ type Shipper struct {
 	runNanos atomic.Int64 // Run's start, unix ns
 	caughtUp atomic.Int64 // last time nothing was left to ship, unix ns
 	sizes    [len(BatchSizeBounds) + 1]atomic.Uint64
+	lags     [lagRing]atomic.Int64 // per committed batch: its first record read → commit, ns
+	nLags    atomic.Uint64
 	lastErr  atomic.Pointer[string]
 
 	symbols map[uint32]string // Run's goroutine only
@@ -186,11 +188,11 @@ func (s *Shipper) load(ctx context.Context) (uint64, error) {
 	}
 	// tenant_id defaults to thunderline_tenant(): the session's bound tenant.
 	if _, err := tx.Exec(ctx, "INSERT INTO shipper_offsets (journal_id, next_offset) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-		s.opts.JournalID); err != nil {
+		s.opts.offsetKey()); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)
 	}
 	var off int64
-	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", s.opts.JournalID).Scan(&off); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", s.opts.offsetKey()).Scan(&off); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)
 	}
 	rows, err := tx.Query(ctx, "SELECT symbol_id, name FROM journal_symbols WHERE journal_id = $1", s.opts.JournalID)

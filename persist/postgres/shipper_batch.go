@@ -26,6 +26,11 @@ func (b *batch) add(kind uint8, off uint64, payload []byte) {
 	b.n++
 	b.end = off + 1
 	if err := b.decode(&rec{kind: kind, off: off, p: payload, tenant: b.s.opts.Tenant, jid: b.s.opts.JournalID}); err != nil {
+		if b.s.opts.Lane == LaneTicks && kind != recTick {
+			// A symbol record or an unknown kind both lanes read: the
+			// decision lane writes its reject row, once.
+			return
+		}
 		b.rejected++
 		b.rows[tRejects] = append(b.rows[tRejects], []any{b.s.opts.Tenant, b.s.opts.JournalID, int64(off), "shipper",
 			int32(kind), err.Error(), nil, append([]byte{}, payload...)})
@@ -38,6 +43,9 @@ func (b *batch) decode(r *rec) error {
 		return fmt.Errorf("unknown record kind %d", r.kind)
 	}
 	to := rowOf[r.kind]
+	if !b.s.opts.Lane.owns(to.table) {
+		return nil // the other lane's: not even decoded
+	}
 	row, err := to.row(b, r)
 	if err != nil || row == nil {
 		return err

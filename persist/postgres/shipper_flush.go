@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -34,7 +35,7 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	}
 	var cur int64
 	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 FOR UPDATE",
-		s.opts.JournalID).Scan(&cur); err != nil {
+		s.opts.offsetKey()).Scan(&cur); err != nil {
 		return fmt.Errorf("batch [%d,%d): lock offset: %w", b.start, b.end, err)
 	}
 	if uint64(cur) != b.start {
@@ -51,6 +52,9 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 		return fmt.Errorf("batch [%d,%d): commit: %w", b.start, b.end, err)
 	}
 	s.next.Store(b.end)
+	n := s.nLags.Load()
+	s.lags[n%lagRing].Store(int64(time.Since(b.firstAt)))
+	s.nLags.Store(n + 1)
 	s.batches.Add(1)
 	s.rows.Add(uint64(inserted))
 	s.records.Add(uint64(b.n))
@@ -92,7 +96,7 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 	if s.testHookBeforeOffset != nil {
 		s.testHookBeforeOffset()
 	}
-	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.JournalID, int64(b.end))
+	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.offsetKey(), int64(b.end))
 	steps = append(steps, step{"store offset", false})
 	br := tx.SendBatch(ctx, &q)
 	var inserted int64

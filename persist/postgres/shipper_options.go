@@ -40,6 +40,43 @@ type ShipperOptions struct {
 	// Logger gets one line per failed batch (bounded by the backoff).
 	// Default: discard.
 	Logger *slog.Logger
+	// Lane is what this shipper ships of the journal: everything ("", the
+	// default), the decision data (LaneDecisions: windows, labels, traces,
+	// lineage, rejects, outbox events, documents) or the raw ticks
+	// (LaneTicks). Two shippers, one per lane, each with its own offset in
+	// shipper_offsets, keep decision data queryable within a batch delay
+	// whatever the raw tick backlog. Both ship the symbol records they need.
+	Lane Lane
+}
+
+// Lane is a share of a journal's records that one shipper ships.
+type Lane string
+
+// The lanes of ShipperOptions.Lane.
+const (
+	LaneAll       Lane = ""
+	LaneDecisions Lane = "decisions"
+	LaneTicks     Lane = "ticks"
+)
+
+// offsetKey is the lane's key in shipper_offsets: the journal's own for
+// everything or the decision data, "<journal id>#ticks" for raw ticks.
+func (o ShipperOptions) offsetKey() string {
+	if o.Lane == LaneTicks {
+		return o.JournalID + "#ticks"
+	}
+	return o.JournalID
+}
+
+// owns reports whether the lane ships rows of table t.
+func (l Lane) owns(t int) bool {
+	switch l {
+	case LaneDecisions:
+		return t != tTicks
+	case LaneTicks:
+		return t == tTicks || t == tSymbols || t == tRejects
+	}
+	return true
 }
 
 // WithDefaults fills zero fields with their defaults.
@@ -87,6 +124,8 @@ func (o ShipperOptions) Validate() error {
 		return fmt.Errorf("shipper: poll %v: must be positive", o.Poll)
 	case o.MinBackoff <= 0 || o.MaxBackoff < o.MinBackoff:
 		return fmt.Errorf("shipper: backoff %v..%v: want 0 < min <= max", o.MinBackoff, o.MaxBackoff)
+	case o.Lane != LaneAll && o.Lane != LaneDecisions && o.Lane != LaneTicks:
+		return fmt.Errorf("shipper: lane %q: want decisions, ticks or empty (everything)", o.Lane)
 	}
 	return nil
 }

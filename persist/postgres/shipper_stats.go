@@ -1,6 +1,9 @@
 package postgres
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // ShipperStats is a snapshot of a Shipper's metrics.
 type ShipperStats struct {
@@ -19,7 +22,14 @@ type ShipperStats struct {
 	// counts batches of at most BatchSizeBounds[i] records (the last, more).
 	BatchSizes [len(BatchSizeBounds) + 1]uint64
 	LastError  string // the latest failure, "" if none
+	// CommitLag is, over the last 1,024 committed batches, the time from a
+	// batch's first record read from the journal (within Poll of its being
+	// acknowledged there) to the batch's commit: how stale the rows are when
+	// they become visible. P50, P99 and the worst.
+	CommitLagP50, CommitLagP99, CommitLagMax time.Duration
 }
+
+const lagRing = 1024
 
 // BatchSizeBounds are the upper bounds of ShipperStats.BatchSizes' buckets.
 var BatchSizeBounds = [...]uint64{1, 10, 100, 1000, 10000}
@@ -52,6 +62,14 @@ func (s *Shipper) Stats() ShipperStats {
 	}
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError = *e
+	}
+	if k := min(s.nLags.Load(), lagRing); k > 0 {
+		v := make([]int64, k)
+		for i := range v {
+			v[i] = s.lags[i].Load()
+		}
+		slices.Sort(v)
+		st.CommitLagP50, st.CommitLagP99, st.CommitLagMax = time.Duration(v[k/2]), time.Duration(v[min(k*99/100, k-1)]), time.Duration(v[k-1])
 	}
 	return st
 }
