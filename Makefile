@@ -45,6 +45,7 @@ FUZZ_TARGETS := \
 	./adapters/moldudp64:FuzzParsePacket \
 	./adapters/moldudp64:FuzzSession \
 	./adapters/moldudp64:FuzzRxStamp \
+	./persist/tickarchive:FuzzRead \
 	./adapters/soupbintcp:FuzzReadPacket \
 	./adapters/soupbintcp:FuzzClient \
 	./adapters/itch:FuzzFileReader \

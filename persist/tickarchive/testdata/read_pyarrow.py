@@ -1,0 +1,18 @@
+"""Reads a tick archive file with pyarrow and prints its rows as JSON lines
+(one object per row, the columns by name): what the Go test compares with
+the ticks it archived. Also checks the schema people rely on."""
+import json
+import sys
+
+import pyarrow.parquet as pq
+
+table = pq.read_table(sys.argv[1])
+want = {"tenant", "symbol", "ts_event", "ts_recv", "journal_offset", "in_seq", "seq", "kind", "action", "side", "depth",
+        "bid_px", "ask_px", "trade_px", "price", "bid_qty", "ask_qty", "trade_qty", "size", "order_id", "venue", "flags"}
+if set(table.column_names) != want:
+    sys.exit(f"columns {table.column_names}")
+meta = pq.ParquetFile(sys.argv[1]).metadata
+print(json.dumps({"rows": meta.num_rows, "row_groups": meta.num_row_groups,
+                  "codec": meta.row_group(0).column(0).compression}))
+for row in table.to_pylist():
+    print(json.dumps(row, sort_keys=True))
