@@ -12,6 +12,7 @@ import (
 	"thunderline/hotpath/decide"
 	"thunderline/hotpath/record"
 	"thunderline/hotpath/window"
+	"thunderline/persist/tickarchive"
 )
 
 // What the shipper makes of each journal record: the row of its table,
@@ -153,6 +154,10 @@ func tickRow(b *batch, r *rec) ([]any, error) {
 	name, ok := b.s.symbols[t.Symbol]
 	if !ok {
 		return nil, fmt.Errorf("tick of symbol id %d before its symbol record", t.Symbol)
+	}
+	if b.s.opts.Archive != nil {
+		b.ticks = append(b.ticks, tickarchive.FromTick(r.tenant, name, r.off, &t))
+		return nil, nil
 	}
 	return []any{r.tenant, r.jid, int64(r.off), name, int32(t.Symbol), nsTime(t.TsEvent), t.TsEvent, int64(t.InSeq),
 		tickJSON(&t, nil)}, nil

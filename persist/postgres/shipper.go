@@ -35,8 +35,10 @@ type Shipper struct {
 	caughtUp atomic.Int64 // last time nothing was left to ship, unix ns
 	sizes    [len(BatchSizeBounds) + 1]atomic.Uint64
 	lags     [lagRing]atomic.Int64 // per committed batch: its first record read → commit, ns
-	nLags    atomic.Uint64
-	lastErr  atomic.Pointer[string]
+	// archived ticks, files and their bytes (ShipperOptions.Archive)
+	archivedTicks, archivedFiles, archivedBytes atomic.Uint64
+	nLags                                       atomic.Uint64
+	lastErr                                     atomic.Pointer[string]
 
 	symbols map[uint32]string // Run's goroutine only
 

@@ -3,6 +3,8 @@ package postgres
 import (
 	"fmt"
 	"time"
+
+	"thunderline/persist/tickarchive"
 )
 
 // batch is the rows decoded from journal records [start, end).
@@ -13,6 +15,8 @@ type batch struct {
 	firstAt    time.Time
 	rows       [numTables][][]any
 	rejected   int
+	ticks      []tickarchive.Row // with ShipperOptions.Archive
+	file       *TickFile         // the ticks' archive file, once written (flush)
 }
 
 func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: start, end: start} }

@@ -1,11 +1,14 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"thunderline/persist/tickarchive"
 )
 
 // flush writes the batch and moves shipper_offsets from b.start to b.end in
@@ -41,6 +44,11 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	if uint64(cur) != b.start {
 		return fmt.Errorf("%w: stored %d, batch starts at %d", errOffsetMoved, cur, b.start)
 	}
+	if len(b.ticks) > 0 && b.file == nil {
+		if err := s.archive(ctx, b); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
 		return fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
 	}
@@ -64,6 +72,29 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	}
 	s.sizes[i].Add(1)
 	s.rejects.Add(uint64(b.rejected))
+	if f := b.file; f != nil {
+		s.archivedTicks.Add(uint64(f.Rows))
+		s.archivedFiles.Add(1)
+		s.archivedBytes.Add(uint64(f.Bytes))
+	}
+	return nil
+}
+
+// archive writes b's ticks as a Parquet file to the archive store. The
+// same ticks make the same bytes, so a batch retried after a failed
+// commit stores nothing new and lists the same file.
+func (s *Shipper) archive(ctx context.Context, b *batch) error {
+	var buf bytes.Buffer
+	f, err := tickarchive.Write(&buf, b.ticks)
+	if err != nil {
+		return fmt.Errorf("batch [%d,%d): archive: %w", b.start, b.end, err)
+	}
+	a, err := s.opts.Archive.Put(ctx, &buf, "parquet")
+	if err != nil {
+		return fmt.Errorf("batch [%d,%d): archive: %w", b.start, b.end, err)
+	}
+	b.file = &TickFile{JournalID: s.opts.JournalID, FirstOffset: f.FirstOffset, LastOffset: f.LastOffset, Symbols: f.Symbols,
+		TsFrom: f.TsFrom, TsTo: f.TsTo, Rows: int64(f.Rows), Bytes: f.Bytes, SHA256: a.SHA256, URI: a.URI}
 	return nil
 }
 
@@ -92,6 +123,10 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 			q.Queue(f.sql)
 			steps = append(steps, step{f.what, false})
 		}
+	}
+	if f := b.file; f != nil {
+		q.Queue(insertTickFile, tickFileArgs(f)...)
+		steps = append(steps, step{"insert tick file", false})
 	}
 	if s.testHookBeforeOffset != nil {
 		s.testHookBeforeOffset()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"thunderline/persist/artifacts"
 	"thunderline/persist/journal"
 )
 
@@ -47,6 +48,11 @@ type ShipperOptions struct {
 	// shipper_offsets, keep decision data queryable within a batch delay
 	// whatever the raw tick backlog. Both ship the symbol records they need.
 	Lane Lane
+	// Archive, on the tick lane (or everything), writes the raw ticks of
+	// each batch as one Parquet file (persist/tickarchive) to this store and
+	// lists it in tick_files — in the same transaction as the offset —
+	// instead of one raw_market_ticks row a tick.
+	Archive artifacts.Store
 }
 
 // Lane is a share of a journal's records that one shipper ships.

@@ -27,6 +27,9 @@ type ShipperStats struct {
 	// acknowledged there) to the batch's commit: how stale the rows are when
 	// they become visible. P50, P99 and the worst.
 	CommitLagP50, CommitLagP99, CommitLagMax time.Duration
+	// With ShipperOptions.Archive: raw ticks archived as Parquet, the
+	// files (tick_files rows) and their bytes.
+	ArchivedTicks, ArchivedFiles, ArchivedBytes uint64
 }
 
 const lagRing = 1024
@@ -39,6 +42,7 @@ func (s *Shipper) Stats() ShipperStats {
 	st := ShipperStats{
 		NextOffset: s.next.Load(), Batches: s.batches.Load(), Rows: s.rows.Load(), Records: s.records.Load(),
 		Rejects: s.rejects.Load(), Errors: s.errs.Load(),
+		ArchivedTicks: s.archivedTicks.Load(), ArchivedFiles: s.archivedFiles.Load(), ArchivedBytes: s.archivedBytes.Load(),
 	}
 	end := s.readEnd.Load()
 	if s.opts.Acked != nil {

@@ -365,7 +365,7 @@ func TestTenantRoleMigrate(t *testing.T) {
 		(gen_random_uuid(), 'momentum', '1', 'live', 5, '{}')`, fedID)
 
 	applied, err := Migrate(ctx, pool)
-	if err != nil || len(applied) != 1 || applied[0] != "0006_tenancy" {
+	if err != nil || len(applied) != 2 || applied[0] != "0006_tenancy" || applied[1] != "0007_tick_files" {
 		t.Fatalf("Migrate over 0005: %v, %v", applied, err)
 	}
 	got := func(tenant, sql string) string {
@@ -415,8 +415,8 @@ func TestTenantRoleMigrate(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_policies WHERE policyname = 'tenant_isolation'),
 		(SELECT count(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> 'tenant_roles')`).Scan(&policies, &tables); err != nil ||
-		policies != tables || tables != 17+10 {
-		t.Errorf("%d tenant_isolation policies on %d tables with tenant_id (17 tables, 10 partitions), %v", policies, tables, err)
+		policies != tables || tables != 18+10 {
+		t.Errorf("%d tenant_isolation policies on %d tables with tenant_id (18 tables with tick_files, 10 partitions), %v", policies, tables, err)
 	}
 	for range 2 {
 		if again, err := Migrate(ctx, pool); err != nil || len(again) != 0 {
