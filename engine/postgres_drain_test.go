@@ -83,7 +83,7 @@ postgres: {enabled: true, dsn: "`+dsn+`", batch_delay: 20ms, drain: 1500ms}
 		t.Fatalf("%d traces in Postgres, the run made %d", n, sum.Traces)
 	}
 	lock.Rollback(ctx) //nolint:errcheck
-	bs, err := ship.Backfill(ctx, dsn, sum.Journal.Dir, "acme", slog.New(slog.DiscardHandler))
+	bs, err := ship.Backfill(ctx, dsn, sum.Journal.Dir, "acme", prof.Postgres.Archive, slog.New(slog.DiscardHandler))
 	if err != nil || !bs.CaughtUp || !bs.Ticks.CaughtUp {
 		t.Fatalf("thunderline ship afterwards: %+v, %v", bs, err)
 	}

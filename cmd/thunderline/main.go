@@ -80,6 +80,10 @@ Usage:
   thunderline ship [--dsn DSN] [--tenant T] JOURNAL_DIR
       Ship a run's journal to Postgres (resuming where Postgres left off) and
       wait until every record is there: the backfill after a crash or outage.
+  thunderline ticks --symbol S --from TIME --to TIME [--tenant T] [--dsn DSN] [--out F.parquet]
+      The archived raw ticks of a symbol and time range (postgres.archive):
+      found through tick_files, read from their Parquet files; CSV on stdout
+      or one Parquet file.
   thunderline edgar ingest [--profile FILE] [--partitions N] [--json] DIR|URL
       Run the EDGAR filings path on its own: filings from a directory or an
       EDGAR-style HTTP site (fair access: --user-agent with a contact e-mail,
@@ -130,6 +134,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "ship":
 		err = cmdShip(ctx, args[1:], stdout, stderr)
+	case "ticks":
+		err = cmdTicks(ctx, args[1:], stdout, stderr)
 	case "edgar":
 		err = cmdEdgar(ctx, args[1:], stdout, stderr)
 	case "export":
@@ -455,15 +461,15 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *dsn == "" {
 		return usagef("no DSN: give --dsn or set THUNDERLINE_PG_DSN")
 	}
+	prof, err := runjournal.ReadMeta(dirs[0])
+	if err != nil {
+		return err
+	}
 	if *tenant == "" {
-		prof, err := runjournal.ReadMeta(dirs[0])
-		if err != nil {
-			return err
-		}
 		*tenant = prof.TenantName()
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sum, err := ship.Backfill(ctx, *dsn, dirs[0], *tenant, log)
+	sum, err := ship.Backfill(ctx, *dsn, dirs[0], *tenant, prof.Postgres.Archive, log)
 	if *jsonOut {
 		writeJSON(stdout, sum)
 	} else {

@@ -11,6 +11,7 @@ import (
 
 	"thunderline/engine/config"
 	"thunderline/engine/runjournal"
+	"thunderline/persist/artifacts"
 	"thunderline/persist/journal"
 	"thunderline/persist/postgres"
 )
@@ -103,11 +104,25 @@ type Shipper struct {
 // deletes a journal Postgres has not consumed.
 const HoldName = "postgres"
 
-// newLanes returns the decision and tick lanes of o.
-func newLanes(pool *pgxpool.Pool, o postgres.ShipperOptions) ([2]*postgres.Shipper, error) {
+// newLanes returns the decision and tick lanes of o; with an archive
+// (postgres.archive), the tick lane writes Parquet files of its batches,
+// bounded by arch's file_records and file_delay.
+func newLanes(pool *pgxpool.Pool, o postgres.ShipperOptions, arch config.PostgresArchive) ([2]*postgres.Shipper, error) {
 	var l [2]*postgres.Shipper
+	var store artifacts.Store
+	if arch.Dir != "" {
+		fs, err := artifacts.NewFS(arch.Dir)
+		if err != nil {
+			return l, fmt.Errorf("postgres.archive.dir: %w", err)
+		}
+		store = fs
+	}
 	for i, lane := range []postgres.Lane{postgres.LaneDecisions, postgres.LaneTicks} {
 		o.Lane = lane
+		if lane == postgres.LaneTicks && store != nil {
+			o.Archive = store
+			o.BatchSize, o.MaxDelay = arch.ArchiveFile()
+		}
 		s, err := postgres.NewShipper(pool, o)
 		if err != nil {
 			return l, err
@@ -147,7 +162,7 @@ func Start(ctx context.Context, dsn string, prof *config.Profile, dir string, jo
 		}
 	}
 	lanes, err := newLanes(pool, postgres.ShipperOptions{Dir: dir, Tenant: prof.TenantName(),
-		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: jour.Acked, Logger: log})
+		BatchSize: pg.BatchRows, MaxDelay: time.Duration(pg.BatchDelay), Acked: jour.Acked, Logger: log}, pg.Archive)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -267,7 +282,7 @@ func shellQuote(s string) string {
 // journal is closed) or ctx ends: the backfill after a crash or an outage,
 // and what `thunderline ship` runs. It resumes from the offset Postgres
 // holds for the journal, so rows already shipped are not written again.
-func Backfill(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (Summary, error) {
+func Backfill(ctx context.Context, dsn, dir, tenant string, archive config.PostgresArchive, log *slog.Logger) (Summary, error) {
 	r, err := journal.NewReader(dir, 0)
 	if err != nil {
 		return Summary{}, fmt.Errorf("ship: %w", err)
@@ -285,7 +300,7 @@ func Backfill(ctx context.Context, dsn, dir, tenant string, log *slog.Logger) (S
 	if err != nil {
 		return Summary{}, err
 	}
-	lanes, err := newLanes(pool, postgres.ShipperOptions{Dir: dir, Tenant: tenant, Logger: log})
+	lanes, err := newLanes(pool, postgres.ShipperOptions{Dir: dir, Tenant: tenant, Logger: log}, archive)
 	if err != nil {
 		pool.Close()
 		return Summary{}, err

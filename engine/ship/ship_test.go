@@ -79,7 +79,7 @@ func TestPostgresTenantRole(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dsnA, dsnN := asUser(t, dsn, bound), asUser(t, dsn, unbound)
 
-	if _, err := Backfill(ctx, dsnA, dir, "tb", log); !errors.Is(err, postgres.ErrWrongTenant) {
+	if _, err := Backfill(ctx, dsnA, dir, "tb", config.PostgresArchive{}, log); !errors.Is(err, postgres.ErrWrongTenant) {
 		t.Errorf("Backfill of tb as ta's role: %v, want ErrWrongTenant", err)
 	}
 	if _, err := Start(ctx, dsnA, &config.Profile{Tenant: "tb"}, dir, jour, log); !errors.Is(err, postgres.ErrWrongTenant) {
@@ -88,7 +88,7 @@ func TestPostgresTenantRole(t *testing.T) {
 	if _, err := Start(ctx, dsnA, &config.Profile{}, dir, jour, log); !errors.Is(err, postgres.ErrWrongTenant) {
 		t.Errorf("Start of the default tenant as ta's role: %v, want ErrWrongTenant", err)
 	}
-	if _, err := Backfill(ctx, dsnN, dir, "ta", log); !errors.Is(err, postgres.ErrUnboundRole) {
+	if _, err := Backfill(ctx, dsnN, dir, "ta", config.PostgresArchive{}, log); !errors.Is(err, postgres.ErrUnboundRole) {
 		t.Errorf("Backfill as an unbound engine role: %v, want ErrUnboundRole", err)
 	}
 	prof := &config.Profile{Tenant: "ta"}
@@ -96,7 +96,7 @@ func TestPostgresTenantRole(t *testing.T) {
 	if _, err := Start(ctx, dsnA, prof, dir, jour, log); !errors.Is(err, postgres.ErrRetentionRole) {
 		t.Errorf("Start with raw_ticks_retention as a tenant role: %v, want ErrRetentionRole", err)
 	}
-	sum, err := Backfill(ctx, dsnA, dir, "ta", log)
+	sum, err := Backfill(ctx, dsnA, dir, "ta", config.PostgresArchive{}, log)
 	if err != nil || sum.Rows != records || sum.Rejects != records || !sum.CaughtUp {
 		t.Fatalf("Backfill of ta as its role: %+v, %v", sum, err)
 	}

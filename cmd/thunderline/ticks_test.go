@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"thunderline/engine/runjournal"
+	"thunderline/hotpath/record"
+	"thunderline/persist/journal"
+	"thunderline/persist/postgres/pgtest"
+	"thunderline/persist/tickarchive"
+)
+
+// TestTicksFromArchive: a run with postgres.archive leaves its raw ticks as
+// Parquet files listed in tick_files (none in raw_market_ticks); `thunderline
+// ticks` finds a symbol's ticks of a time range through them — as CSV, and
+// as one Parquet file — exactly those the journal holds.
+func TestTicksFromArchive(t *testing.T) {
+	const sym = "SYN000"
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p.yaml")
+	os.WriteFile(prof, []byte(`
+tenant: acme
+feed: {synthetic: {rate: 50000, symbols: 4, max_ticks: 30000, seed: 5}}
+journal: {dir: `+filepath.Join(dir, "j")+`, fsync: never}
+admin: {enabled: false}
+postgres: {enabled: true, archive: {dir: `+filepath.Join(dir, "archive")+`, file_records: 4000}}
+`), 0o644)
+	t.Setenv("THUNDERLINE_PG_DSN", dsn)
+	code, out, errOut := cli(t, "run", "--profile", prof, "--json")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, `"caught_up": true`) {
+		t.Fatalf("the run's Postgres is not complete:\n%s", out)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "j", "run-*"))
+	// The journal's ticks of the synthetic feed's first symbol, in the
+	// middle third of its time range.
+	var ticks []record.MarketTick
+	names := map[uint32]string{}
+	r, err := journal.NewReader(runs[0], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		kind, _, p, err := r.Next()
+		if err != nil {
+			break
+		}
+		switch kind {
+		case runjournal.RecSymbol:
+			names[binary.LittleEndian.Uint32(p)] = string(p[4:])
+		case runjournal.RecTick:
+			var tk record.MarketTick
+			if err := record.DecodeTick(p, &tk); err != nil {
+				t.Fatal(err)
+			}
+			ticks = append(ticks, tk)
+		}
+	}
+	r.Close()
+	first, last := ticks[0].TsEvent, ticks[len(ticks)-1].TsEvent
+	lo, hi := first+(last-first)/3, first+2*(last-first)/3
+	want := 0
+	for _, tk := range ticks {
+		if names[tk.Symbol] == sym && tk.TsEvent >= lo && tk.TsEvent <= hi {
+			want++
+		}
+	}
+	if want == 0 {
+		t.Fatalf("no %s ticks in the journal's middle third (%d ticks)", sym, len(ticks))
+	}
+	from, to := time.Unix(0, lo).UTC().Format(time.RFC3339Nano), time.Unix(0, hi).UTC().Format(time.RFC3339Nano)
+	code, out, errOut = cli(t, "ticks", "--tenant", "acme", "--symbol", sym, "--from", from, "--to", to)
+	if code != 0 {
+		t.Fatalf("ticks: exit %d\n%s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines)-1 != want || !strings.HasPrefix(lines[0], "symbol,ts_event,") || !strings.HasPrefix(lines[1], sym+",") {
+		t.Fatalf("ticks printed %d rows, the journal has %d of SYM0: %s", len(lines)-1, want, errOut)
+	}
+	pq := filepath.Join(dir, "sym0.parquet")
+	if code, _, errOut = cli(t, "ticks", "--tenant", "acme", "--symbol", sym, "--from", from, "--to", to, "--out", pq); code != 0 {
+		t.Fatalf("ticks --out: exit %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(pq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tickarchive.ReadBytes(b)
+	if err != nil || len(rows) != want {
+		t.Fatalf("%d rows in %s (%v), want %d", len(rows), pq, err, want)
+	}
+	if code, _, _ = cli(t, "ticks", "--symbol", sym, "--from", "yesterday", "--to", to); code != 2 {
+		t.Fatalf("a bad --from: exit %d", code)
+	}
+}
