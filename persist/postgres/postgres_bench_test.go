@@ -22,10 +22,23 @@ import (
 // ship_rows/s, copy_rows/s and ship/copy (the ratio).
 //
 // THUNDERLINE_BENCH_BATCH sets the shipper's batch size (default 4096).
+// Sub-benchmarks: staging (the shipper logged in as the migration role,
+// under row-level security: COPY into temporary tables, then INSERT …
+// ON CONFLICT) and writer (logged in as a BYPASSRLS writer role bound to
+// the tenant: binary COPY straight into the tables where it may).
 func BenchmarkShipperVsCopy(b *testing.B) {
+	b.Run("staging", func(b *testing.B) { shipVsCopy(b, false) })
+	b.Run("writer", func(b *testing.B) { shipVsCopy(b, true) })
+}
+
+func shipVsCopy(b *testing.B, writer bool) {
 	b.ReportAllocs()
-	pool, _ := migratedPool(b)
+	pool, dsn := migratedPool(b)
 	ctx := context.Background()
+	shipPool := pool
+	if writer {
+		shipPool = writerPool(b, pool, dsn, "bench-ship-0")
+	}
 	// PostgreSQL refuses COPY FROM into a table under row-level security
 	// (SQLSTATE 0A000), the reason the shipper copies into temporary
 	// staging tables. The baseline copies into twins of the tables with
@@ -80,8 +93,13 @@ func BenchmarkShipperVsCopy(b *testing.B) {
 		}
 		b.StartTimer()
 
+		if writer {
+			if _, err := pool.Exec(ctx, "UPDATE tenant_roles SET tenant_id = $1 WHERE role_name = 'thunderline_writer'", g.tenant); err != nil {
+				b.Fatal(err)
+			}
+		}
 		t0 := time.Now()
-		s, stop := runShipper(b, pool, ShipperOptions{Dir: g.dir, Tenant: g.tenant, JournalID: fmt.Sprintf("ship-%d", i),
+		s, stop := runShipper(b, shipPool, ShipperOptions{Dir: g.dir, Tenant: g.tenant, JournalID: fmt.Sprintf("ship-%d", i),
 			Poll: time.Millisecond, MaxDelay: 20 * time.Millisecond, BatchSize: shipBenchBatch})
 		waitShipped(b, s, g.n, time.Minute)
 		shipDur += time.Since(t0)

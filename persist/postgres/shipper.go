@@ -41,6 +41,10 @@ type Shipper struct {
 	lastErr                                     atomic.Pointer[string]
 
 	symbols map[uint32]string // Run's goroutine only
+	// direct: the login bypasses row-level security (a writer role), so
+	// rows go by binary COPY straight into the tables without a conflict
+	// clause (directTables); set at each session's start.
+	direct bool
 
 	// testHookBeforeOffset, when set (tests only), runs in flush inside the
 	// transaction, after the rows are copied into staging and before the
@@ -208,9 +212,13 @@ func (s *Shipper) load(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load symbols: %w", err)
 	}
+	var bypass bool
+	if err := tx.QueryRow(ctx, "SELECT rolbypassrls FROM pg_roles WHERE rolname = session_user").Scan(&bypass); err != nil {
+		return 0, fmt.Errorf("load offset: role: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)
 	}
-	s.symbols = syms
+	s.symbols, s.direct = syms, bypass
 	return uint64(off), nil
 }

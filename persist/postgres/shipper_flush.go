@@ -108,12 +108,30 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 		insert bool // its rows count as inserted
 	}
 	var steps []step
+	var direct int64
 	for i := range tables {
 		rows := b.rows[i]
 		if len(rows) == 0 {
 			continue
 		}
 		t := &tables[i]
+		if s.direct && directTables[i] {
+			// Exactly once without a conflict clause: the offset moves in
+			// this transaction, so none of these rows was committed before
+			// (traces: none of another journal's either, checked).
+			if i == tTraces {
+				var err error
+				if rows, err = newTraces(ctx, tx, rows); err != nil {
+					return 0, fmt.Errorf("batch [%d,%d): %w", b.start, b.end, err)
+				}
+			}
+			n, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(rows))
+			if err != nil {
+				return 0, fmt.Errorf("batch [%d,%d): copy %s: %w", b.start, b.end, t.name, err)
+			}
+			direct += n
+			continue
+		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.stage}, t.cols, pgx.CopyFromRows(rows)); err != nil {
 			return 0, fmt.Errorf("batch [%d,%d): copy %s: %w", b.start, b.end, t.name, err)
 		}
@@ -134,7 +152,7 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.offsetKey(), int64(b.end))
 	steps = append(steps, step{"store offset", false})
 	br := tx.SendBatch(ctx, &q)
-	var inserted int64
+	inserted := direct
 	for _, st := range steps {
 		tag, err := br.Exec()
 		if err != nil {
@@ -149,4 +167,32 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 		return 0, fmt.Errorf("batch [%d,%d): %w", b.start, b.end, err)
 	}
 	return inserted, nil
+}
+
+// newTraces returns the trace rows whose (tenant, id) is not stored yet: a
+// replay of the same input journaled again makes the same trace ids.
+func newTraces(ctx context.Context, tx pgx.Tx, rows [][]any) ([][]any, error) {
+	ids := make([][16]byte, len(rows))
+	for i, r := range rows {
+		ids[i], _ = r[0].([16]byte) // the id column (tables[tTraces].cols[0])
+	}
+	q, err := tx.Query(ctx, "SELECT id FROM decision_traces WHERE tenant_id = $1 AND id = ANY($2::uuid[])", rows[0][1], ids)
+	if err != nil {
+		return nil, fmt.Errorf("stored traces: %w", err)
+	}
+	stored := map[[16]byte]bool{}
+	var id [16]byte
+	if _, err := pgx.ForEachRow(q, []any{&id}, func() error { stored[id] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("stored traces: %w", err)
+	}
+	if len(stored) == 0 {
+		return rows, nil
+	}
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if id, _ := r[0].([16]byte); !stored[id] {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
 }

@@ -37,6 +37,15 @@ var tables = [numTables]table{
 		"name", "source_kind", "accession", "company", "raw_sha256", "raw_bytes", "issues", "journal_id", "journal_offset"}},
 }
 
+// directTables go by binary COPY straight into the table when the shipper's
+// login bypasses row-level security (a writer role): rows keyed by their
+// journal offset, which no other batch can hold, and decision traces,
+// whose ids (the same in every replay of the same input) are checked
+// first and the ones already stored left out. Windows and labels (a fill
+// step), symbols (both lanes insert them) and EDGAR documents keep the
+// staging path and its conflict handling.
+var directTables = [numTables]bool{tTicks: true, tTraces: true, tEdges: true, tRejects: true, tOutbox: true}
+
 // stagingDDL creates the session's staging tables if this connection has
 // none yet. ON COMMIT DELETE ROWS empties them at every commit; a rollback
 // takes their rows with it.

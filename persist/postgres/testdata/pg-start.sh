@@ -14,6 +14,9 @@
 #                      transaction; creates the tenant login roles)
 #   thunderline_system LOGIN NOSUPERUSER NOBYPASSRLS  (cross-tenant exports)
 #   thunderline_engine NOLOGIN  (the group of the per-tenant engine logins)
+#   thunderline_writer LOGIN BYPASSRLS, in thunderline_engine: a shipper's
+#                      writer login (binary COPY straight into the tables;
+#                      bound to a tenant in tenant_roles like any engine login)
 #   database thunderline owned by thunderline
 # The roles are made (or fixed) at every start, so an older cluster gets
 # them too.
@@ -96,5 +99,10 @@ DO $$ BEGIN
 	END IF;
 END $$;
 GRANT thunderline_engine TO thunderline WITH ADMIN OPTION;
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'thunderline_writer') THEN
+		CREATE ROLE thunderline_writer LOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE thunderline_engine;
+	END IF;
+END $$;
 SQL
 dsn
