@@ -46,6 +46,7 @@ FUZZ_TARGETS := \
 	./adapters/moldudp64:FuzzSession \
 	./adapters/moldudp64:FuzzRxStamp \
 	./persist/tickarchive:FuzzRead \
+	./adapters/dbnlive:FuzzHandshake \
 	./adapters/soupbintcp:FuzzReadPacket \
 	./adapters/soupbintcp:FuzzClient \
 	./adapters/itch:FuzzFileReader \

@@ -87,6 +87,17 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			ro.Logger.Warn("feed.moldudp64.xdp: running without the XDP packet counter", "err", err)
 		}
 		src, inputs = mf, []string{"moldudp64://" + mf.Addr()}
+	case "dbn-live":
+		if ro.For > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, ro.For)
+			defer cancel()
+		}
+		df, err := StartDBNLiveFeed(ctx, prof.Feed.DBNLive, syms)
+		if err != nil {
+			return nil, err
+		}
+		src, inputs = df, []string{"dbn-live://" + prof.Feed.DBNLive.Addr}
 	case "soupbintcp":
 		if ro.For > 0 {
 			var cancel context.CancelFunc
@@ -101,7 +112,7 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 	}
 	opts := Options{Profile: prof, Symbols: syms, For: ro.For, Progress: ro.Progress,
 		ProgressEvery: ro.ProgressEvery, Logger: ro.Logger, Inputs: inputs, Wire: prof.Feed.Kind == "moldudp64"}
-	if live := prof.Feed.Kind == "moldudp64" || prof.Feed.Kind == "soupbintcp"; prof.Feed.Pace != "max" && !live { // a live feed paces itself
+	if live := prof.Feed.Kind == "moldudp64" || prof.Feed.Kind == "soupbintcp" || prof.Feed.Kind == "dbn-live"; prof.Feed.Pace != "max" && !live { // a live feed paces itself
 		opts.Pacing = PaceRealtime
 	}
 	if prof.JournalEnabled() {

@@ -113,6 +113,7 @@ type Feed struct {
 	DBN        DBN       `yaml:"dbn"`
 	MoldUDP64  MoldFeed  `yaml:"moldudp64"`
 	SoupBinTCP SoupFeed  `yaml:"soupbintcp"`
+	DBNLive    DBNLive   `yaml:"dbn_live"`
 }
 
 // Synthetic mirrors synthetic.Config.
@@ -325,8 +326,12 @@ func (p *Profile) validate() error {
 		if err := p.Feed.SoupBinTCP.validate(); err != nil {
 			return err
 		}
+	case "dbn-live":
+		if err := p.Feed.DBNLive.validate(); err != nil {
+			return err
+		}
 	default:
-		return fail("feed.kind", "%q: want synthetic, dbn, moldudp64 or soupbintcp", p.Feed.Kind)
+		return fail("feed.kind", "%q: want synthetic, dbn, dbn-live, moldudp64 or soupbintcp", p.Feed.Kind)
 	}
 	if p.Feed.Kind == "dbn" && len(p.Feed.DBN.Files) == 0 {
 		return fail("feed.dbn.files", "feed.kind is dbn but no files are listed")

@@ -119,3 +119,45 @@ func (f SoupFeed) validate() error {
 	_, err := f.Day()
 	return err
 }
+
+// DBNLive is Databento's live gateway (feed.kind: dbn-live).
+type DBNLive struct {
+	Addr    string   `yaml:"addr"`     // the gateway, host:port. Required.
+	Dataset string   `yaml:"dataset"`  // e.g. GLBX.MDP3. Required.
+	Schema  string   `yaml:"schema"`   // e.g. mbo. Required.
+	SType   string   `yaml:"stype_in"` // [raw_symbol]
+	Symbols []string `yaml:"symbols"`  // Required.
+	// KeyEnv names the environment variable holding the API key (a profile
+	// holds no secret; errors and logs show only its last five characters).
+	KeyEnv string `yaml:"key_env"`
+	// StrictSymbols refuses records of instruments the stream never named.
+	StrictSymbols bool `yaml:"strict_symbols"`
+}
+
+// APIKey reads the key from KeyEnv.
+func (f DBNLive) APIKey() (string, error) {
+	if f.KeyEnv == "" {
+		return "", spec.Fieldf("feed.dbn_live.key_env", "required: the environment variable holding the API key")
+	}
+	k := os.Getenv(f.KeyEnv)
+	if k == "" {
+		return "", spec.Fieldf("feed.dbn_live.key_env", "%s is not set", f.KeyEnv)
+	}
+	return k, nil
+}
+
+func (f DBNLive) validate() error {
+	switch {
+	case f.Addr == "":
+		return spec.Fieldf("feed.dbn_live.addr", "required with feed.kind dbn-live (the gateway's host:port)")
+	case f.Dataset == "":
+		return spec.Fieldf("feed.dbn_live.dataset", "required (e.g. GLBX.MDP3)")
+	case f.Schema == "":
+		return spec.Fieldf("feed.dbn_live.schema", "required (e.g. mbo)")
+	case len(f.Symbols) == 0:
+		return spec.Fieldf("feed.dbn_live.symbols", "required: at least one symbol")
+	case f.KeyEnv == "":
+		return spec.Fieldf("feed.dbn_live.key_env", "required: the environment variable holding the API key")
+	}
+	return nil
+}
