@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"thunderline/adapters/dbnlive"
 	"thunderline/adapters/feedsim"
 	"thunderline/adapters/inputfile"
 	"thunderline/adapters/itch"
@@ -30,10 +31,16 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	packet := fs.Int("packet", 8, "messages per MoldUDP64 packet")
 	drop := fs.Int("drop-every", 0, "drop every `n`-th packet (its messages stay re-requestable)")
 	reorder := fs.Int("reorder-every", 0, "send every `n`-th packet after the next one")
+	gateway := fs.String("dbn-gateway", "", "serve --file (a .dbn or .dbn.zst capture) as Databento's live gateway on `host:port` instead")
+	dataset := fs.String("dataset", "GLBX.MDP3", "the gateway's dataset (--dbn-gateway)")
+	keyEnv := fs.String("key-env", "", "the gateway's API key from this environment `variable` (--dbn-gateway; required)")
 	synth := fs.Uint64("synthetic", 0, "send a synthetic session of `n` order messages instead of a file (adds, executions, deletes; event time paced by --rate)")
 	symbols := fs.Int("symbols", 16, "symbols of the synthetic session")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if *gateway != "" {
+		return serveDBNGateway(ctx, *gateway, *file, *dataset, *keyEnv, stderr)
 	}
 	if (*file == "") == (*synth == 0) || (*mold == "") == (*soup == "") {
 		return usagef("feed-sim: give --file or --synthetic N, and exactly one of --mold and --soup")
@@ -97,4 +104,29 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "feed-sim: %d messages in %d packets (%d dropped, %d reordered), end of session sent\n",
 		st.Messages, st.Packets, st.Dropped, st.Reordered)
 	return err
+}
+
+// serveDBNGateway serves a DBN capture as Databento's live gateway until
+// ctx ends (feed-sim --dbn-gateway).
+func serveDBNGateway(ctx context.Context, addr, file, dataset, keyEnv string, stderr io.Writer) error {
+	if file == "" || keyEnv == "" || os.Getenv(keyEnv) == "" {
+		return usagef("feed-sim --dbn-gateway: give --file (a DBN capture) and --key-env naming a set variable")
+	}
+	f, _, err := inputfile.Open(file, inputfile.Options{What: "dbn input"})
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	srv, err := dbnlive.NewServer(addr, os.Getenv(keyEnv), dataset, b)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(stderr, "feed-sim: Databento live gateway on %s, dataset %s, %d records; Ctrl-C stops it\n", srv.Addr(), dataset, srv.Records())
+	<-ctx.Done()
+	return nil
 }
