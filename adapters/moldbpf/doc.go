@@ -6,7 +6,12 @@
 // tells a gap on the wire (the exchange or the network dropped it) from a
 // drop in this host (a full socket buffer, a slow process).
 //
-// The program is written with cilium/ebpf's asm package (no C toolchain at
+// ListenGroup opens a SO_REUSEPORT group of UDP sockets on one port with an
+// SK_REUSEPORT program that steers each MoldUDP64 channel (session) to the
+// socket of the loop that owns it; without it the kernel's 4-tuple hash
+// sends every channel from one source address to the same socket.
+//
+// The programs are written with cilium/ebpf's asm package (no C toolchain at
 // build time) and passes every packet on (XDP_PASS): it only counts.
 //
 // It needs root (CAP_BPF and CAP_NET_ADMIN) and a kernel with XDP. Where
