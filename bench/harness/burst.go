@@ -124,24 +124,32 @@ func burstRun(mult int, codec, tmp string, d time.Duration) (burstRow, []sample,
 	if x := sum.Decisions; x != nil {
 		row.traces, row.p50, row.p99, row.p999 = x.LatencyCount, x.LatencyP50, x.LatencyP99, x.LatencyP999
 	}
+	row.lost, row.verify = lostAndVerified(sum, dir, row.verify)
+	return row, samples, nil
+}
+
+// lostAndVerified returns the ticks a run lost (dispatched, neither applied
+// nor rejected) and, with a journal, whether replay --verify passes on it
+// (the journal directory dir is removed after); else noJournal.
+func lostAndVerified(sum *engine.Summary, dir, noJournal string) (lost uint64, verify string) {
 	processed := sum.Applied
 	for _, n := range sum.Rejects {
 		processed += n
 	}
-	row.lost = sum.Ticks - min(processed, sum.Ticks)
+	lost, verify = sum.Ticks-min(processed, sum.Ticks), noJournal
 	if sum.Journal != nil {
 		v, err := engine.Replay(context.Background(), []string{sum.Journal.Dir}, engine.ReplayOptions{Verify: true})
 		switch {
 		case err != nil:
-			row.verify = "error: " + err.Error()
+			verify = "error: " + err.Error()
 		case v.Verify == nil || !v.Verify.OK():
-			row.verify = "FAILED"
+			verify = "FAILED"
 		default:
-			row.verify = "passed"
+			verify = "passed"
 		}
 		os.RemoveAll(dir)
 	}
-	return row, samples, nil
+	return lost, verify
 }
 
 // burstSection runs the matrix (multipliers × journal codecs) and returns the

@@ -110,23 +110,7 @@ func colocatedRun(rate float64, journal bool, tmp string, d time.Duration) (colo
 	if x := sum.Decisions; x != nil {
 		r.traces, r.p50, r.p99, r.p999 = x.LatencyCount, x.LatencyP50, x.LatencyP99, x.LatencyP999
 	}
-	processed := sum.Applied
-	for _, n := range sum.Rejects {
-		processed += n
-	}
-	r.lost = sum.Ticks - min(processed, sum.Ticks)
-	if sum.Journal != nil {
-		v, err := engine.Replay(context.Background(), []string{sum.Journal.Dir}, engine.ReplayOptions{Verify: true})
-		switch {
-		case err != nil:
-			r.verify = "error: " + err.Error()
-		case v.Verify == nil || !v.Verify.OK():
-			r.verify = "FAILED"
-		default:
-			r.verify = "passed"
-		}
-		os.RemoveAll(dir)
-	}
+	r.lost, r.verify = lostAndVerified(sum, dir, r.verify)
 	return r, nil
 }
 
