@@ -79,7 +79,7 @@ tenant: acme
 feed: {pace: realtime, synthetic: {rate: 50000, symbols: 16, max_ticks: 150000}}
 normalize: {seq: contiguous}
 journal: {dir: `+dir+`, fsync: never}
-postgres: {enabled: true, dsn: "`+dsn+`", batch_delay: 50ms}
+postgres: {enabled: true, dsn: "`+dsn+`", batch_delay: 50ms, drain: 60s}
 `)
 	done := make(chan *Summary, 1)
 	started := make(chan *Pipeline, 1)

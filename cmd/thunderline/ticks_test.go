@@ -29,7 +29,7 @@ tenant: acme
 feed: {synthetic: {rate: 50000, symbols: 4, max_ticks: 30000, seed: 5}}
 journal: {dir: `+filepath.Join(dir, "j")+`, fsync: never}
 admin: {enabled: false}
-postgres: {enabled: true, archive: {dir: `+filepath.Join(dir, "archive")+`, file_records: 4000}}
+postgres: {enabled: true, drain: 60s, archive: {dir: `+filepath.Join(dir, "archive")+`, file_records: 4000}}
 `), 0o644)
 	t.Setenv("THUNDERLINE_PG_DSN", dsn)
 	code, out, errOut := cli(t, "run", "--profile", prof, "--json")

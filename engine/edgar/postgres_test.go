@@ -18,7 +18,7 @@ import (
 func TestEdgarShipsToPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	t.Setenv("THUNDERLINE_PG_DSN", dsn)
-	prof, err := config.Parse([]byte("tenant: filer\npostgres: {enabled: true, batch_rows: 3, batch_delay: 20ms}\n"), "edgar-pg.yaml")
+	prof, err := config.Parse([]byte("tenant: filer\npostgres: {enabled: true, batch_rows: 3, batch_delay: 20ms, drain: 60s}\n"), "edgar-pg.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
