@@ -42,6 +42,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -250,8 +251,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		prof.Router = *rc
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	tty := isTerminal(stderr)
+	// The log, the progress lines and the admin's notes come from several
+	// goroutines: one writer, serialised (a test's buffer is not safe for
+	// concurrent writes; a terminal's lines would interleave).
+	stderr = &lockedWriter{w: stderr}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	src := prof.Source()
 	fmt.Fprintf(stderr, "thunderline run: profile %s, tenant %s, %d partitions, Ctrl-C to stop\n", src, prof.TenantName(), prof.NumPartitions())
 	var srv *eye.Server
@@ -484,4 +489,16 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
