@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"thunderline/hotpath/decide/spec"
@@ -126,10 +129,23 @@ type DBNLive struct {
 	Dataset string   `yaml:"dataset"`  // e.g. GLBX.MDP3. Required.
 	Schema  string   `yaml:"schema"`   // e.g. mbo. Required.
 	SType   string   `yaml:"stype_in"` // [raw_symbol]
-	Symbols []string `yaml:"symbols"`  // Required.
+	Symbols []string `yaml:"symbols"`  // Required (ALL_SYMBOLS for all).
 	// KeyEnv names the environment variable holding the API key (a profile
 	// holds no secret; errors and logs show only its last five characters).
+	// Required.
 	KeyEnv string `yaml:"key_env"`
+	// Start asks for intraday replay from this time before live data: an
+	// RFC 3339 time, nanoseconds since the epoch, or 0 for all the gateway
+	// has ["": live only].
+	Start string `yaml:"start"`
+	// Overlap widens the replay a reconnect asks for below the last tick's
+	// event time, for feeds whose ts_event steps back [0] (see
+	// adapters/dbnlive.FeedConfig.Overlap).
+	Overlap Duration `yaml:"overlap"`
+	// Heartbeat asks the gateway for heartbeats at this interval, whole
+	// seconds from 5s to 30m; a session silent for 5 s longer is broken and
+	// resumed [the gateway's 30s].
+	Heartbeat Duration `yaml:"heartbeat"`
 	// StrictSymbols refuses records of instruments the stream never named.
 	StrictSymbols bool `yaml:"strict_symbols"`
 }
@@ -146,6 +162,25 @@ func (f DBNLive) APIKey() (string, error) {
 	return k, nil
 }
 
+// Replay returns feed.dbn_live.start as nanoseconds since the epoch; ok is
+// false when it is not set (live only).
+func (f DBNLive) Replay() (ns int64, ok bool, err error) {
+	if f.Start == "" {
+		return 0, false, nil
+	}
+	if n, err := strconv.ParseInt(f.Start, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false, spec.Fieldf("feed.dbn_live.start", "%d: want 0 or a time after the epoch", n)
+		}
+		return n, true, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, f.Start)
+	if err != nil || t.Before(time.Unix(0, 0)) {
+		return 0, false, spec.Fieldf("feed.dbn_live.start", "%q: want an RFC 3339 time, nanoseconds since the epoch, or 0 (all)", f.Start)
+	}
+	return t.UnixNano(), true, nil
+}
+
 func (f DBNLive) validate() error {
 	switch {
 	case f.Addr == "":
@@ -155,9 +190,25 @@ func (f DBNLive) validate() error {
 	case f.Schema == "":
 		return spec.Fieldf("feed.dbn_live.schema", "required (e.g. mbo)")
 	case len(f.Symbols) == 0:
-		return spec.Fieldf("feed.dbn_live.symbols", "required: at least one symbol")
+		return spec.Fieldf("feed.dbn_live.symbols", "required: at least one symbol (or ALL_SYMBOLS)")
 	case f.KeyEnv == "":
 		return spec.Fieldf("feed.dbn_live.key_env", "required: the environment variable holding the API key")
+	case f.Overlap < 0:
+		return spec.Fieldf("feed.dbn_live.overlap", "%v is negative", time.Duration(f.Overlap))
 	}
-	return nil
+	for i, s := range f.Symbols {
+		if s == "" || strings.ContainsAny(s, "|,\n") {
+			return spec.Fieldf(fmt.Sprintf("feed.dbn_live.symbols[%d]", i), "%q: a symbol is not empty and holds no '|', ',' or newline", s)
+		}
+	}
+	for _, v := range []struct{ field, val string }{{"dataset", f.Dataset}, {"schema", f.Schema}, {"stype_in", f.SType}} {
+		if strings.ContainsAny(v.val, "|=\n") {
+			return spec.Fieldf("feed.dbn_live."+v.field, "%q holds '|', '=' or a newline", v.val)
+		}
+	}
+	if h := time.Duration(f.Heartbeat); h != 0 && (h < 5*time.Second || h > 30*time.Minute || h%time.Second != 0) {
+		return spec.Fieldf("feed.dbn_live.heartbeat", "%v: want whole seconds from 5s to 30m", h)
+	}
+	_, _, err := f.Replay()
+	return err
 }
