@@ -38,7 +38,7 @@ func readLine(r *bufio.Reader) (string, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		line = append(line, chunk...)
-		if len(line) > MaxLine {
+		if n := len(line); n > MaxLine && (err != nil || n-1 > MaxLine) { // the '\n' is not counted
 			return "", fmt.Errorf("%w: a control line longer than %d bytes", ErrProtocol, MaxLine)
 		}
 		if err == nil {
