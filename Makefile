@@ -47,6 +47,8 @@ FUZZ_TARGETS := \
 	./adapters/moldudp64:FuzzRxStamp \
 	./persist/tickarchive:FuzzRead \
 	./adapters/dbnlive:FuzzHandshake \
+	./adapters/dbnlive:FuzzControlLine \
+	./adapters/dbnlive:FuzzServerSubscribe \
 	./adapters/soupbintcp:FuzzReadPacket \
 	./adapters/soupbintcp:FuzzClient \
 	./adapters/itch:FuzzFileReader \
