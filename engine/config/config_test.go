@@ -89,6 +89,24 @@ func TestStrictErrors(t *testing.T) {
 	f("stage: {inline: true}\npartitions: 1\nrouter: {enabled: false}\n", "stage.inline", "router is disabled")
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {interface: eth0, mode: fast}}}\n", "feed.moldudp64.xdp.mode", "want auto, native or generic")
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {mode: native}}}\n", "feed.moldudp64.xdp.mode", "nothing to attach to")
+	dl := func(extra string) string {
+		if !strings.Contains(extra, "schema:") {
+			extra += ", schema: mbo"
+		}
+		if !strings.Contains(extra, "symbols:") {
+			extra += ", symbols: [ESH4]"
+		}
+		return "feed: {kind: dbn-live, dbn_live: {addr: \"127.0.0.1:1\", dataset: GLBX.MDP3, key_env: K" + extra + "}}\n"
+	}
+	f("feed: {kind: dbn-live}\n", "feed.dbn_live.addr", "required")
+	f("feed: {kind: dbn-live, dbn_live: {addr: \"127.0.0.1:1\", dataset: GLBX.MDP3, schema: mbo, symbols: [ESH4]}}\n", "feed.dbn_live.key_env", "required")
+	f(dl(", key: abc"), "feed.dbn_live.key", "unknown key")
+	f(dl(", start: yesterday"), "feed.dbn_live.start", "want an RFC 3339 time")
+	f(dl(", start: -5"), "feed.dbn_live.start", "want 0 or a time after the epoch")
+	f(dl(", heartbeat: 2s"), "feed.dbn_live.heartbeat", "whole seconds from 5s to 30m")
+	f(dl(", overlap: -1ms"), "feed.dbn_live.overlap", "negative")
+	f(dl(", symbols: [\"ES|H4\"]"), "feed.dbn_live.symbols[0]", "holds no '|'")
+	f(dl(", schema: \"mbo|start=0\""), "feed.dbn_live.schema", "holds '|'")
 	// Found by a hostile audit: every number bounded and finite, one
 	// document, a file of reasonable size, each error at its own field.
 	f("window: {overlap: .nan}\n", "window.overlap", "want a finite number")
@@ -223,4 +241,25 @@ func TestBusyPolled(t *testing.T) {
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\"}}\nrings: {wait: yield}\n", true)
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", busy_poll: false}}\nrings: {wait: yield}\n", false)
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", busy_poll: true}}\n", true)
+}
+
+// TestDBNLiveStart: feed.dbn_live.start as RFC 3339, nanoseconds or 0
+// (all the gateway has); unset is live only.
+func TestDBNLiveStart(t *testing.T) {
+	f := func(start string, want int64, wantReplay bool) {
+		t.Helper()
+		p, err := Parse([]byte("feed: {kind: dbn-live, dbn_live: {addr: \"127.0.0.1:1\", dataset: GLBX.MDP3, schema: mbo, symbols: [ALL_SYMBOLS], key_env: K"+
+			start+", heartbeat: 10s, overlap: 1ms}}\n"), "ok.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, replay, err := p.Feed.DBNLive.Replay()
+		if err != nil || ns != want || replay != wantReplay || time.Duration(p.Feed.DBNLive.Heartbeat) != 10*time.Second {
+			t.Fatalf("start%q: %d %v %v", start, ns, replay, err)
+		}
+	}
+	f("", 0, false)
+	f(", start: 0", 0, true)
+	f(", start: 1704103200000000000", 1704103200000000000, true)
+	f(", start: \"2024-01-01T10:00:00Z\"", 1704103200000000000, true)
 }
