@@ -16,7 +16,8 @@ import (
 	"thunderline/adapters/soupbintcp"
 )
 
-// cmdFeedSim: thunderline feed-sim --file F (--mold ADDR | --soup ADDR).
+// cmdFeedSim: thunderline feed-sim --file F (--mold ADDR | --soup ADDR |
+// --dbn-gateway ADDR --key-env VAR).
 func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("feed-sim", stderr)
 	file := fs.String("file", "", "ITCH 5.0 `input`: a framed file (*NASDAQ_ITCH50*, .itch) or a MoldUDP64 capture (.pcap, .pcapng)")
@@ -40,7 +41,7 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	if *gateway != "" {
-		return serveDBNGateway(ctx, *gateway, *file, *dataset, *keyEnv, stderr)
+		return serveDBNGateway(ctx, *gateway, *file, *dataset, *keyEnv, stderr, nil)
 	}
 	if (*file == "") == (*synth == 0) || (*mold == "") == (*soup == "") {
 		return usagef("feed-sim: give --file or --synthetic N, and exactly one of --mold and --soup")
@@ -107,8 +108,9 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // serveDBNGateway serves a DBN capture as Databento's live gateway until
-// ctx ends (feed-sim --dbn-gateway).
-func serveDBNGateway(ctx context.Context, addr, file, dataset, keyEnv string, stderr io.Writer) error {
+// ctx ends (feed-sim --dbn-gateway); ready, when not nil, is told the
+// gateway's address once it listens.
+func serveDBNGateway(ctx context.Context, addr, file, dataset, keyEnv string, stderr io.Writer, ready func(addr string)) error {
 	if file == "" || keyEnv == "" || os.Getenv(keyEnv) == "" {
 		return usagef("feed-sim --dbn-gateway: give --file (a DBN capture) and --key-env naming a set variable")
 	}
@@ -127,6 +129,10 @@ func serveDBNGateway(ctx context.Context, addr, file, dataset, keyEnv string, st
 	}
 	defer srv.Close()
 	fmt.Fprintf(stderr, "feed-sim: Databento live gateway on %s, dataset %s, %d records; Ctrl-C stops it\n", srv.Addr(), dataset, srv.Records())
+	if ready != nil {
+		ready(srv.Addr())
+	}
 	<-ctx.Done()
+	fmt.Fprintf(stderr, "feed-sim: %d sessions served, %d refused\n", srv.Sessions.Load(), srv.Refused.Load())
 	return nil
 }

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
+	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +80,71 @@ func receiveMold(t *testing.T, conn *net.UDPConn) int {
 			return got
 		}
 		got += int(count)
+	}
+}
+
+// `feed-sim --dbn-gateway` serves the MBP-1 capture as Databento's live
+// gateway, and `run --profile profiles/live-dbn.yaml` (its addr pointed at
+// it) reads it to the capture's end: the ticks, windows and traces of
+// `replay` of the file.
+func TestFeedSimDBNGateway(t *testing.T) {
+	const file = "../../../shared/data/dbn/futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst"
+	t.Setenv("TL_TEST_DATABENTO_KEY", "db-feedsim000000000000FEED1")
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, served := make(chan string, 1), make(chan error, 1)
+	var gwErr bytes.Buffer
+	go func() {
+		served <- serveDBNGateway(ctx, "127.0.0.1:0", file, "GLBX.MDP3", "TL_TEST_DATABENTO_KEY", &gwErr, func(a string) { addr <- a })
+	}()
+	var gw string
+	select {
+	case gw = <-addr:
+	case err := <-served:
+		t.Fatalf("feed-sim --dbn-gateway: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway did not start")
+	}
+	prof, err := os.ReadFile("../../profiles/live-dbn.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "live-dbn.yaml")
+	os.WriteFile(p, bytes.Replace(bytes.Replace(prof, []byte("127.0.0.1:13000"), []byte(gw), -1),
+		[]byte("DATABENTO_API_KEY"), []byte("TL_TEST_DATABENTO_KEY"), -1), 0o644)
+	code, out, errOut := cli(t, "run", "--profile", p, "--no-admin", "--json", "--for", "2m")
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("run exit %d: %s", code, errOut)
+	}
+	if strings.Contains(errOut+out+gwErr.String(), "db-feedsim") {
+		t.Fatal("the API key in the output")
+	}
+	code, rout, rerr := cli(t, "replay", "--json", file)
+	if code != 0 {
+		t.Fatalf("replay exit %d: %s", code, rerr)
+	}
+	type summary struct {
+		Ticks        uint64            `json:"ticks"`
+		Windows      uint64            `json:"windows"`
+		WindowDigest string            `json:"window_digest"`
+		TraceDigest  string            `json:"trace_digest"`
+		Records      map[string]uint64 `json:"records"`
+	}
+	var live, want summary
+	if err := json.Unmarshal([]byte(out), &live); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := json.Unmarshal([]byte(rout), &want); err != nil {
+		t.Fatalf("%v: %s", err, rout)
+	}
+	if live.Ticks != want.Ticks || live.Windows != want.Windows || live.WindowDigest != want.WindowDigest || live.TraceDigest != want.TraceDigest ||
+		live.Ticks == 0 || live.Records["dbn_live_sessions"] != 2 || live.Records["mbp-1"] < want.Records["mbp-1"] {
+		t.Fatalf("live %+v\nreplay %+v", live, want)
+	}
+	if !strings.Contains(gwErr.String(), "2 sessions served, 0 refused") {
+		t.Fatalf("gateway: %s", gwErr.String())
 	}
 }

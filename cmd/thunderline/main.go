@@ -20,6 +20,8 @@
 //	    run a federation end to end through a real Flower deployment
 //	thunderline feed-sim --file ITCH (--mold ADDR | --soup ADDR) ...
 //	    send an ITCH file or capture as a live MoldUDP64 or SoupBinTCP feed
+//	thunderline feed-sim --dbn-gateway ADDR --file DBN --key-env VAR [--dataset D]
+//	    serve a DBN capture as Databento's live gateway
 //	thunderline version
 //	    print the version
 //	thunderline help
@@ -106,6 +108,10 @@ Usage:
       Send an ITCH 5.0 file or capture as a live feed: MoldUDP64 datagrams
       (with a re-request server) or a SoupBinTCP session, paced, with
       injected drops and reorderings — the source of the live-feed tests.
+  thunderline feed-sim --dbn-gateway ADDR --file DBN --key-env VAR [--dataset D]
+      Serve a DBN capture (.dbn, .dbn.zst) as Databento's live gateway: the
+      CRAM handshake against the key in VAR, subscriptions, replay from
+      start=, then the capture's records (feed.kind: dbn-live reads it).
   thunderline version
       Print the version (module version, Go version, VCS revision).
   thunderline help

@@ -13,7 +13,7 @@ import (
 )
 
 func TestEmbeddedProfilesParse(t *testing.T) {
-	for _, name := range []string{"minimal.yaml", "replay.yaml", "colocated.yaml", "scaled.yaml", "postgres.yaml", "filings.yaml"} {
+	for _, name := range []string{"minimal.yaml", "replay.yaml", "colocated.yaml", "scaled.yaml", "postgres.yaml", "filings.yaml", "live-dbn.yaml"} {
 		b, err := profiles.Get(name)
 		if err != nil {
 			t.Fatal(err)
