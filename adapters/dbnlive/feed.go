@@ -65,9 +65,9 @@ type Stats struct {
 // new session — each checked against the event time it delivered, a
 // difference counted in Stats.Mismatches — and delivers the rest: nothing
 // at or before the last tick delivered comes twice, and nothing after it is
-// lost. A session that ends cleanly (at a record boundary) without a new
-// tick is the end of the feed (a served capture's end: a live gateway does
-// not close); a refused handshake or a stream that is not DBN ends it with
+// lost. A session that ends cleanly (at a record boundary) after all the
+// repeats it owed but without a new tick is the end of the feed (a served
+// capture's end: a live gateway does not close); a refused handshake or a stream that is not DBN ends it with
 // that error; ctx ending ends it with io.EOF.
 type Feed struct {
 	ctx  context.Context
@@ -181,8 +181,8 @@ func (f *Feed) Next(dst []record.MarketTick) (int, error) {
 		switch {
 		case f.ctx.Err() != nil:
 			f.err = io.EOF
-		case errors.Is(err, io.EOF) && !fresh:
-			f.err = io.EOF // a clean end with nothing new: the capture's end
+		case errors.Is(err, io.EOF) && !fresh && len(f.expect) == 0:
+			f.err = io.EOF // a clean end with nothing new after the repeats: the capture's end
 		case corrupt(err):
 			f.Stats.StreamErrors.Add(1)
 			f.err = fmt.Errorf("dbnlive: %s: the stream is not DBN: %w", f.cfg.Addr, err)

@@ -89,7 +89,7 @@ func TestFeedResumes(t *testing.T) {
 		faults     []Fault
 	}{
 		{"esh4, two resets", esh4, []Fault{{After: 1}, {After: 4000}}},
-		{"esh4, silent then reset", esh4, []Fault{{After: 5000, Stall: true}, {After: 10}}},
+		{"esh4, silent, reset, closed", esh4, []Fault{{After: 5000, Stall: true}, {After: 10}, {After: 7000, Close: true}}},
 		{"mbp-1, three resets", mbp1, []Fault{{After: 500}, {After: 1}, {After: 1200}}},
 		{"mbp-1, silent twice", mbp1, []Fault{{After: 1000, Stall: true}, {After: 1000, Stall: true}}},
 	} {
@@ -108,7 +108,8 @@ func TestFeedResumes(t *testing.T) {
 			}
 		}
 		// Every fault resumes; the last session ends cleanly with nothing new.
-		if srv.Faults.Load() != uint64(len(c.faults)) || st.Sessions.Load() != uint64(len(c.faults))+2 || st.Mismatches.Load() != 0 ||
+		// (A loaded machine may add an idle timeout: at least, not exactly.)
+		if srv.Faults.Load() != uint64(len(c.faults)) || st.Sessions.Load() < uint64(len(c.faults))+2 || st.Mismatches.Load() != 0 ||
 			st.Duplicates.Load() == 0 || st.IdleTimeouts.Load() < stalls || st.Narrowed.Load() != 0 {
 			t.Fatalf("%s: faults %d, sessions %d, mismatches %d, duplicates %d, idle timeouts %d, narrowed %d", c.name, srv.Faults.Load(),
 				st.Sessions.Load(), st.Mismatches.Load(), st.Duplicates.Load(), st.IdleTimeouts.Load(), st.Narrowed.Load())
@@ -155,19 +156,19 @@ func steppingBack(t *testing.T, n int) []byte {
 func TestFeedOverlap(t *testing.T) {
 	b := steppingBack(t, 2000)
 	want := fileTicks(t, b)
-	cfg := FeedConfig{Config: Config{Idle: 300 * time.Millisecond}}
-	// Silent after record 996: record 997 steps back below 996's event time.
-	stall := Fault{After: 997, Stall: true}
-	got, feed, _ := liveTicks(t, b, cfg, stall)
+	var cfg FeedConfig
+	// Closed after record 996 (every record sent arrives, and no timing is
+	// involved): record 997 steps back below 996's event time.
+	brk := Fault{After: 997, Close: true}
+	got, feed, _ := liveTicks(t, b, cfg, brk)
 	// Duplicates: record 996 on the resume, record 1999 on the end's session.
 	if len(got) != len(want)-1 || got[997] != want[998] || feed.Stats.Duplicates.Load() != 2 {
 		t.Fatalf("without overlap: %d ticks of %d, duplicates %d", len(got), len(want), feed.Stats.Duplicates.Load())
 	}
 	cfg.Overlap = 10 * time.Microsecond
-	got, feed, _ = liveTicks(t, b, cfg, stall, Fault{After: 3, Stall: true})
+	got, feed, _ = liveTicks(t, b, cfg, brk, Fault{After: 3, Close: true})
 	sameTicks(t, "with overlap", got, want)
-	// Duplicates: the 3 repeats the second session sent before falling
-	// silent, then 10 (records 986-996 but 990, 5 µs back) and, on the
+	// Duplicates: the 3 repeats the second session sent before closing, then 10 (records 986-996 but 990, 5 µs back) and, on the
 	// end's session, 10 (1989-1999 but 1991).
 	if d := feed.Stats.Duplicates.Load(); d != 3+10+10 || feed.Stats.Mismatches.Load() != 0 {
 		t.Fatalf("with overlap: duplicates %d, want 23; mismatches %d", d, feed.Stats.Mismatches.Load())
@@ -176,7 +177,7 @@ func TestFeedOverlap(t *testing.T) {
 	// break and the end's session) narrow it above the evicted event times,
 	// and record 997 is lost again, as counted, but nothing is repeated.
 	cfg.History = 4
-	got, feed, _ = liveTicks(t, b, cfg, stall)
+	got, feed, _ = liveTicks(t, b, cfg, brk)
 	if feed.Stats.Narrowed.Load() != 2 || feed.Stats.Mismatches.Load() != 0 || len(got) != len(want)-1 {
 		t.Fatalf("short history: narrowed %d, mismatches %d, %d ticks of %d", feed.Stats.Narrowed.Load(), feed.Stats.Mismatches.Load(), len(got), len(want))
 	}
@@ -194,9 +195,9 @@ func TestFeedRefusedOnResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.Inject(Fault{After: 100, Stall: true}, Fault{Refuse: true})
+	srv.Inject(Fault{After: 100, Close: true}, Fault{Refuse: true})
 	feed, err := StartFeed(context.Background(), FeedConfig{Config: Config{Addr: srv.Addr(), Key: testKey, Dataset: "GLBX.MDP3", Schema: "mbp-1",
-		Symbols: []string{"ALL_SYMBOLS"}, Idle: 300 * time.Millisecond}}, record.NewSymbols())
+		Symbols: []string{"ALL_SYMBOLS"}}}, record.NewSymbols())
 	if err != nil {
 		t.Fatal(err)
 	}

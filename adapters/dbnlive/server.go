@@ -21,12 +21,14 @@ import (
 )
 
 // Fault is what the gateway does to one session, for tests: after sending
-// After records it resets the connection (as a dropped link does), or,
-// with Stall, stops sending and keeps the connection open (a gateway that
-// falls silent, heartbeats included). Refuse refuses the session's
-// handshake whatever the key (success=0).
+// After records it resets the connection (as a dropped link does); with
+// Close, it closes it cleanly instead (as a restarting gateway does: every
+// byte sent arrives); with Stall, it stops sending and keeps the connection
+// open (a gateway that falls silent, heartbeats included). Refuse refuses
+// the session's handshake whatever the key (success=0).
 type Fault struct {
 	After  int64
+	Close  bool
 	Stall  bool
 	Refuse bool
 }
@@ -282,6 +284,9 @@ func (s *Server) stream(c net.Conn, br *bufio.Reader, start int64, fault Fault) 
 			s.Faults.Add(1)
 			if fault.Stall {
 				io.Copy(io.Discard, br) // silent until the client (or Close) ends it
+				return
+			}
+			if fault.Close {
 				return
 			}
 			if tc, ok := c.(*net.TCPConn); ok {
