@@ -33,6 +33,16 @@ type Config struct {
 	Timeout time.Duration
 }
 
+// String shows the config with the key as its bucket id only, so that a
+// config printed with %v or %+v never shows the key.
+func (c Config) String() string {
+	return fmt.Sprintf("{Addr:%s Key:…%s Dataset:%s Schema:%s SType:%s Symbols:%v Replay:%v Start:%d Heartbeat:%v Idle:%v Timeout:%v}",
+		c.Addr, BucketID(c.Key), c.Dataset, c.Schema, c.SType, c.Symbols, c.Replay, c.Start, c.Heartbeat, c.Idle, c.Timeout)
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return "dbnlive.Config" + c.String() }
+
 // withDefaults fills the defaults stated on the fields.
 func (c Config) withDefaults() Config {
 	if c.SType == "" {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,5 +222,35 @@ func TestFeedRefusedOnResume(t *testing.T) {
 	}
 	if _, err := feed.Next(buf); !errors.Is(err, ErrAuth) {
 		t.Fatalf("the end is sticky: %v", err)
+	}
+}
+
+// TestNoKeyInPrints: a Config or FeedConfig printed any way shows the key
+// by its bucket id only.
+func TestNoKeyInPrints(t *testing.T) {
+	cfg := FeedConfig{Config: Config{Addr: "a:1", Key: "db-secretsecret00000SECRT", Dataset: "D"}}
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.Config), fmt.Sprintf("%+v", &cfg.Config)} {
+		if strings.Contains(s, "secretsecret") || !strings.Contains(s, "SECRT") {
+			t.Errorf("printed as %s", s)
+		}
+	}
+}
+
+// TestTakeNoAllocs: passing ticks through the feed's repeat filter and
+// history allocates nothing (it runs per tick).
+func TestTakeNoAllocs(t *testing.T) {
+	f := &Feed{hist: make([]int64, 1<<10), evictedMax: math.MinInt64}
+	ticks := make([]record.MarketTick, 64)
+	ts := int64(0)
+	if a := testing.AllocsPerRun(100, func() {
+		for i := range ticks {
+			ts++
+			ticks[i].TsEvent = ts
+		}
+		if f.take(ticks) != len(ticks) {
+			t.Fatal("ticks dropped")
+		}
+	}); a != 0 {
+		t.Fatalf("%v allocations a batch", a)
 	}
 }
