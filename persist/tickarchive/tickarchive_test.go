@@ -2,12 +2,15 @@ package tickarchive
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,11 +52,12 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(rows) {
-		t.Fatalf("%d rows back, want %d", len(got), len(rows))
+	if len(got) != len(rows) || !slices.Equal(rows, want) {
+		t.Fatalf("%d rows back, want %d; rows changed by Write: %t", len(got), len(rows), !slices.Equal(rows, want))
 	}
+	rows = sortedRows(rows)
 	for i := range got {
-		if got[i] != rows[i] { // rows was sorted in place by Write
+		if got[i] != rows[i] {
 			t.Fatalf("row %d: %+v, want %+v", i, got[i], rows[i])
 		}
 		if i > 0 && (got[i].Symbol < got[i-1].Symbol || (got[i].Symbol == got[i-1].Symbol && got[i].TsEvent < got[i-1].TsEvent)) {
@@ -64,7 +68,62 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := Write(&again, append([]Row(nil), want...)); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
 		t.Fatalf("the same rows gave different bytes (%v)", err)
 	}
+	// The same ticks in any order, through a reused Writer: the same bytes.
+	shuffled := append([]Row(nil), want...)
+	rand.New(rand.NewPCG(9, 9)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	var w Writer
+	for range 2 {
+		w.Reset()
+		for _, r := range shuffled {
+			w.AddRow(r)
+		}
+		again.Reset()
+		if _, err := w.WriteFile(&again); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
+			t.Fatalf("shuffled rows gave different bytes (%v)", err)
+		}
+	}
 	t.Logf("%d ticks in %d bytes: %.1f bytes a tick", f.Rows, f.Bytes, float64(f.Bytes)/float64(f.Rows))
+}
+
+// sortedRows is rows in the archive's order, sorted plainly.
+func sortedRows(rows []Row) []Row {
+	return slices.SortedFunc(slices.Values(rows), func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.Symbol, b.Symbol), cmp.Compare(a.TsEvent, b.TsEvent), cmp.Compare(a.JournalOffset, b.JournalOffset))
+	})
+}
+
+// TestWriterAllocs: a reused Writer allocates per file (row groups, pages,
+// the footer), not per tick.
+func TestWriterAllocs(t *testing.T) {
+	allocs := func(n int) float64 {
+		rows := sampleRows(n, 6)
+		var w Writer
+		file := func() {
+			w.Reset()
+			for _, r := range rows {
+				w.AddRow(r)
+			}
+			if _, err := w.WriteFile(io.Discard); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file()
+		return testing.AllocsPerRun(3, file)
+	}
+	// Same symbols and row groups, twice the ticks: the extra ticks may add
+	// pages (a few allocations each), not an allocation apiece.
+	const n = 20_000
+	a1, a2 := allocs(n), allocs(2*n)
+	t.Logf("allocations a file: %.0f for %d ticks, %.0f for %d", a1, n, a2, 2*n)
+	if a2-a1 > n/100 {
+		t.Fatalf("%.0f more allocations for %d more ticks", a2-a1, n)
+	}
+	var w Writer
+	var tk record.MarketTick
+	tk.Kind, tk.Action, tk.Side = record.KindOrder, record.ActionAdd, record.SideAsk
+	if a := testing.AllocsPerRun(100, func() { w.Add("acme", "ESH4", 1, &tk) }); a != 0 {
+		t.Fatalf("Add: %.1f allocations a tick", a)
+	}
 }
 
 // TestReadRefuses: bytes that are not an archive file are an error, never
@@ -111,6 +170,7 @@ func TestPyarrowReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows = sortedRows(rows)
 	path := filepath.Join(t.TempDir(), "ticks.parquet")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
