@@ -185,12 +185,14 @@ func TestPyarrowReads(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var head struct {
-		Rows      int    `json:"rows"`
-		RowGroups int    `json:"row_groups"`
-		Codec     string `json:"codec"`
+		Rows      int      `json:"rows"`
+		RowGroups int      `json:"row_groups"`
+		Codec     string   `json:"codec"`
+		SortedBy  []string `json:"sorted_by"`
 	}
-	if err := json.Unmarshal([]byte(lines[0]), &head); err != nil || head.Rows != f.Rows || head.RowGroups < len(f.Symbols) || head.Codec != "ZSTD" {
-		t.Fatalf("pyarrow metadata %s (%v): want %d rows, ≥%d row groups, ZSTD", lines[0], err, f.Rows, len(f.Symbols))
+	if err := json.Unmarshal([]byte(lines[0]), &head); err != nil || head.Rows != f.Rows || head.RowGroups < len(f.Symbols) || head.Codec != "ZSTD" ||
+		!slices.Equal(head.SortedBy, []string{"symbol", "ts_event"}) {
+		t.Fatalf("pyarrow metadata %s (%v): want %d rows, ≥%d row groups, ZSTD, sorted by symbol and ts_event", lines[0], err, f.Rows, len(f.Symbols))
 	}
 	if len(lines)-1 != len(rows) {
 		t.Fatalf("pyarrow read %d rows, wrote %d", len(lines)-1, len(rows))

@@ -12,7 +12,8 @@ want = {"tenant", "symbol", "ts_event", "ts_recv", "journal_offset", "in_seq", "
 if set(table.column_names) != want:
     sys.exit(f"columns {table.column_names}")
 meta = pq.ParquetFile(sys.argv[1]).metadata
+sorted_by = [meta.schema.column(c.column_index).name for c in meta.row_group(0).sorting_columns]
 print(json.dumps({"rows": meta.num_rows, "row_groups": meta.num_row_groups,
-                  "codec": meta.row_group(0).column(0).compression}))
+                  "codec": meta.row_group(0).column(0).compression, "sorted_by": sorted_by}))
 for row in table.to_pylist():
     print(json.dumps(row, sort_keys=True))
