@@ -153,8 +153,9 @@ func TestReadRefuses(t *testing.T) {
 // is an error naming the package, never a panic, nearly always. Parquet
 // checksums page data (CRC32, and zstd frames) but not page headers: a
 // flip there can change values silently (seen with denser samplings: an
-// order_id page header, about 1 flip in 1,000). The file's sha256 — in tick_files, checked by the
-// artifact store on every Open — is what guarantees the bytes.
+// order_id page header, about 1 flip in 1,000). The file's sha256 — in
+// tick_files, checked by the artifact store on every Open — is what
+// guarantees the bytes.
 func TestReadCorrupt(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := Write(&buf, sampleRows(200, 4)); err != nil {
