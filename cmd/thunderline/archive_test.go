@@ -7,14 +7,15 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
-
-	"path/filepath"
 
 	"thunderline/engine/runjournal"
 	"thunderline/hotpath/record"
@@ -179,10 +180,27 @@ func TestArchiveReplayJournal(t *testing.T) {
 	}
 }
 
-// pyarrowSameRows: pyarrow (requirements.txt) reads path's rows equal to rows.
+// pyarrowSameRows: pyarrow (requirements.txt) reads path's rows equal to
+// rows, and README's filtered read of a symbol's middle third of times
+// finds as many rows as there are.
 func pyarrowSameRows(t *testing.T, path string, rows []tickarchive.Row) {
 	t.Helper()
-	out, err := exec.Command("python3", "../../persist/tickarchive/testdata/read_pyarrow.py", path).Output()
+	sym := rows[len(rows)-1].Symbol
+	var lo, hi int64 = 1<<63 - 1, 0
+	for _, r := range rows {
+		if r.Symbol == sym {
+			lo, hi = min(lo, r.TsEvent), max(hi, r.TsEvent)
+		}
+	}
+	from, to := lo+(hi-lo)/3, lo+2*(hi-lo)/3
+	selected := 0
+	for _, r := range rows {
+		if r.Symbol == sym && r.TsEvent >= from && r.TsEvent <= to {
+			selected++
+		}
+	}
+	out, err := exec.Command("python3", "../../persist/tickarchive/testdata/read_pyarrow.py", path, sym,
+		strconv.FormatInt(from, 10), strconv.FormatInt(to, 10)).Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -191,10 +209,13 @@ func pyarrowSameRows(t *testing.T, path string, rows []tickarchive.Row) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines)-1 != len(rows) {
-		t.Fatalf("pyarrow read %d rows, Go %d", len(lines)-1, len(rows))
+	if len(lines)-2 != len(rows) {
+		t.Fatalf("pyarrow read %d rows, Go %d", len(lines)-2, len(rows))
 	}
-	for i, l := range lines[1:] {
+	if want := fmt.Sprintf(`{"selected": %d}`, selected); lines[len(lines)-1] != want || selected == 0 {
+		t.Fatalf("pyarrow's filtered read of %s [%d, %d]: %s, want %s", sym, from, to, lines[len(lines)-1], want)
+	}
+	for i, l := range lines[1 : len(lines)-1] {
 		var got tickarchive.Row
 		if err := json.Unmarshal([]byte(l), &got); err != nil {
 			t.Fatal(err)

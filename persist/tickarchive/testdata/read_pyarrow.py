@@ -17,3 +17,7 @@ print(json.dumps({"rows": meta.num_rows, "row_groups": meta.num_row_groups,
                   "codec": meta.row_group(0).column(0).compression, "sorted_by": sorted_by}))
 for row in table.to_pylist():
     print(json.dumps(row, sort_keys=True))
+if len(sys.argv) == 5:  # symbol, from_ns, to_ns: README's filtered read, then its row count
+    symbol, from_ns, to_ns = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    t = pq.read_table(sys.argv[1], filters=[("symbol", "=", symbol), ("ts_event", ">=", from_ns), ("ts_event", "<=", to_ns)])
+    print(json.dumps({"selected": t.num_rows}))
