@@ -1,8 +1,10 @@
 package tickarchive
 
 import (
+	"cmp"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -86,5 +88,36 @@ func BenchmarkWrite(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(out))/n, "file-B/tick")
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "ticks/s")
+	})
+}
+
+// BenchmarkSort: the Writer's sort (a stable counting sort by symbol, each
+// symbol's ticks checked for time order) against slices.SortFunc over the
+// rows by (symbol, event time, journal offset), the same 262,144 ticks in
+// journal order, in the same run.
+func BenchmarkSort(b *testing.B) {
+	const n = 262_144
+	ticks, names := benchTicks(n)
+	var w Writer
+	for i := range ticks {
+		w.Add("acme", names[ticks[i].Symbol], uint64(i), &ticks[i])
+	}
+	orig := slices.Clone(w.rows)
+	b.Run("counting", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			copy(w.rows, orig)
+			w.sort()
+		}
+	})
+	b.Run("sortfunc", func(b *testing.B) {
+		rows := slices.Clone(orig)
+		b.ReportAllocs()
+		for b.Loop() {
+			copy(rows, orig)
+			slices.SortFunc(rows, func(a, b Row) int {
+				return cmp.Or(cmp.Compare(a.Symbol, b.Symbol), cmp.Compare(a.TsEvent, b.TsEvent), cmp.Compare(a.JournalOffset, b.JournalOffset))
+			})
+		}
 	})
 }
