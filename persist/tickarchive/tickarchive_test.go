@@ -238,13 +238,14 @@ func TestPyarrowReads(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var head struct {
-		Rows      int      `json:"rows"`
-		RowGroups int      `json:"row_groups"`
-		Codec     string   `json:"codec"`
-		SortedBy  []string `json:"sorted_by"`
+		Rows      int               `json:"rows"`
+		RowGroups int               `json:"row_groups"`
+		Codec     string            `json:"codec"`
+		SortedBy  []string          `json:"sorted_by"`
+		Metadata  map[string]string `json:"metadata"`
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &head); err != nil || head.Rows != f.Rows || head.RowGroups < len(f.Symbols) || head.Codec != "ZSTD" ||
-		!slices.Equal(head.SortedBy, []string{"symbol", "ts_event"}) {
+		!slices.Equal(head.SortedBy, []string{"symbol", "ts_event"}) || !strings.Contains(head.Metadata["thunderline.prices"], "1e-9") {
 		t.Fatalf("pyarrow metadata %s (%v): want %d rows, ≥%d row groups, ZSTD, sorted by symbol and ts_event", lines[0], err, f.Rows, len(f.Symbols))
 	}
 	if len(lines)-1 != len(rows) {

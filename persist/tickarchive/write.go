@@ -93,6 +93,10 @@ func (w *Writer) WriteFile(dst io.Writer) (File, error) {
 	} else {
 		w.pw.Reset(&w.cw)
 	}
+	// What the numbers mean, for whoever opens a file without this package.
+	w.pw.SetKeyValueMetadata("thunderline.prices", "bid_px, ask_px, trade_px, price: int64 fixed point, units of 1e-9 (5000.25 is 5000250000000)")
+	w.pw.SetKeyValueMetadata("thunderline.times", "ts_event, ts_recv: int64 ns since the Unix epoch, UTC")
+	w.pw.SetKeyValueMetadata("thunderline.order", "sorted by symbol, ts_event, journal_offset; a row group per symbol")
 	for lo := 0; lo < len(rows); {
 		hi := lo + 1
 		for hi < len(rows) && hi-lo < RowGroupRows && rows[hi].Symbol == rows[lo].Symbol {
