@@ -83,7 +83,7 @@ Usage:
   thunderline ship [--dsn DSN] [--tenant T] JOURNAL_DIR
       Ship a run's journal to Postgres (resuming where Postgres left off) and
       wait until every record is there: the backfill after a crash or outage.
-  thunderline ticks --symbol S --from TIME --to TIME [--tenant T] [--dsn DSN] [--out F.parquet]
+  thunderline ticks --symbol S --from TIME --to TIME [--tenant T] [--journal ID] [--dsn DSN] [--out F.parquet | --csv]
       The archived raw ticks of a symbol and time range (postgres.archive):
       found through tick_files, read from their Parquet files; CSV on stdout
       or one Parquet file.

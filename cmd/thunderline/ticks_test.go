@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,23 +69,35 @@ postgres: {enabled: true, drain: 60s, archive: {dir: `+filepath.Join(dir, "archi
 	r.Close()
 	first, last := ticks[0].TsEvent, ticks[len(ticks)-1].TsEvent
 	lo, hi := first+(last-first)/3, first+2*(last-first)/3
-	want := 0
+	var want []string // ts_event,in_seq of the journal's ticks of sym in [lo, hi]
 	for _, tk := range ticks {
 		if names[tk.Symbol] == sym && tk.TsEvent >= lo && tk.TsEvent <= hi {
-			want++
+			want = append(want, fmt.Sprintf("%d,%d", tk.TsEvent, tk.InSeq))
 		}
 	}
-	if want == 0 {
+	if len(want) == 0 {
 		t.Fatalf("no %s ticks in the journal's middle third (%d ticks)", sym, len(ticks))
 	}
 	from, to := time.Unix(0, lo).UTC().Format(time.RFC3339Nano), time.Unix(0, hi).UTC().Format(time.RFC3339Nano)
-	code, out, errOut = cli(t, "ticks", "--tenant", "acme", "--symbol", sym, "--from", from, "--to", to)
+	code, out, errOut = cli(t, "ticks", "--tenant", "acme", "--symbol", sym, "--from", from, "--to", to, "--csv")
 	if code != 0 {
 		t.Fatalf("ticks: exit %d\n%s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines)-1 != want || !strings.HasPrefix(lines[0], "symbol,ts_event,") || !strings.HasPrefix(lines[1], sym+",") {
-		t.Fatalf("ticks printed %d rows, the journal has %d of SYM0: %s", len(lines)-1, want, errOut)
+	if lines[0] != ticksCSVHeader {
+		t.Fatalf("CSV header %q", lines[0])
+	}
+	var got []string
+	for _, l := range lines[1:] {
+		c := strings.Split(l, ",")
+		if len(c) != 22 || c[0] != "acme" || c[1] != sym {
+			t.Fatalf("CSV row %q", l)
+		}
+		got = append(got, c[2]+","+c[5]) // ts_event, in_seq
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ticks printed %d rows, the journal has %d of %s in that range (first %v, want %v)", len(got), len(want), sym,
+			got[:min(3, len(got))], want[:min(3, len(want))])
 	}
 	pq := filepath.Join(dir, "sym0.parquet")
 	if code, _, errOut = cli(t, "ticks", "--tenant", "acme", "--symbol", sym, "--from", from, "--to", to, "--out", pq); code != 0 {
@@ -94,10 +108,12 @@ postgres: {enabled: true, drain: 60s, archive: {dir: `+filepath.Join(dir, "archi
 		t.Fatal(err)
 	}
 	rows, err := tickarchive.ReadBytes(b)
-	if err != nil || len(rows) != want {
-		t.Fatalf("%d rows in %s (%v), want %d", len(rows), pq, err, want)
+	if err != nil || len(rows) != len(want) {
+		t.Fatalf("%d rows in %s (%v), want %d", len(rows), pq, err, len(want))
 	}
-	if code, _, _ = cli(t, "ticks", "--symbol", sym, "--from", "yesterday", "--to", to); code != 2 {
-		t.Fatalf("a bad --from: exit %d", code)
+	for _, bad := range [][]string{{"--from", "yesterday", "--to", to}, {"--from", to, "--to", from}, {"--from", from, "--to", to, "--csv", "--out", pq}} {
+		if code, _, _ = cli(t, append([]string{"ticks", "--symbol", sym}, bad...)...); code != 2 {
+			t.Fatalf("ticks %v: exit %d, want 2", bad, code)
+		}
 	}
 }

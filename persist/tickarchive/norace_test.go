@@ -1,0 +1,5 @@
+//go:build !race
+
+package tickarchive
+
+const raceEnabled = false
