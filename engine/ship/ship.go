@@ -42,7 +42,8 @@ type LaneSummary struct {
 	Rows       uint64 `json:"rows"`
 	NextOffset uint64 `json:"next_offset"`
 	CaughtUp   bool   `json:"caught_up"`
-	// Commit lag over its last 1,024 batches: first record read → commit.
+	// Commit lag over its last 1,024 batches: first record appended to the
+	// journal → commit (postgres.ShipperStats.CommitLagP99).
 	CommitLagP50 int64 `json:"commit_lag_p50_ns"`
 	CommitLagP99 int64 `json:"commit_lag_p99_ns"`
 	CommitLagMax int64 `json:"commit_lag_max_ns"`

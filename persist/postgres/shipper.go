@@ -34,13 +34,18 @@ type Shipper struct {
 	runNanos atomic.Int64 // Run's start, unix ns
 	caughtUp atomic.Int64 // last time nothing was left to ship, unix ns
 	sizes    [len(BatchSizeBounds) + 1]atomic.Uint64
-	lags     [lagRing]atomic.Int64 // per committed batch: its first record read → commit, ns
+	lags     [lagRing]atomic.Int64 // per committed batch: its first record appended → commit, ns
 	// archived ticks, files and their bytes (ShipperOptions.Archive)
 	archivedTicks, archivedFiles, archivedBytes atomic.Uint64
 	nLags                                       atomic.Uint64
 	lastErr                                     atomic.Pointer[string]
+	inflight                                    atomic.Int32 // batches read and not yet written
 
-	symbols map[uint32]string // Run's goroutine only
+	// acks: when the records were acknowledged by the journal, as
+	// observed through Acked (the read goroutine's only).
+	acks ackTimes
+
+	symbols map[uint32]string // the read goroutine's only
 	// direct: the login bypasses row-level security (a writer role), so
 	// rows go by binary COPY straight into the tables without a conflict
 	// clause (directTables); set at each session's start.
@@ -75,7 +80,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		err := s.session(ctx, timer, bo)
+		err := s.session(ctx, bo)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -111,8 +116,10 @@ func (s *Shipper) newBackoff() *backoff.ExponentialBackOff {
 var errOffsetMoved = errors.New("shipper: stored offset moved under this shipper")
 
 // session reads the stored offset, opens the journal there and ships until
-// an error or ctx ends.
-func (s *Shipper) session(ctx context.Context, timer *time.Timer, bo *backoff.ExponentialBackOff) error {
+// an error or ctx ends. Reading and decoding run on their own goroutine
+// (read), one batch ahead of the transaction that writes the previous one:
+// on two cores the decoding of batch n+1 overlaps the server's work on n.
+func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) error {
 	off, err := s.load(ctx)
 	if err != nil {
 		return err
@@ -123,14 +130,52 @@ func (s *Shipper) session(ctx context.Context, timer *time.Timer, bo *backoff.Ex
 	if err != nil {
 		return fmt.Errorf("open journal %s at %d: %w", s.opts.Dir, off, err)
 	}
-	defer r.Close()
-	b := newBatch(s, off)
-	// ship writes b and starts the next batch where it ended.
-	ship := func() error {
-		if err := s.flush(ctx, b); err != nil {
+	rctx, stop := context.WithCancel(ctx)
+	batches := make(chan *batch, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer r.Close()
+		defer close(batches)
+		readErr <- s.read(rctx, r, off, batches)
+	}()
+	// On the way out the reader stops, and its batches not written are
+	// dropped: the next session reads them again from the stored offset.
+	defer func() {
+		stop()
+		for range batches {
+			s.inflight.Add(-1)
+		}
+	}()
+	for b := range batches {
+		err := s.flush(ctx, b)
+		s.inflight.Add(-1)
+		if err != nil {
 			return err
 		}
 		bo.Reset()
+	}
+	if err := <-readErr; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// read decodes journal records from off into batches and hands each full
+// one (BatchSize records, or its first record read MaxDelay ago) to out,
+// until ctx ends or the journal fails to read.
+func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out chan<- *batch) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	b := newBatch(s, off)
+	// ship hands b on and starts the next batch where it ended.
+	ship := func() error {
+		s.inflight.Add(1)
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			s.inflight.Add(-1)
+			return ctx.Err()
+		}
 		b = newBatch(s, b.end)
 		return nil
 	}
@@ -139,11 +184,12 @@ func (s *Shipper) session(ctx context.Context, timer *time.Timer, bo *backoff.Ex
 			return err
 		}
 		if s.opts.Acked != nil {
-			r.SetLimit(s.opts.Acked())
+			s.acks.observe(uint64(s.opts.Acked()), time.Now())
+			r.SetLimit(journal.Offset(s.acks.limit))
 		}
 		kind, o, payload, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			if b.n == 0 {
+			if b.n == 0 && s.inflight.Load() == 0 {
 				s.caughtUp.Store(time.Now().UnixNano())
 			}
 			wait := s.opts.Poll

@@ -12,11 +12,14 @@ type batch struct {
 	s          *Shipper
 	start, end uint64
 	n          int
-	firstAt    time.Time
-	rows       [numTables][][]any
-	rejected   int
-	ticks      []tickarchive.Row // with ShipperOptions.Archive
-	file       *TickFile         // the ticks' archive file, once written (flush)
+	firstAt    time.Time // its first record read
+	// since is when its first record was appended to the journal: a lower
+	// bound from the acknowledgements observed (ackTimes), else firstAt.
+	since    time.Time
+	rows     [numTables][][]any
+	rejected int
+	ticks    []tickarchive.Row // with ShipperOptions.Archive
+	file     *TickFile         // the ticks' archive file, once written (flush)
 }
 
 func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: start, end: start} }
@@ -26,6 +29,9 @@ func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: star
 func (b *batch) add(kind uint8, off uint64, payload []byte) {
 	if b.n == 0 {
 		b.firstAt = time.Now()
+		if b.since = b.s.acks.before(off); b.since.IsZero() {
+			b.since = b.firstAt
+		}
 	}
 	b.n++
 	b.end = off + 1

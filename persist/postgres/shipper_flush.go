@@ -61,7 +61,7 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	}
 	s.next.Store(b.end)
 	n := s.nLags.Load()
-	s.lags[n%lagRing].Store(int64(time.Since(b.firstAt)))
+	s.lags[n%lagRing].Store(int64(time.Since(b.since)))
 	s.nLags.Store(n + 1)
 	s.batches.Add(1)
 	s.rows.Add(uint64(inserted))
