@@ -51,9 +51,13 @@ type Shipper struct {
 	// clause (directTables); set at each session's start.
 	direct bool
 
+	// testUnnest (benchmarks only): the writer path inserts by INSERT …
+	// SELECT FROM unnest(…) instead of COPY, to measure the two.
+	testUnnest bool
 	// testHookBeforeOffset, when set (tests only), runs in flush inside the
-	// transaction, after the rows are copied into staging and before the
-	// inserts and the offset update go out.
+	// transaction, after the rows are copied (into staging, or into the
+	// tables on the writer path) and before the inserts, fills and the
+	// offset update go out.
 	testHookBeforeOffset func()
 }
 
@@ -117,8 +121,9 @@ var errOffsetMoved = errors.New("shipper: stored offset moved under this shipper
 
 // session reads the stored offset, opens the journal there and ships until
 // an error or ctx ends. Reading and decoding run on their own goroutine
-// (read), one batch ahead of the transaction that writes the previous one:
-// on two cores the decoding of batch n+1 overlaps the server's work on n.
+// (read), filling the next batch while a transaction writes the one
+// before: on two cores the decoding of batch n+1 overlaps the server's
+// work on n.
 func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) error {
 	off, err := s.load(ctx)
 	if err != nil {
@@ -131,7 +136,7 @@ func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) e
 		return fmt.Errorf("open journal %s at %d: %w", s.opts.Dir, off, err)
 	}
 	rctx, stop := context.WithCancel(ctx)
-	batches := make(chan *batch, 1)
+	batches := make(chan *batch)
 	readErr := make(chan error, 1)
 	go func() {
 		defer r.Close()
@@ -160,24 +165,20 @@ func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) e
 	return ctx.Err()
 }
 
-// read decodes journal records from off into batches and hands each full
-// one (BatchSize records, or its first record read MaxDelay ago) to out,
-// until ctx ends or the journal fails to read.
+// read decodes journal records from off into batches and hands each on to
+// the writer through out (unbuffered): when it is full (BatchSize records)
+// or, once its first record was read MaxDelay ago, as soon as the writer
+// is free. While the writer is busy a batch keeps growing, so a backlog
+// goes in full batches. It returns when ctx ends or the journal fails to
+// read.
 func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out chan<- *batch) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	b := newBatch(s, off)
-	// ship hands b on and starts the next batch where it ended.
-	ship := func() error {
+	// handed starts the next batch where b ended.
+	handed := func() {
 		s.inflight.Add(1)
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			s.inflight.Add(-1)
-			return ctx.Err()
-		}
 		b = newBatch(s, b.end)
-		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -194,14 +195,21 @@ func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out c
 			}
 			wait := s.opts.Poll
 			if b.n > 0 {
-				left := s.opts.MaxDelay - time.Since(b.firstAt)
-				if left <= 0 {
-					if err := ship(); err != nil {
-						return err
+				if left := s.opts.MaxDelay - time.Since(b.firstAt); left > 0 {
+					wait = min(wait, left)
+				} else {
+					// Due: hand it over the moment the writer is free,
+					// and look at the journal again after Poll.
+					timer.Reset(wait)
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case out <- b:
+						handed()
+					case <-timer.C:
 					}
 					continue
 				}
-				wait = min(wait, left)
 			}
 			timer.Reset(wait)
 			select {
@@ -219,9 +227,19 @@ func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out c
 		}
 		b.add(kind, uint64(o), payload)
 		s.readEnd.Store(max(s.readEnd.Load(), uint64(o)+1))
-		if b.n >= s.opts.BatchSize || time.Since(b.firstAt) >= s.opts.MaxDelay {
-			if err := ship(); err != nil {
-				return err
+		switch {
+		case b.n >= s.opts.BatchSize:
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case out <- b:
+				handed()
+			}
+		case time.Since(b.firstAt) >= s.opts.MaxDelay:
+			select {
+			case out <- b:
+				handed()
+			default: // the writer is busy: b grows
 			}
 		}
 	}

@@ -49,10 +49,12 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 			return err
 		}
 	}
-	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
-		return fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
+	var inserted int64
+	if s.directOK(b) {
+		inserted, err = s.moveDirect(ctx, tx, b)
+	} else {
+		inserted, err = s.move(ctx, tx, b)
 	}
-	inserted, err := s.move(ctx, tx, b)
 	if err != nil {
 		return err
 	}
@@ -98,10 +100,13 @@ func (s *Shipper) archive(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// move COPYs each table's rows of b into its staging table, then moves
+// move (the staging path) COPYs each table's rows of b into its staging table, then moves
 // them all into the tables and stores the offset in one pipelined round
 // trip. It returns the rows inserted.
 func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) {
+	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
+		return 0, fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
+	}
 	var q pgx.Batch
 	type step struct {
 		what   string

@@ -24,8 +24,9 @@ type ShipperOptions struct {
 	JournalID string
 	// BatchSize is the most records per transaction. Default 4096.
 	BatchSize int
-	// MaxDelay is the longest a read record waits for its batch to be
-	// written. Default 200ms.
+	// MaxDelay is how long a batch collects records, from its first one
+	// read, before it goes to a free writer; while the writer is busy with
+	// the batch before, it keeps growing up to BatchSize. Default 200ms.
 	MaxDelay time.Duration
 	// Poll is how long the shipper waits at the end of the journal before
 	// looking again. Default 20ms.

@@ -153,9 +153,19 @@ func (g *genJournal) flush() {
 // runShipper runs a Shipper until the returned stop is called.
 func runShipper(t testing.TB, pool *pgxpool.Pool, opts ShipperOptions) (*Shipper, func()) {
 	t.Helper()
+	return runShipperWith(t, pool, opts, nil)
+}
+
+// runShipperWith is runShipper with set (when not nil) called on the
+// Shipper before it runs.
+func runShipperWith(t testing.TB, pool *pgxpool.Pool, opts ShipperOptions, set func(*Shipper)) (*Shipper, func()) {
+	t.Helper()
 	s, err := NewShipper(pool, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if set != nil {
+		set(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
