@@ -167,10 +167,15 @@ func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) e
 
 // read decodes journal records from off into batches and hands each on to
 // the writer through out (unbuffered): when it is full (BatchSize records)
-// or, once its first record was read MaxDelay ago, as soon as the writer
-// is free. While the writer is busy a batch keeps growing, so a backlog
-// goes in full batches. It returns when ctx ends or the journal fails to
-// read.
+// or, once its first record was read MaxDelay ago or while it reads a
+// backlog (every backlogStep records), as soon as the writer is free. While
+// the writer is busy a batch keeps growing, so a backlog goes in batches
+// as large as the writer's pace calls for. It returns when ctx ends or the
+// journal fails to read.
+// backlogStep is how often, in records read, read offers a batch to a free
+// writer in the middle of a backlog.
+const backlogStep = 256
+
 func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out chan<- *batch) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -235,7 +240,10 @@ func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out c
 			case out <- b:
 				handed()
 			}
-		case time.Since(b.firstAt) >= s.opts.MaxDelay:
+		case time.Since(b.firstAt) >= s.opts.MaxDelay || s.opts.Archive == nil && b.n%backlogStep == 0:
+			// Due, or a backlog (the journal has more): a free writer
+			// takes what there is, a busy one lets it grow. Not for
+			// archive files, which want to be large.
 			select {
 			case out <- b:
 				handed()
