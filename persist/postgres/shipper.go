@@ -50,6 +50,9 @@ type Shipper struct {
 	// rows go by binary COPY straight into the tables without a conflict
 	// clause (directTables); set at each session's start.
 	direct bool
+	// conflicts: a writer-path batch found its rows stored already (a
+	// replay of the same input): the journal ships through staging.
+	conflicts atomic.Bool
 
 	// testUnnest (benchmarks only): the writer path inserts by INSERT …
 	// SELECT FROM unnest(…) instead of COPY, to measure the two.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -12,21 +13,23 @@ import (
 // (BYPASSRLS, bound to its tenant in tenant_roles) writes every row of a
 // market batch by binary COPY straight into its table, once: no staging
 // table, no conflict clause. Exactly once still holds, since the offset
-// moves in the same transaction and none of these rows can have been
+// moves in the same transaction and no row of the batch can have been
 // committed by an earlier batch of the journal: rows keyed by their
-// journal offset (ticks, edges, rejects, outbox) are new by construction;
-// windows, labels and traces are keyed by ids that a replay of the same
-// input journaled again makes again, so the ones already stored are read
-// first (one pipelined round trip) and left out. A label whose window is in
-// the same batch is folded into the window's row before the COPY; the
-// others fill their windows by one UPDATE … FROM unnest(…). Symbols (both
-// lanes write them) go by INSERT … FROM unnest(…) ON CONFLICT DO NOTHING.
-// Batches with EDGAR windows or documents (Partial→Fill updates, documents
-// keyed by content) take the staging path.
+// journal offset (ticks, edges, rejects, outbox) are new by construction.
+// Windows, labels and traces are keyed by ids that a replay of the same
+// input, journaled again, makes again: such a batch fails its COPY with a
+// unique violation, commits nothing, and goes again by the staging path,
+// which leaves stored rows out (and so does the rest of that journal).
+// A label whose window is in the same batch is folded into the window's
+// row before the COPY; the others fill their windows by one UPDATE … FROM
+// unnest(…). Symbols (both lanes write them) go by INSERT … FROM unnest(…)
+// ON CONFLICT DO NOTHING. Batches with EDGAR windows or documents
+// (Partial→Fill updates, documents keyed by content) take the staging
+// path.
 
 // directOK reports whether b goes by the writer path.
 func (s *Shipper) directOK(b *batch) bool {
-	if !s.direct || len(b.rows[tDocs]) > 0 {
+	if !s.direct || s.conflicts.Load() || len(b.rows[tDocs]) > 0 {
 		return false
 	}
 	for _, r := range b.rows[tWindows] {
@@ -37,46 +40,80 @@ func (s *Shipper) directOK(b *batch) bool {
 	return true
 }
 
-// Columns of the rows moveDirect looks into (tables' cols order).
+// Columns of the rows flushDirect looks into (tables' cols order).
 const (
 	colWinID, colKind, colWinStatus = 0, 2, 8 // feature_windows id, kind, status
-	colLabelWin, colLabelHash       = 1, 9    // window_labels window_id, hash
+	colLabelWin                     = 1       // window_labels window_id
 	colLabelValid                   = 5       // window_labels valid, then mid_end, mid_target, value
 )
 
 // windowColsDirect are feature_windows' columns with the folded labels.
 var windowColsDirect = append(append([]string{}, tables[tWindows].cols...), "labels")
 
-// moveDirect writes b by the writer path and stores the offset; it returns
-// the rows inserted.
-func (s *Shipper) moveDirect(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) {
-	if err := s.leaveOutStored(ctx, tx, b); err != nil {
-		return 0, fmt.Errorf("batch [%d,%d): %w", b.start, b.end, err)
+// flushDirect writes b by the writer path in one transaction on a
+// connection of its own, three kinds of round trip: BEGIN with the tenant
+// and the offset's lock, a COPY per table, and the fills, the offset and
+// COMMIT together. It returns the rows inserted. A row stored already
+// fails the COPY with a unique violation (SQLSTATE 23505) and nothing is
+// committed.
+func (s *Shipper) flushDirect(ctx context.Context, b *batch) (inserted int64, err error) {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("batch [%d,%d): connect: %w", b.start, b.end, err)
 	}
-	unfolded := foldLabels(b)
-	var inserted int64
+	// A connection left inside a transaction is closed on Release.
+	defer pc.Release()
+	conn := pc.Conn()
+	defer func() {
+		if err != nil && conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn.Exec(rctx, "ROLLBACK") //nolint:errcheck // the pool closes it otherwise
+		}
+	}()
+	var q pgx.Batch
+	q.Queue("BEGIN")
+	q.Queue("SELECT set_config($1, $2, true)", TenantSetting, s.opts.Tenant)
+	q.Queue("SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 FOR UPDATE", s.opts.offsetKey())
+	var cur int64
+	br := conn.SendBatch(ctx, &q)
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&cur)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("batch [%d,%d): begin, lock offset: %w", b.start, b.end, err)
+	}
+	if uint64(cur) != b.start {
+		return 0, fmt.Errorf("%w: stored %d, batch starts at %d", errOffsetMoved, cur, b.start)
+	}
+	windows, unfolded := foldLabels(b)
 	for i := range tables {
-		rows := b.rows[i]
+		rows, cols := b.rows[i], tables[i].cols
+		if i == tWindows {
+			rows, cols = windows, windowColsDirect
+		}
 		if len(rows) == 0 || i == tSymbols {
 			continue
 		}
-		cols := tables[i].cols
-		if i == tWindows {
-			cols = windowColsDirect
-		}
 		var n int64
-		var err error
 		if s.testUnnest {
-			n, err = s.insertUnnest(ctx, tx, i, cols, rows)
+			n, err = insertUnnest(ctx, conn, i, cols, rows)
 		} else {
-			n, err = tx.CopyFrom(ctx, pgx.Identifier{tables[i].name}, cols, pgx.CopyFromRows(rows))
+			n, err = conn.CopyFrom(ctx, pgx.Identifier{tables[i].name}, cols, pgx.CopyFromRows(rows))
 		}
 		if err != nil {
 			return 0, fmt.Errorf("batch [%d,%d): copy %s: %w", b.start, b.end, tables[i].name, err)
 		}
 		inserted += n
 	}
-	var q pgx.Batch
+	q = pgx.Batch{}
 	var what []string
 	if len(unfolded) > 0 {
 		ids, labels, valid := make([][16]byte, len(unfolded)), make([][]byte, len(unfolded)), make([]bool, len(unfolded))
@@ -106,16 +143,20 @@ func (s *Shipper) moveDirect(ctx context.Context, tx pgx.Tx, b *batch) (int64, e
 		s.testHookBeforeOffset()
 	}
 	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.offsetKey(), int64(b.end))
-	what = append(what, "store offset")
-	br := tx.SendBatch(ctx, &q)
+	q.Queue("COMMIT")
+	what = append(what, "store offset", "commit")
+	br = conn.SendBatch(ctx, &q)
 	for _, w := range what {
 		tag, err := br.Exec()
-		if err != nil {
+		switch {
+		case err != nil:
 			br.Close()
 			return 0, fmt.Errorf("batch [%d,%d): %s: %w", b.start, b.end, w, err)
-		}
-		if w == "insert journal_symbols" {
+		case w == "insert journal_symbols":
 			inserted += tag.RowsAffected()
+		case w == "commit" && tag.String() != "COMMIT": // "ROLLBACK" when the transaction had failed
+			br.Close()
+			return 0, fmt.Errorf("batch [%d,%d): commit: %s", b.start, b.end, tag)
 		}
 	}
 	if err := br.Close(); err != nil {
@@ -124,78 +165,17 @@ func (s *Shipper) moveDirect(ctx context.Context, tx pgx.Tx, b *batch) (int64, e
 	return inserted, nil
 }
 
-// leaveOutStored drops from b the windows, labels and traces already
-// stored for the tenant (a replay of the same input, journaled again) and
-// any repeated within b, in one pipelined round trip.
-func (s *Shipper) leaveOutStored(ctx context.Context, tx pgx.Tx, b *batch) error {
-	type check struct {
-		table int
-		sql   string
-		ids   [][16]byte
-		idCol int
-	}
-	checks := []check{
-		{tWindows, "SELECT id, NULL::bytea FROM feature_windows WHERE tenant_id = $1 AND id = ANY($2::uuid[])", nil, colWinID},
-		{tLabels, "SELECT window_id, hash FROM window_labels WHERE tenant_id = $1 AND window_id = ANY($2::uuid[])", nil, colLabelWin},
-		{tTraces, "SELECT id, NULL::bytea FROM decision_traces WHERE tenant_id = $1 AND id = ANY($2::uuid[])", nil, 0},
-	}
-	var q pgx.Batch
-	var sent []*check
-	for k := range checks {
-		c := &checks[k]
-		rows := b.rows[c.table]
-		if len(rows) == 0 {
-			continue
-		}
-		c.ids = make([][16]byte, len(rows))
-		for i, r := range rows {
-			c.ids[i], _ = r[c.idCol].([16]byte)
-		}
-		q.Queue(c.sql, s.opts.Tenant, c.ids)
-		sent = append(sent, c)
-	}
-	if len(sent) == 0 {
-		return nil
-	}
-	br := tx.SendBatch(ctx, &q)
-	defer br.Close()
-	for _, c := range sent {
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("stored %s: %w", tables[c.table].name, err)
-		}
-		stored := map[string]bool{}
-		var id [16]byte
-		var hash []byte
-		if _, err := pgx.ForEachRow(rows, []any{&id, &hash}, func() error { stored[string(id[:])+string(hash)] = true; return nil }); err != nil {
-			return fmt.Errorf("stored %s: %w", tables[c.table].name, err)
-		}
-		kept := b.rows[c.table][:0:0]
-		for i, r := range b.rows[c.table] {
-			k := string(c.ids[i][:])
-			if c.table == tLabels {
-				h, _ := r[colLabelHash].([]byte)
-				k += string(h)
-			}
-			if !stored[k] {
-				stored[k] = true // a second one in this batch is left out too
-				kept = append(kept, r)
-			}
-		}
-		b.rows[c.table] = kept
-	}
-	return br.Close()
-}
-
-// foldLabels appends each window row's labels column: the last valid or
-// invalid fill among b's labels for it (its status 'filled' when valid),
-// else NULL. It returns the labels whose window is not in b.
-func foldLabels(b *batch) (unfolded [][]any) {
-	at := make(map[[16]byte]int, len(b.rows[tWindows]))
+// foldLabels returns b's window rows with the labels column appended (the
+// last of b's labels for each, its status 'filled' when valid; NULL
+// without one), leaving b's rows as they were (the staging path may take
+// the batch after all), and the labels whose window is not in b.
+func foldLabels(b *batch) (windows, unfolded [][]any) {
+	windows = make([][]any, len(b.rows[tWindows]))
+	at := make(map[[16]byte]int, len(windows))
 	for i, r := range b.rows[tWindows] {
 		id, _ := r[colWinID].([16]byte)
 		at[id] = i
-		b.rows[tWindows][i] = append(r[:len(r):len(r)], nil)
+		windows[i] = append(r[:len(r):len(r)], nil)
 	}
 	for _, l := range b.rows[tLabels] {
 		id, _ := l[colLabelWin].([16]byte)
@@ -204,13 +184,13 @@ func foldLabels(b *batch) (unfolded [][]any) {
 			unfolded = append(unfolded, l)
 			continue
 		}
-		w := b.rows[tWindows][i]
+		w := windows[i]
 		w[len(w)-1] = labelJSON(l)
 		if l[colLabelValid] == true {
 			w[colWinStatus] = "filled"
 		}
 	}
-	return unfolded
+	return windows, unfolded
 }
 
 // labelJSON is feature_windows.labels of a window_labels row: what the
@@ -233,8 +213,8 @@ func labelJSON(l []any) []byte {
 // insertUnnest writes rows into table i by one INSERT … SELECT FROM
 // unnest(…) of a typed array per column: the alternative to COPY the
 // benchmark measures (testUnnest).
-func (s *Shipper) insertUnnest(ctx context.Context, tx pgx.Tx, i int, cols []string, rows [][]any) (int64, error) {
-	types, err := columnTypes(ctx, tx, tables[i].name, cols)
+func insertUnnest(ctx context.Context, conn *pgx.Conn, i int, cols []string, rows [][]any) (int64, error) {
+	types, err := columnTypes(ctx, conn, tables[i].name, cols)
 	if err != nil {
 		return 0, err
 	}
@@ -248,14 +228,14 @@ func (s *Shipper) insertUnnest(ctx context.Context, tx pgx.Tx, i int, cols []str
 		args[c] = col
 		params[c] = fmt.Sprintf("$%d::%s[]", c+1, types[c])
 	}
-	tag, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT * FROM unnest(%s)", tables[i].name,
+	tag, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT * FROM unnest(%s)", tables[i].name,
 		strings.Join(cols, ", "), strings.Join(params, ", ")), args...)
 	return tag.RowsAffected(), err
 }
 
 // columnTypes returns the SQL types of table's cols.
-func columnTypes(ctx context.Context, tx pgx.Tx, table string, cols []string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+func columnTypes(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([]string, error) {
+	rows, err := conn.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
 		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, table)
 	if err != nil {
 		return nil, fmt.Errorf("column types of %s: %w", table, err)

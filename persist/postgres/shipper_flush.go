@@ -3,10 +3,12 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"thunderline/persist/tickarchive"
 )
@@ -28,6 +30,32 @@ func (s *Shipper) flush(ctx context.Context, b *batch) (err error) {
 }
 
 func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
+	if len(b.ticks) > 0 && b.file == nil {
+		// Before the transaction: the same ticks make the same file, so
+		// a batch that fails after this stores nothing new when retried.
+		if err := s.archive(ctx, b); err != nil {
+			return err
+		}
+	}
+	var inserted int64
+	if s.directOK(b) {
+		var err error
+		inserted, err = s.flushDirect(ctx, b)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != uniqueViolation {
+			if err != nil {
+				return err
+			}
+			s.committed(b, inserted)
+			return nil
+		}
+		// Rows of this batch are stored already: a replay of the same
+		// input journaled again (same window, label and trace ids). The
+		// staging path leaves them out; this journal takes it from now on.
+		s.conflicts.Store(true)
+		s.opts.Logger.Info("shipper: rows already stored (a replay of the same input?): shipping through staging",
+			"journal", s.opts.JournalID, "batch", b.start, "err", err)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("batch [%d,%d): begin: %w", b.start, b.end, err)
@@ -44,23 +72,22 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 	if uint64(cur) != b.start {
 		return fmt.Errorf("%w: stored %d, batch starts at %d", errOffsetMoved, cur, b.start)
 	}
-	if len(b.ticks) > 0 && b.file == nil {
-		if err := s.archive(ctx, b); err != nil {
-			return err
-		}
-	}
-	var inserted int64
-	if s.directOK(b) {
-		inserted, err = s.moveDirect(ctx, tx, b)
-	} else {
-		inserted, err = s.move(ctx, tx, b)
-	}
+	inserted, err = s.move(ctx, tx, b)
 	if err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("batch [%d,%d): commit: %w", b.start, b.end, err)
 	}
+	s.committed(b, inserted)
+	return nil
+}
+
+// uniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
+// committed counts b, committed with inserted rows.
+func (s *Shipper) committed(b *batch, inserted int64) {
 	s.next.Store(b.end)
 	n := s.nLags.Load()
 	s.lags[n%lagRing].Store(int64(time.Since(b.since)))
@@ -79,7 +106,6 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 		s.archivedFiles.Add(1)
 		s.archivedBytes.Add(uint64(f.Bytes))
 	}
-	return nil
 }
 
 // archive writes b's ticks as a Parquet file to the archive store. The

@@ -313,22 +313,52 @@ func TestShipJournal(t *testing.T) {
 }
 
 // TestShipperKilled cancels shippers at random points (mid-batch included)
-// and starts fresh ones: every row lands exactly once.
+// and starts fresh ones: every row lands exactly once. Both paths: the
+// staging one (the migration role, under row-level security) and the
+// writer's (rows COPYed straight into the tables: a kill between the COPY
+// and the commit must leave none of them).
 func TestShipperKilled(t *testing.T) {
-	pool, _ := migratedPool(t)
+	for _, writer := range []bool{false, true} {
+		name := map[bool]string{false: "staging", true: "writer"}[writer]
+		t.Run(name, func(t *testing.T) { shipperKilled(t, writer) })
+	}
+}
+
+func shipperKilled(t *testing.T, writer bool) {
+	owner, dsn := migratedPool(t)
+	pool := owner
+	if writer {
+		pool = writerPool(t, owner, dsn, "kill")
+	}
 	g := newGenJournal(t, "kill")
 	g.windows(2500)
 	g.end()
 	jid := "run-kill"
 	opts := ShipperOptions{Dir: g.dir, Tenant: g.tenant, JournalID: jid, BatchSize: 300, MaxDelay: 5 * time.Millisecond, Poll: time.Millisecond}
+	// stored is what the database holds: the journal's rows and offset.
+	stored := func() (rows int, off int64) {
+		t.Helper()
+		err := pgx.BeginFunc(context.Background(), owner, func(tx pgx.Tx) error {
+			WithTenant(context.Background(), tx, g.tenant)
+			if err := tx.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM raw_market_ticks) + (SELECT count(*) FROM feature_windows)
+				+ (SELECT count(*) FROM window_labels) + (SELECT count(*) FROM decision_traces) + (SELECT count(*) FROM lineage_edges)
+				+ (SELECT count(*) FROM rejects) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM journal_symbols)`).Scan(&rows); err != nil {
+				return err
+			}
+			return tx.QueryRow(context.Background(), "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", jid).Scan(&off)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, off
+	}
 
 	// First a kill inside a batch for sure: ctx is cancelled inside the
-	// third batch's transaction, after its rows are copied to staging and
-	// before its inserts and offset update.
+	// third batch's transaction, after its rows are copied (to staging, or
+	// into the tables) and before its inserts, the offset update and the
+	// commit.
 	{
-		full := opts
-		full.MaxDelay = time.Minute // full batches only: the journal is all there
-		s, err := NewShipper(pool, full)
+		s, err := NewShipper(pool, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,19 +372,14 @@ func TestShipperKilled(t *testing.T) {
 		if err := s.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if st := s.Stats(); st.Batches != 2 || st.NextOffset != 2*uint64(opts.BatchSize) {
-			t.Fatalf("after a kill in batch 3: %+v", st)
+		st := s.Stats()
+		rows, off := stored()
+		// One row a record in this journal: the two committed batches'.
+		if st.Batches != 2 || uint64(off) != st.NextOffset || uint64(rows) != st.NextOffset || st.Rows != st.NextOffset {
+			t.Fatalf("after a kill in batch 3: %d rows, offset %d stored; stats %+v", rows, off, st)
 		}
-		var rows int
-		err = pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
-			WithTenant(context.Background(), tx, g.tenant)
-			return tx.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM raw_market_ticks) + (SELECT count(*) FROM feature_windows)").Scan(&rows)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rows > 2*opts.BatchSize {
-			t.Fatalf("%d rows after 2 committed batches of %d records: the killed batch left rows", rows, opts.BatchSize)
+		if writer && !s.direct {
+			t.Fatal("the writer login did not take the writer path")
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -367,6 +392,9 @@ func TestShipperKilled(t *testing.T) {
 		time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
 		stop()
 		kills++
+		if rows, off := stored(); uint64(rows) != uint64(off) {
+			t.Fatalf("after kill %d: %d rows for %d records shipped", kills, rows, off)
+		}
 		if s.Stats().NextOffset == g.n {
 			break
 		}
@@ -374,7 +402,7 @@ func TestShipperKilled(t *testing.T) {
 	s, stop := runShipper(t, pool, opts)
 	waitShipped(t, s, g.n, 30*time.Second)
 	stop()
-	checkShipped(t, pool, g, jid)
+	checkShipped(t, owner, g, jid)
 	t.Logf("%d kills, %d records", kills, g.n)
 }
 
