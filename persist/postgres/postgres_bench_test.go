@@ -117,8 +117,8 @@ func shipVsCopy(b *testing.B, writer, unnest bool) {
 			}
 			d := time.Since(t0)
 			stop()
-			if st := s.Stats(); st.Rows != g.n {
-				b.Fatalf("shipped %d rows of %d", st.Rows, g.n)
+			if st := s.Stats(); st.Rows != g.n || st.Errors != 0 {
+				b.Fatalf("shipped %d rows of %d, %d failed batches (%s)", st.Rows, g.n, st.Errors, st.LastError)
 			}
 			return d
 		}
@@ -154,6 +154,9 @@ func shipVsCopy(b *testing.B, writer, unnest bool) {
 		shipDur += ds
 		copyDur += dc
 		ratios = append(ratios, dc.Seconds()/ds.Seconds())
+		if os.Getenv("THUNDERLINE_BENCH_VERBOSE") != "" {
+			b.Logf("iteration %d: ship %v, copy %v", i, ds, dc)
+		}
 		rows += g.n
 	}
 	ship := float64(rows) / shipDur.Seconds()

@@ -267,16 +267,23 @@ func (s *Shipper) load(ctx context.Context) (uint64, error) {
 	if err := checkTenantTx(ctx, tx, s.opts.Tenant); err != nil {
 		return 0, err
 	}
-	// tenant_id defaults to thunderline_tenant(): the session's bound tenant.
-	if _, err := tx.Exec(ctx, "INSERT INTO shipper_offsets (journal_id, next_offset) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-		s.opts.offsetKey()); err != nil {
+	// One round trip. tenant_id defaults to thunderline_tenant(): the
+	// session's bound tenant.
+	var q pgx.Batch
+	q.Queue("INSERT INTO shipper_offsets (journal_id, next_offset) VALUES ($1, 0) ON CONFLICT DO NOTHING", s.opts.offsetKey())
+	q.Queue("SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", s.opts.offsetKey())
+	q.Queue("SELECT symbol_id, name FROM journal_symbols WHERE journal_id = $1", s.opts.JournalID)
+	q.Queue("SELECT rolbypassrls FROM pg_roles WHERE rolname = session_user")
+	br := tx.SendBatch(ctx, &q)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)
 	}
 	var off int64
-	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", s.opts.offsetKey()).Scan(&off); err != nil {
+	if err := br.QueryRow().Scan(&off); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)
 	}
-	rows, err := tx.Query(ctx, "SELECT symbol_id, name FROM journal_symbols WHERE journal_id = $1", s.opts.JournalID)
+	rows, err := br.Query()
 	if err != nil {
 		return 0, fmt.Errorf("load symbols: %w", err)
 	}
@@ -288,8 +295,11 @@ func (s *Shipper) load(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("load symbols: %w", err)
 	}
 	var bypass bool
-	if err := tx.QueryRow(ctx, "SELECT rolbypassrls FROM pg_roles WHERE rolname = session_user").Scan(&bypass); err != nil {
+	if err := br.QueryRow().Scan(&bypass); err != nil {
 		return 0, fmt.Errorf("load offset: role: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("load offset: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("load offset: %w", err)
