@@ -271,8 +271,8 @@ func (s *Shipper) load(ctx context.Context) (uint64, error) {
 	// session's bound tenant.
 	var q pgx.Batch
 	q.Queue("INSERT INTO shipper_offsets (journal_id, next_offset) VALUES ($1, 0) ON CONFLICT DO NOTHING", s.opts.offsetKey())
-	q.Queue("SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", s.opts.offsetKey())
-	q.Queue("SELECT symbol_id, name FROM journal_symbols WHERE journal_id = $1", s.opts.JournalID)
+	q.Queue("SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 AND tenant_id = $2", s.opts.offsetKey(), s.opts.Tenant)
+	q.Queue("SELECT symbol_id, name FROM journal_symbols WHERE journal_id = $1 AND tenant_id = $2", s.opts.JournalID, s.opts.Tenant)
 	q.Queue("SELECT rolbypassrls FROM pg_roles WHERE rolname = session_user")
 	br := tx.SendBatch(ctx, &q)
 	defer br.Close()

@@ -74,7 +74,7 @@ func (s *Shipper) flushDirect(ctx context.Context, b *batch) (inserted int64, er
 	var q pgx.Batch
 	q.Queue("BEGIN")
 	q.Queue("SELECT set_config($1, $2, true)", TenantSetting, s.opts.Tenant)
-	q.Queue("SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 FOR UPDATE", s.opts.offsetKey())
+	q.Queue("SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 AND tenant_id = $2 FOR UPDATE", s.opts.offsetKey(), s.opts.Tenant)
 	var cur int64
 	br := conn.SendBatch(ctx, &q)
 	_, err = br.Exec()
@@ -142,7 +142,8 @@ func (s *Shipper) flushDirect(ctx context.Context, b *batch) (inserted int64, er
 	if s.testHookBeforeOffset != nil {
 		s.testHookBeforeOffset()
 	}
-	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.offsetKey(), int64(b.end))
+	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1 AND tenant_id = $3",
+		s.opts.offsetKey(), int64(b.end), s.opts.Tenant)
 	q.Queue("COMMIT")
 	what = append(what, "store offset", "commit")
 	br = conn.SendBatch(ctx, &q)

@@ -65,8 +65,8 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 		return err
 	}
 	var cur int64
-	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 FOR UPDATE",
-		s.opts.offsetKey()).Scan(&cur); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 AND tenant_id = $2 FOR UPDATE",
+		s.opts.offsetKey(), s.opts.Tenant).Scan(&cur); err != nil {
 		return fmt.Errorf("batch [%d,%d): lock offset: %w", b.start, b.end, err)
 	}
 	if uint64(cur) != b.start {
@@ -180,7 +180,8 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 	if s.testHookBeforeOffset != nil {
 		s.testHookBeforeOffset()
 	}
-	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.offsetKey(), int64(b.end))
+	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1 AND tenant_id = $3",
+		s.opts.offsetKey(), int64(b.end), s.opts.Tenant)
 	steps = append(steps, step{"store offset", false})
 	br := tx.SendBatch(ctx, &q)
 	inserted := direct

@@ -75,13 +75,16 @@ func (o ShipperOptions) offsetKey() string {
 	return o.JournalID
 }
 
-// owns reports whether the lane ships rows of table t.
+// owns reports whether the lane ships rows of table t. Each row has one
+// lane, the symbols aside (both need them; written if absent): the engine's
+// rejects are decision data; the tick lane writes the rejects row of a
+// tick record it cannot decode (batch.add), and only those.
 func (l Lane) owns(t int) bool {
 	switch l {
 	case LaneDecisions:
 		return t != tTicks
 	case LaneTicks:
-		return t == tTicks || t == tSymbols || t == tRejects
+		return t == tTicks || t == tSymbols
 	}
 	return true
 }
