@@ -169,9 +169,10 @@ func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) e
 }
 
 // read decodes journal records from off into batches and hands each on to
-// the writer through out (unbuffered): when it is full (BatchSize records)
-// or, once its first record was read MaxDelay ago or while it reads a
-// backlog (every backlogStep records), as soon as the writer is free. While
+// the writer through out (unbuffered): when it is full (BatchSize records
+// kept: rows of this lane)
+// or, once its first record was read MaxDelay ago (in a backlog: Poll ago,
+// offered every backlogStep records), as soon as the writer is free. While
 // the writer is busy a batch keeps growing, so a backlog goes in batches
 // as large as the writer's pace calls for. It returns when ctx ends or the
 // journal fails to read.
@@ -236,17 +237,18 @@ func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out c
 		b.add(kind, uint64(o), payload)
 		s.readEnd.Store(max(s.readEnd.Load(), uint64(o)+1))
 		switch {
-		case b.n >= s.opts.BatchSize:
+		case b.kept >= s.opts.BatchSize:
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case out <- b:
 				handed()
 			}
-		case time.Since(b.firstAt) >= s.opts.MaxDelay || s.opts.Archive == nil && b.n%backlogStep == 0:
-			// Due, or a backlog (the journal has more): a free writer
-			// takes what there is, a busy one lets it grow. Not for
-			// archive files, which want to be large.
+		case time.Since(b.firstAt) >= s.opts.MaxDelay ||
+			s.opts.Archive == nil && b.n%backlogStep == 0 && b.kept > 0 && time.Since(b.firstAt) >= s.opts.Poll:
+			// Due, or a backlog (the journal has more) a poll's time
+			// old: a free writer takes what there is, a busy one lets
+			// it grow. Not for archive files, which want to be large.
 			select {
 			case out <- b:
 				handed()

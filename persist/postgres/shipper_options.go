@@ -22,7 +22,8 @@ type ShipperOptions struct {
 	// JournalID keys the journal in shipper_offsets and every shipped row.
 	// Default: the absolute path of Dir.
 	JournalID string
-	// BatchSize is the most records per transaction. Default 4096.
+	// BatchSize is the most records per transaction that give the lane a
+	// row (the other lane's records, skipped, do not count). Default 4096.
 	BatchSize int
 	// MaxDelay is how long a batch collects records, from its first one
 	// read, before it goes to a free writer; while the writer is busy with
