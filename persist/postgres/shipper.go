@@ -50,6 +50,8 @@ type Shipper struct {
 	// rows go by binary COPY straight into the tables without a conflict
 	// clause (directTables); set at each session's start.
 	direct bool
+	// staging is the DDL of the staging tables (stagingDDL), once built.
+	staging string
 	// conflicts: a writer-path batch found its rows stored already (a
 	// replay of the same input): the journal ships through staging.
 	conflicts atomic.Bool

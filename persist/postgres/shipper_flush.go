@@ -130,7 +130,11 @@ func (s *Shipper) archive(ctx context.Context, b *batch) error {
 // them all into the tables and stores the offset in one pipelined round
 // trip. It returns the rows inserted.
 func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) {
-	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
+	ddl, err := s.stagingDDL(ctx, tx)
+	if err == nil {
+		_, err = tx.Exec(ctx, ddl)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
 	}
 	var q pgx.Batch

@@ -13,8 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// writerPool returns a pool logged in as thunderline_writer (BYPASSRLS, made
-// by pg-start.sh) bound to tenant in this database.
+// writerPool returns a pool logged in as thunderline_writer (BYPASSRLS, in
+// thunderline_writers; made by pg-start.sh) bound to tenant in this
+// database.
 func writerPool(t testing.TB, owner *pgxpool.Pool, dsn, tenant string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
@@ -77,8 +78,8 @@ func TestWriterRoleCopies(t *testing.T) {
 // to tenant ta shipping journal "shared" neither reads nor moves tenant
 // tb's offset or symbols of a journal with the same id. The writer may act
 // for its own tenant only, may not delete, truncate or change the schema
-// and its policies, and what it ships stays hidden from another tenant's
-// login role.
+// and its policies, may not read the data it ships (its grants), and what
+// it ships stays hidden from another tenant's login role.
 func TestWriterRoleTenancy(t *testing.T) {
 	ctx := context.Background()
 	roleB := tenantRoles(t, 1)[0]
@@ -158,6 +159,17 @@ func TestWriterRoleTenancy(t *testing.T) {
 		"SELECT drop_partitions_before('feature_windows', now() + interval '10 years')"} {
 		if _, err := w.Exec(ctx, q); err == nil {
 			t.Errorf("the writer may %q", q)
+		}
+	}
+	// BYPASSRLS lifts the policies from the writer's reads too, so its
+	// group (thunderline_writers, 0008) may read none of what it ships:
+	// only ids, tenants and status where the fills look.
+	for _, q := range []string{"SELECT features FROM feature_windows", "SELECT labels FROM feature_windows", "SELECT * FROM decision_traces",
+		"SELECT actions FROM decision_traces", "SELECT * FROM window_labels", "SELECT * FROM lineage_edges", "SELECT * FROM raw_market_ticks",
+		"SELECT payload FROM outbox", "SELECT * FROM rejects", "SELECT * FROM raw_edgar_docs", "SELECT * FROM experts",
+		"SELECT * FROM federations", "SELECT uri FROM tick_files", "SELECT * FROM tenant_roles", "SELECT * FROM model_artifacts"} {
+		if _, err := w.Exec(ctx, q); !isCode(err, "42501") { // insufficient_privilege
+			t.Errorf("the writer reads %q: %v, want permission denied", q, err)
 		}
 	}
 	if seen := visible(t, rolePool(t, dsn, roleB)); strings.Contains(fmt.Sprint(seen), "ta=") {
