@@ -312,8 +312,9 @@ func TestShipJournal(t *testing.T) {
 	checkShipped(t, pool, g, jid)
 }
 
-// TestShipperKilled cancels shippers at random points (mid-batch included)
-// and starts fresh ones: every row lands exactly once. Both paths: the
+// TestShipperKilled cancels shippers at random points (mid-batch included),
+// terminates a shipper's server backend between its COPY and its commit,
+// and starts fresh shippers: every row lands exactly once. Both paths: the
 // staging one (the migration role, under row-level security) and the
 // writer's (rows COPYed straight into the tables: a kill between the COPY
 // and the commit must leave none of them).
@@ -382,8 +383,40 @@ func shipperKilled(t *testing.T, writer bool) {
 			t.Fatal("the writer login did not take the writer path")
 		}
 	}
+	// Then the server side of a crash: the shipper's backend is terminated
+	// inside a batch's transaction, after the COPY, before the commit. The
+	// batch fails, is retried from the stored offset, and lands once.
+	{
+		s, err := NewShipper(pool, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var calls atomic.Int32
+		s.testHookBeforeOffset = func() {
+			if calls.Add(1) != 2 {
+				return
+			}
+			var n int
+			// As the shipper's own role: only it sees and may end its backends.
+			if err := pool.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`).Scan(&n); err != nil || n != 1 {
+				t.Errorf("terminated %d backends in a transaction (%v), want the shipper's", n, err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		waitFor(t, 20*time.Second, "the batch after the terminated one", func() bool { st := s.Stats(); return st.Errors >= 1 && st.Batches >= 3 })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if rows, off := stored(); uint64(rows) != uint64(off) || s.Stats().NextOffset > uint64(off) {
+			t.Fatalf("after a terminated backend: %d rows for %d records shipped (stats %+v)", rows, off, s.Stats())
+		}
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	kills := 1
+	kills := 2
 	for round := 0; round < 8; round++ {
 		s, stop := runShipper(t, pool, opts)
 		target := uint64(1 + rng.IntN(3))
