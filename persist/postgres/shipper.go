@@ -196,11 +196,18 @@ func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out c
 			return err
 		}
 		if s.opts.Acked != nil {
-			s.acks.observe(uint64(s.opts.Acked()), time.Now())
+			// The clock is read when the offset moved (and at the end of
+			// the journal below), not for every record.
+			if l := uint64(s.opts.Acked()); l != s.acks.limit {
+				s.acks.observe(l, time.Now())
+			}
 			r.SetLimit(journal.Offset(s.acks.limit))
 		}
 		kind, o, payload, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			if s.opts.Acked != nil {
+				s.acks.observe(uint64(s.opts.Acked()), time.Now())
+			}
 			if b.n == 0 && s.inflight.Load() == 0 {
 				s.caughtUp.Store(time.Now().UnixNano())
 			}

@@ -8,8 +8,10 @@ import "time"
 // most, the last ackRing of them (over a minute when the offset moves
 // every millisecond). A record at offset o with a fact (limit ≤ o, t) was
 // acknowledged after t: the newest such t is a lower bound of the
-// record's append time, so a commit lag measured from it errs long, by
-// at most a Poll plus a millisecond, never short.
+// record's append time, so a commit lag measured from it errs long, never
+// short: by at most a Poll plus a millisecond at the journal's end, and,
+// in the middle of a backlog (where the clock is read only when the offset
+// moves), by the time the offset stood still before it moved.
 type ackTimes struct {
 	limit  uint64 // the newest observed
 	lastAt int64  // the last time limit was observed, unix ns
