@@ -85,7 +85,7 @@ var metricHelp = []struct{ name, help string }{
 	{"shipper_next_offset", "Journal offset below which every record is in Postgres."},
 	{"shipper_batches_total", "Postgres transactions committed by the shipper."},
 	{"shipper_lane_next_offset", "Journal offset below which every record of the lane (decisions: windows, labels, traces, lineage, rejects, outbox; ticks: raw ticks) is in Postgres."},
-	{"shipper_commit_lag_seconds", "Per lane and quantile, over its last 1,024 batches: a batch's first record read from the journal to its commit."},
+	{"shipper_commit_lag_seconds", "Per lane and quantile, over its last 1,024 batches: a batch's first record appended to the journal (observed through its acknowledged offset) to its commit."},
 	{"shipper_rows_total", "Rows inserted into Postgres by the shipper."},
 	{"shipper_rows_per_second", "Rows inserted per second since the shipper started."},
 	{"shipper_rejects_total", "Journal records the shipper could not decode (rows in rejects)."},

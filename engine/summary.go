@@ -294,8 +294,12 @@ func (p *Pipeline) decisionSummary() *DecisionSummary {
 }
 
 func laneState(l ship.LaneSummary) string {
-	if l.CaughtUp {
-		return fmt.Sprintf("complete (%d rows)", l.Rows)
+	what := fmt.Sprintf("%d rows", l.Rows)
+	if l.ArchivedFiles > 0 {
+		what = fmt.Sprintf("%d archived in %d Parquet files", l.ArchivedTicks, l.ArchivedFiles)
 	}
-	return fmt.Sprintf("shipped to record %d (%d rows)", l.NextOffset, l.Rows)
+	if l.CaughtUp {
+		return fmt.Sprintf("complete (%s)", what)
+	}
+	return fmt.Sprintf("shipped to record %d (%s)", l.NextOffset, what)
 }

@@ -38,8 +38,8 @@ postgres: {enabled: true, drain: 60s, archive: {dir: `+filepath.Join(dir, "archi
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, errOut)
 	}
-	if !strings.Contains(out, `"caught_up": true`) {
-		t.Fatalf("the run's Postgres is not complete:\n%s", out)
+	if !strings.Contains(out, `"caught_up": true`) || !strings.Contains(out, `"archived_ticks": 30000`) {
+		t.Fatalf("the run's Postgres is not complete, or its 30,000 ticks not all archived:\n%s", out)
 	}
 	runs, _ := filepath.Glob(filepath.Join(dir, "j", "run-*"))
 	// The journal's ticks of the synthetic feed's first symbol, in the

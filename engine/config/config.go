@@ -435,6 +435,12 @@ func (p *Profile) validate() error {
 	if l.MinP >= 1 {
 		return fail("ladder.min_p", "%v: want a number in [0, 1)", l.MinP)
 	}
+	if pg.BatchRows > 1<<20 {
+		return fail("postgres.batch_rows", "%d: want at most 1048576", pg.BatchRows)
+	}
+	if d := time.Duration(pg.Drain); d > time.Hour {
+		return fail("postgres.drain", "%v: want at most 1h (a negative value: do not wait)", d)
+	}
 	if err := p.Risk.validate(); err != nil {
 		return err
 	}

@@ -7,9 +7,14 @@ type Postgres struct {
 	Enabled bool `yaml:"enabled"` // [false]: the journal is the embedded default
 	// DSN of the server; the environment variable THUNDERLINE_PG_DSN
 	// overrides it (so a profile need not hold credentials).
-	DSN        string   `yaml:"dsn"`
-	BatchRows  int      `yaml:"batch_rows"`  // records per shipped transaction [4096]
-	BatchDelay Duration `yaml:"batch_delay"` // longest wait to fill a batch [200ms]
+	DSN string `yaml:"dsn"`
+	// BatchRows bounds the rows of one shipped transaction (a lane's rows:
+	// the other lane's records it skips do not count) [4096; at most
+	// 1048576]; BatchDelay is how long a batch collects rows before it
+	// goes to a free writer (a busy writer's next batch keeps growing)
+	// [200ms].
+	BatchRows  int      `yaml:"batch_rows"`
+	BatchDelay Duration `yaml:"batch_delay"`
 	// RawTicksRetention drops raw_market_ticks partitions wholly older than
 	// this, at the start of a run and every hour [0: keep]. Features and
 	// decisions are kept (seed 004 §8).
@@ -17,7 +22,8 @@ type Postgres struct {
 	// Drain is how long a run that ends (--for, SIGINT, SIGTERM, the end
 	// of its input) keeps shipping to Postgres, with a progress line each
 	// second; what is left then is printed with the command that ships it
-	// (`thunderline ship DIR`) [10s; a negative value: do not wait].
+	// (`thunderline ship DIR`) [10s; at most 1h; a negative value: do not
+	// wait].
 	Drain Duration `yaml:"drain"`
 	// Archive, with a dir, keeps raw ticks out of raw_market_ticks: the
 	// shipper's tick lane writes them as Parquet files (zstd, sorted by

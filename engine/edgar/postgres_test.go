@@ -2,6 +2,7 @@ package edgar
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"testing"
 
@@ -14,10 +15,36 @@ import (
 
 // The EDGAR path ships to Postgres from its journal: one raw_edgar_docs
 // row per filing document, the EDGAR windows as filled (Partial→Fill moved
-// the open row), the trace and the lineage edges.
+// the open row), the trace and the lineage edges. Also through a writer
+// login (BYPASSRLS, in thunderline_writers), whose grants must be enough
+// for EDGAR batches (they take the staging path).
 func TestEdgarShipsToPostgres(t *testing.T) {
+	t.Run("migration role", func(t *testing.T) { edgarShips(t, false) })
+	t.Run("writer", func(t *testing.T) { edgarShips(t, true) })
+}
+
+func edgarShips(t *testing.T, writer bool) {
 	dsn := pgtest.DSN(t)
 	t.Setenv("THUNDERLINE_PG_DSN", dsn)
+	if writer {
+		owner, err := pgxpool.New(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer owner.Close()
+		if _, err := postgres.Migrate(context.Background(), owner); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := owner.Exec(context.Background(), "INSERT INTO tenant_roles VALUES ('thunderline_writer', 'filer')"); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.User("thunderline_writer")
+		t.Setenv("THUNDERLINE_PG_DSN", u.String())
+	}
 	prof, err := config.Parse([]byte("tenant: filer\npostgres: {enabled: true, batch_rows: 3, batch_delay: 20ms, drain: 60s}\n"), "edgar-pg.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -268,9 +268,9 @@ func TestFederationEndToEnd(t *testing.T) {
 			t.Fatalf("outbox has no %s: %v", want, topics)
 		}
 	}
-	var status string
-	if err := tx.QueryRow(ctx, `SELECT status FROM experts WHERE model_artifact_ref = $1`, sum.Final.URI).Scan(&status); err != nil || status != "shadow" {
-		t.Fatalf("candidate expert: %q %v", status, err)
+	xs, err := fl.ListExperts(ctx)
+	if err != nil || len(xs) != 1 || xs[0].ModelArtifactRef != sum.Final.URI || xs[0].Status != postgres.ExpertShadow {
+		t.Fatalf("candidate expert: %+v %v", xs, err)
 	}
 	shadowRun(t, sum.Final, s3o)
 }

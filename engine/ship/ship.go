@@ -42,10 +42,15 @@ type LaneSummary struct {
 	Rows       uint64 `json:"rows"`
 	NextOffset uint64 `json:"next_offset"`
 	CaughtUp   bool   `json:"caught_up"`
-	// Commit lag over its last 1,024 batches: first record read → commit.
+	// Commit lag over its last 1,024 batches: first record appended to the
+	// journal → commit (postgres.ShipperStats.CommitLagP99).
 	CommitLagP50 int64 `json:"commit_lag_p50_ns"`
 	CommitLagP99 int64 `json:"commit_lag_p99_ns"`
 	CommitLagMax int64 `json:"commit_lag_max_ns"`
+	// With postgres.archive (the tick lane): raw ticks written to Parquet
+	// files listed in tick_files, and the files.
+	ArchivedTicks uint64 `json:"archived_ticks,omitempty"`
+	ArchivedFiles uint64 `json:"archived_files,omitempty"`
 }
 
 // connect opens a pool on dsn and applies the embedded migrations (a
@@ -264,7 +269,8 @@ func (sh *Shipper) Finish(records uint64, drain time.Duration, progress func(lef
 
 func laneSummary(st postgres.ShipperStats, records uint64) LaneSummary {
 	return LaneSummary{Rows: st.Rows, NextOffset: st.NextOffset, CaughtUp: st.NextOffset >= records,
-		CommitLagP50: int64(st.CommitLagP50), CommitLagP99: int64(st.CommitLagP99), CommitLagMax: int64(st.CommitLagMax)}
+		CommitLagP50: int64(st.CommitLagP50), CommitLagP99: int64(st.CommitLagP99), CommitLagMax: int64(st.CommitLagMax),
+		ArchivedTicks: st.ArchivedTicks, ArchivedFiles: st.ArchivedFiles}
 }
 
 // shellQuote quotes a path for a shell command line when it needs it.

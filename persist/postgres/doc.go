@@ -89,17 +89,32 @@
 //
 // A Shipper tails one run's journal directory (journal.NewReader from the
 // stored offset; at io.EOF it waits Poll and reads again; with
-// ShipperOptions.Acked it reads only acknowledged records) and writes
-// batches of up to BatchSize records, at most MaxDelay after the first one
-// was read. One batch is one transaction:
+// ShipperOptions.Acked it reads only acknowledged records) for one lane
+// (ShipperOptions.Lane: everything, the decision data, or the raw ticks),
+// on two goroutines: one reads and decodes the next batch while the
+// session's own writes the one before. A batch goes when it keeps
+// BatchSize rows of its lane, or once MaxDelay old (a backlog's: Poll) and
+// the writer is free; a busy writer's next batch keeps growing. One batch
+// is one transaction, by one of two paths:
 //
-//  1. set the tenant; SELECT next_offset ... FOR UPDATE and check it is the
-//     batch's first offset (else another shipper moved it: start over);
+// The staging path (any login; row-level security binds it):
+//
+//  1. set the tenant; SELECT next_offset ... FOR UPDATE (tenant named) and
+//     check it is the batch's first offset (else another shipper moved it:
+//     start over);
 //  2. COPY each table's rows into a temporary staging table (PostgreSQL
 //     refuses COPY FROM into a table under RLS, and COPY cannot upsert);
 //  3. in one pipelined round trip: INSERT INTO each table SELECT FROM its
 //     staging table ON CONFLICT DO NOTHING, fill the labelled windows, and
 //     UPDATE shipper_offsets SET next_offset = the batch's end; COMMIT.
+//
+// The writer path (shipper_direct.go; a BYPASSRLS login bound to its
+// tenant, market batches): BEGIN, the tenant and the offset's lock in one
+// round trip; a binary COPY per table straight into it (labels whose
+// window is in the batch folded into its row); the other label fills, the
+// symbols, the offset and COMMIT in one round trip. A row stored already
+// (a replay of the same input) fails the COPY with a unique violation:
+// nothing is committed and the journal continues on the staging path.
 //
 // Rows and offset commit or vanish together, so after any crash, kill
 // (ctx cancelled mid-batch) or Postgres outage the stored offset is exactly
@@ -117,7 +132,10 @@
 // offset with backoff doubling from MinBackoff to MaxBackoff; the journal
 // writer never waits for the shipper, which catches up when it can.
 // Stats also reports the committed offset, the lag in records (read or
-// acknowledged but not committed), batches, rows, rows/s and rejects.
+// acknowledged but not committed), batches, rows, rows/s, rejects and the
+// commit lag: a batch's first record appended to the journal → its commit
+// (p50/p99/max; the append time a lower bound from the acknowledged offset
+// as observed, shipper_acks.go).
 //
 // # Pointing it at a server
 //

@@ -99,3 +99,10 @@ func candidateID(fedID, sha256Hex string) [16]byte {
 	id[8] = id[8]&0x3f | 0x80
 	return id
 }
+
+// ListExperts returns the tenant's experts, by name and version: the
+// registry's read path (row-level security: another tenant's are never
+// seen), so no package outside this one queries experts itself.
+func (f *FL) ListExperts(ctx context.Context) ([]Expert, error) {
+	return list(ctx, f, "list experts", "SELECT "+expertCols+" FROM experts ORDER BY name, version", scanExpert)
+}

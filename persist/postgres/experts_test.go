@@ -86,6 +86,13 @@ func TestRegisterCandidate(t *testing.T) {
 	if rows := experts(t, pool); len(rows) != 1 || rows[0].ID != x.ID {
 		t.Fatalf("experts %+v", rows)
 	}
+	// The read path: the tenant's own candidate, none for another tenant.
+	if xs, err := fl.ListExperts(ctx); err != nil || len(xs) != 1 || xs[0].ID != x.ID || xs[0].Status != ExpertShadow || xs[0].ModelArtifactRef != art.URI {
+		t.Fatalf("ListExperts: %+v, %v; want [%+v]", xs, err, x)
+	}
+	if xs, err := newFL(t, pool, "intruder").ListExperts(ctx); err != nil || len(xs) != 0 {
+		t.Fatalf("ListExperts of another tenant: %+v, %v", xs, err)
+	}
 	evs := flEvents(t, pool, "acme")
 	last := evs[len(evs)-1]
 	if last.Topic != TopicExpertRegistered || last.Payload != (eventPayload{FederationID: fed.ID, ArtifactID: art.ID, ExpertID: x.ID, Status: ExpertShadow}) {

@@ -22,7 +22,7 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0001_core", "0002_rls", "0003_retention", "0004_edgar", "0005_federation", "0006_tenancy", "0007_tick_files"}; !slices.Equal(applied, want) {
+	if want := []string{"0001_core", "0002_rls", "0003_retention", "0004_edgar", "0005_federation", "0006_tenancy", "0007_tick_files", "0008_writers"}; !slices.Equal(applied, want) {
 		t.Fatalf("applied %v, want %v", applied, want)
 	}
 	schema := func() []string {

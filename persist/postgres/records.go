@@ -157,6 +157,7 @@ func tickRow(b *batch, r *rec) ([]any, error) {
 	}
 	if b.s.opts.Archive != nil {
 		b.ticks = append(b.ticks, tickarchive.FromTick(r.tenant, name, r.off, &t))
+		b.kept++
 		return nil, nil
 	}
 	return []any{r.tenant, r.jid, int64(r.off), name, int32(t.Symbol), nsTime(t.TsEvent), t.TsEvent, int64(t.InSeq),

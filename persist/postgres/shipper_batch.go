@@ -11,12 +11,20 @@ import (
 type batch struct {
 	s          *Shipper
 	start, end uint64
-	n          int
-	firstAt    time.Time
-	rows       [numTables][][]any
-	rejected   int
-	ticks      []tickarchive.Row // with ShipperOptions.Archive
-	file       *TickFile         // the ticks' archive file, once written (flush)
+	n          int // records read
+	// kept counts the records that gave this lane a row (or, archived, a
+	// tick): what BatchSize bounds. A lane skips the other lane's records
+	// without keeping anything, so a decision batch may cover many
+	// thousands of raw tick records and hold a few dozen rows.
+	kept    int
+	firstAt time.Time // its first record read
+	// since is when its first record was appended to the journal: a lower
+	// bound from the acknowledgements observed (ackTimes), else firstAt.
+	since    time.Time
+	rows     [numTables][][]any
+	rejected int
+	ticks    []tickarchive.Row // with ShipperOptions.Archive
+	file     *TickFile         // the ticks' archive file, once written (flush)
 }
 
 func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: start, end: start} }
@@ -26,6 +34,9 @@ func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: star
 func (b *batch) add(kind uint8, off uint64, payload []byte) {
 	if b.n == 0 {
 		b.firstAt = time.Now()
+		if b.since = b.s.acks.before(off); b.since.IsZero() {
+			b.since = b.firstAt
+		}
 	}
 	b.n++
 	b.end = off + 1
@@ -36,6 +47,7 @@ func (b *batch) add(kind uint8, off uint64, payload []byte) {
 			return
 		}
 		b.rejected++
+		b.kept++
 		b.rows[tRejects] = append(b.rows[tRejects], []any{b.s.opts.Tenant, b.s.opts.JournalID, int64(off), "shipper",
 			int32(kind), err.Error(), nil, append([]byte{}, payload...)})
 	}
@@ -55,5 +67,6 @@ func (b *batch) decode(r *rec) error {
 		return err
 	}
 	b.rows[to.table] = append(b.rows[to.table], row)
+	b.kept++
 	return nil
 }

@@ -3,10 +3,12 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"thunderline/persist/tickarchive"
 )
@@ -28,6 +30,32 @@ func (s *Shipper) flush(ctx context.Context, b *batch) (err error) {
 }
 
 func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
+	if len(b.ticks) > 0 && b.file == nil {
+		// Before the transaction: the same ticks make the same file, so
+		// a batch that fails after this stores nothing new when retried.
+		if err := s.archive(ctx, b); err != nil {
+			return err
+		}
+	}
+	var inserted int64
+	if s.directOK(b) {
+		var err error
+		inserted, err = s.flushDirect(ctx, b)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != uniqueViolation {
+			if err != nil {
+				return err
+			}
+			s.committed(b, inserted)
+			return nil
+		}
+		// Rows of this batch are stored already: a replay of the same
+		// input journaled again (same window, label and trace ids). The
+		// staging path leaves them out; this journal takes it from now on.
+		s.conflicts.Store(true)
+		s.opts.Logger.Info("shipper: rows already stored (a replay of the same input?): shipping through staging",
+			"journal", s.opts.JournalID, "batch", b.start, "err", err)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("batch [%d,%d): begin: %w", b.start, b.end, err)
@@ -37,31 +65,32 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 		return err
 	}
 	var cur int64
-	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 FOR UPDATE",
-		s.opts.offsetKey()).Scan(&cur); err != nil {
+	if err := tx.QueryRow(ctx, "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1 AND tenant_id = $2 FOR UPDATE",
+		s.opts.offsetKey(), s.opts.Tenant).Scan(&cur); err != nil {
 		return fmt.Errorf("batch [%d,%d): lock offset: %w", b.start, b.end, err)
 	}
 	if uint64(cur) != b.start {
 		return fmt.Errorf("%w: stored %d, batch starts at %d", errOffsetMoved, cur, b.start)
 	}
-	if len(b.ticks) > 0 && b.file == nil {
-		if err := s.archive(ctx, b); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
-		return fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
-	}
-	inserted, err := s.move(ctx, tx, b)
+	inserted, err = s.move(ctx, tx, b)
 	if err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("batch [%d,%d): commit: %w", b.start, b.end, err)
 	}
+	s.committed(b, inserted)
+	return nil
+}
+
+// uniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
+// committed counts b, committed with inserted rows.
+func (s *Shipper) committed(b *batch, inserted int64) {
 	s.next.Store(b.end)
 	n := s.nLags.Load()
-	s.lags[n%lagRing].Store(int64(time.Since(b.firstAt)))
+	s.lags[n%lagRing].Store(int64(time.Since(b.since)))
 	s.nLags.Store(n + 1)
 	s.batches.Add(1)
 	s.rows.Add(uint64(inserted))
@@ -77,7 +106,6 @@ func (s *Shipper) flushTx(ctx context.Context, b *batch) error {
 		s.archivedFiles.Add(1)
 		s.archivedBytes.Add(uint64(f.Bytes))
 	}
-	return nil
 }
 
 // archive writes b's ticks as a Parquet file to the archive store. The
@@ -98,10 +126,17 @@ func (s *Shipper) archive(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// move COPYs each table's rows of b into its staging table, then moves
+// move (the staging path) COPYs each table's rows of b into its staging table, then moves
 // them all into the tables and stores the offset in one pipelined round
 // trip. It returns the rows inserted.
 func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) {
+	ddl, err := s.stagingDDL(ctx, tx)
+	if err == nil {
+		_, err = tx.Exec(ctx, ddl)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("batch [%d,%d): staging tables: %w", b.start, b.end, err)
+	}
 	var q pgx.Batch
 	type step struct {
 		what   string
@@ -149,7 +184,8 @@ func (s *Shipper) move(ctx context.Context, tx pgx.Tx, b *batch) (int64, error) 
 	if s.testHookBeforeOffset != nil {
 		s.testHookBeforeOffset()
 	}
-	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1", s.opts.offsetKey(), int64(b.end))
+	q.Queue("UPDATE shipper_offsets SET next_offset = $2, updated_at = now() WHERE journal_id = $1 AND tenant_id = $3",
+		s.opts.offsetKey(), int64(b.end), s.opts.Tenant)
 	steps = append(steps, step{"store offset", false})
 	br := tx.SendBatch(ctx, &q)
 	inserted := direct

@@ -22,10 +22,12 @@ type ShipperOptions struct {
 	// JournalID keys the journal in shipper_offsets and every shipped row.
 	// Default: the absolute path of Dir.
 	JournalID string
-	// BatchSize is the most records per transaction. Default 4096.
+	// BatchSize is the most records per transaction that give the lane a
+	// row (the other lane's records, skipped, do not count). Default 4096.
 	BatchSize int
-	// MaxDelay is the longest a read record waits for its batch to be
-	// written. Default 200ms.
+	// MaxDelay is how long a batch collects records, from its first one
+	// read, before it goes to a free writer; while the writer is busy with
+	// the batch before, it keeps growing up to BatchSize. Default 200ms.
 	MaxDelay time.Duration
 	// Poll is how long the shipper waits at the end of the journal before
 	// looking again. Default 20ms.
@@ -74,13 +76,16 @@ func (o ShipperOptions) offsetKey() string {
 	return o.JournalID
 }
 
-// owns reports whether the lane ships rows of table t.
+// owns reports whether the lane ships rows of table t. Each row has one
+// lane, the symbols aside (both need them; written if absent): the engine's
+// rejects are decision data; the tick lane writes the rejects row of a
+// tick record it cannot decode (batch.add), and only those.
 func (l Lane) owns(t int) bool {
 	switch l {
 	case LaneDecisions:
 		return t != tTicks
 	case LaneTicks:
-		return t == tTicks || t == tSymbols || t == tRejects
+		return t == tTicks || t == tSymbols
 	}
 	return true
 }

@@ -23,9 +23,12 @@ type ShipperStats struct {
 	BatchSizes [len(BatchSizeBounds) + 1]uint64
 	LastError  string // the latest failure, "" if none
 	// CommitLag is, over the last 1,024 committed batches, the time from a
-	// batch's first record read from the journal (within Poll of its being
-	// acknowledged there) to the batch's commit: how stale the rows are when
-	// they become visible. P50, P99 and the worst.
+	// batch's first record being appended to the journal to the batch's
+	// commit: how stale the rows are when they become visible. P50, P99
+	// and the worst. The append time is a lower bound from the journal's
+	// acknowledged offset as observed (ShipperOptions.Acked; ackTimes), so
+	// the lag errs long by at most Poll plus a millisecond; without Acked
+	// (a closed journal) it is counted from the record's read instead.
 	CommitLagP50, CommitLagP99, CommitLagMax time.Duration
 	// With ShipperOptions.Archive: raw ticks archived as Parquet, the
 	// files (tick_files rows) and their bytes.

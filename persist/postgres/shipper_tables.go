@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"context"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // table is a destination of shipped rows and its staging twin.
@@ -46,18 +49,46 @@ var tables = [numTables]table{
 // staging path and its conflict handling.
 var directTables = [numTables]bool{tTicks: true, tTraces: true, tEdges: true, tRejects: true, tOutbox: true}
 
-// stagingDDL creates the session's staging tables if this connection has
-// none yet. ON COMMIT DELETE ROWS empties them at every commit; a rollback
-// takes their rows with it.
-var stagingDDL = func() string {
+// stagingDDL returns the statements that create the session's staging
+// tables if this connection has none yet: the tables' columns with their
+// types, read from the catalog (a writer login may not SELECT the tables
+// themselves, so not CREATE TABLE … AS SELECT), once per Shipper. ON
+// COMMIT DELETE ROWS empties them at every commit; a rollback takes their
+// rows with it.
+func (s *Shipper) stagingDDL(ctx context.Context, tx pgx.Tx) (string, error) {
+	if s.staging != "" {
+		return s.staging, nil
+	}
+	names := make([]string, numTables)
+	for i, t := range tables {
+		names[i] = t.name
+	}
+	rows, err := tx.Query(ctx, `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+		JOIN pg_class c ON c.oid = a.attrelid WHERE a.attrelid = ANY($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped`, names)
+	if err != nil {
+		return "", fmt.Errorf("column types: %w", err)
+	}
+	types := map[string]string{} // "table.column" → type
+	var table, col, typ string
+	if _, err := pgx.ForEachRow(rows, []any{&table, &col, &typ}, func() error { types[table+"."+col] = typ; return nil }); err != nil {
+		return "", fmt.Errorf("column types: %w", err)
+	}
 	var sb strings.Builder
 	sb.WriteString("SET LOCAL client_min_messages = warning;\n")
 	for _, t := range tables {
-		fmt.Fprintf(&sb, "CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA;\n",
-			t.stage, strings.Join(t.cols, ", "), t.name)
+		defs := make([]string, len(t.cols))
+		for k, c := range t.cols {
+			typ := types[t.name+"."+c]
+			if typ == "" {
+				return "", fmt.Errorf("column types: %s has no column %s", t.name, c)
+			}
+			defs[k] = c + " " + typ
+		}
+		fmt.Fprintf(&sb, "CREATE TEMP TABLE IF NOT EXISTS %s (%s) ON COMMIT DELETE ROWS;\n", t.stage, strings.Join(defs, ", "))
 	}
-	return sb.String()
-}()
+	s.staging = sb.String()
+	return s.staging, nil
+}
 
 var insertSQL = func() (out [numTables]string) {
 	for i, t := range tables {

@@ -153,9 +153,19 @@ func (g *genJournal) flush() {
 // runShipper runs a Shipper until the returned stop is called.
 func runShipper(t testing.TB, pool *pgxpool.Pool, opts ShipperOptions) (*Shipper, func()) {
 	t.Helper()
+	return runShipperWith(t, pool, opts, nil)
+}
+
+// runShipperWith is runShipper with set (when not nil) called on the
+// Shipper before it runs.
+func runShipperWith(t testing.TB, pool *pgxpool.Pool, opts ShipperOptions, set func(*Shipper)) (*Shipper, func()) {
+	t.Helper()
 	s, err := NewShipper(pool, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if set != nil {
+		set(s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -302,23 +312,54 @@ func TestShipJournal(t *testing.T) {
 	checkShipped(t, pool, g, jid)
 }
 
-// TestShipperKilled cancels shippers at random points (mid-batch included)
-// and starts fresh ones: every row lands exactly once.
+// TestShipperKilled cancels shippers at random points (mid-batch included),
+// terminates a shipper's server backend between its COPY and its commit,
+// and starts fresh shippers: every row lands exactly once. Both paths: the
+// staging one (the migration role, under row-level security) and the
+// writer's (rows COPYed straight into the tables: a kill between the COPY
+// and the commit must leave none of them).
 func TestShipperKilled(t *testing.T) {
-	pool, _ := migratedPool(t)
+	for _, writer := range []bool{false, true} {
+		name := map[bool]string{false: "staging", true: "writer"}[writer]
+		t.Run(name, func(t *testing.T) { shipperKilled(t, writer) })
+	}
+}
+
+func shipperKilled(t *testing.T, writer bool) {
+	owner, dsn := migratedPool(t)
+	pool := owner
+	if writer {
+		pool = writerPool(t, owner, dsn, "kill")
+	}
 	g := newGenJournal(t, "kill")
 	g.windows(2500)
 	g.end()
 	jid := "run-kill"
 	opts := ShipperOptions{Dir: g.dir, Tenant: g.tenant, JournalID: jid, BatchSize: 300, MaxDelay: 5 * time.Millisecond, Poll: time.Millisecond}
+	// stored is what the database holds: the journal's rows and offset.
+	stored := func() (rows int, off int64) {
+		t.Helper()
+		err := pgx.BeginFunc(context.Background(), owner, func(tx pgx.Tx) error {
+			WithTenant(context.Background(), tx, g.tenant)
+			if err := tx.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM raw_market_ticks) + (SELECT count(*) FROM feature_windows)
+				+ (SELECT count(*) FROM window_labels) + (SELECT count(*) FROM decision_traces) + (SELECT count(*) FROM lineage_edges)
+				+ (SELECT count(*) FROM rejects) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM journal_symbols)`).Scan(&rows); err != nil {
+				return err
+			}
+			return tx.QueryRow(context.Background(), "SELECT next_offset FROM shipper_offsets WHERE journal_id = $1", jid).Scan(&off)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, off
+	}
 
 	// First a kill inside a batch for sure: ctx is cancelled inside the
-	// third batch's transaction, after its rows are copied to staging and
-	// before its inserts and offset update.
+	// third batch's transaction, after its rows are copied (to staging, or
+	// into the tables) and before its inserts, the offset update and the
+	// commit.
 	{
-		full := opts
-		full.MaxDelay = time.Minute // full batches only: the journal is all there
-		s, err := NewShipper(pool, full)
+		s, err := NewShipper(pool, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,23 +373,50 @@ func TestShipperKilled(t *testing.T) {
 		if err := s.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if st := s.Stats(); st.Batches != 2 || st.NextOffset != 2*uint64(opts.BatchSize) {
-			t.Fatalf("after a kill in batch 3: %+v", st)
+		st := s.Stats()
+		rows, off := stored()
+		// One row a record in this journal: the two committed batches'.
+		if st.Batches != 2 || uint64(off) != st.NextOffset || uint64(rows) != st.NextOffset || st.Rows != st.NextOffset {
+			t.Fatalf("after a kill in batch 3: %d rows, offset %d stored; stats %+v", rows, off, st)
 		}
-		var rows int
-		err = pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
-			WithTenant(context.Background(), tx, g.tenant)
-			return tx.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM raw_market_ticks) + (SELECT count(*) FROM feature_windows)").Scan(&rows)
-		})
+		if writer && !s.direct {
+			t.Fatal("the writer login did not take the writer path")
+		}
+	}
+	// Then the server side of a crash: the shipper's backend is terminated
+	// inside a batch's transaction, after the COPY, before the commit. The
+	// batch fails, is retried from the stored offset, and lands once.
+	{
+		s, err := NewShipper(pool, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rows > 2*opts.BatchSize {
-			t.Fatalf("%d rows after 2 committed batches of %d records: the killed batch left rows", rows, opts.BatchSize)
+		var calls atomic.Int32
+		s.testHookBeforeOffset = func() {
+			if calls.Add(1) != 2 {
+				return
+			}
+			var n int
+			// As the shipper's own role: only it sees and may end its backends.
+			if err := pool.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`).Scan(&n); err != nil || n != 1 {
+				t.Errorf("terminated %d backends in a transaction (%v), want the shipper's", n, err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		waitFor(t, 20*time.Second, "the batch after the terminated one", func() bool { st := s.Stats(); return st.Errors >= 1 && st.Batches >= 3 })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if rows, off := stored(); uint64(rows) != uint64(off) || s.Stats().NextOffset > uint64(off) {
+			t.Fatalf("after a terminated backend: %d rows for %d records shipped (stats %+v)", rows, off, s.Stats())
 		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	kills := 1
+	kills := 2
 	for round := 0; round < 8; round++ {
 		s, stop := runShipper(t, pool, opts)
 		target := uint64(1 + rng.IntN(3))
@@ -357,6 +425,9 @@ func TestShipperKilled(t *testing.T) {
 		time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
 		stop()
 		kills++
+		if rows, off := stored(); uint64(rows) != uint64(off) {
+			t.Fatalf("after kill %d: %d rows for %d records shipped", kills, rows, off)
+		}
 		if s.Stats().NextOffset == g.n {
 			break
 		}
@@ -364,7 +435,7 @@ func TestShipperKilled(t *testing.T) {
 	s, stop := runShipper(t, pool, opts)
 	waitShipped(t, s, g.n, 30*time.Second)
 	stop()
-	checkShipped(t, pool, g, jid)
+	checkShipped(t, owner, g, jid)
 	t.Logf("%d kills, %d records", kills, g.n)
 }
 

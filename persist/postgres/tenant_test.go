@@ -365,7 +365,7 @@ func TestTenantRoleMigrate(t *testing.T) {
 		(gen_random_uuid(), 'momentum', '1', 'live', 5, '{}')`, fedID)
 
 	applied, err := Migrate(ctx, pool)
-	if err != nil || len(applied) != 2 || applied[0] != "0006_tenancy" || applied[1] != "0007_tick_files" {
+	if err != nil || len(applied) != 3 || applied[0] != "0006_tenancy" || applied[1] != "0007_tick_files" || applied[2] != "0008_writers" {
 		t.Fatalf("Migrate over 0005: %v, %v", applied, err)
 	}
 	got := func(tenant, sql string) string {

@@ -14,7 +14,9 @@
 #                      transaction; creates the tenant login roles)
 #   thunderline_system LOGIN NOSUPERUSER NOBYPASSRLS  (cross-tenant exports)
 #   thunderline_engine NOLOGIN  (the group of the per-tenant engine logins)
-#   thunderline_writer LOGIN BYPASSRLS, in thunderline_engine: a shipper's
+#   thunderline_writers NOLOGIN (the group of the shipper's writer logins:
+#                      inserts, and reads of only what the shipper needs)
+#   thunderline_writer LOGIN BYPASSRLS, in thunderline_writers: a shipper's
 #                      writer login (binary COPY straight into the tables;
 #                      bound to a tenant in tenant_roles like any engine login)
 #   database thunderline owned by thunderline
@@ -100,9 +102,15 @@ DO $$ BEGIN
 END $$;
 GRANT thunderline_engine TO thunderline WITH ADMIN OPTION;
 DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'thunderline_writers') THEN
+		CREATE ROLE thunderline_writers NOLOGIN NOSUPERUSER NOBYPASSRLS;
+	END IF;
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'thunderline_writer') THEN
-		CREATE ROLE thunderline_writer LOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE thunderline_engine;
+		CREATE ROLE thunderline_writer LOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE thunderline_writers;
 	END IF;
 END $$;
+GRANT thunderline_writers TO thunderline WITH ADMIN OPTION;
+GRANT thunderline_writers TO thunderline_writer;
+REVOKE thunderline_engine FROM thunderline_writer;
 SQL
 dsn
