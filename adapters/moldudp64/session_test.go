@@ -189,16 +189,16 @@ func TestJoinLate(t *testing.T) {
 func TestSessionInOrderNoAllocs(t *testing.T) {
 	n := 0
 	s := NewSession(SessionOptions{}, func(uint64, []byte) { n++ })
-	packets := make([][]byte, 1000)
+	packets := make([][]byte, 3000) // alloctest.Count: a warm-up and three measurements of 999
 	for i := range packets {
 		packets[i] = pkt(uint64(i*4+1), 4)
 	}
 	i := 0
 	now := time.Unix(0, 0)
 	if a := alloctest.Count(999, func() { s.Packet(packets[i], now); i++ }); a != 0 {
-		t.Fatalf("%d allocations over 1,000 packets", a)
+		t.Fatalf("%d allocations over 999 packets", a)
 	}
-	if n != 4000 {
+	if n != 4*2998 {
 		t.Fatalf("delivered %d", n)
 	}
 }
