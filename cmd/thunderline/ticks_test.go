@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"thunderline/engine/runjournal"
-	"thunderline/hotpath/record"
-	"thunderline/persist/journal"
 	"thunderline/persist/postgres/pgtest"
 	"thunderline/persist/tickarchive"
 )
@@ -44,34 +41,16 @@ postgres: {enabled: true, drain: 60s, archive: {dir: `+filepath.Join(dir, "archi
 	runs, _ := filepath.Glob(filepath.Join(dir, "j", "run-*"))
 	// The journal's ticks of the synthetic feed's first symbol, in the
 	// middle third of its time range.
-	var ticks []record.MarketTick
-	names := map[uint32]string{}
-	r, err := journal.NewReader(runs[0], 0)
-	if err != nil {
-		t.Fatal(err)
+	jt := readJournalTicks(t, runs[0])
+	var ticks []journalTick
+	for _, off := range slices.Sorted(maps.Keys(jt)) {
+		ticks = append(ticks, jt[off])
 	}
-	for {
-		kind, _, p, err := r.Next()
-		if err != nil {
-			break
-		}
-		switch kind {
-		case runjournal.RecSymbol:
-			names[binary.LittleEndian.Uint32(p)] = string(p[4:])
-		case runjournal.RecTick:
-			var tk record.MarketTick
-			if err := record.DecodeTick(p, &tk); err != nil {
-				t.Fatal(err)
-			}
-			ticks = append(ticks, tk)
-		}
-	}
-	r.Close()
-	first, last := ticks[0].TsEvent, ticks[len(ticks)-1].TsEvent
+	first, last := ticks[0].tick.TsEvent, ticks[len(ticks)-1].tick.TsEvent
 	lo, hi := first+(last-first)/3, first+2*(last-first)/3
 	var want []string // ts_event,in_seq of the journal's ticks of sym in [lo, hi]
-	for _, tk := range ticks {
-		if names[tk.Symbol] == sym && tk.TsEvent >= lo && tk.TsEvent <= hi {
+	for _, j := range ticks {
+		if tk := j.tick; j.name == sym && tk.TsEvent >= lo && tk.TsEvent <= hi {
 			want = append(want, fmt.Sprintf("%d,%d", tk.TsEvent, tk.InSeq))
 		}
 	}
