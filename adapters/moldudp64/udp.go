@@ -528,6 +528,10 @@ func NewPublisher(c *net.UDPConn, session [SessionLen]byte) *Publisher {
 	return &Publisher{conn: c, session: session, Store: NewMemStore(1), next: 1, MaxPayload: 1400}
 }
 
+// Channel returns a publisher of another session on p's socket: a venue's
+// channels from one source address. Closing either closes the socket.
+func (p *Publisher) Channel(session [SessionLen]byte) *Publisher { return NewPublisher(p.conn, session) }
+
 // Add queues msg for the current packet (sending the packet first when msg
 // would not fit) and returns its sequence number.
 func (p *Publisher) Add(msg []byte) (uint64, error) {

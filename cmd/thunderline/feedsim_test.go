@@ -52,6 +52,44 @@ func TestFeedSimSynthetic(t *testing.T) {
 	}
 }
 
+// `feed-sim --synthetic N --channels 3` shards the session over three
+// MoldUDP64 sessions named SIM1, SIM2, SIM3 from one socket: the system
+// event goes to each, every other message to one; each session ends.
+func TestFeedSimChannels(t *testing.T) {
+	conn := listenMold(t)
+	code, out, errOut := cli(t, "feed-sim", "--synthetic", "3000", "--symbols", "6", "--rate", "1000000", "--channels", "3",
+		"--mold", conn.LocalAddr().String())
+	// 3 system events (one a channel), 6 directory messages, 3,000 orders.
+	if code != 0 || !strings.Contains(out, "3009 messages in") || !strings.Contains(out, "channel SIM3: ") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	got := map[string]int{}
+	ended := 0
+	buf := make([]byte, moldudp64.MaxDatagram)
+	for ended < 3 {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		h, err := moldudp64.Messages(buf[:n], func(uint64, []byte) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.End() {
+			ended++
+			continue
+		}
+		got[h.SessionName()] += int(h.Count)
+	}
+	if len(got) != 3 || got["SIM1"]+got["SIM2"]+got["SIM3"] != 3009 || got["SIM1"] < 500 {
+		t.Fatalf("messages by session: %v", got)
+	}
+	if code, _, _ := cli(t, "feed-sim", "--synthetic", "5", "--channels", "0", "--mold", "127.0.0.1:1"); code != 2 {
+		t.Fatalf("--channels 0: exit %d", code)
+	}
+}
+
 // listenMold opens a UDP socket on loopback for feed-sim to send to.
 func listenMold(t *testing.T) *net.UDPConn {
 	t.Helper()
