@@ -530,7 +530,9 @@ func NewPublisher(c *net.UDPConn, session [SessionLen]byte) *Publisher {
 
 // Channel returns a publisher of another session on p's socket: a venue's
 // channels from one source address. Closing either closes the socket.
-func (p *Publisher) Channel(session [SessionLen]byte) *Publisher { return NewPublisher(p.conn, session) }
+func (p *Publisher) Channel(session [SessionLen]byte) *Publisher {
+	return NewPublisher(p.conn, session)
+}
 
 // Add queues msg for the current packet (sending the packet first when msg
 // would not fit) and returns its sequence number.
