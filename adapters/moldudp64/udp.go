@@ -67,7 +67,8 @@ type Channel struct {
 
 // rxChannel is a channel's state in a receiver.
 type rxChannel struct {
-	name [SessionLen]byte
+	name  [SessionLen]byte
+	named bool
 	s    *Session
 	req  *net.UDPConn // re-requests out, retransmissions in (nil without a server)
 }
@@ -93,8 +94,8 @@ type Receiver struct {
 	// Stamped and Unstamped count datagrams read with and without a kernel
 	// receive timestamp; FeedReads, datagrams read on the feed socket
 	// (retransmissions come on the re-request sockets); Unrouted, feed
-	// datagrams of a receiver of several channels that belong to none of
-	// them (too short for a header, or another session): refused, counted.
+	// datagrams that belong to none of the receiver's named channels (too
+	// short for a header, or another session): refused, counted.
 	Stamped, Unstamped, FeedReads, Unrouted atomic.Uint64
 	closing                                 atomic.Bool
 }
@@ -136,7 +137,7 @@ func ListenChannels(cfg ReceiverConfig, chans []Channel) (*Receiver, error) {
 			opts.Deadline = NoServerDeadline
 		}
 		s := NewSession(opts, c.Deliver)
-		r.chans = append(r.chans, rxChannel{name: MakeSession(c.Session), s: s})
+		r.chans = append(r.chans, rxChannel{name: MakeSession(c.Session), named: c.Session != "", s: s})
 		r.Sessions = append(r.Sessions, s)
 	}
 	r.S = r.Sessions[0]
@@ -192,10 +193,11 @@ func ListenChannels(cfg ReceiverConfig, chans []Channel) (*Receiver, error) {
 func (r *Receiver) Addr() *net.UDPAddr { return r.feed.LocalAddr().(*net.UDPAddr) }
 
 // route returns the channel of a feed datagram: the one its header names
-// (-1: none of them). A one-channel receiver takes every datagram: its
-// session refuses (and counts) a foreign or malformed one.
+// (-1: none of them). A receiver of one unnamed channel takes every
+// datagram: its session names itself after the first and refuses (and
+// counts) a foreign or malformed one.
 func (r *Receiver) route(p []byte) int {
-	if len(r.chans) == 1 {
+	if len(r.chans) == 1 && !r.chans[0].named {
 		return 0
 	}
 	if len(p) >= SessionLen {
@@ -324,6 +326,9 @@ func (r *Receiver) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Close closes the receiver's sockets: Run, if running, returns.
+func (r *Receiver) Close() { r.close() }
 
 func (r *Receiver) close() {
 	r.closing.Store(true)
