@@ -339,3 +339,39 @@ func fileTicks(t *testing.T, file string) map[string][]record.MarketTick {
 		}
 	}
 }
+
+// TestMoldChannelsNoAllocs: a message's way from a channel's receiver to
+// the engine — Deliver onto the channel's ring, the reader's merge of
+// three rings by receive stamp, the ITCH parse — allocates nothing.
+func TestMoldChannelsNoAllocs(t *testing.T) {
+	rd, pushes, err := newMsgRings(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rx int64
+	var delivers []func(uint64, []byte)
+	for i, p := range pushes {
+		delivers = append(delivers, msgDeliver(uint16(i), func() int64 { return rx }, p))
+	}
+	// An add order (A), 36 bytes.
+	msg := make([]byte, 36)
+	msg[0] = 'A'
+	msg[19] = 'B'
+	copy(msg[24:32], "ZVZZT   ")
+	seq := uint64(0)
+	if a := testing.AllocsPerRun(200, func() {
+		seq++
+		for ch := range 3 { // channel 0 delivers first but was stamped last
+			rx = int64(seq*10) - int64(ch)
+			delivers[ch](seq, msg)
+		}
+		for want := 2; want >= 0; want-- { // the reader takes the earliest stamp first
+			m, meta, err := rd.Next()
+			if err != nil || m.Type() != 'A' || meta.Seq != seq || meta.RecvNanos != int64(seq*10)-int64(want) {
+				t.Fatalf("message %d: %v %+v, want channel %d's", seq, err, meta, want)
+			}
+		}
+	}); a != 0 {
+		t.Fatalf("%.1f allocations per message round", a)
+	}
+}
