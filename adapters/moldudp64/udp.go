@@ -69,8 +69,8 @@ type Channel struct {
 type rxChannel struct {
 	name  [SessionLen]byte
 	named bool
-	s    *Session
-	req  *net.UDPConn // re-requests out, retransmissions in (nil without a server)
+	s     *Session
+	req   *net.UDPConn // re-requests out, retransmissions in (nil without a server)
 }
 
 // Receiver reads MoldUDP64 channels from one UDP socket into a Session
