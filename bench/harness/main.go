@@ -60,6 +60,8 @@ func onlySection() func(tmp string) (string, error) {
 	switch {
 	case *liveOnly:
 		return func(string) (string, error) { return liveSection() }
+	case *steerOnly:
+		return func(string) (string, error) { return steerSection() }
 	case *colocatedOnly:
 		return colocatedSection
 	case *burstOnly:
@@ -212,6 +214,10 @@ func run(records, rounds int, realPath, out string) error {
 	}
 	b.WriteString(text)
 	if text, err = liveSection(); err != nil {
+		return err
+	}
+	b.WriteString(text)
+	if text, err = steerSection(); err != nil {
 		return err
 	}
 	b.WriteString(text)
