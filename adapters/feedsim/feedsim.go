@@ -1,9 +1,11 @@
 // Package feedsim sends ITCH 5.0 messages as a live feed would: over
 // MoldUDP64 (with a re-request server holding every message, and injected
 // drops and reorderings) or over SoupBinTCP, at a chosen rate or a
-// multiple of real time (the messages' own timestamps). `thunderline
-// feed-sim` runs it; the engine's live-feed tests and the burst harness
-// use it as their source.
+// multiple of real time (the messages' own timestamps). A MoldUDP64 feed
+// can be one channel or several (PublishMoldChannels: sharded by stock
+// locate, each its own session, sequence and retransmission store).
+// `thunderline feed-sim` runs it; the engine's live-feed tests and the
+// burst harness use it as their source.
 package feedsim
 
 import (
