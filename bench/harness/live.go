@@ -48,8 +48,9 @@ type liveRow struct {
 type liveCfg struct {
 	rate     float64
 	xdp      bool
-	channels int    // 0 or 1: one channel
-	steering string // with channels: ebpf or off
+	channels int           // 0 or 1: one channel
+	steering string        // with channels: ebpf or off
+	window   time.Duration // window length [250ms]
 }
 
 // liveRun publishes rate messages a second for d to a live feed on
@@ -83,13 +84,17 @@ func liveRunCfg(lc liveCfg, d time.Duration) (liveRow, []sample, error) {
 		}
 		x += fmt.Sprintf(", steering: %s, channels: [%s]", lc.steering, strings.Join(cs, ", "))
 	}
+	win := lc.window
+	if win == 0 {
+		win = 250 * time.Millisecond
+	}
 	prof, err := config.Parse([]byte(fmt.Sprintf(`feed: {kind: moldudp64, moldudp64: {listen: "127.0.0.1:%d", date: "2026-12-04"%s}}
 partitions: 2
 rings: {wait: yield}
 normalize: {seq: monotonic}
-window: {length: 250ms, overlap: 0.5, allowed_lateness: 2ms}
+window: {length: %v, overlap: 0.5, allowed_lateness: 2ms}
 journal: {enabled: false}
-`, port, x)), "live")
+`, port, x, win)), "live")
 	if err != nil {
 		return liveRow{}, nil, err
 	}
