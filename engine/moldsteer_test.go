@@ -143,6 +143,7 @@ type channelRun struct {
 	want     map[string][]record.MarketTick // the same from the file
 	replay   *Summary                       // replay --verify of the live journal
 	steerErr error
+	wire     map[string]float64 // /metrics: thunderline_feed_wire_total by name
 }
 
 // check asserts what every multi-channel run must give, steered or not.
@@ -163,6 +164,12 @@ func (r *channelRun) check(t *testing.T) {
 		ev := r.live.FeedChannels[fmt.Sprint(i)]
 		if ev["gap"] == 0 || ev["gap"] != ch("gaps") || ev["rerequest"] != ch("requested") || ev["lost"] != 0 {
 			t.Fatalf("channel %d: journaled events %v, receiver gaps %d re-requests %d", i, ev, ch("gaps"), ch("requested"))
+		}
+		// /metrics has each channel's counts.
+		for _, k := range []string{"messages", "gaps", "recovered"} {
+			if name := fmt.Sprintf("mold_ch%d_%s", i, k); r.wire[name] != float64(c[name]) {
+				t.Fatalf("/metrics feed_wire_total{name=%q} %v, records %d", name, r.wire[name], c[name])
+			}
 		}
 		rev := r.replay.FeedChannels[fmt.Sprint(i)]
 		if rev["gap"] != ev["gap"] || rev["rerequest"] != ev["rerequest"] || rev["lost"] != ev["lost"] {
@@ -289,6 +296,18 @@ func liveMoldChannels(t *testing.T, n int, steering string,
 		t.Fatal(err)
 	}
 	run.counts, run.sim, run.got = mf.Counts(), <-sim, rec.got
+	fams, err := p.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.wire = map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() == "thunderline_feed_wire_total" {
+			for _, m := range f.Metric {
+				run.wire[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
 	if run.replay, err = Replay(context.Background(), []string{run.live.Journal.Dir}, ReplayOptions{Verify: true, Partitions: 3}); err != nil {
 		t.Fatal(err)
 	}
