@@ -206,6 +206,23 @@ func StartMoldFeed(ctx context.Context, f config.MoldFeed, syms *record.Symbols)
 	return mf, nil
 }
 
+// countChannelEvent counts a live feed's sequence event by its channel.
+func (p *Pipeline) countChannelEvent(t *record.MarketTick) {
+	k := 0
+	switch t.Action {
+	case record.ControlGap:
+	case record.ControlRequest:
+		k = 1
+	case record.ControlLost:
+		k = 2
+	default:
+		return
+	}
+	if int(t.Venue) < len(p.chanEvents) {
+		p.chanEvents[t.Venue][k].Add(1)
+	}
+}
+
 // close releases what a StartMoldFeed that failed half-way opened.
 func (f *MoldFeed) close() {
 	for _, r := range f.recvs {
@@ -221,10 +238,6 @@ func (f *MoldFeed) close() {
 // channel is read on one socket by one loop instead. nil: running, or not
 // asked for.
 func (f *MoldFeed) SteerErr() error { return f.steerErr }
-
-// Loops is the number of receiving loops: one per channel with steering,
-// else one.
-func (f *MoldFeed) Loops() int { return len(f.recvs) }
 
 // XDPErr is why the XDP counter asked for is not running (nil: running,
 // or not asked for).

@@ -315,23 +315,6 @@ func New(opts Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// countChannelEvent counts a live feed's sequence event by its channel.
-func (p *Pipeline) countChannelEvent(t *record.MarketTick) {
-	k := 0
-	switch t.Action {
-	case record.ControlGap:
-	case record.ControlRequest:
-		k = 1
-	case record.ControlLost:
-		k = 2
-	default:
-		return
-	}
-	if int(t.Venue) < len(p.chanEvents) {
-		p.chanEvents[t.Venue][k].Add(1)
-	}
-}
-
 // Partitions returns the partition count.
 func (p *Pipeline) Partitions() int { return len(p.parts) }
 
