@@ -1,6 +1,7 @@
 // Package engine assembles and runs the market data plane of one run from
-// a profile: a source of ticks (the synthetic feed, DBN files, a run's
-// journal) → the dispatcher and partition loops (normalize, book, windows,
+// a profile: a source of ticks (the synthetic feed, DBN files, ITCH files,
+// a run's journal, or a live feed: MoldUDP64 of one or more channels, with
+// or without eBPF steering, SoupBinTCP, Databento's gateway) → the dispatcher and partition loops (normalize, book, windows,
 // features) → the decision stage (router, experts, risk) → the sink that
 // journals everything (the write-ahead log) or verifies it against a
 // journal (replay --verify). Around that data plane it keeps partition

@@ -153,6 +153,8 @@ type Pipeline struct {
 	controls    chan record.MarketTick
 	controlErrs atomic.Uint64
 	feedEvents  [3]atomic.Uint64 // a live feed's gap, re-request and lost events (record.ControlGap…), live or replayed
+	// chanEvents are the same by feed channel (the control's Venue).
+	chanEvents [config.MaxMoldChannels][3]atomic.Uint64
 	// Operator actions by id (operator.go); opSeq is the last id given.
 	ops     sync.Map
 	opMu    sync.Mutex
@@ -306,7 +308,10 @@ func New(opts Options) (*Pipeline, error) {
 		}
 	}
 	p.disp.SetWaiters(partWakes, p.sinkWake)
-	p.disp.SetOnControl(p.onControl)
+	p.disp.SetOnControl(func(t *record.MarketTick, boundary int64) {
+		p.countChannelEvent(t)
+		p.onControl(t, boundary)
+	})
 	return p, nil
 }
 

@@ -86,6 +86,10 @@ func RunLive(ctx context.Context, ro RunOptions) (*Summary, error) {
 			// Once, at the start; the count is xdp_unavailable.
 			ro.Logger.Warn("feed.moldudp64.xdp: running without the XDP packet counter", "err", err)
 		}
+		if err := mf.SteerErr(); err != nil && ro.Logger != nil {
+			// Once, at the start; the count is steer_unavailable.
+			ro.Logger.Warn("feed.moldudp64.steering: running without eBPF steering, every channel on one socket and one loop", "err", err)
+		}
 		src, inputs = mf, []string{"moldudp64://" + mf.Addr()}
 	case "dbn-live":
 		if ro.For > 0 {

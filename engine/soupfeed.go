@@ -29,13 +29,13 @@ func StartSoupFeed(ctx context.Context, f config.SoupFeed, syms *record.Symbols)
 	if err != nil {
 		return nil, err
 	}
-	rd, push, err := newMsgRing()
+	rd, pushes, err := newMsgRings(1)
 	if err != nil {
 		return nil, err
 	}
 	// A TCP stream has no per-message kernel stamp: receive times stay 0,
 	// and wire latency is reported for MoldUDP64 feeds only.
-	deliver := msgDeliver(func() int64 { return 0 }, push)
+	deliver := msgDeliver(0, func() int64 { return 0 }, pushes[0])
 	sf := &SoupFeed{rd: rd, src: itch.NewSource(rd, syms, itch.SourceOptions{Date: day}), err: make(chan error, 1)}
 	cfg := soupbintcp.ClientConfig{Addr: f.Addr, Username: f.Username, Password: f.Password(), Session: f.Session}
 	go func() {

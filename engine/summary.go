@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,15 +29,18 @@ type Summary struct {
 	Anomalies  map[string]uint64 `json:"anomalies"` // ticks processed but reported: seq gaps, late
 	// FeedEvents are a live feed's sequence events, as journaled: gaps
 	// seen, re-requests sent, ranges given up (lost: an anomaly).
-	FeedEvents   map[string]uint64 `json:"feed_events,omitempty"`
-	Windows      uint64            `json:"windows"`
-	LabelsFilled uint64            `json:"labels_filled"`
-	LabelsOpen   uint64            `json:"labels_open"`
-	Symbols      []SymbolSummary   `json:"symbols"`
-	WindowDigest string            `json:"window_digest"`
-	LabelDigest  string            `json:"label_digest"`
-	Traces       uint64            `json:"traces"`
-	TraceDigest  string            `json:"trace_digest"`
+	FeedEvents map[string]uint64 `json:"feed_events,omitempty"`
+	// FeedChannels are the same by feed channel (its index in
+	// feed.moldudp64.channels), when a channel other than the first had any.
+	FeedChannels map[string]map[string]uint64 `json:"feed_channels,omitempty"`
+	Windows      uint64                       `json:"windows"`
+	LabelsFilled uint64                       `json:"labels_filled"`
+	LabelsOpen   uint64                       `json:"labels_open"`
+	Symbols      []SymbolSummary              `json:"symbols"`
+	WindowDigest string                       `json:"window_digest"`
+	LabelDigest  string                       `json:"label_digest"`
+	Traces       uint64                       `json:"traces"`
+	TraceDigest  string                       `json:"trace_digest"`
 	// Shadow decisions of the router's shadow experts (candidates that
 	// never vote), and their digest; absent without shadow experts.
 	ShadowDecisions uint64           `json:"shadow_decisions,omitempty"`
@@ -103,6 +107,23 @@ func (p *Pipeline) summary(elapsed time.Duration) *Summary {
 			s.FeedEvents[name] = n
 		}
 	}
+	byChan := map[string]map[string]uint64{}
+	beyondFirst := false
+	for ch := range p.chanEvents {
+		for i, name := range [...]string{"gap", "rerequest", "lost"} {
+			if n := p.chanEvents[ch][i].Load(); n > 0 {
+				k := strconv.Itoa(ch)
+				if byChan[k] == nil {
+					byChan[k] = map[string]uint64{}
+				}
+				byChan[k][name] = n
+				beyondFirst = beyondFirst || ch > 0
+			}
+		}
+	}
+	if beyondFirst {
+		s.FeedChannels = byChan
+	}
 	wsum, wcounts := window.Sum(p.syms, wd...)
 	lsum, _ := window.Sum(p.syms, ld...)
 	s.WindowDigest, s.LabelDigest = hexDigest(wsum), hexDigest(lsum)
@@ -154,6 +175,16 @@ func (s *Summary) Text(w io.Writer) {
 	fmt.Fprintf(w, "anomalies   %s\n", kv(s.Anomalies))
 	if len(s.FeedEvents) > 0 {
 		fmt.Fprintf(w, "feed        %s (sequence events, journaled)\n", kv(s.FeedEvents))
+	}
+	chans := make([]string, 0, len(s.FeedChannels))
+	for ch := range s.FeedChannels {
+		chans = append(chans, ch)
+	}
+	sort.Slice(chans, func(i, j int) bool { // "2" before "10"
+		return len(chans[i]) < len(chans[j]) || len(chans[i]) == len(chans[j]) && chans[i] < chans[j]
+	})
+	for _, ch := range chans {
+		fmt.Fprintf(w, "  channel %s %s\n", ch, kv(s.FeedChannels[ch]))
 	}
 	fmt.Fprintf(w, "windows     %d, labels filled %d, open %d\n", s.Windows, s.LabelsFilled, s.LabelsOpen)
 	fmt.Fprintf(w, "symbols     %d\n", len(s.Symbols))

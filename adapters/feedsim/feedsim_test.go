@@ -99,3 +99,109 @@ func TestPaced(t *testing.T) {
 		t.Fatal("a cancelled feed went on")
 	}
 }
+
+// TestPublishMoldChannels: the sample sharded over three channels from one
+// socket: every message about a stock goes, once, to the channel of its
+// stock locate, in the file's order within that channel and numbered 1, 2,
+// 3… in its session; messages about no stock (system events) go to every
+// channel; each channel ends its own session. One packet in seven of each
+// channel is dropped (kept in that channel's store).
+func TestPublishMoldChannels(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadBuffer(8 << 20)
+	tx, err := net.DialUDP("udp", nil, conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	names := []string{"SIM1", "SIM2", "SIM3"}
+	var pubs []*moldudp64.Publisher
+	for _, n := range names {
+		pubs = append(pubs, moldudp64.NewPublisher(tx, moldudp64.MakeSession(n)))
+	}
+	st, err := PublishMoldChannels(context.Background(), open(t), pubs, Options{DropEvery: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What the file holds, by channel.
+	want := make([][][]byte, len(names))
+	r := open(t)
+	for {
+		m, _, err := r.Next()
+		if err != nil {
+			break
+		}
+		for i := range names {
+			if m.Locate() == 0 || ChannelOf(m.Locate(), len(names)) == i {
+				want[i] = append(want[i], append([]byte(nil), m.Bytes()...))
+			}
+		}
+	}
+	if len(st.Channels) != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	var total uint64
+	for i, p := range pubs {
+		c := st.Channels[i]
+		total += c.Messages
+		if c.Messages != uint64(len(want[i])) || c.Dropped == 0 || len(want[i]) < 100 {
+			t.Fatalf("channel %d: %+v, want %d messages and drops", i, c, len(want[i]))
+		}
+		for k, w := range want[i] {
+			got, ok := p.Store.Get(uint64(k + 1))
+			if !ok || string(got) != string(w) {
+				t.Fatalf("channel %d message %d: %x, want %x", i, k+1, got, w)
+			}
+		}
+	}
+	if total != st.Messages || total <= 1000 {
+		t.Fatalf("messages %d, channels' sum %d (the 1,000 and the system events' copies)", st.Messages, total)
+	}
+
+	// On the wire: each channel's undropped messages, in its order, then its end.
+	got := make([]int, len(names))
+	ended := 0
+	buf := make([]byte, moldudp64.MaxDatagram)
+	for ended < len(names) {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("after %v messages: %v", got, err)
+		}
+		ch := -1
+		for i, nm := range names {
+			if moldudp64.MakeSession(nm) == [moldudp64.SessionLen]byte(buf[:moldudp64.SessionLen]) {
+				ch = i
+			}
+		}
+		if ch < 0 {
+			t.Fatalf("a datagram of session %q", buf[:moldudp64.SessionLen])
+		}
+		h, err := moldudp64.Messages(buf[:n], func(seq uint64, msg []byte) {
+			if string(msg) != string(want[ch][seq-1]) {
+				t.Fatalf("channel %d message %d is not the file's", ch, seq)
+			}
+			got[ch]++
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.End() {
+			ended++
+		}
+	}
+	for i := range names {
+		w := len(want[i])
+		for k := 7; (k-1)*8 < len(want[i]); k += 7 { // packets 7, 14, … of 8 messages dropped
+			w -= min(k*8, len(want[i])) - (k-1)*8
+		}
+		if got[i] != w {
+			t.Fatalf("channel %d: %d messages on the wire, want %d of %d (%d packets dropped)", i, got[i], w, len(want[i]), st.Channels[i].Dropped)
+		}
+	}
+}

@@ -28,6 +28,10 @@ type Meta struct {
 	// control tick in its place in the stream.
 	Event byte
 	Count uint64
+	// Channel is the feed channel the sequence event happened on (its
+	// index in the feed's channels; 0 for a one-channel feed): the Source
+	// puts it in the control tick's Venue, and the journal keeps it.
+	Channel uint16
 }
 
 // MessageReader is what a Source reads: FileReader or CaptureReader.

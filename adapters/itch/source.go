@@ -76,6 +76,10 @@ const sideUnknown = 0
 //   - R binds a stock locate to its symbol (the 8-byte name, trimmed).
 //     Messages that name a stock bind an unbound locate to that name
 //     (counted as NoDirectory). Other types give no ticks.
+//   - A live feed's sequence event (Meta.Event: a gap, a re-request, a
+//     range given up) gives a control tick in its place: Action the event,
+//     Seq and Size the range, Price and TsRecv when it was noticed, Venue
+//     the feed channel it happened on (Meta.Channel).
 //
 // E, C, X, D and U of a reference the Source does not hold (a feed joined
 // mid-session) are counted as UnknownOrder and give no ticks. A U of an
@@ -141,7 +145,7 @@ func (s *Source) Next(dst []record.MarketTick) (int, error) {
 		}
 		if s.meta.Event != 0 {
 			dst[n] = record.MarketTick{Kind: record.KindControl, Action: s.meta.Event, Seq: s.meta.Seq,
-				Size: uint32(min(s.meta.Count, 1<<32-1)), Price: s.meta.RecvNanos, TsRecv: s.meta.RecvNanos}
+				Size: uint32(min(s.meta.Count, 1<<32-1)), Price: s.meta.RecvNanos, TsRecv: s.meta.RecvNanos, Venue: s.meta.Channel}
 			n++
 			continue
 		}

@@ -12,6 +12,13 @@
 // A gap that is not filled within SessionOptions.Deadline is given up: it is
 // reported once (Session.OnLost) and counted, never skipped silently.
 //
+// A Receiver is one receiving loop: it follows one or more channels (a
+// venue's sessions, ListenChannels) on one socket — its own, or one given to
+// it (ReceiverConfig.Conn: a socket of an eBPF steering group) — routes each
+// datagram to the session its header names (counting the ones of no channel
+// it follows: Unrouted), and asks each channel's own re-request server for
+// that channel's gaps. A RetransmitServer answers for one or more sessions.
+//
 // Bad packets (short header, a message running past the datagram, a foreign
 // session, a sequence jump beyond MaxJump) are refused with an error that
 // names what was wrong and are counted; the session goes on with the next

@@ -86,7 +86,7 @@ func TestMulticastFeed(t *testing.T) {
 		t.FailNow()
 	}
 	defer pub.Close()
-	srv.store = pub.Store
+	srv.sessions[0].store = pub.Store
 	go srv.Serve()
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -9,6 +9,10 @@ import (
 
 // SessionOptions tune a Session. Zero values take the defaults in brackets.
 type SessionOptions struct {
+	// Name, when set, is the session's name (at most 10 characters): a
+	// packet of any other session is refused from the first one on. Empty:
+	// the first packet's session names it.
+	Name string
 	// Start is the first sequence number expected [1]. A receiver joining a
 	// running session sets it from the first packet it sees (JoinLate).
 	Start uint64
@@ -114,7 +118,11 @@ type held struct {
 // NewSession returns a session delivering to deliver.
 func NewSession(opts SessionOptions, deliver func(seq uint64, msg []byte)) *Session {
 	opts = opts.withDefaults()
-	return &Session{opts: opts, next: opts.Start, high: opts.Start, pending: map[uint64]held{}, Deliver: deliver}
+	s := &Session{opts: opts, next: opts.Start, high: opts.Start, pending: map[uint64]held{}, Deliver: deliver}
+	if opts.Name != "" {
+		s.name, s.named = MakeSession(opts.Name), true
+	}
+	return s
 }
 
 // Next is the next sequence number the session will deliver.
@@ -158,7 +166,7 @@ func (s *Session) PacketAt(p []byte, now time.Time, rx int64) error {
 		s.Stats.Refused.Add(1)
 		return fmt.Errorf("%w: %q, this session is %q", ErrForeignSession, trimSession(h.Session), trimSession(s.name))
 	}
-	if !s.named && s.opts.JoinLate && s.Stats.Packets.Load() == 0 && h.Seq > 0 {
+	if s.opts.JoinLate && s.Stats.Packets.Load() == 0 && h.Seq > 0 {
 		s.next, s.high = h.Seq, h.Seq
 	}
 	top := h.Seq

@@ -32,12 +32,25 @@ const liveBatch = 32
 type liveRow struct {
 	rate                    float64
 	xdp                     string
+	channels                int
+	steering                string // "": one channel; ebpf or off
+	loops                   uint64
 	sent, delivered, lost   uint64
 	xdpPackets, datagrams   uint64
+	unrouted, unsteered     uint64
 	wire50, wire99, wire999 int64
 	close50, close99        int64
 	traces                  uint64
 	load                    string
+}
+
+// liveCfg says what a live run receives.
+type liveCfg struct {
+	rate     float64
+	xdp      bool
+	channels int           // 0 or 1: one channel
+	steering string        // with channels: ebpf or off
+	window   time.Duration // window length [250ms]
 }
 
 // liveRun publishes rate messages a second for d to a live feed on
@@ -45,6 +58,14 @@ type liveRow struct {
 // with the colocated profile's loops (yield waits, 2 partitions, journal
 // off), the XDP counter on lo when xdp is set.
 func liveRun(rate float64, xdp bool, d time.Duration) (liveRow, []sample, error) {
+	return liveRunCfg(liveCfg{rate: rate, xdp: xdp}, d)
+}
+
+// liveRunCfg is liveRun of c: with c.channels > 1 feed-sim shards the
+// session by stock locate over that many MoldUDP64 sessions from one
+// socket, and the engine receives them with c.steering.
+func liveRunCfg(lc liveCfg, d time.Duration) (liveRow, []sample, error) {
+	rate, xdp := lc.rate, lc.xdp
 	port, err := freeUDPPort()
 	if err != nil {
 		return liveRow{}, nil, err
@@ -53,17 +74,31 @@ func liveRun(rate float64, xdp bool, d time.Duration) (liveRow, []sample, error)
 	if xdp {
 		x = ", xdp: {interface: lo, mode: generic}"
 	}
+	names := []string{"BENCH"}
+	if lc.channels > 1 {
+		names = names[:0]
+		var cs []string
+		for i := 1; i <= lc.channels; i++ {
+			names = append(names, fmt.Sprintf("BENCH%d", i))
+			cs = append(cs, fmt.Sprintf("{session: BENCH%d}", i))
+		}
+		x += fmt.Sprintf(", steering: %s, channels: [%s]", lc.steering, strings.Join(cs, ", "))
+	}
+	win := lc.window
+	if win == 0 {
+		win = 250 * time.Millisecond
+	}
 	prof, err := config.Parse([]byte(fmt.Sprintf(`feed: {kind: moldudp64, moldudp64: {listen: "127.0.0.1:%d", date: "2026-12-04"%s}}
 partitions: 2
 rings: {wait: yield}
 normalize: {seq: monotonic}
-window: {length: 250ms, overlap: 0.5, allowed_lateness: 2ms}
+window: {length: %v, overlap: 0.5, allowed_lateness: 2ms}
 journal: {enabled: false}
-`, port, x)), "live")
+`, port, x, win)), "live")
 	if err != nil {
 		return liveRow{}, nil, err
 	}
-	row := liveRow{rate: rate, xdp: "off"}
+	row := liveRow{rate: rate, xdp: "off", channels: len(names), steering: lc.steering}
 	if xdp {
 		row.xdp = "generic, lo"
 	}
@@ -80,14 +115,20 @@ journal: {enabled: false}
 		pubErr  error
 	)
 	started := func(p *engine.Pipeline) error {
-		pub, err := moldudp64.Dial(fmt.Sprintf("127.0.0.1:%d", port), moldudp64.MakeSession("BENCH"))
+		first, err := moldudp64.Dial(fmt.Sprintf("127.0.0.1:%d", port), moldudp64.MakeSession(names[0]))
 		if err != nil {
 			return err
 		}
-		pub.Store = nil // nothing is re-requested on loopback: a loss is a loss
+		pubs := []*moldudp64.Publisher{first}
+		for _, n := range names[1:] {
+			pubs = append(pubs, first.Channel(moldudp64.MakeSession(n))) // one source socket
+		}
+		for _, p := range pubs {
+			p.Store = nil // nothing is re-requested on loopback: a loss is a loss
+		}
 		wg.Go(func() {
-			defer pub.Close()
-			st, pubErr = feedsim.PublishMold(ctx, synth, pub, feedsim.Options{Rate: rate, PacketMessages: liveBatch})
+			defer first.Close()
+			st, pubErr = feedsim.PublishMoldChannels(ctx, synth, pubs, feedsim.Options{Rate: rate, PacketMessages: liveBatch})
 		})
 		wg.Go(func() { samples = sampleLive(ctx, p) })
 		return nil
@@ -104,6 +145,7 @@ journal: {enabled: false}
 	row.load = loadAvg()
 	row.sent, row.delivered, row.lost = st.Messages, sum.Records["mold_messages"], sum.Records["mold_lost"]
 	row.xdpPackets, row.datagrams = sum.Records["xdp_packets"], sum.Records["mold_feed_datagrams"]
+	row.loops, row.unrouted, row.unsteered = max(1, sum.Records["mold_loops"]), sum.Records["mold_unrouted"], sum.Records["steer_unavailable"]
 	if dd := sum.Decisions; dd != nil {
 		row.wire50, row.wire99, row.wire999 = dd.WireP50, dd.WireP99, dd.WireP999
 		row.close50, row.close99, row.traces = dd.LatencyP50, dd.LatencyP99, dd.WireCount
@@ -186,19 +228,7 @@ func liveSection() (string, error) {
 			xp, us(r.wire50), us(r.wire99), us(r.wire999), us(r.close50), us(r.close99), r.traces, r.load)
 	}
 	if *svgDir != "" && len(picture) > 0 {
-		per := float64(time.Second) / float64(sampleEvery)
-		svg := drawTimeline(picture, "live MoldUDP64, 1 M messages/s", []panel{
-			{"feed", "ticks/s", []series{{"ticks/s", "#555", func(x sample) float64 { return float64(x.ticks) * per }}}},
-			{"packet → trace", "ms", []series{
-				{"worst in 10 ms", "#d62728", func(x sample) float64 { return float64(x.wireMax) / 1e6 }},
-				{"median in 10 ms", "#1f77b4", func(x sample) float64 { return float64(x.wireP50) / 1e6 }},
-			}},
-			{"close → trace", "ms", []series{
-				{"worst in 10 ms", "#d62728", func(x sample) float64 { return float64(x.latMax) / 1e6 }},
-				{"median in 10 ms", "#1f77b4", func(x sample) float64 { return float64(x.latP50) / 1e6 }},
-			}},
-			{"ring backlog", "ticks", []series{{"backlog", "#2ca02c", func(x sample) float64 { return float64(x.backlog) }}}},
-		})
+		svg := drawLiveTimeline(picture, "live MoldUDP64, 1 M messages/s")
 		path := filepath.Join(*svgDir, "live-timeline.svg")
 		if err := os.WriteFile(path, svg, 0o644); err != nil {
 			return "", err
@@ -206,4 +236,22 @@ func liveSection() (string, error) {
 		fmt.Fprintf(&b, "\nTimeline of the 1 M messages/s run (XDP off): %s\n", path)
 	}
 	return b.String(), nil
+}
+
+// drawLiveTimeline draws a live run's timeline: ticks/s, packet → trace,
+// close → trace and the ring backlog, each 10 ms.
+func drawLiveTimeline(picture []sample, title string) []byte {
+	per := float64(time.Second) / float64(sampleEvery)
+	return drawTimeline(picture, title, []panel{
+		{"feed", "ticks/s", []series{{"ticks/s", "#555", func(x sample) float64 { return float64(x.ticks) * per }}}},
+		{"packet → trace", "ms", []series{
+			{"worst in 10 ms", "#d62728", func(x sample) float64 { return float64(x.wireMax) / 1e6 }},
+			{"median in 10 ms", "#1f77b4", func(x sample) float64 { return float64(x.wireP50) / 1e6 }},
+		}},
+		{"close → trace", "ms", []series{
+			{"worst in 10 ms", "#d62728", func(x sample) float64 { return float64(x.latMax) / 1e6 }},
+			{"median in 10 ms", "#1f77b4", func(x sample) float64 { return float64(x.latP50) / 1e6 }},
+		}},
+		{"ring backlog", "ticks", []series{{"backlog", "#2ca02c", func(x sample) float64 { return float64(x.backlog) }}}},
+	})
 }

@@ -60,6 +60,8 @@ func onlySection() func(tmp string) (string, error) {
 	switch {
 	case *liveOnly:
 		return func(string) (string, error) { return liveSection() }
+	case *steerOnly:
+		return func(string) (string, error) { return steerSection() }
 	case *colocatedOnly:
 		return colocatedSection
 	case *burstOnly:
@@ -202,19 +204,17 @@ func run(records, rounds int, realPath, out string) error {
 		fmt.Fprintf(&b, "| %.0f ticks/s | %s | %d | %v | %v | %v |\n", r.rate, r.wait, r.n,
 			time.Duration(r.p50).Round(time.Microsecond), time.Duration(r.p99).Round(time.Microsecond), time.Duration(r.p999).Round(time.Microsecond))
 	}
-	text, err := burstSection(tmp)
-	if err != nil {
-		return err
+	for _, section := range []func() (string, error){
+		func() (string, error) { return burstSection(tmp) },
+		func() (string, error) { return colocatedSection(tmp) },
+		liveSection, steerSection,
+	} {
+		text, err := section()
+		if err != nil {
+			return err
+		}
+		b.WriteString(text)
 	}
-	b.WriteString(text)
-	if text, err = colocatedSection(tmp); err != nil {
-		return err
-	}
-	b.WriteString(text)
-	if text, err = liveSection(); err != nil {
-		return err
-	}
-	b.WriteString(text)
 	fmt.Print(b.String())
 	if out != "" {
 		return os.WriteFile(out, []byte(b.String()), 0o644)

@@ -26,7 +26,8 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	soup := fs.String("soup", "", "serve the feed over SoupBinTCP on `host:port` instead")
 	user := fs.String("user", "sim", "SoupBinTCP user name")
 	passEnv := fs.String("password-env", "", "SoupBinTCP password from this environment `variable` (default: none)")
-	session := fs.String("session", "SIM", "session name (at most 10 characters)")
+	session := fs.String("session", "SIM", "session name (at most 10 characters; with --channels N, the channels' are this name and 1…N)")
+	channels := fs.Int("channels", 1, "MoldUDP64 channels to shard the messages over by stock locate (`n` sessions from one socket, one re-request server for all)")
 	rate := fs.Float64("rate", 0, "messages a second (0: as fast as possible)")
 	speed := fs.Float64("speed", 0, "pace by the messages' timestamps, as a `multiple` of real time")
 	packet := fs.Int("packet", 8, "messages per MoldUDP64 packet")
@@ -87,23 +88,49 @@ func cmdFeedSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		<-ctx.Done()
 		return nil
 	}
-	var name [moldudp64.SessionLen]byte
-	copy(name[:], fmt.Sprintf("%-10s", *session))
-	pub, err := moldudp64.Dial(*mold, name)
+	if *channels < 1 || *channels > 64 {
+		return usagef("feed-sim: --channels %d: want 1 to 64", *channels)
+	}
+	names := []string{*session}
+	if *channels > 1 {
+		names = names[:0]
+		for i := 1; i <= *channels; i++ {
+			names = append(names, fmt.Sprintf("%s%d", *session, i))
+		}
+	}
+	for _, n := range names {
+		if len(n) > moldudp64.SessionLen {
+			return usagef("feed-sim: session %q: longer than %d characters", n, moldudp64.SessionLen)
+		}
+	}
+	// Every channel from one socket: one source address, as a venue's
+	// channels to one port arrive (the case steering is for).
+	first, err := moldudp64.Dial(*mold, moldudp64.MakeSession(names[0]))
 	if err != nil {
 		return err
 	}
-	defer pub.Close()
-	rs, err := moldudp64.ListenRetransmit(*retrans, name, pub.Store)
+	defer first.Close()
+	pubs := []*moldudp64.Publisher{first}
+	for _, n := range names[1:] {
+		pubs = append(pubs, first.Channel(moldudp64.MakeSession(n)))
+	}
+	rs, err := moldudp64.ListenRetransmit(*retrans, moldudp64.MakeSession(names[0]), first.Store)
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
+	for i, p := range pubs[1:] {
+		rs.AddSession(moldudp64.MakeSession(names[i+1]), p.Store)
+	}
 	go rs.Serve()
-	fmt.Fprintf(stderr, "feed-sim: MoldUDP64 to %s, re-requests on %s\n", *mold, rs.Addr())
-	st, err := feedsim.PublishMold(ctx, src, pub, o)
+	fmt.Fprintf(stderr, "feed-sim: MoldUDP64 to %s, session%s %s, re-requests on %s\n", *mold, map[bool]string{true: "s"}[len(names) > 1],
+		strings.Join(names, ", "), rs.Addr())
+	st, err := feedsim.PublishMoldChannels(ctx, src, pubs, o)
 	fmt.Fprintf(stdout, "feed-sim: %d messages in %d packets (%d dropped, %d reordered), end of session sent\n",
 		st.Messages, st.Packets, st.Dropped, st.Reordered)
+	for i, c := range st.Channels {
+		fmt.Fprintf(stdout, "feed-sim: channel %s: %d messages in %d packets (%d dropped, %d reordered)\n", names[i], c.Messages, c.Packets, c.Dropped, c.Reordered)
+	}
 	return err
 }
 

@@ -104,10 +104,12 @@ Usage:
       Postgres, checkpoints in the artifact store (S3 when
       THUNDERLINE_S3_ENDPOINT is set), the final model a shadow candidate.
   thunderline feed-sim --file ITCH (--mold ADDR | --soup ADDR) [--rate N]
-          [--speed X] [--drop-every N] [--reorder-every N]
+          [--speed X] [--drop-every N] [--reorder-every N] [--channels N]
       Send an ITCH 5.0 file or capture as a live feed: MoldUDP64 datagrams
       (with a re-request server) or a SoupBinTCP session, paced, with
       injected drops and reorderings — the source of the live-feed tests.
+      --channels N shards the messages by stock locate over N MoldUDP64
+      sessions (SIM1…SIMN), each with its own sequence numbers.
   thunderline feed-sim --dbn-gateway ADDR --file DBN --key-env VAR [--dataset D]
       Serve a DBN capture (.dbn, .dbn.zst) as Databento's live gateway: the
       CRAM handshake against the key in VAR, subscriptions, replay from

@@ -89,6 +89,19 @@ func TestStrictErrors(t *testing.T) {
 	f("stage: {inline: true}\npartitions: 1\nrouter: {enabled: false}\n", "stage.inline", "router is disabled")
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {interface: eth0, mode: fast}}}\n", "feed.moldudp64.xdp.mode", "want auto, native or generic")
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {mode: native}}}\n", "feed.moldudp64.xdp.mode", "nothing to attach to")
+	mc := func(extra string) string {
+		return "feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\"" + extra + "}}\n"
+	}
+	f(mc(", steering: bpf"), "feed.moldudp64.steering", `"bpf": want ebpf or off`)
+	f(mc(", steering: ebpf"), "feed.moldudp64.steering", "ebpf with 0 channels")
+	f(mc(", steering: ebpf, channels: [{session: A}]"), "feed.moldudp64.steering", "ebpf with 1 channels")
+	f(mc(", multicast: true, steering: ebpf, channels: [{session: A}, {session: B}]"), "feed.moldudp64.steering", "ebpf with multicast")
+	f(mc(", channels: [{session: A}, {rerequest: \"127.0.0.1:2\"}]"), "feed.moldudp64.channels[1].session", `"": want 1 to 10 characters`)
+	f(mc(", channels: [{session: ELEVENCHARS}]"), "feed.moldudp64.channels[0].session", "want 1 to 10 characters")
+	f(mc(", channels: [{session: \" A\"}]"), "feed.moldudp64.channels[0].session", "starts with a space")
+	f(mc(", channels: [{session: A}, {session: B}, {session: A}]"), "feed.moldudp64.channels[2].session", `"A" is channel 0's session too`)
+	f(mc(", channels: [{session: A, rerequest: nowhere}]"), "feed.moldudp64.channels[0].rerequest", `"nowhere": want host:port`)
+	f(mc(", channels: [{session: A, port: 1}]"), "feed.moldudp64.channels[0].port", "unknown key")
 	dl := func(extra string) string {
 		if !strings.Contains(extra, "schema:") {
 			extra += ", schema: mbo"
@@ -265,4 +278,27 @@ func TestDBNLiveStart(t *testing.T) {
 	f(", start: 0", 0, true)
 	f(", start: 1704103200000000000", 1704103200000000000, true)
 	f(", start: \"2024-01-01T10:00:00Z\"", 1704103200000000000, true)
+}
+
+// TestMoldChannels: a multi-channel MoldUDP64 feed with eBPF steering
+// parses into its channels, in order, each with its re-request server.
+func TestMoldChannels(t *testing.T) {
+	p, err := Parse([]byte(`feed:
+  kind: moldudp64
+  moldudp64:
+    listen: 127.0.0.1:26400
+    rerequest: 127.0.0.1:26401
+    steering: ebpf
+    channels:
+      - {session: SIM1}
+      - {session: SIM2, rerequest: "127.0.0.1:26402"}
+`), "ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Feed.MoldUDP64
+	if !f.SteerEBPF() || len(f.Channels) != 2 || f.Channels[0] != (MoldChannel{Session: "SIM1"}) ||
+		f.Channels[1] != (MoldChannel{Session: "SIM2", Rerequest: "127.0.0.1:26402"}) {
+		t.Fatalf("%+v", f)
+	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -38,7 +39,37 @@ type MoldFeed struct {
 	// runtime polls the network as rarely as every 10 ms, which a parked
 	// reader would wait. [true with rings.wait: yield, else false]
 	BusyPoll *bool `yaml:"busy_poll"`
+	// Channels are the feed's MoldUDP64 channels, all arriving on Listen:
+	// a venue shards its symbols over several sessions, each with its own
+	// sequence numbers, gaps and re-requests (and possibly its own
+	// re-request server). Their messages enter the engine in one arrival
+	// order, which the journal keeps. [none: one channel, whatever session
+	// arrives first]
+	Channels []MoldChannel `yaml:"channels"`
+	// Steering says how the channels reach their receiving loops: "ebpf"
+	// opens a SO_REUSEPORT socket per channel on Listen and an
+	// SK_REUSEPORT program (adapters/moldbpf) sends each datagram to the
+	// socket of its channel's loop, one loop (goroutine) per channel;
+	// "off" reads every channel on one socket in one loop, by the session
+	// each datagram names. ebpf needs two channels or more, unicast, and
+	// root; where the kernel or privileges refuse, the run says so once,
+	// counts steer_unavailable and runs as with off. [off]
+	Steering string `yaml:"steering"`
 }
+
+// MoldChannel is one channel of a MoldUDP64 feed (feed.moldudp64.channels).
+type MoldChannel struct {
+	// Session is the channel's MoldUDP64 session name, at most 10
+	// characters (letters, digits, spaces inside). Required.
+	Session string `yaml:"session"`
+	// Rerequest is this channel's re-request server (host:port)
+	// [feed.moldudp64.rerequest].
+	Rerequest string `yaml:"rerequest"`
+}
+
+// SteerEBPF reports whether feed.moldudp64.steering asks for the eBPF
+// steering program.
+func (f MoldFeed) SteerEBPF() bool { return f.Steering == "ebpf" }
 
 // BusyPolled reports feed.moldudp64.busy_poll, defaulting to the rings'
 // wait (yield: true).
@@ -84,8 +115,60 @@ func (f MoldFeed) validate() error {
 	if f.XDP.Mode != "" && f.XDP.Interface == "" {
 		return spec.Fieldf("feed.moldudp64.xdp.mode", "without feed.moldudp64.xdp.interface: there is nothing to attach to")
 	}
+	if len(f.Channels) > MaxMoldChannels {
+		return spec.Fieldf("feed.moldudp64.channels", "%d channels: at most %d", len(f.Channels), MaxMoldChannels)
+	}
+	for i, c := range f.Channels {
+		field := fmt.Sprintf("feed.moldudp64.channels[%d]", i)
+		if err := validSession(c.Session); err != nil {
+			return spec.Fieldf(field+".session", "%q: %v", c.Session, err)
+		}
+		for j, o := range f.Channels[:i] {
+			if strings.TrimRight(o.Session, " ") == strings.TrimRight(c.Session, " ") {
+				return spec.Fieldf(field+".session", "%q is channel %d's session too", c.Session, j)
+			}
+		}
+		if c.Rerequest != "" {
+			if _, _, err := net.SplitHostPort(c.Rerequest); err != nil {
+				return spec.Fieldf(field+".rerequest", "%q: want host:port", c.Rerequest)
+			}
+		}
+	}
+	switch f.Steering {
+	case "", "off":
+	case "ebpf":
+		if len(f.Channels) < 2 {
+			return spec.Fieldf("feed.moldudp64.steering", "ebpf with %d channels: it steers two or more (feed.moldudp64.channels) to their loops", len(f.Channels))
+		}
+		if f.Multicast {
+			return spec.Fieldf("feed.moldudp64.steering", "ebpf with multicast: every socket of a group gets each multicast datagram, there is nothing to steer")
+		}
+	default:
+		return spec.Fieldf("feed.moldudp64.steering", "%q: want ebpf or off", f.Steering)
+	}
 	_, err := f.Day()
 	return err
+}
+
+// MaxMoldChannels is the most channels a MoldUDP64 feed may have (the
+// steering group's sockets).
+const MaxMoldChannels = 64
+
+// validSession checks a MoldUDP64 session name: 1 to 10 characters,
+// printable ASCII, no leading space (trailing spaces are the padding).
+func validSession(s string) error {
+	if s == "" || len(s) > 10 {
+		return fmt.Errorf("want 1 to 10 characters")
+	}
+	if s[0] == ' ' {
+		return fmt.Errorf("starts with a space")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return fmt.Errorf("byte %d is not printable ASCII", i)
+		}
+	}
+	return nil
 }
 
 // SoupFeed is a TotalView-ITCH 5.0 feed over SoupBinTCP (feed.kind:

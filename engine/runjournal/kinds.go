@@ -14,7 +14,7 @@ const (
 	RecEdge        uint8 = 8  // lineage edges (reserved for the router)
 	RecEnd         uint8 = 9  // JSON summary of the run (counts and digests); last record
 	RecRouter      uint8 = 10 // a router config (YAML) a later control record switches to
-	RecControl     uint8 = 11 // an in-band control: u8 type, u64 argument, i64 boundary, i64 value, u32 value
+	RecControl     uint8 = 11 // an in-band control: u8 type, u64 argument, i64 boundary, i64 value, u32 value, u16 feed channel (absent in older journals: 0)
 	RecEdgarRaw    uint8 = 12 // a chunk of a raw EDGAR document: u64 inseq, u32 chunk, u32 chunks, u8 kind, u16 name len, name, bytes
 	RecEdgarDoc    uint8 = 13 // filing.AppendDoc: a parsed EDGAR document (raw_edgar_docs)
 	RecEdgarReject uint8 = 14 // an EDGAR document that could not be read: u64 inseq, name, kind, reason (u32-length strings)
