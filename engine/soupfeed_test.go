@@ -60,7 +60,13 @@ func TestLiveSoupFeedEqualsFile(t *testing.T) {
 			}
 			off += 2 + l
 			if n == 300 || n == 700 {
-				for srv.Stats.Messages.Load() < uint64(n-100) {
+				// Break a live session: the one logged in after the last
+				// drop, once it has sent messages.
+				logins := uint64(1)
+				if n == 700 {
+					logins = 2
+				}
+				for srv.Stats.Logins.Load() < logins || srv.Stats.Messages.Load() < uint64(n-100) {
 					time.Sleep(time.Millisecond)
 				}
 				srv.DropAll() // the link breaks: the client resumes

@@ -256,7 +256,6 @@ func (s *Server) send(ctx context.Context, c net.Conn, w *bufio.Writer, next uin
 			pk = AppendPacket(pk[:0], SequencedData, m)
 			w.Write(pk)
 			next++
-			s.Stats.Messages.Add(1)
 		}
 		if ended && len(msgs) == 0 {
 			w.Write(AppendPacket(nil, EndOfSession, nil))
@@ -268,6 +267,9 @@ func (s *Server) send(ctx context.Context, c net.Conn, w *bufio.Writer, next uin
 		if w.Flush() != nil {
 			return
 		}
+		// Counted once written to the connection: a dropped client's
+		// goroutine may buffer more before its flush fails.
+		s.Stats.Messages.Add(uint64(len(msgs)))
 		if len(msgs) > 0 {
 			beat.Reset(s.cfg.Heartbeat)
 			continue
