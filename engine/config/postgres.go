@@ -9,7 +9,7 @@ type Postgres struct {
 	// overrides it (so a profile need not hold credentials).
 	DSN string `yaml:"dsn"`
 	// BatchRows bounds the rows of one shipped transaction (a lane's rows:
-	// the other lane's records it skips do not count) [4096; at most
+	// the other lane's records it skips do not count) [16384; at most
 	// 1048576]; BatchDelay is how long a batch collects rows before it
 	// goes to a free writer (a busy writer's next batch keeps growing)
 	// [200ms].

@@ -26,7 +26,7 @@ import (
 // are shared, and one iteration slowed by a neighbour moves it less). The
 // two go in alternating order.
 //
-// THUNDERLINE_BENCH_BATCH sets the shipper's batch size (default 4096).
+// THUNDERLINE_BENCH_BATCH sets the shipper's batch size (default 16384).
 // Sub-benchmarks: staging (the shipper logged in as the migration role,
 // under row-level security: COPY into temporary tables, then INSERT …
 // ON CONFLICT), writer (logged in as a BYPASSRLS writer role bound to
@@ -116,6 +116,9 @@ func shipVsCopy(b *testing.B, writer, unnest bool) {
 				}
 			}
 			d := time.Since(t0)
+			if os.Getenv("THUNDERLINE_BENCH_VERBOSE") != "" {
+				b.Logf("ship: %d batches", s.Stats().Batches)
+			}
 			stop()
 			if st := s.Stats(); st.Rows != g.n || st.Errors != 0 {
 				b.Fatalf("shipped %d rows of %d, %d failed batches (%s)", st.Rows, g.n, st.Errors, st.LastError)

@@ -172,7 +172,7 @@ func (s *Shipper) session(ctx context.Context, bo *backoff.ExponentialBackOff) e
 
 // read decodes journal records from off into batches and hands each on to
 // the writer through out (unbuffered): when it is full (BatchSize records
-// kept: rows of this lane)
+// kept: rows of this lane) or holds the journal's end record,
 // or, once its first record was read MaxDelay ago (in a backlog: Poll ago,
 // offered every backlogStep records), as soon as the writer is free. While
 // the writer is busy a batch keeps growing, so a backlog goes in batches
@@ -246,7 +246,7 @@ func (s *Shipper) read(ctx context.Context, r *journal.Reader, off uint64, out c
 		b.add(kind, uint64(o), payload)
 		s.readEnd.Store(max(s.readEnd.Load(), uint64(o)+1))
 		switch {
-		case b.kept >= s.opts.BatchSize:
+		case b.kept >= s.opts.BatchSize || b.last:
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

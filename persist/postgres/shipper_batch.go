@@ -25,6 +25,9 @@ type batch struct {
 	rejected int
 	ticks    []tickarchive.Row // with ShipperOptions.Archive
 	file     *TickFile         // the ticks' archive file, once written (flush)
+	// last: it holds the journal's end record (the run is over: nothing
+	// will join it, so it goes to the writer at once).
+	last bool
 }
 
 func newBatch(s *Shipper, start uint64) *batch { return &batch{s: s, start: start, end: start} }
@@ -40,6 +43,7 @@ func (b *batch) add(kind uint8, off uint64, payload []byte) {
 	}
 	b.n++
 	b.end = off + 1
+	b.last = b.last || kind == recEnd
 	if err := b.decode(&rec{kind: kind, off: off, p: payload, tenant: b.s.opts.Tenant, jid: b.s.opts.JournalID}); err != nil {
 		if b.s.opts.Lane == LaneTicks && kind != recTick {
 			// A symbol record or an unknown kind both lanes read: the

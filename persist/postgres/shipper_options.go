@@ -23,7 +23,11 @@ type ShipperOptions struct {
 	// Default: the absolute path of Dir.
 	JournalID string
 	// BatchSize is the most records per transaction that give the lane a
-	// row (the other lane's records, skipped, do not count). Default 4096.
+	// row (the other lane's records, skipped, do not count). Default
+	// 16384: a backlog (ship DIR, a drain, a catch-up) goes in fewer,
+	// larger transactions — BenchmarkShipperVsCopy at 46,000 rows: 0.80 of
+	// a plain COPY with 4096, 0.85–0.86 with 16384. Live decision data
+	// never fills one: it goes at MaxDelay.
 	BatchSize int
 	// MaxDelay is how long a batch collects records, from its first one
 	// read, before it goes to a free writer; while the writer is busy with
@@ -100,7 +104,7 @@ func (o ShipperOptions) WithDefaults() ShipperOptions {
 		}
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = 4096
+		o.BatchSize = 16384
 	}
 	if o.MaxDelay == 0 {
 		o.MaxDelay = 200 * time.Millisecond

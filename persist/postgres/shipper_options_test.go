@@ -20,7 +20,7 @@ func TestShipperOptionsValidate(t *testing.T) {
 	f(ShipperOptions{Dir: "d", Tenant: "t", BatchSize: -1}, "batch_size")
 	f(ShipperOptions{Dir: "d", Tenant: "t", MaxDelay: -time.Second}, "max_delay")
 	f(ShipperOptions{Dir: "d", Tenant: "t", MinBackoff: time.Second, MaxBackoff: time.Millisecond}, "backoff")
-	if o := (ShipperOptions{Dir: "d", Tenant: "t"}).WithDefaults(); o.BatchSize != 4096 || o.MaxDelay != 200*time.Millisecond ||
+	if o := (ShipperOptions{Dir: "d", Tenant: "t"}).WithDefaults(); o.BatchSize != 16384 || o.MaxDelay != 200*time.Millisecond ||
 		!strings.HasSuffix(o.JournalID, "/d") {
 		t.Errorf("defaults %+v", o)
 	}

@@ -495,3 +495,20 @@ func openReader(t testing.TB, dir string) *journal.Reader {
 	}
 	return r
 }
+
+// TestShipperEndGoesAtOnce: the batch holding the journal's end record goes
+// to the writer at once — the run is over and nothing will join it — not
+// when its batch delay (here an hour) has passed.
+func TestShipperEndGoesAtOnce(t *testing.T) {
+	pool, _ := migratedPool(t)
+	g := newGenJournal(t, "acme")
+	g.windows(3) // a few dozen records: no backlog hand-off either
+	g.end()
+	jid := "run-end"
+	s, stop := runShipper(t, pool, ShipperOptions{Dir: g.dir, Tenant: g.tenant, JournalID: jid, MaxDelay: time.Hour, Poll: time.Millisecond})
+	defer stop()
+	waitShipped(t, s, g.n, 30*time.Second)
+	if st := s.Stats(); st.Batches != 1 || st.Rows != g.n {
+		t.Fatalf("stats %+v: want the journal in one batch", st)
+	}
+}
