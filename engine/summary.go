@@ -200,6 +200,10 @@ func (s *Summary) Text(w io.Writer) {
 			s.Traces, d.RouterVersion, kv(d.Actions), d.RiskFlagged, d.Halted, d.PaperPnL, d.Trades)
 		fmt.Fprintf(w, "decide      close→trace p50 %v p99 %v p99.9 %v over the last %d\n",
 			time.Duration(d.LatencyP50), time.Duration(d.LatencyP99), time.Duration(d.LatencyP999), min(d.LatencyCount, 65536))
+		if d.EndCount > 0 {
+			fmt.Fprintf(w, "decide      close→trace of the %d windows the end of the input closed: p50 %v p99 %v\n",
+				min(d.EndCount, 65536), time.Duration(d.EndP50), time.Duration(d.EndP99))
+		}
 		if d.WireCount > 0 {
 			fmt.Fprintf(w, "decide      packet→trace p50 %v p99 %v p99.9 %v over the last %d (kernel receive stamps)\n",
 				time.Duration(d.WireP50), time.Duration(d.WireP99), time.Duration(d.WireP999), min(d.WireCount, 65536))
@@ -292,6 +296,11 @@ type DecisionSummary struct {
 	LatencyP99    int64              `json:"close_to_trace_p99_ns"`
 	LatencyP999   int64              `json:"close_to_trace_p999_ns"`
 	LatencyCount  uint64             `json:"close_to_trace_count"`
+	// The windows the end of the input closed (a run's last, closed
+	// together and routed boundary after boundary), measured apart.
+	EndP50   int64  `json:"end_close_to_trace_p50_ns,omitempty"`
+	EndP99   int64  `json:"end_close_to_trace_p99_ns,omitempty"`
+	EndCount uint64 `json:"end_close_to_trace_count,omitempty"`
 	// Packet receipt (kernel stamp) → trace, live MoldUDP64 feeds only.
 	WireP50   int64  `json:"wire_to_trace_p50_ns,omitempty"`
 	WireP99   int64  `json:"wire_to_trace_p99_ns,omitempty"`
@@ -321,6 +330,7 @@ func (p *Pipeline) decisionSummary() *DecisionSummary {
 	}
 	d.LatencyP50, d.LatencyP99, d.LatencyP999, d.LatencyCount = st.Latency()
 	d.WireP50, d.WireP99, d.WireP999, d.WireCount = st.WireLatency()
+	d.EndP50, d.EndP99, _, d.EndCount = st.EndLatency()
 	return d
 }
 

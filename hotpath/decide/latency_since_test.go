@@ -3,6 +3,8 @@ package decide
 import (
 	"slices"
 	"testing"
+
+	"thunderline/hotpath/window"
 )
 
 // TestLatencySince: a sampler gets each latency once, in order, and after
@@ -31,5 +33,27 @@ func TestLatencySince(t *testing.T) {
 	got, next = s.LatencySince(next, nil)
 	if len(got) != latencyRing || next != 6+latencyRing+10 || got[0] != 110 || got[len(got)-1] != 100+latencyRing+9 {
 		t.Fatalf("overrun: %d values, first %d last %d, next %d", len(got), got[0], got[len(got)-1], next)
+	}
+}
+
+// TestEndLatencyApart: windows the end of the input closed (AtEnd) are
+// measured in EndLatency, the others in Latency, each trace in exactly one.
+func TestEndLatencyApart(t *testing.T) {
+	var traces int
+	s, err := NewStage(StageConfig{Tenant: "t", Partitions: 1, MaxBatch: 7,
+		Emit: func(*DecisionTrace) { traces++ }}, newSyms(5), oneLayer(t, 1, 8, heads(t), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := windows(5, 4, 3)
+	for i := range ws {
+		ws[i].ClosedNs = window.MonoNow()
+		ws[i].AtEnd = ws[i].End == ws[len(ws)-1].End // the last boundary: flushed at the end
+	}
+	drive(t, s, ws)
+	_, _, _, steady := s.Latency()
+	_, _, _, end := s.EndLatency()
+	if traces != len(ws) || steady != 15 || end != 5 {
+		t.Fatalf("traces %d: close→trace counted %d, at the end %d; want 15 and 5", traces, steady, end)
 	}
 }

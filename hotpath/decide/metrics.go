@@ -104,8 +104,15 @@ func (l *latencies) add(ns int64) {
 
 // Latency returns percentiles (in ns) of window close → trace over the last
 // 65,536 traces (at most): p50, p99, p99.9 and the count of traces seen.
+// Windows closed by the end of the input are not in it (EndLatency).
 // Safe from any goroutine (it allocates).
 func (s *Stage) Latency() (p50, p99, p999 int64, n uint64) { return s.lat.percentiles() }
+
+// EndLatency is Latency for the windows the end of the input closed
+// (FeatureWindow.AtEnd): a run's last windows close together when its
+// input ends and are routed one boundary after another, so they are
+// measured apart from the steady state Latency reports.
+func (s *Stage) EndLatency() (p50, p99, p999 int64, n uint64) { return s.endLat.percentiles() }
 
 // WireLatency returns percentiles (in ns) of packet receipt → trace over the
 // last 65,536 traces that had a receive time (StageConfig.Wire): the

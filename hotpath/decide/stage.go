@@ -58,6 +58,7 @@ type Stage struct {
 	forced    []*expert.Guard // experts forced by ladder step 6 (OpBreachForce)
 	retired   []retiredExpert // experts retired by an operator (OpRetire)
 	lat       latencies
+	endLat    latencies // windows closed by the end of the input (FeatureWindow.AtEnd)
 	wire      latencies // packet receipt → trace (StageConfig.Wire)
 	m         Metrics
 	routeFn   func([]window.FeatureWindow)
@@ -106,6 +107,7 @@ func NewStage(cfg StageConfig, syms *record.Symbols, m *Model) (*Stage, error) {
 		scratch: make([]byte, 0, MaxTraceSize), shScratch: make([]byte, 0, 256+2*maxTraceNameLen),
 	}
 	s.lat.init()
+	s.endLat.init()
 	if cfg.Wire {
 		s.wire.init()
 	}
@@ -364,7 +366,11 @@ func (s *Stage) finish(w *window.FeatureWindow, t *DecisionTrace, now int64) {
 	}
 	if w.ClosedNs != 0 {
 		t.LatencyNs = now - w.ClosedNs
-		s.lat.add(t.LatencyNs)
+		if w.AtEnd {
+			s.endLat.add(t.LatencyNs)
+		} else {
+			s.lat.add(t.LatencyNs)
+		}
 	}
 	if s.cfg.Wire && w.ClosedRx != 0 {
 		s.wire.add(window.WallOfMono(now) - w.ClosedRx)

@@ -91,6 +91,7 @@ type Partition struct {
 	backoff  ring.Backoff
 	marks    bool  // emit OutMark outputs (a decision stage is listening)
 	closedRx int64 // receive time of the watermark being processed (Window.ClosedRx)
+	atEnd    bool  // the end-of-input flush is closing windows (Window.AtEnd)
 	noSleep  bool
 	wake     *ring.Waiter // parks this loop while its ring is empty
 	outWake  *ring.Waiter // the consumer of out, woken after each push
@@ -186,7 +187,9 @@ func (p *Partition) process(t *record.MarketTick) (end bool) {
 		end := t.Flags&record.FlagEnd != 0
 		p.closedRx = t.TsRecv
 		if end {
+			p.atEnd = true
 			p.win.Flush()
+			p.atEnd = false
 		} else {
 			p.win.OnWatermark(t.TsEvent)
 		}
@@ -273,6 +276,7 @@ func (e *emitter) Window(w *window.FeatureWindow) {
 		p.outBuf.Window = *w
 		p.outBuf.Window.ClosedNs = window.MonoNow()
 		p.outBuf.Window.ClosedRx = p.closedRx
+		p.outBuf.Window.AtEnd = p.atEnd
 		p.send(OutWindow)
 	}
 }

@@ -94,6 +94,7 @@ func TestPartitionOutputs(t *testing.T) {
 		q(1e9+1, 2, px+2, px+1), // crossed: rejected
 		q(1e9+2, 5, px, px+1),   // gap: reported, applied
 		{Kind: record.KindWatermark, TsEvent: 2e9},
+		q(2e9+3, 6, px, px+1), // in windows only the end closes
 		{Kind: record.KindWatermark, Flags: record.FlagEnd},
 	}
 	for i := range ticks {
@@ -116,11 +117,30 @@ func TestPartitionOutputs(t *testing.T) {
 	if len(reasons) != 2 || reasons[0] != record.ReasonCrossed || reasons[1] != record.ReasonSeqGap {
 		t.Fatalf("rejects %v", reasons)
 	}
-	if p.C.Ticks.Load() != 3 || p.C.Applied.Load() != 2 || p.C.Windows.Load() == 0 {
+	if p.C.Ticks.Load() != 4 || p.C.Applied.Load() != 3 || p.C.Windows.Load() == 0 {
 		t.Fatalf("counters: ticks %d applied %d windows %d", p.C.Ticks.Load(), p.C.Applied.Load(), p.C.Windows.Load())
 	}
 	if uint64(n) != 2+p.C.Windows.Load()+p.C.Labels.Load() {
 		t.Fatalf("%d outputs %v", n, kinds)
+	}
+	// The window the 2 s watermark closed is not AtEnd; the ones the end
+	// marker flushed are, and every window carries its close time.
+	var byMark, byEnd int
+	for _, o := range buf[:n] {
+		switch {
+		case o.Kind != OutWindow:
+		case o.Window.ClosedNs == 0:
+			t.Fatalf("window ending %d: no close time", o.Window.End)
+		case o.Window.AtEnd:
+			byEnd++
+		case o.Window.End > 2e9:
+			t.Fatalf("window ending %d closed by the 2 s watermark", o.Window.End)
+		default:
+			byMark++
+		}
+	}
+	if byMark == 0 || byEnd == 0 {
+		t.Fatalf("windows closed by the watermark %d, by the end %d: want both", byMark, byEnd)
 	}
 }
 

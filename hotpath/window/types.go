@@ -96,6 +96,12 @@ type FeatureWindow struct {
 	Kind          WindowKind
 	Recipe        Recipe
 	Status        Status
+	// AtEnd marks a window closed by the end of the input (the final
+	// watermark's flush), not by a watermark passing its end: its close →
+	// trace latency is counted apart (a run's last windows all close at
+	// once, so a short run's tail would be its shutdown). Never encoded or
+	// hashed.
+	AtEnd bool
 	// ClosedNs is when the window closed, on the process's monotonic clock
 	// (MonoNow): a measurement for latency, never encoded or hashed.
 	ClosedNs int64
