@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"unsafe"
 )
 
 // cacheLine is the size of a cache line on amd64 and arm64 (the targets of the
@@ -49,3 +50,50 @@ func hasPointers(t reflect.Type) bool {
 		return true
 	}
 }
+
+// pageSize is the smallest page the kernel maps (4 KiB on amd64 and arm64
+// Linux; a larger page is still touched at least once).
+const pageSize = 4096
+
+// prefault writes a zero into every page of s (already zero: the values do
+// not change), so the kernel maps the ring's memory when it is built, not
+// on the hot path's first pass over each page: Go's heap memory fresh from
+// the OS is mapped lazily, and an output ring of 8 MB written 17 slots a
+// batch takes a page fault every few batches for two minutes (a fault is
+// microseconds on a VM). bench/RESULTS.md has the A/B.
+func prefault[T any](s []T) {
+	if len(s) == 0 {
+		return
+	}
+	n := len(s) * int(unsafe.Sizeof(s[0]))
+	if n == 0 {
+		return
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n)
+	for i := 0; i < n; i += pageSize {
+		b[i] = 0
+	}
+	b[n-1] = 0
+}
+
+// touchLines reads one byte of every cache line of s and returns their sum
+// (so the reads are kept): a cache warm-up.
+func touchLines[T any](s []T) (sum byte) {
+	if len(s) == 0 {
+		return 0
+	}
+	n := len(s) * int(unsafe.Sizeof(s[0]))
+	if n == 0 {
+		return 0
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n)
+	for i := 0; i < n; i += cacheLine {
+		sum += b[i]
+	}
+	return sum + b[n-1]
+}
+
+// TouchLines reads every cache line of s (see touchLines) and returns a
+// value that depends on them. The decision stage's warm-up uses it on its
+// own buffers.
+func TouchLines[T any](s []T) byte { return touchLines(s) }

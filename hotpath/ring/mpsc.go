@@ -53,12 +53,14 @@ func NewMPSC[T any](capacity int) (*MPSC[T], error) {
 	}
 	// Sequences start at zero; the first position of slot i is i, published
 	// as i+1, so a fresh slot never reads as published.
-	return &MPSC[T]{
+	r := &MPSC[T]{
 		mask:  uint64(capacity - 1),
 		size:  uint64(capacity),
 		slots: make([]mpscSlot[T], capacity),
 		clear: needsClear[T](),
-	}, nil
+	}
+	prefault(r.slots)
+	return r, nil
 }
 
 // Push copies *v into the ring and reports true, or reports false without
@@ -191,3 +193,16 @@ func (r *MPSC[T]) Len() int {
 
 // Cap returns the number of slots.
 func (r *MPSC[T]) Cap() int { return int(r.size) }
+
+// Touch reads the n slots after the last one written (the next ones the
+// producer writes, wrapping around the ring) into the cache, for a warm-up
+// while the producer waits; it changes nothing. Call it only from the
+// ring's only producer: another producer may be writing them.
+func (r *MPSC[T]) Touch(n int) (sum byte) {
+	t := r.tail.Load()
+	for i := range uint64(min(n, len(r.slots))) {
+		k := (t + i) & r.mask
+		sum += touchLines(r.slots[k : k+1])
+	}
+	return sum
+}

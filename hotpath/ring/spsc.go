@@ -39,12 +39,14 @@ func NewSPSC[T any](capacity int) (*SPSC[T], error) {
 	if err := checkCapacity(capacity); err != nil {
 		return nil, err
 	}
-	return &SPSC[T]{
+	r := &SPSC[T]{
 		mask:  uint64(capacity - 1),
 		size:  uint64(capacity),
 		slots: make([]T, capacity),
 		clear: needsClear[T](),
-	}, nil
+	}
+	prefault(r.slots)
+	return r, nil
 }
 
 // Push copies *v into the ring and reports true, or reports false without
@@ -159,3 +161,16 @@ func (r *SPSC[T]) Len() int {
 
 // Cap returns the number of slots.
 func (r *SPSC[T]) Cap() int { return int(r.size) }
+
+// Touch reads the n slots after the last one written (the next ones the
+// producer writes, wrapping around the ring) into the cache, for a warm-up
+// while the producer waits; it changes nothing. Call it only from the
+// ring's producer.
+func (r *SPSC[T]) Touch(n int) (sum byte) {
+	t := r.tail.Load()
+	for i := range uint64(min(n, len(r.slots))) {
+		k := (t + i) & r.mask
+		sum += touchLines(r.slots[k : k+1])
+	}
+	return sum
+}
