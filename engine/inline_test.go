@@ -29,6 +29,20 @@ func TestInlineStage(t *testing.T) {
 			t.Fatalf("%q: inline %d traces %s/%s, own goroutine %d traces %s/%s", out, inl.Traces, inl.WindowDigest, inl.TraceDigest,
 				sep.Traces, sep.WindowDigest, sep.TraceDigest)
 		}
+		// The warm-up on every idle poll (1 ns): the same decisions.
+		// A partition ring of 2 makes the partition wait often (the reader
+		// refills it two ticks at a time), so warm-ups run between batches.
+		rings := "rings: {partition: 2}\n"
+		if out != "" {
+			rings = "rings: {partition: 2, output: 2}\n"
+		}
+		warm := runSynthetic(t, testProfile(t, base+rings+"stage: {inline: true, warm: 1ns}\n"), ticks, 0, "")
+		if warm.TraceDigest != sep.TraceDigest || warm.WindowDigest != sep.WindowDigest || warm.Decisions == nil || warm.Decisions.Warmups == 0 {
+			t.Fatalf("%q: warmed inline stage: traces %s (want %s), %+v", out, warm.TraceDigest, sep.TraceDigest, warm.Decisions)
+		}
+		if inl.Decisions.Warmups != 0 {
+			t.Fatalf("%q: %d warm-ups without stage.warm", out, inl.Decisions.Warmups)
+		}
 		for _, parts := range []int{1, 3} {
 			rep, err := Replay(context.Background(), []string{dir}, ReplayOptions{Verify: true, Partitions: parts})
 			if err != nil {

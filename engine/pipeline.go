@@ -135,6 +135,7 @@ type Pipeline struct {
 	// Decision stage (nil when the router is disabled).
 	stage  *decide.Stage
 	pass   *ring.SPSC[partition.Output]     // stage → sink: windows, labels, rejects
+	warmed byte                             // what warm-ups read (kept so the reads are)
 	trRing *ring.SPSC[decide.DecisionTrace] // stage → sink: traces
 	// On the stage's goroutine: the newest ingest sequence its outputs
 	// depend on, and how many outputs it passed on (trace ordering).
@@ -231,6 +232,9 @@ func New(opts Options) (*Pipeline, error) {
 	p.stageBuf, p.passBackoff = make([]partition.Output, 64), ring.Backoff{NoSleep: prof.NoSleep()}
 	if p.inline = prof.Stage.Inline && n == 1 && prof.Router.RouterEnabled(); p.inline {
 		pcfg.Inline = p.stageInline
+		if w := time.Duration(prof.Stage.Warm); w > 0 {
+			pcfg.Warm, pcfg.WarmEvery = p.warmStage, w
+		}
 	}
 	for i := 0; i < n; i++ {
 		in, err := ring.NewSPSC[record.MarketTick](pcap)

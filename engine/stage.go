@@ -40,7 +40,7 @@ func (p *Pipeline) newStage() error {
 	bo := ring.Backoff{NoSleep: prof.NoSleep()}
 	p.stage, err = decide.NewStage(decide.StageConfig{
 		Tenant: prof.TenantName(), Partitions: len(p.parts), MaxBatch: prof.Router.WithDefaults().MaxBatch,
-		Risk: routermodel.RiskConfig(prof.Risk), Deny: deny, Wire: p.opts.Wire,
+		Risk: routermodel.RiskConfig(prof.Risk), Deny: deny, Wire: p.opts.Wire, Warm: p.inline && prof.Stage.Warm > 0,
 		Emit: func(t *decide.DecisionTrace) {
 			t.AfterIn, t.AfterOuts = p.stageAfter, p.passed
 			p.traces.Add(t.Symbol, &t.Hash)
@@ -221,6 +221,15 @@ func (p *Pipeline) runStage(partsDone *atomic.Bool) {
 // stageInline is the inline stage's hook (stage.inline): the partition's
 // goroutine runs it after each batch of ticks, and when the output ring is
 // full; it takes every output there is.
+// warmStage is the inline stage's warm-up (stage.warm), on the
+// partition's goroutine while it waits for ticks: the stage's own
+// (decide.Stage.Warm) and the slots of the output and pass rings the next
+// batch writes (this goroutine is the only producer of both).
+func (p *Pipeline) warmStage() {
+	n := len(p.stageBuf)
+	p.warmed += p.stage.Warm() + p.outRing.Touch(n) + p.pass.Touch(n) + ring.TouchLines(p.stageBuf)
+}
+
 func (p *Pipeline) stageInline() {
 	for p.stageStep() > 0 {
 	}

@@ -296,6 +296,7 @@ type DecisionSummary struct {
 	LatencyP99    int64              `json:"close_to_trace_p99_ns"`
 	LatencyP999   int64              `json:"close_to_trace_p999_ns"`
 	LatencyCount  uint64             `json:"close_to_trace_count"`
+	Warmups       uint64             `json:"warmups,omitempty"` // stage.warm
 	// The windows the end of the input closed (a run's last, closed
 	// together and routed boundary after boundary), measured apart.
 	EndP50   int64  `json:"end_close_to_trace_p50_ns,omitempty"`
@@ -331,6 +332,7 @@ func (p *Pipeline) decisionSummary() *DecisionSummary {
 	d.LatencyP50, d.LatencyP99, d.LatencyP999, d.LatencyCount = st.Latency()
 	d.WireP50, d.WireP99, d.WireP999, d.WireCount = st.WireLatency()
 	d.EndP50, d.EndP99, _, d.EndCount = st.EndLatency()
+	d.Warmups = m.Warms.Load()
 	return d
 }
 

@@ -76,6 +76,7 @@ func probeStalls(d time.Duration) stallProbe {
 type colocatedRow struct {
 	rate           float64
 	journal        string
+	warm           string // stage.warm
 	traces         uint64
 	p50, p99, p999 int64
 	endN           uint64 // windows the end of the input closed, measured apart
@@ -89,14 +90,23 @@ type colocatedRow struct {
 // (no bursts), the journal as the profile has it (s2, fsync every 10 ms) or
 // off.
 func colocatedRun(rate float64, journal bool, tmp string, d time.Duration) (colocatedRow, error) {
+	return colocatedRunWarm(rate, journal, true, tmp, d)
+}
+
+// colocatedRunWarm is colocatedRun with the profile's stage.warm (warm) or
+// without it (the same-run baseline of the warm-up).
+func colocatedRunWarm(rate float64, journal, warm bool, tmp string, d time.Duration) (colocatedRow, error) {
 	prof, err := config.Load("profiles/colocated.yaml")
 	if err != nil {
 		return colocatedRow{}, err
 	}
 	prof.Feed.Synthetic.Rate = rate
 	prof.Feed.Synthetic.NoBursts = true
-	r := colocatedRow{rate: rate, journal: "s2, fsync 10 ms", verify: "no journal"}
-	dir := filepath.Join(tmp, fmt.Sprintf("colocated-%.0f", rate))
+	r := colocatedRow{rate: rate, journal: "s2, fsync 10 ms", verify: "no journal", warm: "50 µs"}
+	if !warm {
+		prof.Stage.Warm, r.warm = 0, "off"
+	}
+	dir := filepath.Join(tmp, fmt.Sprintf("colocated-%.0f-warm-%s", rate, strings.ReplaceAll(r.warm, " ", "")))
 	if journal {
 		prof.Journal.Dir = dir
 	} else {
@@ -142,6 +152,16 @@ func colocatedSection(tmp string) (string, error) {
 				return "", fmt.Errorf("colocated run %.0f: %w", rate, err)
 			}
 			rows = append(rows, r)
+			if rate == 1_000_000 && j {
+				// The same-run baseline of the warm-up: this run again
+				// without it, right after.
+				fmt.Fprintf(os.Stderr, "colocated run: %.0f ticks/s, journal %v, stage.warm off, %v\n", rate, j, d)
+				r, err := colocatedRunWarm(rate, j, false, tmp, d)
+				if err != nil {
+					return "", fmt.Errorf("colocated run %.0f without warm-up: %w", rate, err)
+				}
+				rows = append(rows, r)
+			}
 		}
 	}
 	var b strings.Builder
@@ -151,10 +171,10 @@ func colocatedSection(tmp string) (string, error) {
 		"p50/p99/p99.9 are the windows watermarks closed; the windows the end of the input closed (a run's last boundaries, "+
 		"closed at once and routed one after another) are measured apart.\n\n",
 		d, runtime.GOMAXPROCS(0), d, probe.perSec, probe.over1ms, time.Duration(probe.worst).Round(time.Microsecond))
-	fmt.Fprintf(&b, "| load | journal | traces | p50 | p99 | p99.9 | end of input: traces, p99 | ticks lost | load avg | replay --verify |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| load | journal | stage.warm | traces | p50 | p99 | p99.9 | end of input: traces, p99 | ticks lost | load avg | replay --verify |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	us := func(ns int64) string { return time.Duration(ns).Round(time.Microsecond).String() }
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %.0f ticks/s | %s | %d | %s | %s | %s | %d, %s | %d | %s | %s |\n", r.rate, r.journal, r.traces,
+		fmt.Fprintf(&b, "| %.0f ticks/s | %s | %s | %d | %s | %s | %s | %d, %s | %d | %s | %s |\n", r.rate, r.journal, r.warm, r.traces,
 			us(r.p50), us(r.p99), us(r.p999), r.endN, us(r.endP99), r.lost, r.load, r.verify)
 	}
 	return b.String(), nil

@@ -86,6 +86,8 @@ func TestStrictErrors(t *testing.T) {
 	}
 	f("windw: {length: 1s}\n", "windw", "line 1: windw: unknown key")
 	f("stage: {inline: true}\npartitions: 2\n", "stage.inline", "needs partitions: 1")
+	f("stage: {warm: 50us}\npartitions: 1\n", "stage.warm", "needs stage.inline")
+	f("stage: {inline: true, warm: -1us}\npartitions: 1\n", "stage.warm", "positive interval")
 	f("stage: {inline: true}\npartitions: 1\nrouter: {enabled: false}\n", "stage.inline", "router is disabled")
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {interface: eth0, mode: fast}}}\n", "feed.moldudp64.xdp.mode", "want auto, native or generic")
 	f("feed: {kind: moldudp64, moldudp64: {listen: \"127.0.0.1:1\", xdp: {mode: native}}}\n", "feed.moldudp64.xdp.mode", "nothing to attach to")

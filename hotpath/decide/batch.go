@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"thunderline/hotpath/record"
+	"thunderline/hotpath/ring"
 	"thunderline/hotpath/window"
 )
 
@@ -123,6 +124,13 @@ func (b *Batcher) inOrder() []window.FeatureWindow {
 		b.sorted = append(b.sorted, b.ready[i])
 	}
 	return b.sorted
+}
+
+// touch reads the slabs the next n windows of a batch go through (a
+// warm-up, see Stage.Warm).
+func (b *Batcher) touch(n int) byte {
+	return ring.TouchLines(b.pending[:min(n, cap(b.pending))]) + ring.TouchLines(b.ready[:min(n, cap(b.ready))]) +
+		ring.TouchLines(b.sorted[:min(n, cap(b.sorted))]) + ring.TouchLines(b.order[:min(n, cap(b.order))])
 }
 
 func (b *Batcher) compare(x, y *window.FeatureWindow) int {

@@ -49,6 +49,7 @@ type Metrics struct {
 	Batches           atomic.Uint64
 	Tokens            atomic.Uint64
 	RouteErrors       atomic.Uint64
+	Warms             atomic.Uint64    // warm-ups run (Stage.Warm)
 	Actions           [4]atomic.Uint64 // by action code
 	Layers            [MaxLayers]LayerMetrics
 }

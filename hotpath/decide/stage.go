@@ -28,6 +28,8 @@ type StageConfig struct {
 	// Emit receives each trace, on the stage's goroutine; the pointer is
 	// valid during the call only.
 	Emit func(t *DecisionTrace)
+	// Warm keeps the features of the last batch routed, for Warm.
+	Warm bool
 	// Wire measures packet receipt → trace for windows that carry a
 	// receive time (FeatureWindow.ClosedRx): set it when the feed stamps
 	// this host's receive times (a live MoldUDP64 feed), not for captures,
@@ -62,6 +64,7 @@ type Stage struct {
 	wire      latencies // packet receipt → trace (StageConfig.Wire)
 	m         Metrics
 	routeFn   func([]window.FeatureWindow)
+	warm      warmUp
 
 	pendMu   sync.Mutex
 	pending  []scheduled // models to switch to and operator actions, by boundary, in order
@@ -192,6 +195,9 @@ func (s *Stage) use(m *Model) {
 		s.emb[1] = make([]float32, s.cfg.MaxBatch*dim)
 		s.hidden = make([]float32, dim)
 	}
+	if s.cfg.Warm {
+		s.warm.size(s.cfg.MaxBatch, dim, experts, s.assign)
+	}
 	s.active = m
 	s.m.Version.Store(m.Version)
 }
@@ -248,6 +254,9 @@ func (s *Stage) route(batch []window.FeatureWindow) {
 	now := window.MonoNow()
 	for i := range batch {
 		s.finish(&batch[i], &s.traces[i], now)
+	}
+	if s.cfg.Warm {
+		s.warm.keep(batch)
 	}
 	s.m.Batches.Add(1)
 	s.m.Tokens.Add(uint64(n))

@@ -257,3 +257,16 @@ func (g *Guard) Stats() GuardStats {
 	s.Max = time.Duration(lat[n-1])
 	return s
 }
+
+// Pure reports whether e's Eval is a function of its input alone: no state
+// kept from one call to the next (scratch buffers aside), no I/O, no clock.
+// The built-in heads and MLPs are; a remote expert is not. The decision
+// stage's warm-up (decide.Stage.Warm) calls only pure experts, and calls
+// them directly, not through their Guard, so no counter moves.
+func Pure(e Expert) bool {
+	switch e.(type) {
+	case *MLP, *Momentum, *MeanReversion, *OrderFlow:
+		return true
+	}
+	return false
+}

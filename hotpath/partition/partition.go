@@ -57,6 +57,11 @@ type Config struct {
 	// waiting whenever the output ring is full. For a decision stage fused
 	// with a single partition: one loop fewer, no hand-off between them.
 	Inline func()
+	// Warm, with WarmEvery, is called while the loop waits for ticks, at
+	// most once per WarmEvery: the inline decision stage's warm-up
+	// (decide.Stage.Warm), run on idle time only.
+	Warm      func()
+	WarmEvery time.Duration
 }
 
 // Counters are read by other goroutines (progress, metrics) while the
@@ -92,6 +97,7 @@ type Partition struct {
 	marks    bool  // emit OutMark outputs (a decision stage is listening)
 	closedRx int64 // receive time of the watermark being processed (Window.ClosedRx)
 	atEnd    bool  // the end-of-input flush is closing windows (Window.AtEnd)
+	warmAt   int64 // MonoNow of the last Config.Warm call
 	noSleep  bool
 	wake     *ring.Waiter // parks this loop while its ring is empty
 	outWake  *ring.Waiter // the consumer of out, woken after each push
@@ -307,6 +313,12 @@ func (p *Partition) Run(stop *atomic.Bool) {
 		if n == 0 {
 			if stop != nil && stop.Load() {
 				return
+			}
+			if p.cfg.Warm != nil {
+				if now := window.MonoNow(); now-p.warmAt >= int64(p.cfg.WarmEvery) {
+					p.cfg.Warm()
+					p.warmAt = window.MonoNow()
+				}
 			}
 			bo.Wait()
 			continue
