@@ -55,19 +55,38 @@ func main() {
 	}
 }
 
-// onlySection returns the one section a -*-only flag asks for, or nil.
+// onlySection returns the sections the -*-only flags ask for, run one
+// after another in one invocation (-burst-only -colocated-only gives issue
+// 11's figures together), or nil when none is asked for.
 func onlySection() func(tmp string) (string, error) {
-	switch {
-	case *liveOnly:
-		return func(string) (string, error) { return liveSection() }
-	case *steerOnly:
-		return func(string) (string, error) { return steerSection() }
-	case *colocatedOnly:
-		return colocatedSection
-	case *burstOnly:
-		return burstSection
+	var sections []func(tmp string) (string, error)
+	for _, s := range []struct {
+		on  bool
+		run func(tmp string) (string, error)
+	}{
+		{*burstOnly, burstSection},
+		{*colocatedOnly, colocatedSection},
+		{*liveOnly, func(string) (string, error) { return liveSection() }},
+		{*steerOnly, func(string) (string, error) { return steerSection() }},
+	} {
+		if s.on {
+			sections = append(sections, s.run)
+		}
 	}
-	return nil
+	if len(sections) == 0 {
+		return nil
+	}
+	return func(tmp string) (string, error) {
+		var all strings.Builder
+		for _, run := range sections {
+			text, err := run(tmp)
+			if err != nil {
+				return "", err
+			}
+			all.WriteString(text)
+		}
+		return all.String(), nil
+	}
 }
 
 type row struct {
