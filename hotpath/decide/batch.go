@@ -101,8 +101,8 @@ func (b *Batcher) release(done int64, route func(batch []window.FeatureWindow)) 
 
 // inOrder returns the ready windows in batch order (boundary, symbol name,
 // start). It sorts their indexes, not the 240-byte windows (a by-value sort
-// of a 16-window boundary moved ~8 µs of copies on the decision path), and
-// copies them once into that order unless they arrived in it.
+// copies two windows into every comparison and moves them on every swap),
+// and copies them once into that order unless they arrived in it.
 func (b *Batcher) inOrder() []window.FeatureWindow {
 	b.order = b.order[:0]
 	for i := range b.ready {
