@@ -93,6 +93,17 @@ func touchLines[T any](s []T) (sum byte) {
 	return sum + b[n-1]
 }
 
+// touchAhead reads the n slots of a ring's slots from position t on,
+// wrapping (mask is len(slots)-1), at most the whole ring: Touch of both
+// ring types.
+func touchAhead[S any](slots []S, t, mask uint64, n int) (sum byte) {
+	for i := range uint64(min(n, len(slots))) {
+		k := (t + i) & mask
+		sum += touchLines(slots[k : k+1])
+	}
+	return sum
+}
+
 // TouchLines reads every cache line of s (see touchLines) and returns a
 // value that depends on them. The decision stage's warm-up uses it on its
 // own buffers.

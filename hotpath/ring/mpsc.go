@@ -198,11 +198,6 @@ func (r *MPSC[T]) Cap() int { return int(r.size) }
 // producer writes, wrapping around the ring) into the cache, for a warm-up
 // while the producer waits; it changes nothing. Call it only from the
 // ring's only producer: another producer may be writing them.
-func (r *MPSC[T]) Touch(n int) (sum byte) {
-	t := r.tail.Load()
-	for i := range uint64(min(n, len(r.slots))) {
-		k := (t + i) & r.mask
-		sum += touchLines(r.slots[k : k+1])
-	}
-	return sum
+func (r *MPSC[T]) Touch(n int) byte {
+	return touchAhead(r.slots, r.tail.Load(), r.mask, n)
 }
