@@ -40,6 +40,11 @@ func TestInlineStage(t *testing.T) {
 		if warm.TraceDigest != sep.TraceDigest || warm.WindowDigest != sep.WindowDigest || warm.Decisions == nil || warm.Decisions.Warmups == 0 {
 			t.Fatalf("%q: warmed inline stage: traces %s (want %s), %+v", out, warm.TraceDigest, sep.TraceDigest, warm.Decisions)
 		}
+		// Each trace's latency is counted once: by a watermark's close or by
+		// the end of the input (the run's last boundaries).
+		if d := inl.Decisions; d.EndCount == 0 || d.LatencyCount+d.EndCount != inl.Traces {
+			t.Fatalf("%q: %d traces, close→trace counted %d, at the end %d", out, inl.Traces, d.LatencyCount, d.EndCount)
+		}
 		if inl.Decisions.Warmups != 0 {
 			t.Fatalf("%q: %d warm-ups without stage.warm", out, inl.Decisions.Warmups)
 		}

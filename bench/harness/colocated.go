@@ -88,14 +88,9 @@ type colocatedRow struct {
 
 // colocatedRun runs profiles/colocated.yaml with its synthetic feed at rate
 // (no bursts), the journal as the profile has it (s2, fsync every 10 ms) or
-// off.
-func colocatedRun(rate float64, journal bool, tmp string, d time.Duration) (colocatedRow, error) {
-	return colocatedRunWarm(rate, journal, true, tmp, d)
-}
-
-// colocatedRunWarm is colocatedRun with the profile's stage.warm (warm) or
-// without it (the same-run baseline of the warm-up).
-func colocatedRunWarm(rate float64, journal, warm bool, tmp string, d time.Duration) (colocatedRow, error) {
+// off, and stage.warm as the profile has it (warm) or off (the same-run
+// baseline of the warm-up).
+func colocatedRun(rate float64, journal, warm bool, tmp string, d time.Duration) (colocatedRow, error) {
 	prof, err := config.Load("profiles/colocated.yaml")
 	if err != nil {
 		return colocatedRow{}, err
@@ -147,7 +142,7 @@ func colocatedSection(tmp string) (string, error) {
 	for _, rate := range []float64{100_000, 1_000_000} {
 		for _, j := range []bool{true, false} {
 			fmt.Fprintf(os.Stderr, "colocated run: %.0f ticks/s, journal %v, %v\n", rate, j, d)
-			r, err := colocatedRun(rate, j, tmp, d)
+			r, err := colocatedRun(rate, j, true, tmp, d)
 			if err != nil {
 				return "", fmt.Errorf("colocated run %.0f: %w", rate, err)
 			}
@@ -156,7 +151,7 @@ func colocatedSection(tmp string) (string, error) {
 				// The same-run baseline of the warm-up: this run again
 				// without it, right after.
 				fmt.Fprintf(os.Stderr, "colocated run: %.0f ticks/s, journal %v, stage.warm off, %v\n", rate, j, d)
-				r, err := colocatedRunWarm(rate, j, false, tmp, d)
+				r, err := colocatedRun(rate, j, false, tmp, d)
 				if err != nil {
 					return "", fmt.Errorf("colocated run %.0f without warm-up: %w", rate, err)
 				}

@@ -76,9 +76,10 @@ func prefault[T any](s []T) {
 	b[n-1] = 0
 }
 
-// touchLines reads one byte of every cache line of s and returns their sum
-// (so the reads are kept): a cache warm-up.
-func touchLines[T any](s []T) (sum byte) {
+// TouchLines reads one byte of every cache line of s and returns their sum
+// (so the reads are kept): a cache warm-up of the rings' Touch and of the
+// decision stage's own buffers (decide.Stage.Warm).
+func TouchLines[T any](s []T) (sum byte) {
 	if len(s) == 0 {
 		return 0
 	}
@@ -99,12 +100,7 @@ func touchLines[T any](s []T) (sum byte) {
 func touchAhead[S any](slots []S, t, mask uint64, n int) (sum byte) {
 	for i := range uint64(min(n, len(slots))) {
 		k := (t + i) & mask
-		sum += touchLines(slots[k : k+1])
+		sum += TouchLines(slots[k : k+1])
 	}
 	return sum
 }
-
-// TouchLines reads every cache line of s (see touchLines) and returns a
-// value that depends on them. The decision stage's warm-up uses it on its
-// own buffers.
-func TouchLines[T any](s []T) byte { return touchLines(s) }
